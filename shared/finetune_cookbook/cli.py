@@ -1,0 +1,119 @@
+"""The `cookbook` command (also `python -m finetune_cookbook`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import CookbookError
+
+
+def _train(args) -> None:
+    from .config import load_config
+    from .recipe import train
+
+    summary = train(load_config(args.config), args.output_dir, resume=args.resume)
+    scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in ("accuracy", "macro_f1"))
+    print(f"test: {scores}")
+    print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")
+    print(f"metrics: {summary.output_dir / 'metrics.json'}")
+
+
+def _tune(args) -> None:
+    from .config import load_config
+    from .recipe import tune
+
+    config = load_config(args.config)
+    result = tune(config, args.output_dir)
+    print(result.trials.to_string(index=False))
+    print(f"best validation {result.metric}: {result.best_value:.4f} with {result.best_params}")
+    print(f"settings to paste into your config: {Path(args.output_dir or config.output_dir) / 'search' / 'best_training.yaml'}")
+
+
+def _predict(args) -> None:
+    from .recipe import predict_file, write_predictions
+
+    write_predictions(predict_file(args.model_dir, args.file, args.text_column), args.output)
+
+
+def _bench(args) -> None:
+    from . import bench
+    from .compare import comparison_table
+    from .config import load_config
+    from .recipe import benchmark
+
+    for path in args.configs:
+        config = load_config(path)
+        _, results = benchmark(config)
+        bench.update_results(bench.records(config, results), args.results_dir)
+        print(comparison_table(results).to_string())
+    print(f"written: {Path(args.results_dir) / 'results.json'} and results.md")
+
+
+def _run_notebooks(args) -> None:
+    from .notebooks import notebook_paths, run_notebook
+    from .records import metrics_table
+
+    paths = notebook_paths(args.notebooks)
+    if not paths:
+        raise CookbookError(f"{args.notebooks}: no notebooks found.")
+    for path in paths:
+        print(f"running {path.name} ...", flush=True)
+        run_notebook(path, args.output_dir, {"SMOKE": args.smoke})
+    print(metrics_table(args.output_dir).to_string(index=False))
+
+
+def _report(args) -> None:
+    from .records import metrics_table
+
+    print(metrics_table(args.output_dir).to_string(index=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cookbook", description="Fine-tune pre-trained models from a recipe config.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="fine-tune, evaluate on the test split, save model + metrics + model card")
+    train.add_argument("config", help="a recipe config, e.g. recipes/review_sentiment/config.yaml")
+    train.add_argument("--output-dir", help="override the config's output_dir")
+    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
+    train.set_defaults(run=_train)
+
+    tune = commands.add_parser("tune", help="hyperparameter search with the config's fixed trial budget")
+    tune.add_argument("config")
+    tune.add_argument("--output-dir", help="override the config's output_dir")
+    tune.set_defaults(run=_tune)
+
+    predict = commands.add_parser("predict", help="label new inputs with a saved model; CSV to stdout or --output")
+    predict.add_argument("model_dir", help="a run's output folder (or the model folder in it)")
+    predict.add_argument("file", help="CSV, TSV, JSON Lines or parquet with the text column, or .txt with one text a line")
+    predict.add_argument("--text-column", help="the column holding the texts (default: the one the model was trained on)")
+    predict.add_argument("--output", help="write the predictions here as CSV instead of printing them")
+    predict.set_defaults(run=_predict)
+
+    bench = commands.add_parser("bench", help="run every approach on real data; update benchmarks/results.{json,md}")
+    bench.add_argument("configs", nargs="+", help="recipe configs pointing at the benchmark datasets")
+    bench.add_argument("--results-dir", default="benchmarks")
+    bench.set_defaults(run=_bench)
+
+    run = commands.add_parser("run-notebooks", help="run every notebook headless with papermill, then print their metrics")
+    run.add_argument("--notebooks", default="notebooks", help="folder of notebooks")
+    run.add_argument("--output-dir", default="outputs")
+    run.add_argument("--smoke", action="store_true", help="tiny data and few steps, as the tests run them")
+    run.set_defaults(run=_run_notebooks)
+
+    report = commands.add_parser("report", help="print the metrics every run under a folder recorded")
+    report.add_argument("output_dir", nargs="?", default="outputs")
+    report.set_defaults(run=_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CookbookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

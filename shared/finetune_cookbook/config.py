@@ -1,0 +1,223 @@
+"""Recipe settings as dataclasses, read from one YAML file.
+
+Every field carries a help string (as transformers' run_glue.py does), so
+`cookbook explain` style documentation and error messages come from one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, default_factory: Any = dataclasses.MISSING) -> Any:
+    return field(default=default, default_factory=default_factory, metadata={"help": text})
+
+
+@dataclass
+class DataConfig:
+    source: str = _help(
+        "A local file (CSV, TSV, JSON Lines, parquet), a folder holding one such file, or a hub dataset id. "
+        "Relative paths are looked up from the current directory, then from the config file's folder and its parents."
+    )
+    label_column: str = _help("The column that holds the label of each row.")
+    text_column: str | None = _help("The column that holds the text to classify (text domains).", None)
+    label_mapping: dict[str, str] | None = _help(
+        "Maps raw label values to class names, e.g. {1: negative, 3: neutral, 5: positive}. "
+        "Values missing from the mapping are an error, so nothing is dropped silently.",
+        None,
+    )
+    labels: list[str] | None = _help(
+        "The class names in the order the model uses. Defaults to the mapping's values in order of first appearance, "
+        "or the sorted distinct labels.",
+        None,
+    )
+    split: str = _help("The split to read when `source` is a hub dataset.", "train")
+    delimiter: str | None = _help("Field separator for delimited text files; guessed from the suffix when unset.", None)
+    encoding: str = _help("Text encoding of the file. The default also accepts a UTF-8 byte-order mark.", "utf-8-sig")
+    empty_texts: str = _help("What to do with rows whose text is empty: `error` (the default) or `drop`.", "error")
+    deduplicate: bool = _help(
+        "Drop rows whose text repeats an earlier row (case and spacing ignored), so no text is in two splits.", True
+    )
+    sample_size: int | None = _help(
+        "Keep only this many rows (a stratified sample) after cleaning: for quick runs and smoke tests.", None
+    )
+    test_size: float = _help("Share of rows held out for the final test.", 0.2)
+    validation_size: float = _help("Share of rows used for validation (early stopping, model selection).", 0.1)
+    seed: int = _help("Seed of the sampling and of the split.", 42)
+
+
+@dataclass
+class ModelConfig:
+    name: str = _help(
+        "A local folder, an installed model package, or a hub id. The default resolves to the copy of "
+        "all-MiniLM-L6-v2 installed from PyPI, so it works offline.",
+        "sentence-transformers/all-MiniLM-L6-v2",
+    )
+    max_length: int = _help("Longest input in tokens; longer texts are truncated.", 128)
+
+
+@dataclass
+class TrainingConfig:
+    epochs: float = _help("Passes over the training data (early stopping may end sooner).", 5)
+    batch_size: int = _help("Examples per training step on each device.", 16)
+    eval_batch_size: int = _help("Examples per evaluation step on each device.", 64)
+    learning_rate: float = _help("Peak learning rate of AdamW.", 5e-5)
+    weight_decay: float = _help("AdamW weight decay.", 0.01)
+    warmup_ratio: float = _help("Share of the training steps spent warming the learning rate up.", 0.1)
+    class_weights: str = _help(
+        "`balanced` weighs the loss by inverse class frequency (for imbalanced data); `none` does not.", "balanced"
+    )
+    early_stopping_patience: int | None = _help(
+        "Stop after this many evaluations without improvement of `metric_for_best_model`; null turns it off.", 2
+    )
+    metric_for_best_model: str = _help("Validation metric that picks the best checkpoint.", "macro_f1")
+    precision: str = _help(
+        "`auto` uses bf16 where the CPU or GPU supports it (fp16 on older GPUs), else fp32; or force `bf16`, `fp16`, `fp32`.",
+        "auto",
+    )
+    max_steps: int | None = _help("Stop after this many optimiser steps (overrides epochs); for smoke runs.", None)
+    logging_steps: int = _help("Log the training loss every this many steps.", 10)
+    save_total_limit: int = _help("Checkpoints kept on disk (the best one is always kept).", 2)
+    seed: int = _help("Seed of the model head's initialisation, dropout and data order.", 42)
+
+
+@dataclass
+class TuneConfig:
+    n_trials: int = _help("Fixed budget: the number of trials of the hyperparameter search.", 6)
+    learning_rate: list[float] = _help("Range searched for the learning rate (log scale).", default_factory=lambda: [1e-5, 2e-4])
+    epochs: list[int] = _help("Range searched for the number of epochs.", default_factory=lambda: [2, 6])
+    batch_size: list[int] = _help("Batch sizes to choose from.", default_factory=lambda: [8, 16, 32])
+    weight_decay: list[float] = _help("Range searched for the weight decay.", default_factory=lambda: [0.0, 0.1])
+    seed: int = _help("Seed of the search's sampler, so a search can be repeated.", 42)
+
+
+@dataclass
+class RecipeConfig:
+    domain: str = _help("Short name of the domain, used in records and benchmark tables.")
+    data: DataConfig = _help("Where the data is and how to read it.")
+    task: str = _help("What kind of model to train: `text_classification`.", "text_classification")
+    model: ModelConfig = _help("The pre-trained model to start from.", default_factory=ModelConfig)
+    training: TrainingConfig = _help("Fine-tuning settings.", default_factory=TrainingConfig)
+    tune: TuneConfig = _help("Hyperparameter search settings (`cookbook tune`).", default_factory=TuneConfig)
+    output_dir: str = _help("Where the model, metrics, model card and checkpoints are written.", "outputs/run")
+    config_path: str | None = _help("The file this config was read from (set by the loader).", None)
+
+    @property
+    def search_dirs(self) -> list[Path]:
+        """Folders a relative data path is looked up in: the current one, then the config's folder and its parents."""
+        dirs = [Path.cwd()]
+        if self.config_path:
+            config_dir = Path(self.config_path).resolve().parent
+            dirs += [config_dir, *config_dir.parents]
+        return dirs
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    """Builds dataclass `cls` from a mapping, refusing unknown keys and values of the wrong kind."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings, got {type(values).__name__}.")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(known)}."
+        )
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, f"{where}.{name}")
+        else:
+            kwargs[name] = _coerce(value, hint, f"{where}.{name}")
+    missing = [
+        name for name, f in known.items()
+        if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing required setting(s) {', '.join(missing)}.")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Checks a YAML value against a field's type, converting the harmless cases (1 -> 1.0, keys -> str)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping such as {{1: negative, 5: positive}}, got {value!r}.")
+        return {str(k).strip(): str(v).strip() for k, v in value.items()}
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list such as [a, b], got {value!r}.")
+        return [_coerce(v, args[0], where) for v in value] if args else value
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}.")
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig:
+    """Reads a recipe config; `overrides` (nested like the YAML) win over the file, as notebook parameters do."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Copy one from recipes/<domain>/config.yaml.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    raw = _merge(raw, overrides or {})
+    raw["config_path"] = str(path)
+    config = _build(RecipeConfig, raw, str(path))
+    _check_choices(config, str(path))
+    return config
+
+
+def _check_choices(config: RecipeConfig, where: str) -> None:
+    choices = {
+        "data.empty_texts": (config.data.empty_texts, {"error", "drop"}),
+        "training.class_weights": (config.training.class_weights, {"balanced", "none"}),
+        "training.precision": (config.training.precision, {"auto", "bf16", "fp16", "fp32"}),
+    }
+    for name, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ConfigError(f"{where}: {name} is {value!r}; choose one of {', '.join(sorted(allowed))}.")
+    for name in ("test_size", "validation_size"):
+        share = getattr(config.data, name)
+        if not 0 < share < 1:
+            raise ConfigError(f"{where}: data.{name} is {share}; it must lie between 0 and 1.")
+    if config.data.test_size + config.data.validation_size >= 1:
+        raise ConfigError(f"{where}: data.test_size + data.validation_size must leave rows for training.")
+
+
+def config_to_dict(config: RecipeConfig) -> dict:
+    """The config as plain data, for saving beside a model and in records."""
+    return dataclasses.asdict(config)

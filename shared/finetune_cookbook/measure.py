@@ -1,0 +1,71 @@
+"""Wall time and peak memory of a block of work, for comparison tables and the benchmark."""
+
+from __future__ import annotations
+
+import platform
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+import torch
+
+
+@dataclass
+class Measurement:
+    seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+class measure:
+    """Context manager: `with measure() as m: ...` then `m.seconds`, `m.peak_memory_mb`.
+
+    Peak memory is the process's resident set size, sampled every `interval` seconds while the block runs
+    (plus the CUDA allocator's peak where a GPU is used), so it includes what was loaded before the block.
+    """
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self.result = Measurement()
+        self._stop = threading.Event()
+        self._process = psutil.Process()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._peak = max(self._peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> Measurement:
+        self._peak = self._process.memory_info().rss
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        self._start = time.perf_counter()
+        return self.result
+
+    def __exit__(self, *exc) -> None:
+        self.result.seconds = time.perf_counter() - self._start
+        self._stop.set()
+        self._thread.join()
+        peak = max(self._peak, self._process.memory_info().rss)
+        if torch.cuda.is_available():
+            peak += torch.cuda.max_memory_allocated()
+        self.result.peak_memory_mb = peak / 2**20
+
+
+def machine_description() -> str:
+    """One line naming the hardware and software a number was measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{cpu}, {psutil.cpu_count(logical=True)} cores, {memory:.0f} GiB{gpu}; "
+        f"Python {platform.python_version()}, torch {torch.__version__}"
+    )

@@ -1,0 +1,45 @@
+"""Where a notebook or a recipe run leaves its metrics, so tests and `make run` can read them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+METRICS_FILE = "metrics.json"
+
+
+def write_json(path: str | Path, payload) -> Path:
+    """Writes JSON through a temporary file, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(payload, indent=2, sort_keys=False, default=float) + "\n")
+    os.replace(partial, path)
+    return path
+
+
+def record_metrics(output_dir: str | Path, name: str, approaches: dict[str, dict[str, float]], **details) -> Path:
+    """Records each approach's test metrics (`{approach: {metric: value}}`) under `output_dir/metrics.json`."""
+    clean = {a: {m: float(v) for m, v in scores.items()} for a, scores in approaches.items()}
+    return write_json(Path(output_dir) / METRICS_FILE, {"name": name, "approaches": clean, **details})
+
+
+def read_metrics(output_dir: str | Path) -> dict:
+    path = Path(output_dir) / METRICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no recorded metrics; did the run finish?")
+    return json.loads(path.read_text())
+
+
+def metrics_table(root: str | Path, metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> pd.DataFrame:
+    """One row per (run, approach) for every `metrics.json` under `root`."""
+    rows = []
+    for path in sorted(Path(root).glob(f"*/{METRICS_FILE}")):
+        record = json.loads(path.read_text())
+        for approach, scores in record["approaches"].items():
+            rows.append({"run": record["name"], "approach": approach,
+                         **{m: round(scores[m], 4) for m in metrics if m in scores}})
+    return pd.DataFrame(rows)

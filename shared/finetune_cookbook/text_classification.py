@@ -1,0 +1,238 @@
+"""Text classification (reviews, intents): data, the two baselines, fine-tuning, search and prediction."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
+
+from .compare import ApproachResult, classification_result
+from .config import RecipeConfig, TrainingConfig
+from .data import LABEL, LabelledData, load_labelled_data, require_columns
+from .errors import ConfigError
+from .measure import measure
+from .metrics import trainer_metrics
+from .resolve import resolve_model
+from .training import build_trainer, resumable_checkpoint, training_arguments
+from .tuning import SearchResult, search
+
+TEXT = "text"
+MODEL_DIR = "model"
+RECIPE_INFO = "cookbook.json"  # beside the weights: what `predict` needs to read new data the same way
+
+
+def load_data(config: RecipeConfig) -> LabelledData:
+    """The config's data, cleaned and split, with the text in a `text` column."""
+    if not config.data.text_column:
+        raise ConfigError(f"{config.config_path}: data.text_column is not set; name the column that holds the text.")
+    data = load_labelled_data(config.data, config.search_dirs, config.data.text_column)
+    for split, frame in data.splits.items():
+        data.splits[split] = frame.rename(columns={config.data.text_column: TEXT})
+    return data
+
+
+def tfidf_baseline(data: LabelledData) -> ApproachResult:
+    """Word and bigram TF-IDF with a class-balanced logistic regression: trained on the task data only."""
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        LogisticRegression(class_weight="balanced", max_iter=2000),
+    )
+    train = data.splits["train"]
+    with measure() as cost:
+        model.fit(train[TEXT], data.label_ids("train"))
+    probabilities = model.predict_proba(data.splits["test"][TEXT])
+    return classification_result(
+        "tfidf_logreg", "TF-IDF + logistic regression, task data only",
+        data.label_ids("test"), probabilities, data.labels, cost, len(train),
+    )
+
+
+def embed(model_name: str, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Sentence embeddings from the frozen pre-trained encoder (mean pooling, as the model was trained)."""
+    from sentence_transformers import SentenceTransformer
+
+    encoder = SentenceTransformer(resolve_model(model_name))
+    return encoder.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+
+
+def frozen_embeddings_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
+    """The pre-trained encoder left as it is, with a class-balanced logistic regression on its embeddings."""
+    train = data.splits["train"]
+    with measure() as cost:
+        features = embed(config.model.name, train[TEXT])
+        classifier = LogisticRegression(class_weight="balanced", max_iter=2000).fit(features, data.label_ids("train"))
+    probabilities = classifier.predict_proba(embed(config.model.name, data.splits["test"][TEXT]))
+    return classification_result(
+        "frozen_embeddings_logreg", "frozen pre-trained encoder + logistic regression",
+        data.label_ids("test"), probabilities, data.labels, cost, len(train),
+    )
+
+
+def load_tokenizer(config: RecipeConfig):
+    return AutoTokenizer.from_pretrained(resolve_model(config.model.name))
+
+
+def load_classifier(config: RecipeConfig, labels: list[str]):
+    """The pre-trained encoder with a new, seeded classification head for `labels`."""
+    set_seed(config.training.seed)
+    return AutoModelForSequenceClassification.from_pretrained(
+        resolve_model(config.model.name),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+
+
+def tokenize(data: LabelledData, tokenizer, max_length: int) -> DatasetDict:
+    """Arrow datasets of token ids, unpadded (the collator pads each batch), with lengths for length grouping."""
+    features = Features({TEXT: Value("string"), LABEL: ClassLabel(names=data.labels)})
+
+    def encode(batch):
+        encoded = tokenizer(batch[TEXT], truncation=True, max_length=max_length)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    splits = {
+        name: Dataset.from_pandas(frame[[TEXT, LABEL]], features=features, preserve_index=False)
+        for name, frame in data.splits.items()
+    }
+    return DatasetDict(splits).map(encode, batched=True, remove_columns=[TEXT])
+
+
+@dataclass
+class FineTuneResult:
+    result: ApproachResult
+    trainer: Trainer
+
+
+def fine_tune(
+    data: LabelledData,
+    config: RecipeConfig,
+    output_dir: str | Path | None = None,
+    *,
+    training: TrainingConfig | None = None,
+    resume: bool = False,
+    callbacks=None,
+) -> FineTuneResult:
+    """Fine-tunes every weight of the pre-trained encoder on the training split, picks the best epoch on
+    validation, and scores it on test. `resume` continues from the last checkpoint in `output_dir`."""
+    training = training or config.training
+    output_dir = Path(output_dir or config.output_dir)
+    tokenizer = load_tokenizer(config)
+    datasets = tokenize(data, tokenizer, config.model.max_length)
+    trainer = build_trainer(
+        training,
+        training_arguments(training, output_dir),
+        model=load_classifier(dataclasses.replace(config, training=training), data.labels),
+        train_dataset=datasets["train"],
+        eval_dataset=datasets["validation"],
+        train_label_ids=data.label_ids("train"),
+        n_classes=len(data.labels),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=trainer_metrics(data.labels),
+        callbacks=callbacks,
+    )
+    checkpoint = resumable_checkpoint(output_dir) if resume else None
+    with measure() as cost:
+        train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    logits = trainer.predict(datasets["test"]).predictions
+    result = classification_result(
+        "fine_tuned", f"{config.model.name} fine-tuned end to end",
+        data.label_ids("test"), _softmax(logits), data.labels, cost, 0,
+    )
+    result.samples_per_second = float(train_output.metrics["train_samples_per_second"])
+    return FineTuneResult(result=result, trainer=trainer)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path) -> Path:
+    """Writes weights (safetensors), tokenizer and reading instructions to `<output_dir>/model`, all or nothing:
+    a crash midway leaves the previous model, never a half-written one."""
+    final = Path(output_dir) / MODEL_DIR
+    partial = final.with_name(MODEL_DIR + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_model(str(partial))
+    info = {"task": config.task, "domain": config.domain, "text_column": config.data.text_column,
+            "max_length": config.model.max_length, "base_model": config.model.name}
+    (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
+    previous = final.with_name(MODEL_DIR + ".previous")
+    if final.exists():
+        final.rename(previous)
+    partial.rename(final)
+    shutil.rmtree(previous, ignore_errors=True)
+    return final
+
+
+def model_folder(path: str | Path) -> Path:
+    """Accepts a run's output folder or the model folder inside it."""
+    path = Path(path)
+    return path / MODEL_DIR if (path / MODEL_DIR / "config.json").is_file() else path
+
+
+def read_model_info(model_dir: str | Path) -> dict:
+    info_file = model_folder(model_dir) / RECIPE_INFO
+    return json.loads(info_file.read_text()) if info_file.is_file() else {}
+
+
+def predict(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> pd.DataFrame:
+    """Labels `texts` with a saved model: the label, its probability, and every class's probability."""
+    from transformers import pipeline
+
+    folder = model_folder(model_dir)
+    info = read_model_info(folder)
+    classifier = pipeline("text-classification", model=str(folder), top_k=None, device=-1)
+    scored = classifier(list(texts), batch_size=batch_size, truncation=True, max_length=info.get("max_length", 512))
+    rows = []
+    for text, scores in zip(texts, scored):
+        best = max(scores, key=lambda s: s["score"])
+        rows.append({TEXT: text, "label": best["label"], "confidence": round(best["score"], 4),
+                     **{f"p_{s['label']}": round(s["score"], 4) for s in scores}})
+    return pd.DataFrame(rows)
+
+
+def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> SearchResult:
+    """Searches learning rate, epochs, batch size and weight decay within `config.tune.n_trials` trials,
+    scoring each on the validation split (the test split stays unseen until the final comparison)."""
+    output_dir = Path(output_dir or config.output_dir) / "search"
+    tokenizer = load_tokenizer(config)
+    datasets = tokenize(data, tokenizer, config.model.max_length)
+    trainer = build_trainer(
+        config.training,
+        training_arguments(config.training, output_dir, checkpoints=False),
+        model_init=lambda trial=None: load_classifier(config, data.labels),
+        train_dataset=datasets["train"],
+        eval_dataset=datasets["validation"],
+        train_label_ids=data.label_ids("train"),
+        n_classes=len(data.labels),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=trainer_metrics(data.labels),
+    )
+    return search(trainer, config.tune, config.training.metric_for_best_model)
+
+
+def baselines(data: LabelledData, config: RecipeConfig) -> list[ApproachResult]:
+    """What you get without fine-tuning: a model of the task data only, and the frozen pre-trained encoder."""
+    return [tfidf_baseline(data), frozen_embeddings_baseline(data, config)]
+
+
+def predict_table(model_dir: str | Path, table: pd.DataFrame, origin: str, text_column: str | None = None) -> pd.DataFrame:
+    """Labels the texts of a table read from a user's file; the text column defaults to the training one."""
+    column = text_column or read_model_info(model_dir).get("text_column") or TEXT
+    require_columns(table, [column], origin)
+    return predict(model_dir, table[column].tolist()).rename(columns={TEXT: column})

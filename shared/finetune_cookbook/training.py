@@ -1,0 +1,160 @@
+"""The Hugging Face Trainer, set up once for every domain.
+
+Any model whose forward returns logits works (a transformers model or a plain torch.nn.Module), so every
+domain gets the same logging, evaluation, early stopping, checkpoints, resume, bf16 and multi-device runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_class_weight
+from torch.utils.data import SequentialSampler
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from .config import TrainingConfig
+
+CHECKPOINTS = "checkpoints"
+
+
+def torch_device() -> str:
+    """`cuda` or `mps` when present, else `cpu`: where the Trainer will put the model."""
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+@functools.cache
+def cpu_supports_bf16() -> bool:
+    """True where the CPU has native bf16 instructions; elsewhere bf16 autocast is emulated and slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def mixed_precision(choice: str = "auto") -> str:
+    """Resolves the `precision` setting to `bf16`, `fp16` or `fp32` for this machine."""
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if torch_device() == "cpu" and cpu_supports_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def balanced_class_weights(label_ids: list[int], n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights (scikit-learn's `balanced`): a rare class's mistakes cost as much in total."""
+    weights = compute_class_weight("balanced", classes=np.arange(n_classes), y=np.asarray(label_ids))
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def weighted_cross_entropy(weights: torch.Tensor):
+    """A Trainer `compute_loss_func`: cross-entropy with per-class weights."""
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"].float()
+        summed = F.cross_entropy(logits, labels, weight=weights.to(logits.device), reduction="sum")
+        # The Trainer passes the batch's item count so gradient accumulation averages correctly.
+        return summed / (num_items_in_batch if num_items_in_batch is not None else labels.numel())
+
+    return loss
+
+
+class OrderedEvalTrainer(Trainer):
+    """A Trainer whose `predict` returns rows in the dataset's order.
+
+    With `train_sampling_strategy="group_by_length"`, transformers 5 also groups evaluation batches by length,
+    in a shuffled order, so `predict(test).predictions[i]` would not belong to `test[i]`. Training keeps its
+    length-grouped batches; evaluation on one process reads the data in order.
+    """
+
+    def _get_eval_sampler(self, eval_dataset):
+        if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
+            return None  # the DataLoader's default; accelerate shards it in order across processes
+        return SequentialSampler(eval_dataset)
+
+
+def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True, **overrides) -> TrainingArguments:
+    """TrainingArguments from a recipe's `training` section; checkpoints and early stopping go together."""
+    precision = mixed_precision(config.precision)
+    settings = dict(
+        output_dir=str(Path(output_dir) / CHECKPOINTS),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps in transformers 5
+        train_sampling_strategy="group_by_length",
+        eval_strategy="epoch",
+        save_strategy="epoch" if checkpoints else "no",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=checkpoints,
+        metric_for_best_model=config.metric_for_best_model,
+        greater_is_better=True,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        report_to=["tensorboard"],
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=0,
+        use_cpu=torch_device() == "cpu",  # transformers 5 wants this said outright for bf16 on a CPU
+    )
+    settings.update(overrides)
+    return TrainingArguments(**settings)
+
+
+def build_trainer(
+    config: TrainingConfig,
+    args: TrainingArguments,
+    *,
+    train_dataset,
+    eval_dataset,
+    train_label_ids: list[int],
+    n_classes: int,
+    model=None,
+    model_init=None,
+    data_collator=None,
+    processing_class=None,
+    compute_metrics=None,
+    callbacks=None,
+) -> Trainer:
+    """A Trainer with the recipe's loss weighting and early stopping (when checkpoints make it possible)."""
+    callbacks = list(callbacks or [])
+    if config.early_stopping_patience and args.load_best_model_at_end:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    loss = None
+    if config.class_weights == "balanced":
+        loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes))
+    return OrderedEvalTrainer(
+        model=model,
+        model_init=model_init,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=data_collator,
+        processing_class=processing_class,
+        compute_metrics=compute_metrics,
+        compute_loss_func=loss,
+        callbacks=callbacks,
+    )
+
+
+def resumable_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest checkpoint of an earlier, interrupted run in `output_dir`, if there is one."""
+    folder = Path(output_dir) / CHECKPOINTS
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
