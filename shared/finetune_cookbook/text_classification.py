@@ -90,6 +90,7 @@ def load_classifier(config: RecipeConfig, labels: list[str]):
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
+        ignore_mismatched_sizes=True,  # a checkpoint with its own head for other classes gets a new one
     )
 
 

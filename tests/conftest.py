@@ -1,0 +1,57 @@
+"""Shared fixtures. Every test runs offline: the hub is never reachable on CI machines."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_REVIEWS = ROOT / "data_samples" / "reviews.csv"
+RECIPE = ROOT / "recipes" / "review_sentiment" / "config.yaml"
+REAL_DATA = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BERT with MiniLM's tokenizer: real code paths, seconds to train."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from finetune_cookbook.resolve import resolve_model
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def write_config(folder: Path, overrides: dict | None = None, base: Path = RECIPE) -> Path:
+    """A copy of a recipe config with `overrides` merged in, as a user would edit a copy."""
+    from finetune_cookbook.config import _merge
+
+    raw = yaml.safe_load(base.read_text())
+    raw["data"]["source"] = str(SAMPLE_REVIEWS)
+    raw["output_dir"] = str(folder / "run")
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(_merge(raw, overrides or {})))
+    return path
+
+
+@pytest.fixture
+def tiny_config(tmp_path, tiny_model_dir):
+    """A recipe config on the sample reviews with the tiny model: 3 epochs of a few steps each."""
+    overrides = {
+        "data": {"sample_size": 150},
+        "model": {"name": str(tiny_model_dir), "max_length": 64},
+        "training": {"epochs": 3, "batch_size": 16, "learning_rate": 1e-3, "logging_steps": 2,
+                     "early_stopping_patience": None},
+    }
+    return write_config(tmp_path, overrides)

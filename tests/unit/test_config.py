@@ -1,0 +1,44 @@
+import pytest
+from conftest import RECIPE, write_config
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.errors import ConfigError
+
+
+def test_recipe_config_loads_with_types():
+    config = load_config(RECIPE)
+    assert config.domain == "review_sentiment"
+    assert config.data.label_mapping["1"] == "negative"
+    assert config.data.labels == ["negative", "neutral", "positive"]
+    assert isinstance(config.training.learning_rate, float)
+    assert config.training.batch_size == 16
+
+
+def test_overrides_win_over_the_file():
+    config = load_config(RECIPE, {"training": {"epochs": 1}, "data": {"sample_size": 50}})
+    assert config.training.epochs == 1.0
+    assert config.data.sample_size == 50
+    assert config.data.text_column == "review"  # untouched settings stay
+
+
+def test_unknown_setting_is_named(tmp_path):
+    path = write_config(tmp_path, {"training": {"evaluation_strategy": "epoch"}})
+    with pytest.raises(ConfigError, match=r"config.yaml.training: unknown setting\(s\) evaluation_strategy"):
+        load_config(path)
+
+
+def test_wrong_type_is_named(tmp_path):
+    path = write_config(tmp_path, {"training": {"batch_size": "big"}})
+    with pytest.raises(ConfigError, match=r"training.batch_size: expected int, got 'big'"):
+        load_config(path)
+
+
+def test_bad_choice_lists_the_choices(tmp_path):
+    path = write_config(tmp_path, {"data": {"empty_texts": "ignore"}})
+    with pytest.raises(ConfigError, match="data.empty_texts is 'ignore'; choose one of drop, error"):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")

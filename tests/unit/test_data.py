@@ -1,0 +1,85 @@
+import pandas as pd
+import pytest
+from conftest import RECIPE, SAMPLE_REVIEWS
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.data import LABEL, load_labelled_data, read_table
+from finetune_cookbook.text_classification import TEXT, load_data
+
+
+def _config(source, **data):
+    return load_config(RECIPE, {"data": {"source": str(source), **data}})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_every_format_reads_the_same_table(tmp_path, suffix):
+    frame = pd.read_csv(SAMPLE_REVIEWS, dtype=str)
+    path = tmp_path / f"reviews{suffix}"
+    if suffix == ".tsv":
+        frame.to_csv(path, sep="\t", index=False)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    table = read_table(path)
+    assert list(table["review"]) == list(frame["review"])
+    assert list(table["stars"]) == list(frame["stars"])
+    assert table["row"].iloc[0] == 1
+
+
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
+    path = tmp_path / "bom.tsv"
+    path.write_bytes("\ufeffrating\ttext\r\n5\tLove it\r\n1\tAwful\r\n".encode("utf-8"))
+    table = read_table(path)
+    assert list(table.columns) == ["rating", "text", "row"]
+    assert list(table["text"]) == ["Love it", "Awful"]
+
+
+def test_label_mapping_deduplication_and_split():
+    data = load_data(_config(SAMPLE_REVIEWS))
+    report = data.report
+    assert data.labels == ["negative", "neutral", "positive"]
+    assert report.rows_read == 450
+    assert report.duplicates_dropped > 0
+    total = sum(report.split_sizes.values())
+    assert total == report.rows_read - report.duplicates_dropped
+    texts = {name: set(frame[TEXT].str.lower()) for name, frame in data.splits.items()}
+    assert not texts["train"] & texts["test"]
+    assert not texts["validation"] & texts["test"]
+    # stratified: each split keeps the overall share of each class within a couple of rows
+    for label, count in report.class_counts.items():
+        share = count / total
+        for frame in data.splits.values():
+            assert abs((frame[LABEL] == label).sum() - share * len(frame)) <= 2
+
+
+def test_split_is_seeded():
+    first = load_data(_config(SAMPLE_REVIEWS))
+    again = load_data(_config(SAMPLE_REVIEWS))
+    other = load_data(_config(SAMPLE_REVIEWS, seed=7))
+    assert first.splits["test"][TEXT].tolist() == again.splits["test"][TEXT].tolist()
+    assert first.splits["test"][TEXT].tolist() != other.splits["test"][TEXT].tolist()
+
+
+def test_duplicates_with_conflicting_labels_are_counted(tmp_path):
+    rows = [("Great product", 5), ("great   PRODUCT", 1)] + [(f"text {i}", 1 + i % 5) for i in range(100)]
+    path = tmp_path / "dups.csv"
+    pd.DataFrame(rows, columns=["review", "stars"]).to_csv(path, index=False)
+    data = load_labelled_data(_config(path).data, [tmp_path], "review")
+    assert data.report.duplicates_dropped == 1
+    assert data.report.conflicting_duplicates == 1
+
+
+def test_stratified_sample_keeps_every_class():
+    data = load_data(_config(SAMPLE_REVIEWS, sample_size=120))
+    assert data.report.sampled_to == 120
+    assert set(data.splits["test"][LABEL]) == {"negative", "neutral", "positive"}
+
+
+def test_labels_without_mapping_are_sorted(tmp_path):
+    path = tmp_path / "plain.csv"
+    pd.DataFrame({"review": [f"t{i}" for i in range(60)], "stars": ["b", "a", "c"] * 20}).to_csv(path, index=False)
+    config = load_config(RECIPE, {"data": {"source": str(path), "label_mapping": None, "labels": None}})
+    assert load_data(config).labels == ["a", "b", "c"]
