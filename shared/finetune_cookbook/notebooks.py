@@ -27,3 +27,20 @@ def run_notebook(path: str | Path, output_root: str | Path, parameters: dict | N
         progress_bar=False,
     )
     return output_dir
+
+
+def quiet_output() -> None:
+    """Keeps notebook output to what a learner reads: no per-call progress bars or load reports.
+
+    The Trainer's own progress table still shows. Warnings and errors still print.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore", message="IProgress not found")  # before tqdm.auto is first imported
+
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()

@@ -1,0 +1,54 @@
+"""Every notebook in notebooks/ runs headless with papermill in SMOKE mode and records its metrics."""
+
+import json
+
+import pytest
+from conftest import ROOT
+
+from finetune_cookbook.notebooks import notebook_paths, run_notebook
+from finetune_cookbook.records import read_metrics
+
+pytestmark = pytest.mark.notebook
+
+NOTEBOOKS = notebook_paths(ROOT / "notebooks")
+REQUIRED_SECTIONS = ("Setup", "Parameters", "Data", "Baselines", "Fine-tune", "Evaluate", "Optimise", "Save", "Next steps")
+
+
+def test_there_are_notebooks():
+    assert [p.name for p in NOTEBOOKS][:1] == ["01_review_sentiment.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_follows_the_template(path):
+    notebook = json.loads(path.read_text())
+    cells = notebook["cells"]
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    assert notebook["metadata"]["language_info"]["name"] == "python"
+    tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1
+    parameters = "".join(tagged[0]["source"])
+    for name in ("SMOKE", "OUTPUT_DIR", "MODEL_NAME", "EPOCHS", "DATA_SOURCE"):
+        assert f"{name} =" in parameters
+    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), "commit notebooks without outputs"
+    headings = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for section in REQUIRED_SECTIONS:
+        assert section in headings, f"{path.name} lacks a '{section}' section"
+    assert "record_metrics(" in "".join(cells[-1]["source"]), "the last cell records the metrics"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke_mode(path, tmp_path):
+    output_dir = run_notebook(path, tmp_path, {"SMOKE": True})
+    assert (output_dir / path.name).is_file()
+    record = read_metrics(output_dir)
+    assert record["name"] == path.stem
+    assert record["smoke"] is True
+    approaches = record["approaches"]
+    assert {"fine_tuned", "tfidf_logreg", "frozen_embeddings_logreg", "fine_tuned_searched"} <= set(approaches)
+    for name, scores in approaches.items():
+        assert 0.0 <= scores["macro_f1"] <= 1.0, name
+        assert 0.0 <= scores["accuracy"] <= 1.0, name
+    # even on a tiny sample, learning from the data must beat guessing the majority class's macro-F1 (1/3 of its F1)
+    assert approaches["tfidf_logreg"]["macro_f1"] > 0.4
+    assert record["reload_agreement"] >= 0.98
+    assert (output_dir / "model" / "model.safetensors").is_file()
