@@ -42,6 +42,9 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
     data = task.load_data(config)
     output_dir = Path(output_dir or config.output_dir)
     tuned = task.fine_tune(data, config, output_dir, resume=resume, callbacks=callbacks)
+    model_dir = output_dir / task.MODEL_DIR
+    if not tuned.trainer.is_world_process_zero():  # under torchrun, one process writes the results
+        return TrainSummary(output_dir, model_dir, tuned.result.metrics, data)
     model_dir = task.save_model(tuned.trainer, config, output_dir)
     write_model_card(model_dir, config, data.report, tuned.result.metrics, data.labels)
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))

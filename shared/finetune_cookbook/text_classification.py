@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -82,11 +82,11 @@ def load_tokenizer(config: RecipeConfig):
     return AutoTokenizer.from_pretrained(resolve_model(config.model.name))
 
 
-def load_classifier(config: RecipeConfig, labels: list[str]):
+def load_classifier(model_name: str, labels: list[str], seed: int):
     """The pre-trained encoder with a new, seeded classification head for `labels`."""
-    set_seed(config.training.seed)
+    set_seed(seed)
     return AutoModelForSequenceClassification.from_pretrained(
-        resolve_model(config.model.name),
+        resolve_model(model_name),
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
@@ -110,6 +110,29 @@ def tokenize(data: LabelledData, tokenizer, max_length: int) -> DatasetDict:
     return DatasetDict(splits).map(encode, batched=True, remove_columns=[TEXT])
 
 
+def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
+             model=None, model_init=None, callbacks=None):
+    """The Trainer for `data` with a fresh classifier (`model`, or `model_init` for a search), and the
+    tokenized splits it reads."""
+    tokenizer = load_tokenizer(config)
+    datasets = tokenize(data, tokenizer, config.model.max_length)
+    trainer = build_trainer(
+        training,
+        args,
+        model=model,
+        model_init=model_init,
+        train_dataset=datasets["train"],
+        eval_dataset=datasets["validation"],
+        train_label_ids=data.label_ids("train"),
+        n_classes=len(data.labels),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=trainer_metrics(data.labels),
+        callbacks=callbacks,
+    )
+    return trainer, datasets
+
+
 @dataclass
 class FineTuneResult:
     result: ApproachResult
@@ -129,20 +152,9 @@ def fine_tune(
     validation, and scores it on test. `resume` continues from the last checkpoint in `output_dir`."""
     training = training or config.training
     output_dir = Path(output_dir or config.output_dir)
-    tokenizer = load_tokenizer(config)
-    datasets = tokenize(data, tokenizer, config.model.max_length)
-    trainer = build_trainer(
-        training,
-        training_arguments(training, output_dir),
-        model=load_classifier(dataclasses.replace(config, training=training), data.labels),
-        train_dataset=datasets["train"],
-        eval_dataset=datasets["validation"],
-        train_label_ids=data.label_ids("train"),
-        n_classes=len(data.labels),
-        data_collator=DataCollatorWithPadding(tokenizer),
-        processing_class=tokenizer,
-        compute_metrics=trainer_metrics(data.labels),
-        callbacks=callbacks,
+    trainer, datasets = _trainer(
+        data, config, training, training_arguments(training, output_dir),
+        model=load_classifier(config.model.name, data.labels, training.seed), callbacks=callbacks,
     )
     checkpoint = resumable_checkpoint(output_dir) if resume else None
     with measure() as cost:
@@ -150,15 +162,10 @@ def fine_tune(
     logits = trainer.predict(datasets["test"]).predictions
     result = classification_result(
         "fine_tuned", f"{config.model.name} fine-tuned end to end",
-        data.label_ids("test"), _softmax(logits), data.labels, cost, 0,
+        data.label_ids("test"), softmax(logits, axis=1), data.labels, cost, 0,
     )
     result.samples_per_second = float(train_output.metrics["train_samples_per_second"])
     return FineTuneResult(result=result, trainer=trainer)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path) -> Path:
@@ -210,19 +217,9 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     """Searches learning rate, epochs, batch size and weight decay within `config.tune.n_trials` trials,
     scoring each on the validation split (the test split stays unseen until the final comparison)."""
     output_dir = Path(output_dir or config.output_dir) / "search"
-    tokenizer = load_tokenizer(config)
-    datasets = tokenize(data, tokenizer, config.model.max_length)
-    trainer = build_trainer(
-        config.training,
-        training_arguments(config.training, output_dir, checkpoints=False),
-        model_init=lambda trial=None: load_classifier(config, data.labels),
-        train_dataset=datasets["train"],
-        eval_dataset=datasets["validation"],
-        train_label_ids=data.label_ids("train"),
-        n_classes=len(data.labels),
-        data_collator=DataCollatorWithPadding(tokenizer),
-        processing_class=tokenizer,
-        compute_metrics=trainer_metrics(data.labels),
+    trainer, _ = _trainer(
+        data, config, config.training, training_arguments(config.training, output_dir, checkpoints=False),
+        model_init=lambda trial=None: load_classifier(config.model.name, data.labels, config.training.seed),
     )
     return search(trainer, config.tune, config.training.metric_for_best_model)
 
