@@ -79,7 +79,7 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str = "
             frame = pd.read_parquet(path)
         elif suffix in {".jsonl", ".json"}:
             frame = pd.read_json(io.StringIO(_decode(path, encoding)), lines=True, dtype=False)
-        elif suffix in {".csv", ".tsv", ".tab", ".txt"}:
+        elif suffix in {".csv", ".tsv", ".tab"}:
             sep = delimiter or ("," if suffix == ".csv" else "\t")
             frame = pd.read_csv(io.StringIO(_decode(path, encoding)), sep=sep, dtype=str, keep_default_na=False)
         else:
@@ -92,6 +92,17 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str = "
     frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame[ROW] = range(1, len(frame) + 1)
     return frame
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8-sig") -> list[str]:
+    """The non-blank lines of a plain text file: one input per line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    lines = [line for line in _decode(path, encoding).splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: holds no text lines.")
+    return lines
 
 
 def load_source(config: DataConfig, search_dirs: list[Path]) -> tuple[pd.DataFrame, str]:

@@ -13,8 +13,8 @@ import yaml
 from . import text_classification
 from .compare import ApproachResult
 from .config import RecipeConfig, config_to_dict
-from .data import LabelledData, read_table
-from .errors import ConfigError, DataError
+from .data import ROW, LabelledData, read_lines, read_table
+from .errors import ConfigError
 from .modelcard import write_model_card
 from .records import record_metrics
 
@@ -78,14 +78,9 @@ def predict_file(model_dir: str | Path, path: str | Path, text_column: str | Non
     """Labels every row of a CSV / TSV / JSON Lines / parquet file, or every line of a .txt file."""
     path = Path(path)
     if path.suffix.lower() == ".txt":
-        if not path.is_file():
-            raise DataError(f"{path}: file not found.")
-        lines = [line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-        if not lines:
-            raise DataError(f"{path}: holds no text lines.")
-        table, text_column = pd.DataFrame({"text": lines}), "text"
+        table, text_column = pd.DataFrame({"text": read_lines(path)}), "text"
     else:
-        table = read_table(path).drop(columns="row")
+        table = read_table(path).drop(columns=ROW)
     info = text_classification.read_model_info(model_dir)
     task = task_module(info.get("task", "text_classification"))
     return task.predict_table(model_dir, table, str(path), text_column)

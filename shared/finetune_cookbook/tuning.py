@@ -47,8 +47,9 @@ def search_space(tune: TuneConfig):
 def search(trainer: Trainer, tune: TuneConfig, metric: str) -> SearchResult:
     """Runs `tune.n_trials` trials on a Trainer built with `model_init`, maximising the validation `metric`.
 
-    Optuna's seeded TPE sampler picks the settings and its median pruner stops trials that trail after an
-    epoch; the study lives in memory so its full trials table can be returned.
+    Optuna's seeded TPE sampler picks the settings; every trial runs to the end, because the Trainer reports
+    to the pruner by optimiser step and steps differ between batch sizes, so a median pruner would compare
+    nothing. The study lives in memory so its full trials table can be returned.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.InMemoryStorage()
@@ -61,6 +62,7 @@ def search(trainer: Trainer, tune: TuneConfig, metric: str) -> SearchResult:
         study_name="cookbook",
         storage=storage,
         sampler=optuna.samplers.TPESampler(seed=tune.seed),
+        pruner=optuna.pruners.NopPruner(),
     )
     study = optuna.load_study(study_name="cookbook", storage=storage)
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state", "duration"))

@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+from conftest import RECIPE
+
+from finetune_cookbook import bench
+from finetune_cookbook.compare import classification_result, comparison_table, most_confident_mistakes
+from finetune_cookbook.config import load_config
+from finetune_cookbook.measure import Measurement, measure
+from finetune_cookbook.records import metrics_table, read_metrics, record_metrics
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+def _result(approach, probabilities, truth=(0, 1, 2, 2)):
+    return classification_result(approach, approach, list(truth), np.array(probabilities), LABELS,
+                                 Measurement(seconds=2.0, peak_memory_mb=100.0), samples_seen=10)
+
+
+def test_records_replace_their_own_rows_and_keep_the_others(tmp_path):
+    config = load_config(RECIPE, {"data": {"source": "../shared/datasets/amazon_alexa_reviews"}})
+    perfect = _result("fine_tuned", np.eye(3)[[0, 1, 2, 2]])
+    first = bench.records(config, [perfect])
+    assert first[0]["dataset"] == "amazon_alexa_reviews"
+    assert first[0]["metrics"] == {"accuracy": 1.0, "macro_f1": 1.0}
+    assert first[0]["samples_per_second"] == 5.0
+    assert set(first[0]) >= {"domain", "dataset", "approach", "metrics", "train_seconds", "samples_per_second",
+                             "peak_memory_mb", "machine"}
+    other_domain = dict(first[0], domain="tumor_images", dataset="breastmnist")
+    bench.update_results(first + [other_domain], tmp_path)
+    worse = bench.records(config, [_result("fine_tuned", np.eye(3)[[0, 0, 2, 2]])])
+    merged = bench.update_results(worse, tmp_path)
+    assert len(merged) == 2
+    saved = json.loads((tmp_path / "results.json").read_text())
+    sentiment = [r for r in saved if r["domain"] == "review_sentiment"]
+    assert sentiment[0]["metrics"]["accuracy"] == pytest.approx(0.75)
+    markdown = (tmp_path / "results.md").read_text()
+    assert "| review_sentiment | amazon_alexa_reviews | fine_tuned | accuracy 0.7500" in markdown
+    assert "| tumor_images | breastmnist |" in markdown
+
+
+def test_metrics_are_recorded_and_tabled(tmp_path):
+    record_metrics(tmp_path / "nb", "01_test", {"fine_tuned": {"accuracy": 0.9, "macro_f1": 0.8}}, smoke=True)
+    assert read_metrics(tmp_path / "nb")["smoke"] is True
+    table = metrics_table(tmp_path)
+    assert table.to_dict("records") == [{"run": "01_test", "approach": "fine_tuned", "accuracy": 0.9, "macro_f1": 0.8}]
+    with pytest.raises(FileNotFoundError, match="no recorded metrics"):
+        read_metrics(tmp_path / "missing")
+
+
+def test_comparison_and_confident_mistakes():
+    import pandas as pd
+
+    good = _result("fine_tuned", [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.1, 0.7], [0.6, 0.1, 0.3]])
+    table = comparison_table([good])
+    assert table.loc["fine_tuned", "accuracy"] == pytest.approx(0.75)
+    mistakes = most_confident_mistakes(pd.DataFrame({"text": list("abcd")}), [0, 1, 2, 2], good.probabilities, LABELS)
+    assert mistakes.to_dict("records") == [{"text": "d", "true": "positive", "predicted": "negative", "confidence": 0.6}]
+
+
+def test_measure_sees_memory_grow():
+    import psutil
+
+    before_mb = psutil.Process().memory_info().rss / 2**20
+    with measure() as cost:
+        block = np.ones((64, 2**20), dtype=np.uint8)  # 64 MiB, every page touched
+    assert block.sum() == 64 * 2**20
+    assert cost.seconds > 0
+    assert cost.peak_memory_mb - before_mb >= 60
