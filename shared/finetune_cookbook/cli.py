@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ def _train(args) -> None:
     from .recipe import train
 
     summary = train(load_config(args.config), args.output_dir, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, the first process reports
+        return
     scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in ("accuracy", "macro_f1"))
     print(f"test: {scores}")
     print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")
