@@ -21,6 +21,8 @@ def write_model_card(model_dir: str | Path, config: RecipeConfig, report: DataRe
     counts = ", ".join(f"{label} {n}" for label, n in report.class_counts.items())
     splits = ", ".join(f"{name} {n}" for name, n in report.split_sizes.items())
     smallest = min(report.class_counts, key=report.class_counts.get)
+    raw_to_class = config.data.label_mapping or {}
+    mapping = ", ".join(f"{raw} → {name}" for raw, name in raw_to_class.items()) or "none (labels used as they are)"
     card = f"""---
 library_name: transformers
 pipeline_tag: text-classification
@@ -36,7 +38,7 @@ Made by the fine-tuning cookbook: `cookbook train {config.config_path}`.
 ## Data
 
 - Source: `{report.source}`; text column `{config.data.text_column}`, label column `{config.data.label_column}`.
-- Label mapping: {config.data.label_mapping or 'none (labels used as they are)'}.
+- Label mapping: {mapping}.
 - Rows read: {report.rows_read}; empty texts dropped: {report.empty_dropped}; repeated texts dropped: \
 {report.duplicates_dropped} ({report.conflicting_duplicates} of them carried conflicting labels); \
 sampled down to: {report.sampled_to or 'not sampled'}.

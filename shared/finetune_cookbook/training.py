@@ -106,6 +106,7 @@ def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkp
         logging_strategy="steps",
         logging_steps=config.logging_steps,
         report_to=["tensorboard"],
+        disable_tqdm=False,  # keep the progress display even when transformers' logging is quietened
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         seed=config.seed,

@@ -42,3 +42,10 @@ def test_bad_choice_lists_the_choices(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_exponent_without_a_dot_is_a_number(tmp_path):
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace("learning_rate: 0.0001", "learning_rate: 1e-4"))
+    assert "1e-4" in path.read_text()
+    assert load_config(path).training.learning_rate == 1e-4
