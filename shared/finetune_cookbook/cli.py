@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ def _train(args) -> None:
     from .recipe import train
 
     summary = train(load_config(args.config), args.output_dir, resume=args.resume)
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, the first process reports
+    if not summary.main_process:
         return
     scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in ("accuracy", "macro_f1"))
     print(f"test: {scores}")
@@ -61,16 +60,17 @@ def _run_notebooks(args) -> None:
     paths = notebook_paths(args.notebooks)
     if not paths:
         raise CookbookError(f"{args.notebooks}: no notebooks found.")
+    finished = []
     for path in paths:
         print(f"running {path.name} ...", flush=True)
-        run_notebook(path, args.output_dir, {"SMOKE": args.smoke})
-    print(metrics_table(args.output_dir).to_string(index=False))
+        finished.append(run_notebook(path, args.output_dir, {"SMOKE": args.smoke}))
+    print(metrics_table(finished).to_string(index=False))
 
 
 def _report(args) -> None:
-    from .records import metrics_table
+    from .records import metrics_table, recorded_runs
 
-    print(metrics_table(args.output_dir).to_string(index=False))
+    print(metrics_table(recorded_runs(args.output_dir)).to_string(index=False))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,6 @@
 """Recipe settings as dataclasses, read from one YAML file.
 
-Every field carries a help string (as transformers' run_glue.py does), so
-`cookbook explain` style documentation and error messages come from one place.
+Every field carries a help string (as transformers' run_glue.py does): the reference for what a config may say.
 """
 
 from __future__ import annotations
@@ -79,7 +78,15 @@ class TrainingConfig:
     early_stopping_patience: int | None = _help(
         "Stop after this many evaluations without improvement of `metric_for_best_model`; null turns it off.", 2
     )
-    metric_for_best_model: str = _help("Validation metric that picks the best checkpoint.", "macro_f1")
+    metric_for_best_model: str = _help(
+        "Validation metric that picks the best checkpoint and drives early stopping and the search: "
+        "`macro_f1`, `accuracy` or `loss` (lower is better).",
+        "macro_f1",
+    )
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.metric_for_best_model != "loss"
     precision: str = _help(
         "`auto` uses bf16 where the CPU or GPU supports it (fp16 on older GPUs), else fp32; or force `bf16`, `fp16`, `fp32`.",
         "auto",
@@ -211,6 +218,7 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "data.empty_texts": (config.data.empty_texts, {"error", "drop"}),
         "training.class_weights": (config.training.class_weights, {"balanced", "none"}),
         "training.precision": (config.training.precision, {"auto", "bf16", "fp16", "fp32"}),
+        "training.metric_for_best_model": (config.training.metric_for_best_model, {"macro_f1", "accuracy", "loss"}),
     }
     for name, (value, allowed) in choices.items():
         if value not in allowed:

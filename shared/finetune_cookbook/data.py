@@ -89,6 +89,11 @@ def read_table(path: str | Path, delimiter: str | None = None, encoding: str = "
     if frame.empty:
         raise DataError(f"{path}: holds no data rows.")
     frame.columns = [str(c).strip() for c in frame.columns]
+    return _as_strings(frame)
+
+
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text (missing cells empty), plus the 1-based source row of each row."""
     frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame[ROW] = range(1, len(frame) + 1)
     return frame
@@ -128,19 +133,18 @@ def _load_hub_dataset(config: DataConfig) -> pd.DataFrame:
         frame = datasets.load_dataset(config.source, split=config.split).to_pandas()
     except Exception as error:  # the hub raises many kinds; all mean the same to the user
         raise DataError(f"{config.source}: could not load from the hub ({error}).") from error
-    frame = frame.astype(object).where(frame.notna(), "").astype(str)
-    frame[ROW] = range(1, len(frame) + 1)
-    return frame
+    return _as_strings(frame)
 
 
-def require_columns(frame: pd.DataFrame, columns: list[str], origin: str) -> None:
+def require_columns(
+    frame: pd.DataFrame, columns: list[str], origin: str,
+    fix: str = "Set data.text_column / data.label_column in the config to the right names.",
+) -> None:
     present = [c for c in frame.columns if c != ROW]
     for column in columns:
         if column not in frame.columns:
-            raise DataError(
-                f"{origin}: no column {column!r}. Columns found: {', '.join(present)}. "
-                "Set data.text_column / data.label_column in the config to the right names."
-            )
+            hint = " (only one column: is data.delimiter right?)" if len(present) == 1 else ""
+            raise DataError(f"{origin}: no column {column!r}. Columns found: {', '.join(present)}{hint}. {fix}")
 
 
 def handle_empty(frame: pd.DataFrame, column: str, origin: str, policy: str) -> tuple[pd.DataFrame, int]:
@@ -202,7 +206,8 @@ def deduplicate(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int, in
 
 def minimum_per_class(config: DataConfig) -> int:
     """Fewest rows a class needs so the stratified split can put one in each of train, validation and test."""
-    return max(3, math.ceil(1 / min(config.test_size, config.validation_size)))
+    train_size = 1 - config.test_size - config.validation_size
+    return max(3, math.ceil(1 / min(config.test_size, config.validation_size, train_size)))
 
 
 def check_class_sizes(frame: pd.DataFrame, labels: list[str], config: DataConfig, origin: str) -> dict[str, int]:
@@ -214,8 +219,8 @@ def check_class_sizes(frame: pd.DataFrame, labels: list[str], config: DataConfig
             raise DataError(
                 f"{origin}: class {label!r} has {have} row(s) after cleaning; at least {needed} are needed to put one in "
                 f"each of the train, validation and test splits (test_size={config.test_size}, "
-                f"validation_size={config.validation_size}). Add examples, merge the class into another with "
-                "data.label_mapping, or leave it out of data.labels."
+                f"validation_size={config.validation_size}). Add examples, or merge the class into another with "
+                "data.label_mapping."
             )
     return {label: int(counts.get(label, 0)) for label in labels}
 
@@ -231,11 +236,20 @@ def stratified_split(frame: pd.DataFrame, config: DataConfig) -> dict[str, pd.Da
             (("train", train), ("validation", validation), ("test", test))}
 
 
-def stratified_sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+def stratified_sample(frame: pd.DataFrame, size: int, seed: int, floor: int) -> pd.DataFrame:
+    """`size` rows (or one floor per class, if more) in the classes' proportions, but at least `floor` of each
+    class, so a quick run on imbalanced data still has every class in every split."""
     if size >= len(frame):
         return frame
-    sample, _ = train_test_split(frame, train_size=size, stratify=frame[LABEL], random_state=seed)
-    return sample.sort_values(ROW)
+    guaranteed = frame.groupby(LABEL).sample(n=floor, random_state=seed)  # every class has >= floor rows here
+    rest = frame.drop(index=guaranteed.index)
+    wanted = max(0, size - len(guaranteed))
+    extra = rest.groupby(LABEL).sample(frac=wanted / len(rest), random_state=seed)
+    if len(extra) > wanted:  # per-class rounding overshot: trim at random
+        extra = extra.sample(n=wanted, random_state=seed)
+    elif len(extra) < wanted:
+        extra = pd.concat([extra, rest.drop(index=extra.index).sample(n=wanted - len(extra), random_state=seed)])
+    return pd.concat([guaranteed, extra]).sort_values(ROW)
 
 
 def load_labelled_data(config: DataConfig, search_dirs: list[Path], input_column: str) -> LabelledData:
@@ -247,10 +261,11 @@ def load_labelled_data(config: DataConfig, search_dirs: list[Path], input_column
     frame, labels = map_labels(frame, config, origin)
     if config.deduplicate:
         frame, report.duplicates_dropped, report.conflicting_duplicates = deduplicate(frame, input_column)
-    if config.sample_size:
-        frame = stratified_sample(frame, config.sample_size, config.seed)
-        report.sampled_to = len(frame)
     report.class_counts = check_class_sizes(frame, labels, config, origin)
+    if config.sample_size:
+        frame = stratified_sample(frame, config.sample_size, config.seed, minimum_per_class(config))
+        report.sampled_to = len(frame)
+        report.class_counts = frame[LABEL].value_counts().reindex(labels).astype(int).to_dict()
     splits = stratified_split(frame, config)
     report.split_sizes = {name: len(part) for name, part in splits.items()}
     return LabelledData(splits=splits, labels=labels, report=report)

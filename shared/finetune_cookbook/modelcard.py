@@ -16,8 +16,10 @@ def _metrics_table(metrics: dict[str, float], labels: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_model_card(model_dir: str | Path, config: RecipeConfig, report: DataReport,
-                     metrics: dict[str, float], labels: list[str]) -> Path:
+def model_card(config: RecipeConfig, report: DataReport, metrics: dict[str, float], labels: list[str],
+               output_dir: str | Path, made_by: str) -> str:
+    """The model card's Markdown; `made_by` says what produced the model (a command, a notebook)."""
+    model_dir = Path(output_dir) / "model"
     counts = ", ".join(f"{label} {n}" for label, n in report.class_counts.items())
     splits = ", ".join(f"{name} {n}" for name, n in report.split_sizes.items())
     smallest = min(report.class_counts, key=report.class_counts.get)
@@ -33,7 +35,7 @@ tags: [finetune-cookbook, {config.domain}]
 # {config.domain}: {config.task.replace('_', ' ')}
 
 `{config.model.name}` fine-tuned end to end to label text as {', '.join(f'`{l}`' for l in labels)}.
-Made by the fine-tuning cookbook: `cookbook train {config.config_path}`.
+Made by the fine-tuning cookbook: {made_by}.
 
 ## Data
 
@@ -81,6 +83,4 @@ classify = pipeline("text-classification", model="{Path(model_dir)}")
 classify("Works great, setup took a minute.")
 ```
 """
-    path = Path(model_dir) / "README.md"
-    path.write_text(card)
-    return path
+    return card

@@ -15,7 +15,7 @@ from .compare import ApproachResult
 from .config import RecipeConfig, config_to_dict
 from .data import ROW, LabelledData, read_lines, read_table
 from .errors import ConfigError
-from .modelcard import write_model_card
+from .modelcard import model_card
 from .records import record_metrics
 
 TASKS = {"text_classification": text_classification}
@@ -33,6 +33,7 @@ class TrainSummary:
     model_dir: Path
     metrics: dict[str, float]
     data: LabelledData
+    main_process: bool = True  # False in the other processes of a torchrun launch
 
 
 def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None) -> TrainSummary:
@@ -42,18 +43,19 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
     data = task.load_data(config)
     output_dir = Path(output_dir or config.output_dir)
     tuned = task.fine_tune(data, config, output_dir, resume=resume, callbacks=callbacks)
-    model_dir = output_dir / task.MODEL_DIR
-    if not tuned.trainer.is_world_process_zero():  # under torchrun, one process writes the results
-        return TrainSummary(output_dir, model_dir, tuned.result.metrics, data)
-    model_dir = task.save_model(tuned.trainer, config, output_dir)
-    write_model_card(model_dir, config, data.report, tuned.result.metrics, data.labels)
+    main_process = tuned.trainer.is_world_process_zero()
+    if not main_process:  # under torchrun, one process writes the results
+        return TrainSummary(output_dir, output_dir / task.MODEL_DIR, tuned.result.metrics, data, main_process)
+    card = model_card(config, data.report, tuned.result.metrics, data.labels, output_dir,
+                      made_by=f"`cookbook train {config.config_path}`")
+    model_dir = task.save_model(tuned.trainer, config, output_dir, card)
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     record_metrics(
         output_dir, config.domain, {"fine_tuned": tuned.result.metrics},
         dataset=data.report.source, model=config.model.name, data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
     )
-    return TrainSummary(output_dir, model_dir, tuned.result.metrics, data)
+    return TrainSummary(output_dir, model_dir, tuned.result.metrics, data, main_process)
 
 
 def tune(config: RecipeConfig, output_dir: str | Path | None = None):

@@ -34,11 +34,16 @@ def read_metrics(output_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def metrics_table(root: str | Path, metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> pd.DataFrame:
-    """One row per (run, approach) for every `metrics.json` under `root`."""
+def recorded_runs(root: str | Path) -> list[Path]:
+    """The folders directly under `root` that hold a `metrics.json`."""
+    return [path.parent for path in sorted(Path(root).glob(f"*/{METRICS_FILE}"))]
+
+
+def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> pd.DataFrame:
+    """One row per (run, approach) from each folder's `metrics.json`."""
     rows = []
-    for path in sorted(Path(root).glob(f"*/{METRICS_FILE}")):
-        record = json.loads(path.read_text())
+    for folder in run_dirs:
+        record = read_metrics(folder)
         for approach, scores in record["approaches"].items():
             rows.append({"run": record["name"], "approach": approach,
                          **{m: round(scores[m], 4) for m in metrics if m in scores}})

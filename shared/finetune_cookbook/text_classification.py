@@ -18,12 +18,12 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Data
 
 from .compare import ApproachResult, classification_result
 from .config import RecipeConfig, TrainingConfig
-from .data import LABEL, LabelledData, load_labelled_data, require_columns
-from .errors import ConfigError
+from .data import LABEL, ROW, LabelledData, load_labelled_data, require_columns
+from .errors import ConfigError, ModelNotFoundError
 from .measure import measure
 from .metrics import trainer_metrics
 from .resolve import resolve_model
-from .training import build_trainer, resumable_checkpoint, training_arguments
+from .training import build_trainer, checkpoint_to_resume, training_arguments
 from .tuning import SearchResult, search
 
 TEXT = "text"
@@ -36,8 +36,10 @@ def load_data(config: RecipeConfig) -> LabelledData:
     if not config.data.text_column:
         raise ConfigError(f"{config.config_path}: data.text_column is not set; name the column that holds the text.")
     data = load_labelled_data(config.data, config.search_dirs, config.data.text_column)
+    # Only these columns travel on, so a source column that happens to be called `text` cannot collide.
+    keep = list(dict.fromkeys([ROW, config.data.text_column, config.data.label_column, LABEL]))
     for split, frame in data.splits.items():
-        data.splits[split] = frame.rename(columns={config.data.text_column: TEXT})
+        data.splits[split] = frame[keep].rename(columns={config.data.text_column: TEXT})
     return data
 
 
@@ -57,21 +59,25 @@ def tfidf_baseline(data: LabelledData) -> ApproachResult:
     )
 
 
-def embed(model_name: str, texts: list[str], batch_size: int = 64) -> np.ndarray:
-    """Sentence embeddings from the frozen pre-trained encoder (mean pooling, as the model was trained)."""
+def sentence_encoder(model_name: str):
+    """The pre-trained encoder as a frozen sentence embedder (mean pooling, as all-MiniLM-L6-v2 was trained)."""
     from sentence_transformers import SentenceTransformer
 
-    encoder = SentenceTransformer(resolve_model(model_name))
+    return SentenceTransformer(resolve_model(model_name))
+
+
+def embed(encoder, texts, batch_size: int = 64) -> np.ndarray:
     return encoder.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
 
 
 def frozen_embeddings_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     """The pre-trained encoder left as it is, with a class-balanced logistic regression on its embeddings."""
     train = data.splits["train"]
+    encoder = sentence_encoder(config.model.name)
     with measure() as cost:
-        features = embed(config.model.name, train[TEXT])
+        features = embed(encoder, train[TEXT])
         classifier = LogisticRegression(class_weight="balanced", max_iter=2000).fit(features, data.label_ids("train"))
-    probabilities = classifier.predict_proba(embed(config.model.name, data.splits["test"][TEXT]))
+    probabilities = classifier.predict_proba(embed(encoder, data.splits["test"][TEXT]))
     return classification_result(
         "frozen_embeddings_logreg", "frozen pre-trained encoder + logistic regression",
         data.label_ids("test"), probabilities, data.labels, cost, len(train),
@@ -156,7 +162,7 @@ def fine_tune(
         data, config, training, training_arguments(training, output_dir),
         model=load_classifier(config.model.name, data.labels, training.seed), callbacks=callbacks,
     )
-    checkpoint = resumable_checkpoint(output_dir) if resume else None
+    checkpoint = checkpoint_to_resume(output_dir, resume)
     with measure() as cost:
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
     logits = trainer.predict(datasets["test"]).predictions
@@ -168,17 +174,19 @@ def fine_tune(
     return FineTuneResult(result=result, trainer=trainer)
 
 
-def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path) -> Path:
-    """Writes weights (safetensors), tokenizer and reading instructions to `<output_dir>/model`, all or nothing:
-    a crash midway leaves the previous model, never a half-written one."""
+def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
+    """Writes weights (safetensors), tokenizer, model card (README.md) and reading instructions to
+    `<output_dir>/model`, all or nothing: a crash midway leaves the previous model, never a half-written one."""
     final = Path(output_dir) / MODEL_DIR
     partial = final.with_name(MODEL_DIR + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    previous = final.with_name(MODEL_DIR + ".previous")
+    for leftover in (partial, previous):  # from a run that crashed while saving
+        shutil.rmtree(leftover, ignore_errors=True)
     trainer.save_model(str(partial))
     info = {"task": config.task, "domain": config.domain, "text_column": config.data.text_column,
             "max_length": config.model.max_length, "base_model": config.model.name}
     (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
-    previous = final.with_name(MODEL_DIR + ".previous")
+    (partial / "README.md").write_text(model_card)
     if final.exists():
         final.rename(previous)
     partial.rename(final)
@@ -189,7 +197,13 @@ def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path) -
 def model_folder(path: str | Path) -> Path:
     """Accepts a run's output folder or the model folder inside it."""
     path = Path(path)
-    return path / MODEL_DIR if (path / MODEL_DIR / "config.json").is_file() else path
+    for folder in (path / MODEL_DIR, path):
+        if (folder / "config.json").is_file():
+            return folder
+    raise ModelNotFoundError(
+        f"{path}: no saved model here (looked for config.json in it and in {path / MODEL_DIR}). "
+        "Point at the output_dir of a finished `cookbook train` run."
+    )
 
 
 def read_model_info(model_dir: str | Path) -> dict:
@@ -221,7 +235,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
         data, config, config.training, training_arguments(config.training, output_dir, checkpoints=False),
         model_init=lambda trial=None: load_classifier(config.model.name, data.labels, config.training.seed),
     )
-    return search(trainer, config.tune, config.training.metric_for_best_model)
+    return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
 
 
 def baselines(data: LabelledData, config: RecipeConfig) -> list[ApproachResult]:
@@ -232,5 +246,5 @@ def baselines(data: LabelledData, config: RecipeConfig) -> list[ApproachResult]:
 def predict_table(model_dir: str | Path, table: pd.DataFrame, origin: str, text_column: str | None = None) -> pd.DataFrame:
     """Labels the texts of a table read from a user's file; the text column defaults to the training one."""
     column = text_column or read_model_info(model_dir).get("text_column") or TEXT
-    require_columns(table, [column], origin)
+    require_columns(table, [column], origin, fix="Name the column that holds the texts with --text-column.")
     return predict(model_dir, table[column].tolist()).rename(columns={TEXT: column})

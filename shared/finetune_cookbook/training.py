@@ -1,12 +1,14 @@
 """The Hugging Face Trainer, set up once for every domain.
 
-Any model whose forward returns logits works (a transformers model or a plain torch.nn.Module), so every
-domain gets the same logging, evaluation, early stopping, checkpoints, resume, bf16 and multi-device runs.
+Any model whose forward returns a dict with `logits` (and a `loss` when `class_weights` is `none`) works, a
+transformers model or a plain torch.nn.Module, so every domain gets the same logging, evaluation, early stopping, checkpoints, resume, bf16 and multi-device runs.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from .config import TrainingConfig
+from .errors import CookbookError
 
 CHECKPOINTS = "checkpoints"
 
@@ -102,7 +105,7 @@ def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkp
         save_total_limit=config.save_total_limit,
         load_best_model_at_end=checkpoints,
         metric_for_best_model=config.metric_for_best_model,
-        greater_is_better=True,
+        greater_is_better=config.greater_is_better,
         logging_strategy="steps",
         logging_steps=config.logging_steps,
         report_to=["tensorboard"],
@@ -154,8 +157,17 @@ def build_trainer(
     )
 
 
-def resumable_checkpoint(output_dir: str | Path) -> str | None:
-    """The newest checkpoint of an earlier, interrupted run in `output_dir`, if there is one."""
+def checkpoint_to_resume(output_dir: str | Path, resume: bool) -> str | None:
+    """With `resume`, the newest checkpoint in `output_dir` (an error if there is none). Without, checkpoints of
+    an earlier run there are cleared, so a later resume cannot pick up a checkpoint of another run."""
     folder = Path(output_dir) / CHECKPOINTS
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    if resume:
+        checkpoint = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+        if checkpoint is None:
+            raise CookbookError(f"{folder}: no checkpoint to resume from. Run without --resume to start afresh.")
+        return checkpoint
+    if folder.is_dir() and int(os.environ.get("RANK", "0")) == 0:
+        for old in folder.glob("checkpoint-*"):
+            shutil.rmtree(old)
+    return None
 

@@ -44,10 +44,11 @@ def search_space(tune: TuneConfig):
     return space
 
 
-def search(trainer: Trainer, tune: TuneConfig, metric: str) -> SearchResult:
-    """Runs `tune.n_trials` trials on a Trainer built with `model_init`, maximising the validation `metric`.
+def search(trainer: Trainer, tune: TuneConfig, metric: str, greater_is_better: bool = True) -> SearchResult:
+    """Runs `tune.n_trials` trials on a Trainer built with `model_init`, optimising the validation `metric`.
 
-    Optuna's seeded TPE sampler picks the settings; every trial runs to the end, because the Trainer reports
+    Optuna's seeded TPE sampler draws the first half of the trials at random, then picks each next setting from
+    the trials so far (with the default of 10 random start-up trials, a small budget would be all random); every trial runs to the end, because the Trainer reports
     to the pruner by optimiser step and steps differ between batch sizes, so a median pruner would compare
     nothing. The study lives in memory so its full trials table can be returned.
     """
@@ -57,11 +58,11 @@ def search(trainer: Trainer, tune: TuneConfig, metric: str) -> SearchResult:
         hp_space=search_space(tune),
         compute_objective=lambda metrics: metrics[f"eval_{metric}"],
         n_trials=tune.n_trials,
-        direction="maximize",
+        direction="maximize" if greater_is_better else "minimize",
         backend="optuna",
         study_name="cookbook",
         storage=storage,
-        sampler=optuna.samplers.TPESampler(seed=tune.seed),
+        sampler=optuna.samplers.TPESampler(seed=tune.seed, n_startup_trials=max(1, tune.n_trials // 2)),
         pruner=optuna.pruners.NopPruner(),
     )
     study = optuna.load_study(study_name="cookbook", storage=storage)

@@ -30,9 +30,10 @@ def test_notebook_follows_the_template(path):
     for name in ("SMOKE", "OUTPUT_DIR", "MODEL_NAME", "EPOCHS", "DATA_SOURCE"):
         assert f"{name} =" in parameters
     assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), "commit notebooks without outputs"
-    headings = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    headings = [line for c in cells if c["cell_type"] == "markdown"
+                for line in "".join(c["source"]).splitlines() if line.startswith("## ")]
     for section in REQUIRED_SECTIONS:
-        assert section in headings, f"{path.name} lacks a '{section}' section"
+        assert any(section in heading for heading in headings), f"{path.name} lacks a '## ... {section}' heading"
     assert "record_metrics(" in "".join(cells[-1]["source"]), "the last cell records the metrics"
 
 
@@ -50,5 +51,5 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
         assert 0.0 <= scores["accuracy"] <= 1.0, name
     # even on a tiny sample, learning from the data must beat guessing the majority class's macro-F1 (1/3 of its F1)
     assert approaches["tfidf_logreg"]["macro_f1"] > 0.4
-    assert record["reload_agreement"] >= 0.98
+    assert record["reload_disagreements"] <= max(1, 0.02 * record["test_rows"])
     assert (output_dir / "model" / "model.safetensors").is_file()

@@ -102,3 +102,12 @@ def test_cli_reports_the_error_and_writes_nothing(tmp_path):
     assert "error:" in done.stderr and "'6' (row(s) 6)" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_predict_on_a_folder_without_a_model(tmp_path):
+    texts = tmp_path / "new.txt"
+    texts.write_text("fine\n")
+    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", "predict", str(tmp_path), str(texts)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "no saved model here" in done.stderr and "Traceback" not in done.stderr

@@ -68,3 +68,10 @@ def test_same_seed_same_metrics_other_seed_other_model(tmp_path, tiny_config):
     reseeded = load_config(tiny_config, {"training": {"seed": 7}})
     other = fine_tune(data, reseeded, tmp_path / "c").result
     assert not np.allclose(other.probabilities, first.probabilities, atol=1e-6)
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path, tiny_config):
+    from finetune_cookbook.errors import CookbookError
+
+    with pytest.raises(CookbookError, match=r"checkpoints: no checkpoint to resume from\. Run without --resume"):
+        train(load_config(tiny_config), tmp_path / "empty", resume=True)

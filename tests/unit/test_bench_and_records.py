@@ -8,7 +8,7 @@ from finetune_cookbook import bench
 from finetune_cookbook.compare import classification_result, comparison_table, most_confident_mistakes
 from finetune_cookbook.config import load_config
 from finetune_cookbook.measure import Measurement, measure
-from finetune_cookbook.records import metrics_table, read_metrics, record_metrics
+from finetune_cookbook.records import metrics_table, read_metrics, record_metrics, recorded_runs
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -43,7 +43,7 @@ def test_records_replace_their_own_rows_and_keep_the_others(tmp_path):
 def test_metrics_are_recorded_and_tabled(tmp_path):
     record_metrics(tmp_path / "nb", "01_test", {"fine_tuned": {"accuracy": 0.9, "macro_f1": 0.8}}, smoke=True)
     assert read_metrics(tmp_path / "nb")["smoke"] is True
-    table = metrics_table(tmp_path)
+    table = metrics_table(recorded_runs(tmp_path))
     assert table.to_dict("records") == [{"run": "01_test", "approach": "fine_tuned", "accuracy": 0.9, "macro_f1": 0.8}]
     with pytest.raises(FileNotFoundError, match="no recorded metrics"):
         read_metrics(tmp_path / "missing")

@@ -49,3 +49,10 @@ def test_exponent_without_a_dot_is_a_number(tmp_path):
     path.write_text(path.read_text().replace("learning_rate: 0.0001", "learning_rate: 1e-4"))
     assert "1e-4" in path.read_text()
     assert load_config(path).training.learning_rate == 1e-4
+
+
+def test_loss_as_selection_metric_is_minimised(tmp_path):
+    config = load_config(write_config(tmp_path, {"training": {"metric_for_best_model": "loss"}}))
+    assert config.training.greater_is_better is False
+    with pytest.raises(ConfigError, match="metric_for_best_model is 'f1'; choose one of accuracy, loss, macro_f1"):
+        load_config(write_config(tmp_path, {"training": {"metric_for_best_model": "f1"}}))

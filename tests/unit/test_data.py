@@ -83,3 +83,29 @@ def test_labels_without_mapping_are_sorted(tmp_path):
     pd.DataFrame({"review": [f"t{i}" for i in range(60)], "stars": ["b", "a", "c"] * 20}).to_csv(path, index=False)
     config = load_config(RECIPE, {"data": {"source": str(path), "label_mapping": None, "labels": None}})
     assert load_data(config).labels == ["a", "b", "c"]
+
+
+def test_sample_keeps_enough_of_a_rare_class(tmp_path):
+    stars = ["5"] * 300 + ["3"] * 12 + ["1"] * 30
+    path = tmp_path / "rare.csv"
+    pd.DataFrame({"review": [f"review {i}" for i in range(len(stars))], "stars": stars}).to_csv(path, index=False)
+    data = load_data(_config(path, sample_size=60))
+    assert data.report.class_counts["neutral"] >= 10  # 60 * 12/342 would be 2, too few to split
+    assert set(data.splits["test"][LABEL]) == {"negative", "neutral", "positive"}
+    assert sum(data.report.class_counts.values()) == data.report.sampled_to
+
+
+def test_a_column_called_text_does_not_collide(tmp_path):
+    path = tmp_path / "extra.csv"
+    frame = pd.read_csv(SAMPLE_REVIEWS, dtype=str).assign(text="unrelated")
+    frame.to_csv(path, index=False)
+    data = load_data(_config(path))
+    assert list(data.splits["train"].columns) == ["row", TEXT, "stars", LABEL]
+    assert (data.splits["train"][TEXT] != "unrelated").all()
+
+
+def test_shares_that_leave_too_little_training_data_need_more_rows():
+    from finetune_cookbook.data import minimum_per_class
+
+    config = _config(SAMPLE_REVIEWS, test_size=0.45, validation_size=0.45).data
+    assert minimum_per_class(config) == 10  # the 10% training share needs 10 rows per class
