@@ -180,7 +180,9 @@ def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, m
     final = Path(output_dir) / MODEL_DIR
     partial = final.with_name(MODEL_DIR + ".partial")
     previous = final.with_name(MODEL_DIR + ".previous")
-    for leftover in (partial, previous):  # from a run that crashed while saving
+    if previous.is_dir() and not final.exists():  # a crash between the two renames below: restore the old model
+        previous.rename(final)
+    for leftover in (partial, previous):
         shutil.rmtree(leftover, ignore_errors=True)
     trainer.save_model(str(partial))
     info = {"task": config.task, "domain": config.domain, "text_column": config.data.text_column,
