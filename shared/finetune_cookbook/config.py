@@ -83,10 +83,6 @@ class TrainingConfig:
         "`macro_f1`, `accuracy` or `loss` (lower is better).",
         "macro_f1",
     )
-
-    @property
-    def greater_is_better(self) -> bool:
-        return self.metric_for_best_model != "loss"
     precision: str = _help(
         "`auto` uses bf16 where the CPU or GPU supports it (fp16 on older GPUs), else fp32; or force `bf16`, `fp16`, `fp32`.",
         "auto",
@@ -95,6 +91,10 @@ class TrainingConfig:
     logging_steps: int = _help("Log the training loss every this many steps.", 10)
     save_total_limit: int = _help("Checkpoints kept on disk (the best one is always kept).", 2)
     seed: int = _help("Seed of the model head's initialisation, dropout and data order.", 42)
+
+    @property
+    def greater_is_better(self) -> bool:
+        return self.metric_for_best_model != "loss"
 
 
 @dataclass

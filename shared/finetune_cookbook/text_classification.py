@@ -162,7 +162,7 @@ def fine_tune(
         data, config, training, training_arguments(training, output_dir),
         model=load_classifier(config.model.name, data.labels, training.seed), callbacks=callbacks,
     )
-    checkpoint = checkpoint_to_resume(output_dir, resume)
+    checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     with measure() as cost:
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
     logits = trainer.predict(datasets["test"]).predictions

@@ -1,13 +1,13 @@
 """The Hugging Face Trainer, set up once for every domain.
 
 Any model whose forward returns a dict with `logits` (and a `loss` when `class_weights` is `none`) works, a
-transformers model or a plain torch.nn.Module, so every domain gets the same logging, evaluation, early stopping, checkpoints, resume, bf16 and multi-device runs.
+transformers model or a plain torch.nn.Module, so every domain gets the same logging, evaluation, early
+stopping, checkpoints, resume, bf16 and multi-device runs.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 from pathlib import Path
 
@@ -157,16 +157,16 @@ def build_trainer(
     )
 
 
-def checkpoint_to_resume(output_dir: str | Path, resume: bool) -> str | None:
-    """With `resume`, the newest checkpoint in `output_dir` (an error if there is none). Without, checkpoints of
-    an earlier run there are cleared, so a later resume cannot pick up a checkpoint of another run."""
+def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:
+    """With `resume`, the newest checkpoint in `output_dir` (an error if there is none). Without, the main
+    process clears checkpoints of an earlier run there, so a later resume cannot pick up another run's."""
     folder = Path(output_dir) / CHECKPOINTS
     if resume:
         checkpoint = get_last_checkpoint(str(folder)) if folder.is_dir() else None
         if checkpoint is None:
             raise CookbookError(f"{folder}: no checkpoint to resume from. Run without --resume to start afresh.")
         return checkpoint
-    if folder.is_dir() and int(os.environ.get("RANK", "0")) == 0:
+    if folder.is_dir() and main_process:
         for old in folder.glob("checkpoint-*"):
             shutil.rmtree(old)
     return None

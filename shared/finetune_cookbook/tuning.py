@@ -47,10 +47,11 @@ def search_space(tune: TuneConfig):
 def search(trainer: Trainer, tune: TuneConfig, metric: str, greater_is_better: bool = True) -> SearchResult:
     """Runs `tune.n_trials` trials on a Trainer built with `model_init`, optimising the validation `metric`.
 
-    Optuna's seeded TPE sampler draws the first half of the trials at random, then picks each next setting from
-    the trials so far (with the default of 10 random start-up trials, a small budget would be all random); every trial runs to the end, because the Trainer reports
-    to the pruner by optimiser step and steps differ between batch sizes, so a median pruner would compare
-    nothing. The study lives in memory so its full trials table can be returned.
+    Optuna's seeded TPE sampler draws the first half of the trials at random, then picks each next setting
+    from the trials so far (with its default of 10 random start-up trials, a small budget would be all random).
+    Every trial runs to the end: the Trainer reports to the pruner by optimiser step, and steps differ between
+    batch sizes, so a median pruner would compare nothing. The study lives in memory so its full trials table
+    can be returned.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.InMemoryStorage()
