@@ -14,9 +14,8 @@ from .compare import ApproachResult
 from .config import RecipeConfig
 from .measure import machine_description
 from .records import write_json
+from .tasks import get_task
 from .training import mixed_precision
-
-BENCH_METRICS = {"text_classification": ("accuracy", "macro_f1")}
 
 
 def dataset_name(config: RecipeConfig) -> str:
@@ -27,7 +26,7 @@ def dataset_name(config: RecipeConfig) -> str:
 def records(config: RecipeConfig, results: list[ApproachResult]) -> list[dict]:
     machine = f"{machine_description()}; training precision {mixed_precision(config.training.precision)}"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-    keep = BENCH_METRICS[config.task]
+    keep = get_task(config.task).HEADLINE_METRICS
     return [
         {
             "domain": config.domain,

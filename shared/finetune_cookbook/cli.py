@@ -16,7 +16,7 @@ def _train(args) -> None:
     summary = train(load_config(args.config), args.output_dir, resume=args.resume)
     if not summary.main_process:
         return
-    scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in ("accuracy", "macro_f1"))
+    scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in summary.headline_metrics)
     print(f"test: {scores}")
     print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")
     print(f"metrics: {summary.output_dir / 'metrics.json'}")
@@ -36,7 +36,7 @@ def _tune(args) -> None:
 def _predict(args) -> None:
     from .recipe import predict_file, write_predictions
 
-    write_predictions(predict_file(args.model_dir, args.file, args.text_column), args.output)
+    write_predictions(predict_file(args.model_dir, args.file, args.column), args.output)
 
 
 def _bench(args) -> None:
@@ -90,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="label new inputs with a saved model; CSV to stdout or --output")
     predict.add_argument("model_dir", help="a run's output folder (or the model folder in it)")
-    predict.add_argument("file", help="CSV, TSV, JSON Lines or parquet with the text column, or .txt with one text a line")
-    predict.add_argument("--text-column", help="the column holding the texts (default: the one the model was trained on)")
+    predict.add_argument("file", help="what to label, as the task reads it: for text, a table with the text column or "
+                         ".txt with one text a line; for images, an image, a folder of images or a CSV of paths")
+    predict.add_argument("--column", "--text-column", dest="column",
+                         help="the column holding the inputs (default: the one the model was trained on)")
     predict.add_argument("--output", help="write the predictions here as CSV instead of printing them")
     predict.set_defaults(run=_predict)
 

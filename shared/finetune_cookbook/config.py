@@ -111,7 +111,9 @@ class TuneConfig:
 class RecipeConfig:
     domain: str = _help("Short name of the domain, used in records and benchmark tables.")
     data: DataConfig = _help("Where the data is and how to read it.")
-    task: str = _help("What kind of model to train: `text_classification`.", "text_classification")
+    task: str = _help(
+        "What kind of model to train: a name registered in `finetune_cookbook.tasks.TASKS`, e.g. "
+        "`text_classification`.", "text_classification")
     model: ModelConfig = _help("The pre-trained model to start from.", default_factory=ModelConfig)
     training: TrainingConfig = _help("Fine-tuning settings.", default_factory=TrainingConfig)
     tune: TuneConfig = _help("Hyperparameter search settings (`cookbook tune`).", default_factory=TuneConfig)

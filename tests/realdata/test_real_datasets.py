@@ -4,7 +4,7 @@ import pytest
 from conftest import REAL_DATA, ROOT
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.text_classification import load_data
+from finetune_cookbook.tasks.text_classification import load_data
 
 pytestmark = [
     pytest.mark.realdata,

@@ -9,7 +9,7 @@ from conftest import write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import DataError
-from finetune_cookbook.text_classification import load_data
+from finetune_cookbook.tasks.text_classification import load_data
 
 pytestmark = pytest.mark.reliability
 

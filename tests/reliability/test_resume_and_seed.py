@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 from finetune_cookbook.config import load_config
 from finetune_cookbook.recipe import train
 from finetune_cookbook.records import read_metrics
-from finetune_cookbook.text_classification import fine_tune, load_data
+from finetune_cookbook.tasks.text_classification import fine_tune, load_data
 
 pytestmark = pytest.mark.reliability
 

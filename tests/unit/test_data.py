@@ -4,7 +4,7 @@ from conftest import RECIPE, SAMPLE_REVIEWS
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.data import LABEL, load_labelled_data, read_table
-from finetune_cookbook.text_classification import TEXT, load_data
+from finetune_cookbook.tasks.text_classification import TEXT, load_data
 
 
 def _config(source, **data):

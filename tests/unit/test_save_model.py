@@ -6,7 +6,7 @@ import pytest
 from conftest import RECIPE
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.text_classification import save_model
+from finetune_cookbook.tasks.text_classification import save_model
 
 
 class WritingTrainer:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,19 +14,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
 
-from .compare import ApproachResult, classification_result
-from .config import RecipeConfig, TrainingConfig
-from .data import LABEL, ROW, LabelledData, load_labelled_data, require_columns
-from .errors import ConfigError, ModelNotFoundError
-from .measure import measure
-from .metrics import trainer_metrics
-from .resolve import resolve_model
-from .training import build_trainer, checkpoint_to_resume, training_arguments
-from .tuning import SearchResult, search
+from .. import modelcard
+from ..compare import ApproachResult, classification_result
+from ..config import RecipeConfig, TrainingConfig
+from ..data import LABEL, ROW, LabelledData, load_labelled_data, read_lines, read_table, require_columns
+from ..errors import ConfigError
+from ..measure import measure
+from ..metrics import trainer_metrics
+from ..resolve import resolve_model
+from ..saving import model_folder, read_model_info, save_atomically
+from ..training import build_trainer, checkpoint_to_resume, training_arguments
+from ..tuning import SearchResult, search
 
 TEXT = "text"
-MODEL_DIR = "model"
-RECIPE_INFO = "cookbook.json"  # beside the weights: what `predict` needs to read new data the same way
+HEADLINE_METRICS = ("accuracy", "macro_f1")
 
 
 def load_data(config: RecipeConfig) -> LabelledData:
@@ -177,40 +176,14 @@ def fine_tune(
 def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
     """Writes weights (safetensors), tokenizer, model card (README.md) and reading instructions to
     `<output_dir>/model`, all or nothing: a crash midway leaves the previous model, never a half-written one."""
-    final = Path(output_dir) / MODEL_DIR
-    partial = final.with_name(MODEL_DIR + ".partial")
-    previous = final.with_name(MODEL_DIR + ".previous")
-    if previous.is_dir() and not final.exists():  # a crash between the two renames below: restore the old model
-        previous.rename(final)
-    for leftover in (partial, previous):
-        shutil.rmtree(leftover, ignore_errors=True)
-    trainer.save_model(str(partial))
     info = {"task": config.task, "domain": config.domain, "text_column": config.data.text_column,
             "max_length": config.model.max_length, "base_model": config.model.name}
-    (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
-    (partial / "README.md").write_text(model_card)
-    if final.exists():
-        final.rename(previous)
-    partial.rename(final)
-    shutil.rmtree(previous, ignore_errors=True)
-    return final
+    return save_atomically(output_dir, lambda folder: trainer.save_model(str(folder)), info, model_card)
 
 
-def model_folder(path: str | Path) -> Path:
-    """Accepts a run's output folder or the model folder inside it."""
-    path = Path(path)
-    for folder in (path / MODEL_DIR, path):
-        if (folder / "config.json").is_file():
-            return folder
-    raise ModelNotFoundError(
-        f"{path}: no saved model here (looked for config.json in it and in {path / MODEL_DIR}). "
-        "Point at the output_dir of a finished `cookbook train` run."
-    )
-
-
-def read_model_info(model_dir: str | Path) -> dict:
-    info_file = model_folder(model_dir) / RECIPE_INFO
-    return json.loads(info_file.read_text()) if info_file.is_file() else {}
+def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, float], output_dir: str | Path,
+               made_by: str) -> str:
+    return modelcard.model_card(config, data.report, metrics, data.labels, output_dir, made_by)
 
 
 def predict(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> pd.DataFrame:
@@ -248,5 +221,13 @@ def baselines(data: LabelledData, config: RecipeConfig) -> list[ApproachResult]:
 def predict_table(model_dir: str | Path, table: pd.DataFrame, origin: str, text_column: str | None = None) -> pd.DataFrame:
     """Labels the texts of a table read from a user's file; the text column defaults to the training one."""
     column = text_column or read_model_info(model_dir).get("text_column") or TEXT
-    require_columns(table, [column], origin, fix="Name the column that holds the texts with --text-column.")
+    require_columns(table, [column], origin, fix="Name the column that holds the texts with --column.")
     return predict(model_dir, table[column].tolist()).rename(columns={TEXT: column})
+
+
+def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:
+    """Labels every row of a CSV / TSV / JSON Lines / parquet file, or every line of a .txt file."""
+    path = Path(path)
+    if path.suffix.lower() == ".txt":
+        return predict(model_dir, read_lines(path))
+    return predict_table(model_dir, read_table(path).drop(columns=ROW), str(path), column)
