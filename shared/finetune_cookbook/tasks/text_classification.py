@@ -58,11 +58,16 @@ def tfidf_baseline(data: LabelledData) -> ApproachResult:
     )
 
 
-def sentence_encoder(model_name: str):
+def model_path(config: RecipeConfig) -> str:
+    """The config's model as `from_pretrained` takes it: relative folders are looked up where data paths are."""
+    return resolve_model(config.model.name, config.search_dirs)
+
+
+def sentence_encoder(model_name: str, search_dirs=None):
     """The pre-trained encoder as a frozen sentence embedder (mean pooling, as all-MiniLM-L6-v2 was trained)."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(resolve_model(model_name))
+    return SentenceTransformer(resolve_model(model_name, search_dirs))
 
 
 def embed(encoder, texts, batch_size: int = 64) -> np.ndarray:
@@ -72,7 +77,7 @@ def embed(encoder, texts, batch_size: int = 64) -> np.ndarray:
 def frozen_embeddings_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     """The pre-trained encoder left as it is, with a class-balanced logistic regression on its embeddings."""
     train = data.splits["train"]
-    encoder = sentence_encoder(config.model.name)
+    encoder = sentence_encoder(config.model.name, config.search_dirs)
     with measure() as cost:
         features = embed(encoder, train[TEXT])
         classifier = LogisticRegression(class_weight="balanced", max_iter=2000).fit(features, data.label_ids("train"))
@@ -84,14 +89,14 @@ def frozen_embeddings_baseline(data: LabelledData, config: RecipeConfig) -> Appr
 
 
 def load_tokenizer(config: RecipeConfig):
-    return AutoTokenizer.from_pretrained(resolve_model(config.model.name))
+    return AutoTokenizer.from_pretrained(model_path(config))
 
 
-def load_classifier(model_name: str, labels: list[str], seed: int):
+def load_classifier(model_name: str, labels: list[str], seed: int, search_dirs=None):
     """The pre-trained encoder with a new, seeded classification head for `labels`."""
     set_seed(seed)
     return AutoModelForSequenceClassification.from_pretrained(
-        resolve_model(model_name),
+        resolve_model(model_name, search_dirs),
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
@@ -159,7 +164,7 @@ def fine_tune(
     output_dir = Path(output_dir or config.output_dir)
     trainer, datasets = _trainer(
         data, config, training, training_arguments(training, output_dir),
-        model=load_classifier(config.model.name, data.labels, training.seed), callbacks=callbacks,
+        model=load_classifier(config.model.name, data.labels, training.seed, config.search_dirs), callbacks=callbacks,
     )
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     with measure() as cost:
@@ -208,7 +213,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     output_dir = Path(output_dir or config.output_dir) / "search"
     trainer, _ = _trainer(
         data, config, config.training, training_arguments(config.training, output_dir, checkpoints=False),
-        model_init=lambda trial=None: load_classifier(config.model.name, data.labels, config.training.seed),
+        model_init=lambda trial=None: load_classifier(config.model.name, data.labels, config.training.seed, config.search_dirs),
     )
     return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
 

@@ -1,0 +1,453 @@
+"""Reading the files people really have into tables of strings, through the Hugging Face `datasets` loaders.
+
+Delimited text with any suffix, with or without a header row; JSON Lines, a JSON array of records, or a JSON
+document whose records sit under a key (`field`); parquet; Excel; each also gzip-, bz2-, xz- or zip-compressed
+(a zip holding one file). A folder holding files named after splits (`train.csv`, `test.csv`) keeps those splits;
+a hub dataset keeps its own. Every cell comes back as text (missing cells empty), with the 1-based source row.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+import lzma
+import zipfile
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigError, DataError
+from .resolve import hub_offline, hub_snapshot
+
+ROW = "row"  # the 1-based source row, kept so later errors and error analysis can point back to the file
+FORMATS = ("csv", "json", "parquet", "excel")
+FORMAT_BY_SUFFIX = {
+    ".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".data": "csv", ".dat": "csv",
+    ".json": "json", ".jsonl": "json", ".ndjson": "json",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".xlsx": "excel", ".xlsm": "excel",
+}
+OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+ARCHIVE_NOISE = ("__MACOSX/", ".DS_Store")
+# Split names as publishers write them -> the cookbook's three splits.
+SPLIT_NAMES = {
+    "train": "train", "training": "train",
+    "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
+    "test": "test", "testing": "test",
+}
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """How to read one source; the config's `data` settings, optionally overridden per split."""
+
+    format: str | None = None
+    delimiter: str | None = None
+    column_names: tuple[str, ...] | None = None
+    field: str | None = None
+    sheet: str | None = None
+    encoding: str = "utf-8-sig"
+    split: str | None = None  # a hub dataset's split to read; None: all of its train / validation / test splits
+
+
+SETTING_NAMES = tuple(f.name for f in fields(ReadSettings))
+
+
+@dataclass
+class Table:
+    """One split's rows as read, and where they came from: `origin` for errors, `named` as the config names it."""
+
+    frame: pd.DataFrame
+    origin: str
+    named: str
+    label_names: dict[str, list[str]] | None = None  # a column's class names, where the source declares them
+
+
+def split_name(name: str, where: str) -> str:
+    key = str(name).strip().lower()
+    if key not in SPLIT_NAMES:
+        raise ConfigError(
+            f"{where}: {name!r} is not a split name. Use train, validation (or val, valid, dev) and test."
+        )
+    return SPLIT_NAMES[key]
+
+
+# ---------------------------------------------------------------------------------------------------- files
+
+
+def _compression(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    return suffix if suffix in OPENERS or suffix == ".zip" else None
+
+
+def _zip_member(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.namelist() if not m.endswith("/") and not any(n in m for n in ARCHIVE_NOISE)]
+    if len(members) != 1:
+        listed = ", ".join(members[:8]) + (f" and {len(members) - 8} more" if len(members) > 8 else "")
+        raise DataError(
+            f"{path}: the zip archive holds {len(members)} files ({listed or 'none'}); it must hold exactly one. "
+            "Extract the file you want and point data.source at it, or name each split's file in data.source."
+        )
+    return members[0]
+
+
+def _inner_name(path: Path) -> str:
+    """The file name that decides the format: the archive member, or the name without its compression suffix."""
+    compression = _compression(path)
+    if compression == ".zip":
+        return _zip_member(path)
+    return path.stem if compression else path.name
+
+
+def file_format(path: Path, settings: ReadSettings) -> str:
+    if settings.format:
+        return settings.format
+    suffix = Path(_inner_name(path)).suffix.lower()
+    if suffix not in FORMAT_BY_SUFFIX:
+        known = ", ".join(sorted(FORMAT_BY_SUFFIX))
+        raise DataError(
+            f"{path}: unknown file type {suffix or '(no suffix)'!r}. Known suffixes: {known}, optionally compressed "
+            "(.gz, .bz2, .xz, .zip). Set data.format to csv, json, parquet or excel to say how to read it."
+        )
+    return FORMAT_BY_SUFFIX[suffix]
+
+
+def raw_bytes(path: Path) -> bytes:
+    """The file's content, decompressed."""
+    compression = _compression(path)
+    if compression == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(_zip_member(path))
+    if compression:
+        try:
+            with OPENERS[compression](path, "rb") as stream:
+                return stream.read()
+        except (OSError, EOFError, lzma.LZMAError) as error:
+            raise DataError(f"{path}: could not be decompressed ({error}). Is the file complete?") from error
+    return path.read_bytes()
+
+
+def decode(path: Path, encoding: str) -> str:
+    raw = raw_bytes(path)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line} is not valid {encoding} (byte 0x{raw[error.start]:02x} at offset {error.start}). "
+            "Re-save the file as UTF-8, or set data.encoding to the file's encoding (for example latin-1)."
+        ) from error
+
+
+def _delimiter(path: Path, first_line: str, settings: ReadSettings) -> str:
+    """The setting, else the suffix's usual one when the first line has it, else the commonest candidate there."""
+    if settings.delimiter:
+        return settings.delimiter
+    suffix = Path(_inner_name(path)).suffix.lower()
+    preferred = "," if suffix == ".csv" else "\t"
+    candidates = [preferred] + [d for d in ("\t", ",", ";", "|") if d != preferred]
+    if preferred in first_line:
+        return preferred
+    counts = {d: first_line.count(d) for d in candidates}
+    best = max(candidates, key=lambda d: counts[d])
+    return best if counts[best] else preferred
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def _load_with_datasets(builder: str, path: Path, origin: str, what: str, **options):
+    """`datasets.load_dataset(builder, data_files=path)`, with failures reported against the user's file."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    try:
+        return datasets.load_dataset(builder, data_files={"train": str(path)}, split="train", **options)
+    except Exception as error:  # datasets wraps the parser's error; show the user the parser's own words
+        cause = _root_cause(error)
+        raise DataError(f"{origin}: could not be parsed as {what}: {cause}") from error
+
+
+def _check_column_count(found: int, settings: ReadSettings, origin: str, where: str) -> None:
+    if settings.column_names and found != len(settings.column_names):
+        raise DataError(
+            f"{origin}: data.column_names names {len(settings.column_names)} columns "
+            f"({', '.join(settings.column_names)}), but {where} has {found}. Give one name per column."
+        )
+
+
+def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
+    import datasets
+
+    text = decode(path, settings.encoding)
+    lines = text.lstrip("\ufeff").splitlines()
+    if not any(line.strip() for line in lines):
+        raise DataError(f"{origin}: holds no data rows.")
+    first_line = next(line for line in lines if line.strip())
+    sep = _delimiter(path, first_line, settings)
+    first_fields = next(csv.reader([first_line], delimiter=sep))
+    if settings.column_names:
+        _check_column_count(len(first_fields), settings, origin, f"line 1 (separated by {sep!r})")
+        names = list(settings.column_names)
+    else:
+        names = [c.strip() for c in first_fields]
+    # Every column as text: type guessing per chunk would clash on a column that turns to text halfway.
+    features = datasets.Features({name: datasets.Value("string") for name in names})
+    dataset = _load_with_datasets(
+        "csv", path, origin, f"csv (fields separated by {sep!r})", sep=sep, features=features, keep_default_na=False,
+        encoding=settings.encoding, column_names=names if settings.column_names else None,
+        header=None if settings.column_names else 0,
+    )
+    return dataset.to_pandas()
+
+
+def _records_frame(records: list, settings: ReadSettings, origin: str) -> pd.DataFrame:
+    """Records that are arrays take their column names from the config; `datasets` cannot name positions."""
+    if not settings.column_names:
+        raise DataError(
+            f"{origin}: the records are arrays, not objects with named fields. Set data.column_names to name their "
+            "positions, for example [text, label]."
+        )
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, list):
+            raise DataError(f"{origin}: record {number} is {type(record).__name__}, not an array like the first record.")
+        _check_column_count(len(record), settings, origin, f"record {number}")
+    return pd.DataFrame(records, columns=list(settings.column_names))
+
+
+def _json_document(text: str, origin: str, settings: ReadSettings):
+    """The parsed document when the file is one JSON value (array or object); None for JSON Lines."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        if error.msg == "Extra data":  # several values, one per line
+            return None
+        raise DataError(f"{origin}: could not be parsed as JSON: {error}") from error
+
+
+def _read_json(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
+    text = decode(path, settings.encoding).lstrip("\ufeff")
+    if not text.strip():
+        raise DataError(f"{origin}: holds no data rows.")
+    document = _json_document(text, origin, settings)
+    if document is None:  # JSON Lines
+        lines = [json.loads(line) for line in text.splitlines()[:1] if line.strip()]
+        if lines and isinstance(lines[0], list):
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            return _records_frame(records, settings, origin)
+        return _load_with_datasets("json", path, origin, "JSON Lines", encoding=settings.encoding).to_pandas()
+    if isinstance(document, dict):
+        if not settings.field:
+            keys = ", ".join(list(document)[:10])
+            raise DataError(
+                f"{origin}: is one JSON object with the keys {keys}. Set data.field to the key that holds the records."
+            )
+        if settings.field not in document:
+            raise DataError(
+                f"{origin}: has no key {settings.field!r} (data.field). Keys found: {', '.join(list(document)[:20])}."
+            )
+        records = document[settings.field]
+    elif settings.field:
+        raise DataError(f"{origin}: is a JSON array, so data.field ({settings.field!r}) cannot apply. Remove it.")
+    else:
+        records = document
+    if not isinstance(records, list) or not records:
+        raise DataError(f"{origin}: the records{f' under {settings.field!r}' if settings.field else ''} are not a "
+                        "non-empty JSON array.")
+    if isinstance(records[0], list):
+        return _records_frame(records, settings, origin)
+    options = {"field": settings.field} if settings.field else {}
+    return _load_with_datasets("json", path, origin, "JSON", encoding=settings.encoding, **options).to_pandas()
+
+
+def _read_excel(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
+    import openpyxl  # noqa: F401  (pandas' maintained .xlsx reader; imported here to fail early if missing)
+
+    try:
+        sheets = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as error:
+        raise DataError(f"{origin}: could not be opened as an Excel workbook: {error}") from error
+    sheet = settings.sheet if settings.sheet is not None else sheets.sheet_names[0]
+    if sheet not in sheets.sheet_names:
+        raise DataError(f"{origin}: has no sheet {sheet!r} (data.sheet). Sheets: {', '.join(sheets.sheet_names)}.")
+    frame = sheets.parse(sheet, header=None if settings.column_names else 0, dtype=str, keep_default_na=False)
+    if settings.column_names:
+        _check_column_count(frame.shape[1], settings, origin, f"sheet {sheet!r}")
+        frame.columns = list(settings.column_names)
+    return frame
+
+
+def _label_names(dataset) -> dict[str, list[str]]:
+    from datasets import ClassLabel
+
+    return {name: list(feature.names) for name, feature in dataset.features.items() if isinstance(feature, ClassLabel)}
+
+
+def _named_classes(frame: pd.DataFrame, label_names: dict[str, list[str]]) -> pd.DataFrame:
+    """ClassLabel ids become their names, as the dataset's publisher meant them."""
+    for column, names in label_names.items():
+        frame[column] = frame[column].map(lambda i: names[int(i)] if pd.notna(i) and 0 <= int(i) < len(names) else i)
+    return frame
+
+
+def read_table(path: str | Path, settings: ReadSettings | None = None, origin: str | None = None) -> pd.DataFrame:
+    """One local file as a table of strings with a `row` column; the format comes from the settings or the suffix."""
+    settings = settings or ReadSettings()
+    path = Path(path)
+    origin = origin or str(path)
+    if not path.is_file():
+        raise DataError(f"{origin}: file not found. Check data.source in the config.")
+    kind = file_format(path, settings)
+    if kind == "csv":
+        frame = _read_csv(path, settings, origin)
+    elif kind == "json":
+        frame = _read_json(path, settings, origin)
+    elif kind == "parquet":
+        dataset = _load_with_datasets("parquet", path, origin, "parquet")
+        frame = _named_classes(dataset.to_pandas(), _label_names(dataset))
+    elif kind == "excel":
+        frame = _read_excel(path, settings, origin)
+    else:
+        raise ConfigError(f"data.format is {kind!r}; choose one of {', '.join(FORMATS)}.")
+    if settings.column_names and kind == "parquet":
+        _check_column_count(frame.shape[1], settings, origin, "the file")
+        frame.columns = list(settings.column_names)
+    if frame.empty:
+        raise DataError(f"{origin}: holds no data rows.")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return as_strings(frame)
+
+
+def as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text (missing cells empty; 5.0 read from a float column stays '5.0'), plus the source row."""
+    frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    frame[ROW] = range(1, len(frame) + 1)
+    return frame
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8-sig") -> list[str]:
+    """The non-blank lines of a plain text file: one input per line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    lines = [line for line in decode(path, encoding).splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: holds no text lines.")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------- folders
+
+
+def _is_data_file(path: Path) -> bool:
+    name = path.name.lower()
+    for suffix in OPENERS:
+        name = name.removesuffix(suffix)
+    return path.is_file() and (Path(name).suffix in FORMAT_BY_SUFFIX or name.endswith(".zip"))
+
+
+def _split_of(path: Path) -> str | None:
+    """`train.csv`, `test-00000-of-00001.parquet`, `dev.tsv` -> their split; other names -> None."""
+    stem = path.name.split(".")[0].lower()
+    for sep in ("-", "_"):
+        stem = stem.split(sep)[0] if stem.split(sep)[0] in SPLIT_NAMES else stem
+    return SPLIT_NAMES.get(stem)
+
+
+def folder_files(folder: Path, recursive: bool = False) -> dict[str | None, list[Path]]:
+    """The data files of a folder: by split where their names say one, else under None."""
+    found = sorted(p for p in (folder.rglob("*") if recursive else folder.iterdir()) if _is_data_file(p))
+    by_split: dict[str | None, list[Path]] = {}
+    for path in found:
+        by_split.setdefault(_split_of(path), []).append(path)
+    if "train" in by_split:  # split files found: other files (a label list, a readme table) are not rows
+        by_split.pop(None, None)
+        return by_split
+    if len(found) == 1:
+        return {None: found}
+    if not found:
+        raise DataError(
+            f"{folder}: no data file here (looked for {', '.join(sorted(FORMAT_BY_SUFFIX))}). "
+            "Name the file itself in data.source."
+        )
+    names = ", ".join(p.name for p in found)
+    raise DataError(
+        f"{folder}: holds several data files ({names}) and none is named after a split (train, validation, test). "
+        "Name the one to use in data.source, or map splits to files: data.source: {train: a.csv, test: b.csv}."
+    )
+
+
+def read_files(paths: list[Path], settings: ReadSettings, origin: str) -> pd.DataFrame:
+    """Several shards of one split, read alike and stacked."""
+    frames = [read_table(p, settings, origin if len(paths) == 1 else f"{origin} ({p.name})") for p in paths]
+    frame = pd.concat([f.drop(columns=ROW) for f in frames], ignore_index=True) if len(frames) > 1 else frames[0]
+    return as_strings(frame.drop(columns=ROW, errors="ignore"))
+
+
+def read_local(path: Path, named: str, settings: ReadSettings, recursive: bool = False) -> dict[str | None, Table]:
+    """A file (one table, split None) or a folder (split files keep their splits)."""
+    if path.is_file():
+        return {None: Table(read_table(path, settings, str(path)), str(path), named)}
+    tables = {}
+    for split, paths in folder_files(path, recursive).items():
+        shown = f"{named.rstrip('/')}/{paths[0].relative_to(path)}" if len(paths) == 1 else f"{named} ({split})"
+        origin = str(paths[0]) if len(paths) == 1 else f"{path} ({split} files)"
+        tables[split] = Table(read_files(paths, settings, origin), origin, shown)
+    return tables
+
+
+# ---------------------------------------------------------------------------------------------------- hub
+
+
+def read_hub(dataset_id: str, settings: ReadSettings) -> dict[str | None, Table]:
+    """A hub dataset's splits (or the one `settings.split` names). Offline, it is read from the local Hugging Face
+    caches: the `datasets` cache first, then the hub's file cache."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    wanted = f"[{settings.split}]" if settings.split else ""
+    try:
+        loaded = datasets.load_dataset(dataset_id, split=settings.split)
+    except Exception as error:  # the hub raises many kinds; offline, a missing cache is one more
+        if not hub_offline():
+            raise DataError(f"{dataset_id}: could not load from the hub ({_root_cause(error)}).") from error
+        folder = hub_snapshot(dataset_id, repo_type="dataset")
+        if folder is None:
+            raise DataError(
+                f"{dataset_id}: not a local file or folder, not in the local Hugging Face caches "
+                f"({datasets.config.HF_DATASETS_CACHE}, {hub_cache_dir()}), and HF_HUB_OFFLINE=1 forbids the hub. "
+                "Point data.source at a local file, or unset HF_HUB_OFFLINE with a network."
+            ) from error
+        tables = read_local(folder, f"hub:{dataset_id}", replace(settings, split=None), recursive=True)
+        if settings.split:
+            split = SPLIT_NAMES.get(settings.split.lower(), settings.split)
+            if split not in tables:
+                raise DataError(f"{dataset_id}: the cached copy has no split {settings.split!r} (data.split); "
+                                f"it has {', '.join(str(s) for s in tables)}.") from error
+            return {None: tables[split]}
+        return tables
+    parts = {settings.split: loaded} if settings.split else dict(loaded)
+    tables = {}
+    for name, dataset in parts.items():
+        key = None if settings.split else SPLIT_NAMES.get(name.lower())
+        if key is None and not settings.split:
+            continue  # a split the cookbook does not use (e.g. `unsupervised`)
+        frame = as_strings(_named_classes(dataset.to_pandas(), _label_names(dataset)))
+        tables[key] = Table(frame, f"hub:{dataset_id}[{name}]", f"hub:{dataset_id}[{name}]", _label_names(dataset))
+    if not tables:
+        raise DataError(f"{dataset_id}{wanted}: no train / validation / test split. Set data.split to the one to use.")
+    return tables
+
+
+def hub_cache_dir() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)

@@ -1,0 +1,353 @@
+"""Bring your own data: the formats, splits, labels and offline caches that real datasets come in.
+
+Every test writes its own small files; the expected table is always the same few reviews.
+"""
+
+import bz2
+import gzip
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import RECIPE
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.data import LABEL, label_key
+from finetune_cookbook.errors import ConfigError, DataError
+from finetune_cookbook.readers import ReadSettings, read_table
+from finetune_cookbook.tasks.text_classification import TEXT, load_data
+
+REVIEWS = [(f"review number {i} {'great' if i % 2 else 'awful'}", 1 + 4 * (i % 2)) for i in range(40)]
+
+
+def _config(tmp_path, data: dict, name="config.yaml"):
+    """A copy of the review recipe with its `data` section replaced by `data`, written as YAML a user edits."""
+    raw = yaml.safe_load(RECIPE.read_text())
+    raw["data"] = {"label_mapping": {1: "negative", 5: "positive"}, "labels": ["negative", "positive"], **data}
+    raw["output_dir"] = str(tmp_path / "run")
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw))
+    return load_config(path)
+
+
+def _frame():
+    return pd.DataFrame(REVIEWS, columns=["review", "stars"])
+
+
+def _texts(data):
+    return sorted(t for frame in data.splits.values() for t in frame[TEXT])
+
+
+# ---------------------------------------------------------------------------------------------------- formats
+
+
+def test_headerless_tab_separated_txt_with_column_names(tmp_path):
+    path = tmp_path / "sentences.txt"
+    path.write_text("".join(f"{text}\t{stars}\n" for text, stars in REVIEWS))
+    data = load_data(_config(tmp_path, {"source": str(path), "column_names": ["review", "stars"],
+                                        "text_column": "review", "label_column": "stars"}))
+    assert _texts(data) == sorted(t for t, _ in REVIEWS)
+    assert data.splits["train"]["row"].min() >= 1
+
+
+@pytest.mark.parametrize("suffix,sep", [(".data", ","), (".csv", ";"), (".tsv", "\t"), (".txt", "|")])
+def test_delimited_text_with_any_suffix_and_separator(tmp_path, suffix, sep):
+    path = tmp_path / f"reviews{suffix}"
+    _frame().to_csv(path, sep=sep, index=False)
+    table = read_table(path)
+    assert list(table.columns) == ["review", "stars", "row"]
+    assert table["stars"].tolist() == [str(s) for _, s in REVIEWS]
+
+
+def test_format_setting_overrides_the_suffix(tmp_path):
+    path = tmp_path / "export.out"
+    _frame().to_json(path, orient="records", lines=True)
+    with pytest.raises(DataError, match=r"export\.out: unknown file type '\.out'.*data\.format"):
+        read_table(path)
+    assert read_table(path, ReadSettings(format="json"))["review"].tolist() == [t for t, _ in REVIEWS]
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "zip"])
+def test_compressed_files(tmp_path, kind):
+    text = _frame().to_csv(index=False)
+    if kind == "gz":
+        path = tmp_path / "reviews.csv.gz"
+        path.write_bytes(gzip.compress(text.encode()))
+    elif kind == "bz2":
+        path = tmp_path / "reviews.csv.bz2"
+        path.write_bytes(bz2.compress(text.encode()))
+    else:
+        path = tmp_path / "reviews.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("export/reviews.csv", text)
+    assert read_table(path)["review"].tolist() == [t for t, _ in REVIEWS]
+
+
+def test_excel_workbook_and_sheet(tmp_path):
+    path = tmp_path / "reviews.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="notes", index=False)
+        _frame().to_excel(writer, sheet_name="reviews", index=False)
+    table = read_table(path, ReadSettings(sheet="reviews"))
+    assert table["stars"].tolist() == [str(s) for _, s in REVIEWS]
+    with pytest.raises(DataError, match=r"reviews\.xlsx: has no sheet 'Sheet9' \(data.sheet\)\. Sheets: notes, reviews"):
+        read_table(path, ReadSettings(sheet="Sheet9"))
+
+
+def test_json_lines_array_and_document_with_a_field(tmp_path):
+    records = [{"review": t, "stars": s} for t, s in REVIEWS]
+    lines, array, document = tmp_path / "a.jsonl", tmp_path / "b.json", tmp_path / "c.json"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records))
+    array.write_text(json.dumps(records))
+    document.write_text(json.dumps({"version": 2, "data": records}))
+    expected = [t for t, _ in REVIEWS]
+    assert read_table(lines)["review"].tolist() == expected
+    assert read_table(array)["review"].tolist() == expected
+    assert read_table(document, ReadSettings(field="data"))["review"].tolist() == expected
+    with pytest.raises(DataError, match=r"c\.json: is one JSON object with the keys version, data\. Set data\.field"):
+        read_table(document)
+    with pytest.raises(DataError, match=r"c\.json: has no key 'rows' \(data\.field\)\. Keys found: version, data"):
+        read_table(document, ReadSettings(field="rows"))
+
+
+def test_json_records_that_are_arrays_take_column_names(tmp_path):
+    path = tmp_path / "data_full.json"
+    path.write_text(json.dumps({"train": [[t, s] for t, s in REVIEWS]}))
+    table = read_table(path, ReadSettings(field="train", column_names=("review", "stars")))
+    assert table["stars"].tolist() == [str(s) for _, s in REVIEWS]
+    with pytest.raises(DataError, match=r"records are arrays.*Set data\.column_names"):
+        read_table(path, ReadSettings(field="train"))
+
+
+# ---------------------------------------------------------------------------------------------------- splits
+
+
+def test_a_split_mapping_keeps_the_given_test_split(tmp_path):
+    train, test = tmp_path / "train.csv", tmp_path / "test.json"
+    _frame().to_csv(train, index=False)
+    test_rows = [{"review": f"held out {i} {'great' if i % 2 else 'awful'}", "stars": 1 + 4 * (i % 2)} for i in range(10)]
+    test.write_text(json.dumps({"rows": test_rows}))
+    config = _config(tmp_path, {"source": {"train": "train.csv", "test": {"path": "test.json", "field": "rows"}},
+                                "text_column": "review", "label_column": "stars"})
+    data = load_data(config)
+    assert data.splits["test"][TEXT].tolist() == [r["review"] for r in test_rows]  # as given, in order
+    assert data.report.given_splits == ["train", "test"]
+    assert data.report.made_splits == ["validation"]
+    assert len(data.splits["train"]) + len(data.splits["validation"]) == len(REVIEWS)
+    assert set(data.splits["validation"][LABEL]) == {"negative", "positive"}  # stratified
+    assert "Came with the data: train (train.csv), test (test.json)" in data.report.splits_sentence()
+
+
+def test_one_json_file_with_a_field_per_split(tmp_path):
+    path = tmp_path / "data_full.json"
+    path.write_text(json.dumps({"train": [[t, s] for t, s in REVIEWS],
+                                "val": [[f"val {i} great", 5] for i in range(4)] + [[f"val {i} awful", 1] for i in range(4)],
+                                "test": [[f"test {i} great", 5] for i in range(5)] + [[f"test {i} awful", 1] for i in range(5)]}))
+    source = {split: {"path": "data_full.json", "field": split} for split in ("train", "val", "test")}
+    data = load_data(_config(tmp_path, {"source": source, "column_names": ["review", "stars"],
+                                        "text_column": "review", "label_column": "stars"}))
+    assert data.report.split_sizes == {"train": 40, "validation": 8, "test": 10}
+    assert data.report.made_splits == []
+
+
+def test_a_folder_of_split_files_keeps_its_splits(tmp_path):
+    folder = tmp_path / "published"
+    folder.mkdir()
+    _frame().to_csv(folder / "train.csv", index=False)
+    _frame().head(10).assign(review=lambda f: "test " + f["review"]).to_csv(folder / "test.csv", index=False)
+    (folder / "categories.json").write_text('["negative", "positive"]')
+    data = load_data(_config(tmp_path, {"source": "published", "text_column": "review", "label_column": "stars"}))
+    assert data.report.given_splits == ["train", "test"]
+    assert data.report.split_sources == {"train": "published/train.csv", "test": "published/test.csv"}
+    assert len(data.splits["test"]) == 10
+
+
+def test_a_test_text_also_in_train_is_dropped_from_train_only(tmp_path):
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    _frame().to_csv(train, index=False)
+    _frame().head(6).assign(review=lambda f: f["review"].str.upper()).to_csv(test, index=False)  # same texts, shouted
+    data = load_data(_config(tmp_path, {"source": {"train": "train.csv", "test": "test.csv"},
+                                        "text_column": "review", "label_column": "stars"}))
+    assert len(data.splits["test"]) == 6
+    assert data.report.cross_split_duplicates == {"train": 6}
+    assert len(data.splits["train"]) + len(data.splits["validation"]) == len(REVIEWS) - 6
+
+
+# ---------------------------------------------------------------------------------------------------- labels
+
+
+def test_numbers_match_as_a_person_reads_them(tmp_path):
+    path = tmp_path / "floats.parquet"
+    _frame().assign(stars=lambda f: f["stars"].astype(float)).to_parquet(path)  # 1.0 / 5.0
+    data = load_data(_config(tmp_path, {"source": str(path), "text_column": "review", "label_column": "stars"}))
+    assert set(data.splits["train"][LABEL]) == {"negative", "positive"}
+    assert label_key(5) == label_key("5.0") == label_key(" 5 ") == "5"
+    assert label_key(True) == label_key("TRUE") == "true"
+
+
+def test_yes_and_no_labels_survive_yaml(tmp_path):
+    path = tmp_path / "spam.csv"
+    _frame().assign(spam=lambda f: f["stars"].map({1: "yes", 5: "no"})).to_csv(path, index=False)
+    config_file = tmp_path / "spam.yaml"
+    config_file.write_text(RECIPE.read_text().split("data:")[0] + f"""
+data:
+  source: {path}
+  text_column: review
+  label_column: spam
+  label_mapping: {{yes: spam, no: ham}}
+  labels: [ham, spam]
+""")
+    config = load_config(config_file)
+    assert config.data.label_mapping == {"yes": "spam", "no": "ham"}
+    data = load_data(config)
+    assert set(data.splits["test"][LABEL]) == {"ham", "spam"}
+
+
+def test_unknown_label_lists_the_values_found_and_the_mapping_keys(tmp_path):
+    path = tmp_path / "reviews.csv"
+    _frame().assign(stars=lambda f: f["stars"].replace({5: 4})).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"unknown label\(s\): '4' \(row\(s\) 2, 4, 6, 8, 10 and 15 more\)\. "
+                                        r"Values found in the column: '1', '4'; data.label_mapping's keys: '1', '5'"):
+        load_data(_config(tmp_path, {"source": str(path), "text_column": "review", "label_column": "stars"}))
+
+
+def test_classlabel_ids_become_their_names(tmp_path):
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    path = tmp_path / "labelled.parquet"
+    features = Features({"review": Value("string"), "sentiment": ClassLabel(names=["negative", "positive"])})
+    Dataset.from_dict({"review": [t for t, _ in REVIEWS], "sentiment": [int(s == 5) for _, s in REVIEWS]},
+                      features=features).to_parquet(path)
+    assert set(read_table(path)["sentiment"]) == {"negative", "positive"}
+    data = load_data(_config(tmp_path, {"source": str(path), "text_column": "review", "label_column": "sentiment",
+                                        "label_mapping": None, "labels": None}))
+    assert data.labels == ["negative", "positive"]
+
+
+# ---------------------------------------------------------------------------------------------------- offline
+
+
+def _hub_cache(root, repo_type, repo_id, files: dict):
+    """A Hugging Face hub cache as `huggingface_hub` lays it out: refs/main names a snapshot folder of files."""
+    folder = root / f"{repo_type}s--{repo_id.replace('/', '--')}"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text(commit)
+    snapshot = folder / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    for name, write in files.items():
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        write(snapshot / name)
+    return snapshot
+
+
+def test_a_dataset_in_the_local_hub_cache_loads_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    _hub_cache(tmp_path / "hub", "dataset", "cookbook-test/reviews", {
+        "data/train-00000-of-00001.csv": lambda p: _frame().to_csv(p, index=False),
+        "data/test-00000-of-00001.csv": lambda p: _frame().head(8).assign(review=lambda f: "t " + f["review"]).to_csv(p, index=False),
+    })
+    data = load_data(_config(tmp_path, {"source": "cookbook-test/reviews", "text_column": "review", "label_column": "stars"}))
+    assert data.report.given_splits == ["train", "test"]
+    assert len(data.splits["test"]) == 8
+
+
+def test_a_model_in_the_local_hub_cache_resolves_offline(tmp_path, monkeypatch, tiny_model_dir):
+    import shutil
+
+    from huggingface_hub import constants
+
+    from finetune_cookbook.errors import ModelNotFoundError
+    from finetune_cookbook.resolve import resolve_model
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    files = {p.name: (lambda dest, src=p: shutil.copy(src, dest)) for p in tiny_model_dir.iterdir()}
+    snapshot = _hub_cache(tmp_path / "hub", "model", "cookbook-test/tiny-bert", files)
+    assert resolve_model("cookbook-test/tiny-bert") == str(snapshot)
+    with pytest.raises(ModelNotFoundError, match=r"not a local folder \(tried .*\).*local Hugging Face cache \(.*hub\)"):
+        resolve_model("cookbook-test/never-downloaded")
+
+
+def test_a_relative_model_path_is_looked_up_beside_the_config(tmp_path, monkeypatch, tiny_model_dir):
+    import shutil
+
+    from finetune_cookbook.errors import ModelNotFoundError
+    from finetune_cookbook.tasks.text_classification import model_path
+
+    project = tmp_path / "project"
+    shutil.copytree(tiny_model_dir, project / "models" / "tiny")
+    _frame().to_csv(tmp_path / "reviews.csv", index=False)
+    config = _config(project / "configs", {"source": "reviews.csv", "text_column": "review", "label_column": "stars"})
+    config.model.name = "./models/tiny"
+    monkeypatch.chdir(tmp_path)  # neither the model nor the data is under the current folder
+    assert model_path(config) == str(project / "models" / "tiny")
+    config.model.name = "./models/missing"
+    with pytest.raises(ModelNotFoundError, match=r"no such folder \(tried .*models/missing, .*configs/models/missing"):
+        model_path(config)
+
+
+# ---------------------------------------------------------------------------------------------------- bad input
+
+
+def test_column_names_of_the_wrong_length(tmp_path):
+    path = tmp_path / "sentences.txt"
+    path.write_text("".join(f"{text}\t{stars}\n" for text, stars in REVIEWS))
+    with pytest.raises(DataError, match=r"sentences\.txt: data\.column_names names 3 columns \(review, stars, extra\), "
+                                        r"but line 1 \(separated by '\\t'\) has 2\. Give one name per column"):
+        load_data(_config(tmp_path, {"source": str(path), "column_names": ["review", "stars", "extra"],
+                                     "text_column": "review", "label_column": "stars"}))
+
+
+def test_a_split_mapping_naming_a_missing_file(tmp_path):
+    _frame().to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(DataError, match=r"tests\.csv: file not found \(tried .*\)\. Check data\.source"):
+        load_data(_config(tmp_path, {"source": {"train": "train.csv", "test": "tests.csv"},
+                                     "text_column": "review", "label_column": "stars"}))
+
+
+def test_a_test_split_with_a_class_train_lacks(tmp_path):
+    _frame().to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame({"review": ["fine I guess", "ok"], "stars": [3, 3]}).to_csv(tmp_path / "test.csv", index=False)
+    config = _config(tmp_path, {"source": {"train": "train.csv", "test": "test.csv"}, "text_column": "review",
+                                "label_column": "stars", "label_mapping": {1: "negative", 3: "neutral", 5: "positive"},
+                                "labels": ["negative", "neutral", "positive"]})
+    with pytest.raises(DataError, match=r"test\.csv: class\(es\) 'neutral' occur in the test split \(row\(s\) 1, 2\) "
+                                        r"but not in train \(.*train\.csv\)\. .*data\.label_mapping"):
+        load_data(config)
+
+
+def test_an_archive_holding_several_files(tmp_path):
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("train.csv", "review,stars\na,1\n")
+        archive.writestr("test.csv", "review,stars\nb,5\n")
+    with pytest.raises(DataError, match=r"export\.zip: the zip archive holds 2 files \(train\.csv, test\.csv\); it must "
+                                        r"hold exactly one\. .*data\.source"):
+        load_data(_config(tmp_path, {"source": str(path), "text_column": "review", "label_column": "stars"}))
+
+
+def test_an_unknown_split_name_is_refused(tmp_path):
+    _frame().to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(ConfigError, match=r"data\.source\.holdout: 'holdout' is not a split name"):
+        load_data(_config(tmp_path, {"source": {"train": "train.csv", "holdout": "train.csv"},
+                                     "text_column": "review", "label_column": "stars"}))
+
+
+def test_the_model_card_names_files_as_the_config_does(tmp_path, monkeypatch):
+    from finetune_cookbook.modelcard import model_card
+
+    _frame().to_csv(tmp_path / "reviews.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    config = _config(tmp_path, {"source": "reviews.csv", "text_column": "review", "label_column": "stars"})
+    data = load_data(config)
+    metrics = {"accuracy": 1.0, "macro_f1": 1.0, **{f"{k}_{c}": 1.0 for k in ("precision", "recall") for c in data.labels}}
+    card = model_card(config, data.report, metrics, data.labels, "outputs/reviews", made_by="a test")
+    assert "Source: `reviews.csv`" in card
+    assert "cookbook predict outputs/reviews new_texts.csv" in card
+    assert str(tmp_path) not in card
+    assert "No split came with the data" in card
