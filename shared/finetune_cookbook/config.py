@@ -67,12 +67,17 @@ class DataConfig:
         "first line has it, else the commonest of tab, comma, semicolon and bar there.", None
     )
     encoding: str = _help("Text encoding of the file. The default also accepts a UTF-8 byte-order mark.", "utf-8-sig")
+    quoting: bool = _help(
+        "Whether double quotes in delimited text enclose fields (the CSV rule). Set false for files whose quotes are "
+        "plain text, such as tab-separated files where a message may start with a quote.", True
+    )
     empty_texts: str = _help("What to do with rows whose text is empty: `error` (the default) or `drop`.", "error")
     deduplicate: bool = _help(
         "Drop rows whose text repeats an earlier row (case and spacing ignored), so no text is in two splits.", True
     )
     sample_size: int | None = _help(
-        "Keep only this many rows (a stratified sample) after cleaning: for quick runs and smoke tests.", None
+        "Keep only this many rows (a stratified sample) after cleaning: for quick runs and smoke tests. A test or "
+        "validation split that came with the data is kept whole; only the rows to train on are sampled.", None
     )
     test_size: float = _help("Share of rows held out for the final test.", 0.2)
     validation_size: float = _help("Share of rows used for validation (early stopping, model selection).", 0.1)
@@ -205,6 +210,11 @@ def _build(cls: type, values: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
+def _as_text(value: Any) -> str:
+    """A YAML scalar as the words a person wrote: `true` stays `true` (not Python's `True`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value).strip()
+
+
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     """Checks a YAML value against a field's type, converting the harmless cases (1 -> 1.0, keys -> str)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -222,8 +232,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping such as {{1: negative, 5: positive}}, got {value!r}.")
         if args and args[1] is Any:
-            return {str(k).strip(): v for k, v in value.items()}
-        return {str(k).strip(): str(v).strip() for k, v in value.items()}
+            return {_as_text(k): v for k, v in value.items()}
+        return {_as_text(k): _as_text(v) for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list such as [a, b], got {value!r}.")

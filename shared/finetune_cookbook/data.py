@@ -21,10 +21,11 @@ from .errors import ConfigError, DataError
 from .readers import (  # noqa: F401  (read_table and read_lines are the package's file readers for every task)
     ROW, SETTING_NAMES, ReadSettings, Table, read_hub, read_lines, read_local, read_table, split_name,
 )
-from .resolve import find_local_data, looks_like_path, missing_data_error
+from .resolve import candidate_paths, find_local_data, looks_like_path, missing_data_error
 
 LABEL = "label"
 ALL = "all"  # the key of a source that brings no splits of its own
+SPLIT_COLUMNS = ("text_column", "label_column")  # a split's file may name these columns differently
 SPLITS = ("train", "validation", "test")
 MAX_ROWS_LISTED = 5
 
@@ -85,10 +86,11 @@ def read_settings(config: DataConfig, entry: dict | None = None, where: str = "d
     """The config's reading settings, with a split entry's own settings in their place."""
     base = {name: getattr(config, name) for name in SETTING_NAMES}
     for name, value in (entry or {}).items():
-        if name == "path":
+        if name in ("path", *SPLIT_COLUMNS):
             continue
         if name not in SETTING_NAMES:
-            raise ConfigError(f"{where}: unknown setting {name!r}. A split's entry takes path, {', '.join(SETTING_NAMES)}.")
+            raise ConfigError(f"{where}: unknown setting {name!r}. A split's entry takes path, "
+                              f"{', '.join(SETTING_NAMES + SPLIT_COLUMNS)}.")
         base[name] = value
     if base["column_names"] is not None:
         base["column_names"] = tuple(str(c) for c in base["column_names"])
@@ -103,7 +105,7 @@ def _read_one(name: str, settings: ReadSettings, search_dirs: list[Path]) -> dic
         return read_local(local, name, settings)
     if looks_like_path(name):
         raise missing_data_error(name, search_dirs)
-    return read_hub(name, settings)
+    return read_hub(name, settings, tried=", ".join(str(p) for p in candidate_paths(name, search_dirs)))
 
 
 def load_tables(config: DataConfig, search_dirs: list[Path]) -> dict[str, Table]:
@@ -128,6 +130,8 @@ def load_tables(config: DataConfig, search_dirs: list[Path]) -> dict[str, Table]
             raise ConfigError(f"{where}: {name} holds several splits; name one file per split.")
         tables[split] = read[None]
         tables[split].named = name
+        renamed = {entry[key]: getattr(config, key) for key in SPLIT_COLUMNS if entry and entry.get(key)}
+        tables[split].frame = tables[split].frame.rename(columns=renamed)
     if "train" not in tables:
         raise ConfigError(f"data.source names the splits {', '.join(tables)} but no train split. Add one.")
     return tables
@@ -158,11 +162,21 @@ def display_label(value) -> str:
 def require_columns(
     frame: pd.DataFrame, columns: list[str], origin: str,
     fix: str = "Set data.text_column / data.label_column in the config to the right names.",
+    split: str | None = None,
 ) -> None:
     present = [c for c in frame.columns if c != ROW]
     for column in columns:
         if column not in frame.columns:
-            hint = " (only one column: is data.delimiter right?)" if len(present) == 1 else ""
+            if origin.lower().endswith((".xlsx", ".xlsm")):
+                hint = " (is data.sheet the sheet that holds the data?)"
+            elif len(present) == 1:
+                hint = " (only one column: is data.delimiter right?)"
+            else:
+                hint = ""
+            if split in ("validation", "test"):
+                fix += (f" If the {split} file has no labels (as GLUE's test files), leave it out of data.source: a "
+                        f"{split} split is then made from train; or name its columns with text_column / label_column "
+                        "in its entry of data.source.")
             raise DataError(f"{origin}: no column {column!r}. Columns found: {', '.join(present)}{hint}. {fix}")
 
 
@@ -308,10 +322,14 @@ def check_classes_in_train(frames: dict[str, pd.DataFrame], tables: dict[str, Ta
         missing = frames[split][~frames[split][LABEL].isin(in_train)]
         if not missing.empty:
             classes = ", ".join(repr(c) for c in sorted(set(missing[LABEL])))
+            unlabelled = (
+                f" If this split has no labels (hub datasets mark them -1), leave it out of data.source: a {split} "
+                "split is then made from train." if len(missing) == len(frames[split]) else ""
+            )
             raise DataError(
                 f"{tables[split].origin}: class(es) {classes} occur in the {split} split (row(s) {_rows(missing)}) "
                 f"but not in train ({tables['train'].origin}). Add training examples of them, merge them into another "
-                "class with data.label_mapping, or remove those rows."
+                f"class with data.label_mapping, or remove those rows.{unlabelled}"
             )
 
 
@@ -395,12 +413,9 @@ def _complete_given_splits(frames, tables, labels, config, report) -> dict[str, 
     shares = carve_shares(config, report.given_splits)
     needed = max([2] + [math.ceil(1 / share) + 1 for share in shares.values()])
     check_class_sizes(frames["train"], labels, config, tables["train"].origin, needed=needed if shares else 1)
-    if config.sample_size:
-        total = sum(len(f) for f in frames.values())
-        for split, frame in frames.items():
-            size = max(len(labels), round(config.sample_size * len(frame) / total))
-            frames[split] = stratified_sample(frame, size, config.seed, needed if split == "train" and shares else 1)
-        report.sampled_to = sum(len(f) for f in frames.values())
+    if config.sample_size:  # given validation and test splits stay whole, so scores remain comparable
+        frames["train"] = stratified_sample(frames["train"], config.sample_size, config.seed, needed if shares else 1)
+        report.sampled_to = len(frames["train"])
     train = frames["train"]
     for split, share in shares.items():
         train, frames[split] = train_test_split(train, test_size=share, stratify=train[LABEL], random_state=config.seed)
@@ -414,6 +429,6 @@ def _complete_given_splits(frames, tables, labels, config, report) -> dict[str, 
 def load_labelled_data(config: DataConfig, search_dirs: list[Path], input_column: str) -> LabelledData:
     """Files to clean, labelled splits: the whole data path of a table-based classification recipe."""
     tables = load_tables(config, search_dirs)
-    for table in tables.values():
-        require_columns(table.frame, [input_column, config.label_column], table.origin)
+    for split, table in tables.items():
+        require_columns(table.frame, [input_column, config.label_column], table.origin, split=split)
     return prepare_splits(tables, config, input_column, lambda frame: normalised_text(frame[input_column]))

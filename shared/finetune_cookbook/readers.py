@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import lzma
+import re
 import zipfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -33,6 +34,9 @@ FORMAT_BY_SUFFIX = {
 }
 OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 ARCHIVE_NOISE = ("__MACOSX/", ".DS_Store")
+TAR_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tbz2")
+DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+SHARD = re.compile(r"^[a-z]+[-_]\d+[-_]of[-_]\d+$")  # train-00000-of-00002: one split written in parts
 # Split names as publishers write them -> the cookbook's three splits.
 SPLIT_NAMES = {
     "train": "train", "training": "train",
@@ -52,6 +56,7 @@ class ReadSettings:
     sheet: str | None = None
     encoding: str = "utf-8-sig"
     split: str | None = None  # a hub dataset's split to read; None: all of its train / validation / test splits
+    quoting: bool = True  # False: quote characters in delimited text are plain text
 
 
 SETTING_NAMES = tuple(f.name for f in fields(ReadSettings))
@@ -105,6 +110,11 @@ def _inner_name(path: Path) -> str:
 
 
 def file_format(path: Path, settings: ReadSettings) -> str:
+    if path.name.lower().endswith(TAR_SUFFIXES):
+        raise DataError(
+            f"{path}: tar archives are not read. Extract it (tar -xf {path.name}) and point data.source at the "
+            "extracted file, or at the folder (files named train.csv, test.csv keep their splits)."
+        )
     if settings.format:
         return settings.format
     suffix = Path(_inner_name(path)).suffix.lower()
@@ -144,18 +154,38 @@ def decode(path: Path, encoding: str) -> str:
         ) from error
 
 
-def _delimiter(path: Path, first_line: str, settings: ReadSettings) -> str:
-    """The setting, else the suffix's usual one when the first line has it, else the commonest candidate there."""
-    if settings.delimiter:
-        return settings.delimiter
+def delimiter_setting(value: str | None, origin: str) -> str | None:
+    """The config's delimiter as one character: `\\t` (as YAML reads '\\t') and names such as `tab` are accepted."""
+    if value is None:
+        return None
+    value = DELIMITER_NAMES.get(value.lower() if len(value) > 1 else value, value)
+    if len(value) != 1:
+        raise DataError(f"{origin}: data.delimiter is {value!r}; give one character, such as \",\" or \"\\t\" "
+                        "(double quotes in YAML), or a name: tab, comma, semicolon, pipe, space.")
+    return value
+
+
+def _delimiter(path: Path, lines: list[str], settings: ReadSettings, origin: str) -> str:
+    """The setting; else the candidate that splits the first lines into the same number of fields (at least
+    two), the suffix's usual one first (comma for .csv, tab otherwise)."""
+    chosen = delimiter_setting(settings.delimiter, origin)
+    if chosen:
+        return chosen
     suffix = Path(_inner_name(path)).suffix.lower()
     preferred = "," if suffix == ".csv" else "\t"
     candidates = [preferred] + [d for d in ("\t", ",", ";", "|") if d != preferred]
-    if preferred in first_line:
-        return preferred
-    counts = {d: first_line.count(d) for d in candidates}
-    best = max(candidates, key=lambda d: counts[d])
-    return best if counts[best] else preferred
+    sample = [line for line in lines[:50] if line.strip()][:20]
+
+    def fields(line: str, sep: str) -> int:
+        return len(next(csv.reader([line], delimiter=sep)))
+
+    for sep in candidates:  # the same field count on every sampled line: the file's own separator
+        counts = {fields(line, sep) for line in sample}
+        if len(counts) == 1 and counts.pop() > 1:
+            return sep
+    first = sample[0]
+    return max(candidates, key=lambda sep: (first.count(sep), sep == preferred)) if any(
+        sep in first for sep in candidates) else preferred
 
 
 def _root_cause(error: BaseException) -> BaseException:
@@ -192,8 +222,9 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
     if not any(line.strip() for line in lines):
         raise DataError(f"{origin}: holds no data rows.")
     first_line = next(line for line in lines if line.strip())
-    sep = _delimiter(path, first_line, settings)
-    first_fields = next(csv.reader([first_line], delimiter=sep))
+    sep = _delimiter(path, lines, settings, origin)
+    quoting = csv.QUOTE_MINIMAL if settings.quoting else csv.QUOTE_NONE
+    first_fields = next(csv.reader([first_line], delimiter=sep, quoting=quoting))
     if settings.column_names:
         _check_column_count(len(first_fields), settings, origin, f"line 1 (separated by {sep!r})")
         names = list(settings.column_names)
@@ -201,12 +232,34 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
         names = [c.strip() for c in first_fields]
     # Every column as text: type guessing per chunk would clash on a column that turns to text halfway.
     features = datasets.Features({name: datasets.Value("string") for name in names})
-    dataset = _load_with_datasets(
-        "csv", path, origin, f"csv (fields separated by {sep!r})", sep=sep, features=features, keep_default_na=False,
-        encoding=settings.encoding, column_names=names if settings.column_names else None,
-        header=None if settings.column_names else 0,
-    )
-    return dataset.to_pandas()
+    try:
+        dataset = _load_with_datasets(
+            "csv", path, origin, f"csv (fields separated by {sep!r})", sep=sep, features=features,
+            keep_default_na=False, encoding=settings.encoding, quoting=quoting,
+            column_names=names if settings.column_names else None, header=None if settings.column_names else 0,
+        )
+    except DataError as error:
+        if settings.quoting and "EOF inside string" in str(error):
+            raise DataError(f"{error}. A field opens a quote that never closes; if quote characters in this file are "
+                            "plain text (as in many tab-separated files), set data.quoting: false.") from error
+        raise
+    frame = dataset.to_pandas()
+    if settings.quoting and sep == "\t":
+        _refuse_merged_rows(frame, origin)
+    return frame
+
+
+def _refuse_merged_rows(frame: pd.DataFrame, origin: str) -> None:
+    """A stray quote in tab-separated text swallows the next lines into one field: refuse that, never read it."""
+    for column in frame.columns:
+        merged = frame[column].astype(str).str.contains("\n[^\n]*\t", regex=True)
+        if merged.any():
+            row = int(merged.to_numpy().nonzero()[0][0]) + 1
+            raise DataError(
+                f"{origin}: row {row} of column {column!r} holds several lines with tabs in them: a quote character "
+                "there opened a field that swallowed the next rows. If quotes in this file are plain text, set "
+                "data.quoting: false; otherwise fix the quotes in that row."
+            )
 
 
 def _records_frame(records: list, settings: ReadSettings, origin: str) -> pd.DataFrame:
@@ -221,6 +274,12 @@ def _records_frame(records: list, settings: ReadSettings, origin: str) -> pd.Dat
             raise DataError(f"{origin}: record {number} is {type(record).__name__}, not an array like the first record.")
         _check_column_count(len(record), settings, origin, f"record {number}")
     return pd.DataFrame(records, columns=list(settings.column_names))
+
+
+def _refuse_names_for_objects(record, settings: ReadSettings, origin: str) -> None:
+    if settings.column_names and isinstance(record, dict):
+        raise DataError(f"{origin}: data.column_names names the positions of array records, but these records are "
+                        f"objects with named fields ({', '.join(record)}). Remove data.column_names and use those names.")
 
 
 def _json_document(text: str, origin: str, settings: ReadSettings):
@@ -243,7 +302,10 @@ def _read_json(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
         if lines and isinstance(lines[0], list):
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
             return _records_frame(records, settings, origin)
+        _refuse_names_for_objects(json.loads(next(line for line in text.splitlines() if line.strip())), settings, origin)
         return _load_with_datasets("json", path, origin, "JSON Lines", encoding=settings.encoding).to_pandas()
+    if isinstance(document, dict) and not settings.field and not any(isinstance(v, list) for v in document.values()):
+        document = [document]  # one record (a JSON Lines file of one line), not a document holding records
     if isinstance(document, dict):
         if not settings.field:
             keys = ", ".join(list(document)[:10])
@@ -264,6 +326,7 @@ def _read_json(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
                         "non-empty JSON array.")
     if isinstance(records[0], list):
         return _records_frame(records, settings, origin)
+    _refuse_names_for_objects(records[0], settings, origin)
     options = {"field": settings.field} if settings.field else {}
     return _load_with_datasets("json", path, origin, "JSON", encoding=settings.encoding, **options).to_pandas()
 
@@ -312,7 +375,8 @@ def read_table(path: str | Path, settings: ReadSettings | None = None, origin: s
         frame = _read_json(path, settings, origin)
     elif kind == "parquet":
         dataset = _load_with_datasets("parquet", path, origin, "parquet")
-        frame = _named_classes(dataset.to_pandas(), _label_names(dataset))
+        label_names = _label_names(dataset)
+        frame = _named_classes(dataset.to_pandas(), label_names)
     elif kind == "excel":
         frame = _read_excel(path, settings, origin)
     else:
@@ -323,7 +387,9 @@ def read_table(path: str | Path, settings: ReadSettings | None = None, origin: s
     if frame.empty:
         raise DataError(f"{origin}: holds no data rows.")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return as_strings(frame)
+    frame = as_strings(frame)
+    frame.attrs["label_names"] = label_names if kind == "parquet" else {}  # the source's declared class order
+    return frame
 
 
 def as_strings(frame: pd.DataFrame) -> pd.DataFrame:
@@ -365,11 +431,20 @@ def _split_of(path: Path) -> str | None:
 def folder_files(folder: Path, recursive: bool = False) -> dict[str | None, list[Path]]:
     """The data files of a folder: by split where their names say one, else under None."""
     found = sorted(p for p in (folder.rglob("*") if recursive else folder.iterdir()) if _is_data_file(p))
+    if not found and not recursive and (folder / "data").is_dir():  # the hub's layout: data/train-*.parquet
+        return folder_files(folder / "data", recursive=True)
     by_split: dict[str | None, list[Path]] = {}
     for path in found:
         by_split.setdefault(_split_of(path), []).append(path)
     if "train" in by_split:  # split files found: other files (a label list, a readme table) are not rows
         by_split.pop(None, None)
+        for split, paths in by_split.items():
+            if len(paths) > 1 and not all(SHARD.match(p.name.split(".")[0].lower()) for p in paths):
+                names = ", ".join(p.name for p in paths)
+                raise DataError(
+                    f"{folder}: several files for the {split} split ({names}). Keep one (a file and its compressed "
+                    "copy would be read twice), or name each split's file in data.source."
+                )
         return by_split
     if len(found) == 1:
         return {None: found}
@@ -389,25 +464,29 @@ def read_files(paths: list[Path], settings: ReadSettings, origin: str) -> pd.Dat
     """Several shards of one split, read alike and stacked."""
     frames = [read_table(p, settings, origin if len(paths) == 1 else f"{origin} ({p.name})") for p in paths]
     frame = pd.concat([f.drop(columns=ROW) for f in frames], ignore_index=True) if len(frames) > 1 else frames[0]
-    return as_strings(frame.drop(columns=ROW, errors="ignore"))
+    stacked = as_strings(frame.drop(columns=ROW, errors="ignore"))
+    stacked.attrs["label_names"] = frames[0].attrs.get("label_names", {})
+    return stacked
 
 
 def read_local(path: Path, named: str, settings: ReadSettings, recursive: bool = False) -> dict[str | None, Table]:
     """A file (one table, split None) or a folder (split files keep their splits)."""
     if path.is_file():
-        return {None: Table(read_table(path, settings, str(path)), str(path), named)}
+        frame = read_table(path, settings, str(path))
+        return {None: Table(frame, str(path), named, frame.attrs.get("label_names"))}
     tables = {}
     for split, paths in folder_files(path, recursive).items():
         shown = f"{named.rstrip('/')}/{paths[0].relative_to(path)}" if len(paths) == 1 else f"{named} ({split})"
         origin = str(paths[0]) if len(paths) == 1 else f"{path} ({split} files)"
-        tables[split] = Table(read_files(paths, settings, origin), origin, shown)
+        frame = read_files(paths, settings, origin)
+        tables[split] = Table(frame, origin, shown, frame.attrs.get("label_names"))
     return tables
 
 
 # ---------------------------------------------------------------------------------------------------- hub
 
 
-def read_hub(dataset_id: str, settings: ReadSettings) -> dict[str | None, Table]:
+def read_hub(dataset_id: str, settings: ReadSettings, tried: str = "") -> dict[str | None, Table]:
     """A hub dataset's splits (or the one `settings.split` names). Offline, it is read from the local Hugging Face
     caches: the `datasets` cache first, then the hub's file cache."""
     import datasets
@@ -422,7 +501,8 @@ def read_hub(dataset_id: str, settings: ReadSettings) -> dict[str | None, Table]
         folder = hub_snapshot(dataset_id, repo_type="dataset")
         if folder is None:
             raise DataError(
-                f"{dataset_id}: not a local file or folder, not in the local Hugging Face caches "
+                f"{dataset_id}: not a local file or folder{f' (tried {tried})' if tried else ''}, not in the local "
+                "Hugging Face caches "
                 f"({datasets.config.HF_DATASETS_CACHE}, {hub_cache_dir()}), and HF_HUB_OFFLINE=1 forbids the hub. "
                 "Point data.source at a local file, or unset HF_HUB_OFFLINE with a network."
             ) from error

@@ -33,7 +33,8 @@ def candidate_paths(name: str, search_dirs: list[Path] | None) -> list[Path]:
     candidate = Path(name).expanduser()
     if candidate.is_absolute():
         return [candidate]
-    return [d / candidate for d in (search_dirs or [Path.cwd()])]
+    places = [d / candidate for d in (search_dirs or [Path.cwd()])]
+    return list(dict.fromkeys(p.resolve() for p in places))  # the current folder may also be a parent of the config's
 
 
 def find_local(name: str, search_dirs: list[Path] | None) -> Path | None:

@@ -351,3 +351,99 @@ def test_the_model_card_names_files_as_the_config_does(tmp_path, monkeypatch):
     assert "cookbook predict outputs/reviews new_texts.csv" in card
     assert str(tmp_path) not in card
     assert "No split came with the data" in card
+
+
+# ---------------------------------------------------------------------------------------------------- found by a probe
+
+
+def test_a_stray_quote_in_tab_separated_text_is_refused_not_merged(tmp_path):
+    path = tmp_path / "SMSSpamCollection"
+    lines = [f"{'spam' if i % 2 else 'ham'}\tmessage {i}" for i in range(30)]
+    lines[5] = 'ham\t"Hello, are you there'
+    lines[9] = 'ham\tok fine see ya"'
+    path.write_text("\n".join(lines) + "\n")
+    settings = ReadSettings(format="csv", delimiter="tab", column_names=("label", "message"))
+    with pytest.raises(DataError, match=r"row 6 of column 'message' holds several lines.*data\.quoting: false"):
+        read_table(path, settings)
+    table = read_table(path, ReadSettings(**{**settings.__dict__, "quoting": False}))
+    assert len(table) == 30 and table["message"].iloc[5] == '"Hello, are you there'
+
+
+def test_the_separator_is_the_one_every_line_agrees_on(tmp_path):
+    path = tmp_path / "noheader.csv"
+    path.write_text("le café, from start to finish;pos\n" + "".join(f"text {i};neg\n" for i in range(10)))
+    table = read_table(path, ReadSettings(column_names=("text", "label")))
+    assert table["label"].iloc[0] == "pos" and len(table) == 11
+
+
+def test_tar_archives_and_bad_delimiters_get_clear_errors(tmp_path):
+    path = tmp_path / "yelp.tgz"
+    path.write_bytes(b"not really a tar")
+    with pytest.raises(DataError, match=r"yelp\.tgz: tar archives are not read\. Extract it"):
+        read_table(path)
+    csv_path = tmp_path / "a.csv"
+    _frame().to_csv(csv_path, index=False)
+    with pytest.raises(DataError, match=r"data\.delimiter is 'tabs'; give one character"):
+        read_table(csv_path, ReadSettings(delimiter="tabs"))
+
+
+def test_a_file_and_its_compressed_copy_are_not_both_read(tmp_path):
+    folder = tmp_path / "yelp"
+    folder.mkdir()
+    _frame().to_csv(folder / "train.csv", index=False)
+    _frame().to_csv(folder / "train.csv.gz", index=False)
+    with pytest.raises(DataError, match=r"several files for the train split \(train\.csv, train\.csv\.gz\)"):
+        load_data(_config(tmp_path, {"source": str(folder), "text_column": "review", "label_column": "stars"}))
+
+
+def test_true_and_false_class_names_stay_words(tmp_path):
+    path = tmp_path / "flags.csv"
+    _frame().to_csv(path, index=False)
+    data = load_data(_config(tmp_path, {"source": str(path), "text_column": "review", "label_column": "stars",
+                                        "label_mapping": {1: False, 5: True}, "labels": [False, True]}))
+    assert data.labels == ["false", "true"]
+
+
+def test_a_local_classlabel_keeps_its_declared_order(tmp_path):
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    path = tmp_path / "news.parquet"
+    features = Features({"review": Value("string"), "topic": ClassLabel(names=["world", "sports", "business"])})
+    Dataset.from_dict({"review": [t for t, _ in REVIEWS], "topic": [i % 3 for i in range(len(REVIEWS))]},
+                      features=features).to_parquet(path)
+    data = load_data(_config(tmp_path, {"source": str(path), "text_column": "review", "label_column": "topic",
+                                        "label_mapping": None, "labels": None}))
+    assert data.labels == ["world", "sports", "business"]
+
+
+def test_sampling_keeps_a_given_test_split_whole(tmp_path):
+    _frame().to_csv(tmp_path / "train.csv", index=False)
+    _frame().head(12).assign(review=lambda f: "test " + f["review"]).to_csv(tmp_path / "test.csv", index=False)
+    data = load_data(_config(tmp_path, {"source": {"train": "train.csv", "test": "test.csv"}, "sample_size": 24,
+                                        "text_column": "review", "label_column": "stars"}))
+    assert len(data.splits["test"]) == 12
+    assert len(data.splits["train"]) + len(data.splits["validation"]) == 24
+
+
+def test_a_split_file_may_name_its_columns_differently(tmp_path):
+    _frame().to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame({"body": ["test great", "test awful"], "y": [5, 1]}).to_json(tmp_path / "test.jsonl", orient="records", lines=True)
+    source = {"train": "train.csv", "test": {"path": "test.jsonl", "text_column": "body", "label_column": "y"}}
+    data = load_data(_config(tmp_path, {"source": source, "text_column": "review", "label_column": "stars"}))
+    assert data.splits["test"][TEXT].tolist() == ["test great", "test awful"]
+
+
+def test_one_record_json_lines_and_column_names_on_objects(tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"review": "just one", "stars": 5}\n')
+    assert read_table(path)["review"].tolist() == ["just one"]
+    with pytest.raises(DataError, match=r"column_names names the positions of array records, but these records are objects"):
+        read_table(path, ReadSettings(column_names=("a", "b")))
+
+
+def test_an_unlabelled_test_file_says_to_leave_it_out(tmp_path):
+    _frame().to_csv(tmp_path / "train.tsv", sep="\t", index=False)
+    pd.DataFrame({"index": [0, 1], "review": ["a", "b"]}).to_csv(tmp_path / "test.tsv", sep="\t", index=False)
+    with pytest.raises(DataError, match=r"test\.tsv: no column 'stars'.*leave it out of data\.source"):
+        load_data(_config(tmp_path, {"source": {"train": "train.tsv", "test": "test.tsv"},
+                                     "text_column": "review", "label_column": "stars"}))
