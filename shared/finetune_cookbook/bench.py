@@ -10,6 +10,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from .compare import ApproachResult
 from .config import RecipeConfig
 from .measure import machine_description
@@ -19,29 +21,53 @@ from .training import mixed_precision
 
 
 def dataset_name(config: RecipeConfig) -> str:
-    source = config.data.source.rstrip("/")
+    source = config.data.source
+    if isinstance(source, dict):  # a split mapping: name the dataset by its train file's folder
+        train = source.get("train")
+        source = train["path"] if isinstance(train, dict) else str(train)
+        return Path(source).parent.name or Path(source).stem
+    source = source.rstrip("/")
+    if Path(source).suffix.lower() == ".csv" and "/" in source:  # a label CSV inside the dataset's folder
+        return Path(source).parent.name
     return Path(source).stem if "/" in source or "." in source else source
 
 
-def records(config: RecipeConfig, results: list[ApproachResult]) -> list[dict]:
+def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[ApproachResult]) -> list[dict]:
+    """One record per approach: each headline metric's mean over the seeds' runs, and its spread.
+
+    `runs` maps a seed to that run's results; a plain list is one run with the config's training seed.
+    """
+    if not isinstance(runs, dict):
+        runs = {config.training.seed: runs}
     machine = f"{machine_description()}; training precision {mixed_precision(config.training.precision)}"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
     keep = get_task(config.task).HEADLINE_METRICS
-    return [
-        {
+    by_approach: dict[str, list[ApproachResult]] = {}
+    for results in runs.values():
+        for result in results:
+            by_approach.setdefault(result.approach, []).append(result)
+    made = []
+    for approach, results in by_approach.items():
+        values = {name: [r.metrics[name] for r in results if name in r.metrics] for name in keep}
+        values = {name: v for name, v in values.items() if v}
+        record = {
             "domain": config.domain,
             "dataset": dataset_name(config),
-            "approach": result.approach,
-            "metrics": {name: round(result.metrics[name], 4) for name in keep},
-            "train_seconds": round(result.train_seconds, 1),
-            "samples_per_second": round(result.samples_per_second, 1),
-            "peak_memory_mb": round(result.peak_memory_mb),
+            "approach": approach,
+            "metrics": {name: round(float(np.mean(v)), 4) for name, v in values.items()},
+            "train_seconds": round(float(np.mean([r.train_seconds for r in results])), 1),
+            "samples_per_second": round(float(np.mean([r.samples_per_second for r in results])), 1),
+            "peak_memory_mb": round(max(r.peak_memory_mb for r in results)),
             "machine": machine,
             "measured_at": when,
             "config": config.config_path,
         }
-        for result in results
-    ]
+        if len(results) > 1:  # the sample standard deviation over seeds, and every seed's value
+            record["metrics_std"] = {name: round(float(np.std(v, ddof=1)), 4) for name, v in values.items()}
+            record["seeds"] = list(runs)
+            record["per_seed"] = {name: [round(float(x), 4) for x in v] for name, v in values.items()}
+        made.append(record)
+    return made
 
 
 def update_results(new: list[dict], folder: str | Path) -> list[dict]:
@@ -71,7 +97,10 @@ def render_markdown(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        metrics = ", ".join(f"{k} {v:.4f}" for k, v in r["metrics"].items())
+        spread = r.get("metrics_std", {})
+        metrics = ", ".join(f"{k} {v:.4f}" + (f" ± {spread[k]:.4f}" if k in spread else "") for k, v in r["metrics"].items())
+        if "seeds" in r:
+            metrics += f" (mean ± sd of {len(r['seeds'])} seeds)"
         lines.append(
             f"| {r['domain']} | {r['dataset']} | {r['approach']} | {metrics} | {r['train_seconds']} | "
             f"{r['samples_per_second']} | {r['peak_memory_mb']} | {r['measured_at']} |"

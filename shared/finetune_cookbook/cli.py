@@ -16,7 +16,7 @@ def _train(args) -> None:
     summary = train(load_config(args.config), args.output_dir, resume=args.resume)
     if not summary.main_process:
         return
-    scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in summary.headline_metrics)
+    scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in summary.headline_metrics if k in summary.metrics)
     print(f"test: {scores}")
     print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")
     print(f"metrics: {summary.output_dir / 'metrics.json'}")
@@ -41,15 +41,16 @@ def _predict(args) -> None:
 
 def _bench(args) -> None:
     from . import bench
-    from .compare import comparison_table
     from .config import load_config
     from .recipe import benchmark
 
     for path in args.configs:
         config = load_config(path)
-        _, results = benchmark(config)
-        bench.update_results(bench.records(config, results), args.results_dir)
-        print(comparison_table(results).to_string())
+        made = bench.records(config, benchmark(config))
+        bench.update_results(made, args.results_dir)
+        for record in made:
+            print(f"{record['domain']} / {record['dataset']} / {record['approach']}: {record['metrics']}"
+                  + (f" ± {record['metrics_std']}" if "metrics_std" in record else ""), flush=True)
     print(f"written: {Path(args.results_dir) / 'results.json'} and results.md")
 
 

@@ -22,6 +22,7 @@ class ApproachResult:
     train_seconds: float
     samples_per_second: float
     peak_memory_mb: float
+    validation_probabilities: np.ndarray | None = field(default=None, repr=False)  # where a threshold is chosen
 
     @property
     def predictions(self) -> np.ndarray:

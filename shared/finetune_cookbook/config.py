@@ -93,6 +93,10 @@ class ModelConfig:
     )
     max_length: int = _help("Longest input in tokens; longer texts are truncated.", 128)
     image_size: int = _help("Images are resized to this many pixels a side (image domains).", 128)
+    test_time_flip: bool = _help(
+        "Image domains: average each image's prediction with its mirror image's (test-time augmentation), at "
+        "evaluation and prediction alike.", False
+    )
 
 
 @dataclass

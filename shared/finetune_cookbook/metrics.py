@@ -9,7 +9,8 @@ from __future__ import annotations
 import datasets
 import evaluate
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from scipy.special import softmax
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support, roc_auc_score
 
 _FEATURES = datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")})
 
@@ -74,5 +75,72 @@ def trainer_metrics(label_names: list[str]):
         logits = eval_prediction.predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
         return compute_classification_metrics(eval_prediction.label_ids, np.argmax(logits, axis=-1), label_names)
+
+    return compute
+
+
+_SCORE_FEATURES = datasets.Features({
+    "prediction_scores": datasets.Sequence(datasets.Value("float64")), "references": datasets.Value("int64"),
+})
+
+
+class RocAuc(evaluate.Metric):
+    """Area under the ROC curve: for two classes, of the positive class's probability; for more, one-vs-rest
+    averaged over classes. It judges the ranking, so it needs no threshold."""
+
+    def __init__(self, positive: int | None = None, **kwargs):
+        self.positive = positive
+        super().__init__(keep_in_memory=True, **kwargs)
+
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(description=self.__doc__, citation="", inputs_description="class probabilities",
+                                   features=_SCORE_FEATURES)
+
+    def _compute(self, prediction_scores, references):
+        scores, references = np.asarray(prediction_scores, dtype=np.float64), np.asarray(references)
+        if len(np.unique(references)) < 2:
+            return {"roc_auc": float("nan")}  # undefined with one class present (a tiny smoke split)
+        if scores.shape[1] == 2:
+            positive = 1 if self.positive is None else self.positive
+            return {"roc_auc": float(roc_auc_score(references == positive, scores[:, positive]))}
+        present = np.unique(references)  # classes absent from the references cannot be scored one-vs-rest
+        scores = scores[:, present] / scores[:, present].sum(axis=1, keepdims=True)
+        return {"roc_auc": float(roc_auc_score(references, scores, multi_class="ovr", average="macro", labels=present))}
+
+
+def roc_auc(references, probabilities, positive: int | None = None) -> float:
+    return RocAuc(positive).compute(prediction_scores=np.asarray(probabilities), references=np.asarray(references))["roc_auc"]
+
+
+def screening_threshold(references, probabilities, positive: int, target_sensitivity: float) -> float:
+    """The highest threshold on the positive class's probability that still finds `target_sensitivity` of the
+    positive cases (choose it on validation, never on test)."""
+    scores = np.asarray(probabilities)[:, positive][np.asarray(references) == positive]
+    if len(scores) == 0:
+        return 0.5
+    # the k-th highest positive score, k = ceil(target * positives): at or above it, k positives are flagged
+    k = int(np.ceil(target_sensitivity * len(scores)))
+    return float(np.sort(scores)[::-1][k - 1])
+
+
+def sensitivity_specificity(references, probabilities, positive: int, threshold: float) -> dict[str, float]:
+    """Recall of the positive class and of the rest, when a case is flagged at p(positive) >= threshold."""
+    references = np.asarray(references)
+    flagged = np.asarray(probabilities)[:, positive] >= threshold
+    is_positive = references == positive
+    sensitivity = float(flagged[is_positive].mean()) if is_positive.any() else float("nan")
+    specificity = float((~flagged[~is_positive]).mean()) if (~is_positive).any() else float("nan")
+    return {"sensitivity": sensitivity, "specificity": specificity, "threshold": float(threshold)}
+
+
+def trainer_probability_metrics(label_names: list[str], positive: int | None = None):
+    """A `compute_metrics` for the Trainer that adds ROC-AUC to the classification metrics."""
+    classification = trainer_metrics(label_names)
+
+    def compute(eval_prediction) -> dict[str, float]:
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        probabilities = softmax(np.asarray(logits, dtype=np.float64), axis=-1)
+        return {**classification(eval_prediction), "roc_auc": roc_auc(eval_prediction.label_ids, probabilities, positive)}
 
     return compute

@@ -78,14 +78,22 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
     return task.predict_file(model_dir, path, column)
 
 
-def benchmark(config: RecipeConfig) -> tuple[LabelledData, list[ApproachResult]]:
-    """Every approach of the task on the same split: the baselines, then the fine-tuned model."""
+def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
+    """Every approach of the task on the same split, the baselines then the fine-tuned model, once per seed of
+    `bench_seeds` (each seed sets the split and the training alike). Returns each seed's results."""
     task = get_task(config.task)
-    data = task.load_data(config)
-    results = task.baselines(data, config)
-    with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
-        results.append(task.fine_tune(data, config, scratch).result)
-    return data, results
+    runs = {}
+    for seed in config.bench_seeds:
+        seeded = dataclasses.replace(
+            config, data=dataclasses.replace(config.data, seed=seed),
+            training=dataclasses.replace(config.training, seed=seed),
+        )
+        data = task.load_data(seeded)
+        results = task.baselines(data, seeded)
+        with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
+            results.append(task.fine_tune(data, seeded, scratch).result)
+        runs[seed] = results
+    return runs
 
 
 def write_predictions(predictions: pd.DataFrame, output: str | Path | None) -> None:

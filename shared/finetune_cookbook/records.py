@@ -39,7 +39,7 @@ def recorded_runs(root: str | Path) -> list[Path]:
     return [path.parent for path in sorted(Path(root).glob(f"*/{METRICS_FILE}"))]
 
 
-def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> pd.DataFrame:
+def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] = ("accuracy", "macro_f1", "roc_auc")) -> pd.DataFrame:
     """One row per (run, approach) from each folder's `metrics.json`."""
     rows = []
     for folder in run_dirs:

@@ -61,12 +61,13 @@ def balanced_class_weights(label_ids: list[int], n_classes: int) -> torch.Tensor
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def weighted_cross_entropy(weights: torch.Tensor):
-    """A Trainer `compute_loss_func`: cross-entropy with per-class weights."""
+def weighted_cross_entropy(weights: torch.Tensor | None, label_smoothing: float = 0.0):
+    """A Trainer `compute_loss_func`: cross-entropy with per-class weights (None: equal) and label smoothing."""
 
     def loss(outputs, labels, num_items_in_batch=None):
         logits = outputs["logits"].float()
-        summed = F.cross_entropy(logits, labels, weight=weights.to(logits.device), reduction="sum")
+        weight = weights.to(logits.device) if weights is not None else None
+        summed = F.cross_entropy(logits, labels, weight=weight, reduction="sum", label_smoothing=label_smoothing)
         # The Trainer passes the batch's item count so gradient accumulation averages correctly.
         return summed / (num_items_in_batch if num_items_in_batch is not None else labels.numel())
 
@@ -99,6 +100,7 @@ def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkp
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps in transformers 5
+        lr_scheduler_type=config.lr_scheduler,
         train_sampling_strategy="group_by_length",
         eval_strategy="epoch",
         save_strategy="epoch" if checkpoints else "no",
@@ -142,7 +144,9 @@ def build_trainer(
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     loss = None
     if config.class_weights == "balanced":
-        loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes))
+        loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes), config.label_smoothing)
+    elif config.label_smoothing:
+        loss = weighted_cross_entropy(None, config.label_smoothing)
     return OrderedEvalTrainer(
         model=model,
         model_init=model_init,

@@ -68,3 +68,14 @@ def test_measure_sees_memory_grow():
     assert block.sum() == 64 * 2**20
     assert cost.seconds > 0
     assert cost.peak_memory_mb - before_mb >= 60
+
+
+def test_records_over_seeds_carry_the_mean_and_the_spread():
+    config = load_config(RECIPE, {"data": {"source": "../shared/datasets/amazon_alexa_reviews"}})
+    runs = {1: [_result("fine_tuned", np.eye(3)[[0, 1, 2, 2]])], 2: [_result("fine_tuned", np.eye(3)[[0, 0, 2, 2]])]}
+    (record,) = bench.records(config, runs)
+    assert record["metrics"]["accuracy"] == pytest.approx(0.875)
+    assert record["metrics_std"]["accuracy"] == pytest.approx(np.std([1.0, 0.75], ddof=1), abs=1e-4)
+    assert record["seeds"] == [1, 2] and record["per_seed"]["accuracy"] == [1.0, 0.75]
+    markdown = bench.render_markdown([record])
+    assert "accuracy 0.8750 ± 0.1768" in markdown and "(mean ± sd of 2 seeds)" in markdown

@@ -27,3 +27,26 @@ def test_trainer_metrics_take_logits():
     logits = np.array([[2.0, 0.1, 0.0], [0.0, 0.1, 3.0]])
     scores = trainer_metrics(LABELS)(EvalPrediction(predictions=logits, label_ids=np.array([0, 1])))
     assert scores["accuracy"] == pytest.approx(0.5)
+
+
+def test_roc_auc_binary_and_multiclass():
+    from finetune_cookbook.metrics import roc_auc
+
+    probabilities = np.array([[0.9, 0.1], [0.5, 0.5], [0.3, 0.7], [0.6, 0.4]])
+    assert roc_auc([0, 0, 1, 1], probabilities) == pytest.approx(0.75)  # one of four pairs ranked the wrong way
+    assert roc_auc([0, 0, 1, 1], probabilities, positive=0) == pytest.approx(0.75)
+    three = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.7, 0.2, 0.1]])
+    assert roc_auc([0, 1, 2, 0], three) == pytest.approx(1.0)
+
+
+def test_screening_threshold_finds_the_target_share_on_validation():
+    from finetune_cookbook.metrics import screening_threshold, sensitivity_specificity
+
+    positive_scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1]
+    probabilities = np.array([[1 - p, p] for p in positive_scores + [0.05] * 10])
+    references = [1] * 10 + [0] * 10
+    threshold = screening_threshold(references, probabilities, positive=1, target_sensitivity=0.9)
+    assert threshold == pytest.approx(0.15)  # the 9th highest positive score: 9 of 10 are flagged at or above it
+    scores = sensitivity_specificity(references, probabilities, positive=1, threshold=threshold)
+    assert scores["sensitivity"] == pytest.approx(0.9)
+    assert scores["specificity"] == pytest.approx(1.0)

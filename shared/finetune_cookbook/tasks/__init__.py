@@ -17,6 +17,7 @@ from ..errors import ConfigError
 # Task name (the config's `task`) -> the module that implements it; imported only when used.
 TASKS = {
     "text_classification": "finetune_cookbook.tasks.text_classification",
+    "image_classification": "finetune_cookbook.tasks.image_classification",
 }
 
 

@@ -1,0 +1,371 @@
+"""Image classification (tumor scans): data, the two baselines, fine-tuning, search, prediction.
+
+Three approaches on one test split: a small CNN trained from scratch on the task images, the ImageNet backbone
+frozen with a linear head (logistic regression on its pooled features), and the backbone fine-tuned end to end.
+Images flow through `datasets` (an `Image` feature, `with_transform` for on-the-fly augmentation) into the
+package's one Trainer setup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.special import softmax
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from torchvision.transforms import v2
+from transformers import Trainer, set_seed
+
+from .. import images as image_io
+from ..backbones import build_classifier, input_normalisation, load_classifier, save_classifier
+from ..compare import ApproachResult, classification_result
+from ..config import RecipeConfig, TrainingConfig
+from ..data import LABEL, ROW, LabelledData, Table, prepare_splits, split_name
+from ..errors import ConfigError, DataError
+from ..measure import measure
+from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, trainer_probability_metrics
+from ..modelcard import image_model_card
+from ..resolve import find_local, missing_data_error
+from ..saving import model_folder, read_model_info, save_atomically
+from ..training import build_trainer, checkpoint_to_resume, training_arguments
+from ..tuning import SearchResult, search
+
+HEADLINE_METRICS = ("accuracy", "roc_auc", "sensitivity", "specificity")
+SCRATCH = "scratch"
+IMAGE, FILE = "image", "file"
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+def load_data(config: RecipeConfig) -> LabelledData:
+    """The config's images, checked, deduplicated by content and split, keeping splits the data came with.
+
+    Files that cannot be used (corrupt, not an image, too small) are skipped and listed in the report; a layout
+    that cannot be used (an empty class folder, a CSV naming missing files) is an error.
+    """
+    if not isinstance(config.data.source, str):
+        raise ConfigError(f"{config.config_path}: data.source for images is one folder, CSV or .npz; a folder of split "
+                          "folders (train/, test/) keeps its splits.")
+    source = find_local(config.data.source, config.search_dirs)
+    if source is None:
+        raise missing_data_error(config.data.source, config.search_dirs)
+    found = image_io.discover_images(
+        source, path_column=config.data.image_column or IMAGE, label_column=config.data.label_column,
+        input_size=config.model.image_size,
+    )
+    if found.table.empty:
+        raise DataError(f"{source}: no usable image found. Skipped: {found.skipped[:5]}")
+    tables = {}
+    for split, frame in found.table.groupby(found.table["split"].fillna("all"), sort=False):
+        key = "all" if split == "all" else _split_key(split, source)
+        frame = frame.reset_index(drop=True).assign(**{ROW: lambda f: range(1, len(f) + 1)})
+        named = config.data.source if key == "all" else (
+            f"{config.data.source} [{split}]" if source.is_file() else f"{config.data.source.rstrip('/')}/{split}")
+        tables[key] = Table(frame, f"{source} ({split})" if key != "all" else str(source), named)
+    # The folder (or CSV, or npz) names each image's class in a `label` column.
+    data_config = dataclasses.replace(config.data, label_column="label")
+    data = prepare_splits(tables, data_config, FILE, keys=lambda frame: frame["digest"])
+    data.report.skipped = [f"{file}: {reason}" for file, reason in found.skipped]
+    upscaled = image_io.count_upscaled(found.table, config.model.image_size)
+    if upscaled:
+        data.report.notes.append(f"{upscaled} image(s) are smaller than {config.model.image_size} px and are upscaled.")
+    return data
+
+
+def _split_key(name: str, source: Path) -> str:
+    try:
+        return split_name(name, str(source))
+    except ConfigError as error:
+        raise DataError(f"{source}: the split folder or array {name!r} is not train, validation (val, valid, dev) or "
+                        "test. Rename it, or point data.source at a folder of class folders.") from error
+
+
+def positive_index(config: RecipeConfig, labels: list[str]) -> int | None:
+    """The class whose detection matters: `evaluation.positive_class`, else the second class of two."""
+    if config.evaluation.positive_class is not None:
+        if config.evaluation.positive_class not in labels:
+            raise ConfigError(f"evaluation.positive_class is {config.evaluation.positive_class!r}, not one of the "
+                              f"classes {labels}.")
+        return labels.index(config.evaluation.positive_class)
+    return 1 if len(labels) == 2 else None
+
+
+def normalisation(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The (mean, std) input scaling that `backbone` (a pre-trained name, or `scratch`) was trained with."""
+    return input_normalisation(backbone)
+
+
+def backbone_of(model, config: RecipeConfig) -> str:
+    """What a trained classifier was built from: `scratch`, or the config's pre-trained backbone."""
+    return SCRATCH if model.architecture["kind"] == SCRATCH else config.model.name
+
+
+def image_datasets(data: LabelledData, image_size: int, backbone: str, augment: bool = True) -> dict:
+    """Per split, a `datasets.Dataset` that decodes, resizes, augments (train only) and normalises on the fly."""
+    mean, std = normalisation(backbone)
+    train = image_io.train_transform(image_size, mean, std) if augment else image_io.eval_transform(image_size, mean, std)
+    evaluation = image_io.eval_transform(image_size, mean, std)
+    return {
+        split: image_io.with_image_transform(
+            image_io.to_hf_dataset(frame[[IMAGE, FILE, LABEL]], data.labels), train if split == "train" else evaluation
+        )
+        for split, frame in data.splits.items()
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- metrics
+
+
+def score(approach: str, description: str, data: LabelledData, config: RecipeConfig, test_probabilities: np.ndarray,
+          validation_probabilities: np.ndarray, cost, samples_seen: int) -> ApproachResult:
+    """Test metrics of one approach: accuracy, macro-F1, ROC-AUC, and for a positive class the sensitivity and
+    specificity at the threshold chosen on validation."""
+    result = classification_result(approach, description, data.label_ids("test"), test_probabilities, data.labels,
+                                   cost, samples_seen)
+    positive = positive_index(config, data.labels)
+    result.metrics["roc_auc"] = roc_auc(data.label_ids("test"), test_probabilities, positive)
+    if positive is not None:
+        threshold = screening_threshold(data.label_ids("validation"), validation_probabilities, positive,
+                                        config.evaluation.target_sensitivity)
+        result.metrics.update(sensitivity_specificity(data.label_ids("test"), test_probabilities, positive, threshold))
+    result.validation_probabilities = np.asarray(validation_probabilities)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- models
+
+
+def _probabilities(trainer: Trainer, dataset) -> np.ndarray:
+    logits = trainer.predict(dataset).predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    return softmax(np.asarray(logits, dtype=np.float64), axis=1)
+
+
+def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> np.ndarray:
+    """Class probabilities of a split's images, in order; averaged with the mirror images' with `test_time_flip`."""
+    mean, std = normalisation(backbone)
+    views = [image_io.eval_transform(config.model.image_size, mean, std)]
+    if config.model.test_time_flip:
+        views.append(v2.Compose([views[0], v2.RandomHorizontalFlip(p=1.0)]))
+    dataset = image_io.to_hf_dataset(data.splits[split][[IMAGE, FILE, LABEL]], data.labels)
+    return np.mean([_probabilities(trainer, image_io.with_image_transform(dataset, view)) for view in views], axis=0)
+
+
+def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
+             model=None, model_init=None, callbacks=None) -> Trainer:
+    return build_trainer(
+        training, args, model=model, model_init=model_init,
+        train_dataset=datasets["train"], eval_dataset=datasets["validation"],
+        train_label_ids=data.label_ids("train"), n_classes=len(data.labels),
+        data_collator=image_io.collate_images,
+        compute_metrics=trainer_probability_metrics(data.labels, positive_index(config, data.labels)),
+        callbacks=callbacks,
+    )
+
+
+def _image_arguments(training: TrainingConfig, output_dir: Path, checkpoints: bool = True):
+    # Images have no length to group by, and their columns become `pixel_values` on the fly.
+    return training_arguments(training, output_dir, checkpoints=checkpoints, train_sampling_strategy="random",
+                              remove_unused_columns=False)
+
+
+@dataclass
+class FineTuneResult:
+    result: ApproachResult
+    trainer: Trainer
+
+
+def train_network(data: LabelledData, config: RecipeConfig, backbone: str, output_dir: Path, *,
+                  training: TrainingConfig | None = None, resume: bool = False, callbacks=None) -> FineTuneResult:
+    """Trains `backbone` (`scratch` or a pre-trained name) on the training images with the package's Trainer,
+    keeps the best epoch on validation and scores it on test."""
+    training = training or config.training
+    datasets = image_datasets(data, config.model.image_size, backbone)
+    set_seed(training.seed)
+    model = build_classifier(backbone, len(data.labels))
+    trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
+                       model=model, callbacks=callbacks)
+    checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
+    with measure() as cost:
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.model.eval()
+    validation = split_probabilities(trainer, data, config, backbone, "validation")
+    test = split_probabilities(trainer, data, config, backbone, "test")
+    approach, description = ("scratch", "small CNN trained from scratch on the task images") if backbone == SCRATCH \
+        else ("fine_tuned", f"{config.model.name} (ImageNet) fine-tuned end to end")
+    result = score(approach, description, data, config, test, validation, cost, 0)
+    result.samples_per_second = float(output.metrics["train_samples_per_second"])
+    # What `save_model` writes beside the weights, so a reloaded model reads images and decides the same way.
+    trainer.model.labels = list(data.labels)
+    trainer.model.positive = positive_index(config, data.labels)
+    trainer.model.decision_threshold = result.metrics.get("threshold")
+    return FineTuneResult(result, trainer)
+
+
+def fine_tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None, *,
+              training: TrainingConfig | None = None, resume: bool = False, callbacks=None) -> FineTuneResult:
+    """Fine-tunes every weight of the pre-trained backbone, with a new head for the task's classes."""
+    return train_network(data, config, config.model.name, Path(output_dir or config.output_dir),
+                         training=training, resume=resume, callbacks=callbacks)
+
+
+def scratch_baseline(data: LabelledData, config: RecipeConfig, output_dir: str | Path) -> ApproachResult:
+    """The same training on a small CNN with random initial weights: what the task images alone can teach."""
+    return train_network(data, config, SCRATCH, Path(output_dir)).result
+
+
+def embed_images(model, dataset, batch_size: int = 64) -> np.ndarray:
+    """Pooled backbone features of every image, in order, with no augmentation."""
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=image_io.collate_images)
+    model.eval()
+    with torch.inference_mode():
+        return np.concatenate([model.embed(batch["pixel_values"]).float().numpy() for batch in loader])
+
+
+def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
+    """The pre-trained backbone left as it is, with a class-balanced linear head (logistic regression) trained on
+    its pooled features: what ImageNet features give without adapting them."""
+    datasets = image_datasets(data, config.model.image_size, config.model.name, augment=False)
+    model = build_classifier(config.model.name, len(data.labels))
+    with measure() as cost:
+        features = {split: embed_images(model, datasets[split]) for split in ("train", "validation", "test")}
+        scaler = StandardScaler().fit(features["train"])
+        head = LogisticRegression(class_weight="balanced", max_iter=5000, C=0.1, random_state=config.training.seed)
+        head.fit(scaler.transform(features["train"]), data.label_ids("train"))
+    probabilities = {split: head.predict_proba(scaler.transform(f)) for split, f in features.items()}
+    return score("frozen", f"{config.model.name} (ImageNet) frozen + linear head", data, config,
+                 probabilities["test"], probabilities["validation"], cost, len(data.splits["train"]))
+
+
+def baselines(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> list[ApproachResult]:
+    """What you get without fine-tuning: a CNN of the task images only, and the frozen pre-trained backbone."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cookbook-scratch-") as scratch_dir:
+        scratch = scratch_baseline(data, config, output_dir or scratch_dir)
+    return [scratch, frozen_baseline(data, config)]
+
+
+def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> SearchResult:
+    """The fixed-budget search over learning rate, epochs, batch size and weight decay, scored on validation."""
+    output_dir = Path(output_dir or config.output_dir) / "search"
+    datasets = image_datasets(data, config.model.image_size, config.model.name)
+
+    def model_init(trial=None):
+        set_seed(config.training.seed)
+        return build_classifier(config.model.name, len(data.labels))
+
+    trainer = _trainer(data, config, config.training, _image_arguments(config.training, output_dir, checkpoints=False),
+                       datasets, model_init=model_init)
+    return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
+
+
+# ---------------------------------------------------------------------------------------------------- looking
+
+
+def prediction_table(data: LabelledData, result: ApproachResult) -> pd.DataFrame:
+    """The test images in order, with the true class, the predicted one, its probability and whether it is right."""
+    test = data.splits["test"]
+    predicted = result.probabilities.argmax(axis=1)
+    return pd.DataFrame({
+        FILE: test[FILE].to_numpy(), IMAGE: test[IMAGE].to_numpy(), "true": test[LABEL].to_numpy(),
+        "predicted": [data.labels[i] for i in predicted],
+        "confidence": result.probabilities.max(axis=1).round(3),
+    }).assign(correct=lambda f: f["true"] == f["predicted"])
+
+
+def shown_images(table: pd.DataFrame, image_size: int) -> list:
+    """The images of a table as the model sees them (RGB, resized), for plotting."""
+    return [image_io.open_image(item).resize((image_size, image_size)) for item in table[IMAGE]]
+
+
+def gradcam_examples(model, table: pd.DataFrame, config: RecipeConfig) -> np.ndarray:
+    """Grad-CAM heat maps (captum) of a trained classifier's predicted class, one per image of `table`."""
+    from ..explain import gradcam
+
+    mean, std = normalisation(backbone_of(model, config))
+    transform = image_io.eval_transform(config.model.image_size, mean, std)
+    pixels = torch.stack([transform(image_io.open_image(item)) for item in table[IMAGE]])
+    return gradcam(model.float().cpu(), pixels)
+
+
+def mistakes_and_hits(table: pd.DataFrame, n: int = 4) -> pd.DataFrame:
+    """The `n` most confident wrong predictions and the `n` most confident right ones, for error analysis."""
+    ranked = table.sort_values("confidence", ascending=False)
+    return pd.concat([ranked[~ranked["correct"]].head(n), ranked[ranked["correct"]].head(n)])
+
+
+# ---------------------------------------------------------------------------------------------------- saving
+
+
+def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
+    """Weights (safetensors), the architecture (JSON), the preprocessing, the class names and the decision
+    threshold chosen on validation, all or nothing. Nothing in the folder is unpickled when it is loaded again."""
+    model = trainer.model
+    backbone = backbone_of(model, config)
+    info = {"task": config.task, "domain": config.domain, "base_model": config.model.name,
+            "image_size": config.model.image_size, "normalisation": normalisation(backbone),
+            "test_time_flip": config.model.test_time_flip,
+            "labels": model.labels, "threshold": model.decision_threshold,
+            "positive_class": model.labels[model.positive] if model.positive is not None else None,
+            "image_column": config.data.image_column or IMAGE}
+    return save_atomically(output_dir, lambda folder: save_classifier(model, folder), info, model_card)
+
+
+def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, float], output_dir, made_by: str) -> str:
+    return image_model_card(config, data.report, metrics, data.labels, output_dir, made_by)
+
+
+def predict(model_dir: str | Path, images: list, names: list[str] | None = None, batch_size: int = 32) -> pd.DataFrame:
+    """Classifies images (file paths, or encoded bytes with `names`) with a saved model: the class, its
+    probability and every class's probability; with a saved threshold, whether the positive class is flagged.
+    An image that cannot be read gets a row saying why, never a crash halfway."""
+    folder = model_folder(model_dir)
+    info = read_model_info(folder)
+    model = load_classifier(folder)
+    mean, std = info["normalisation"]
+    transform = image_io.eval_transform(info["image_size"], mean, std)
+    labels, rows = info["labels"], []
+    names = names or [str(item) for item in images]
+    positive = labels.index(info["positive_class"]) if info.get("positive_class") in labels else None
+    for start in range(0, len(images), batch_size):
+        batch, kept = [], []
+        for item, name in zip(images[start:start + batch_size], names[start:start + batch_size]):
+            check = image_io.check_image(item)
+            if not check.ok:
+                rows.append({"file": name, "label": None, "confidence": None, "skipped": check.reason})
+                continue
+            batch.append(transform(image_io.open_image(item)))
+            kept.append(name)
+        if not batch:
+            continue
+        pixels = torch.stack(batch)
+        with torch.inference_mode():
+            probabilities = torch.softmax(model(pixels)["logits"].float(), dim=1)
+            if info.get("test_time_flip"):
+                mirrored = torch.softmax(model(torch.flip(pixels, dims=[-1]))["logits"].float(), dim=1)
+                probabilities = (probabilities + mirrored) / 2
+        probabilities = probabilities.numpy()
+        for name, p in zip(kept, probabilities):
+            best = int(p.argmax())
+            row = {"file": name, "label": labels[best], "confidence": round(float(p[best]), 4),
+                   **{f"p_{label}": round(float(q), 4) for label, q in zip(labels, p)}}
+            if positive is not None and info.get("threshold") is not None:
+                row[f"flag_{labels[positive]}"] = bool(p[positive] >= info["threshold"])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:
+    """Classifies one image, every image in a folder, or the images a CSV lists (`column`, default: the
+    training CSV's path column)."""
+    column = column or read_model_info(model_dir).get("image_column") or IMAGE
+    return predict(model_dir, image_io.list_prediction_images(path, column))
+
+

