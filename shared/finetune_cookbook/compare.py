@@ -58,7 +58,7 @@ def comparison_table(results: list[ApproachResult], metrics: tuple[str, ...] = (
         {
             "approach": r.approach,
             "what it is": r.description,
-            **{m: round(r.metrics[m], 4) for m in metrics},
+            **{m: round(r.metrics[m], 4) if m in r.metrics else float("nan") for m in metrics},
             "train_seconds": round(r.train_seconds, 1),
             "peak_memory_mb": round(r.peak_memory_mb),
         }
@@ -79,3 +79,10 @@ def most_confident_mistakes(
     )
     wrong = table[np.asarray(label_ids) != predicted]
     return wrong.sort_values("confidence", ascending=False).head(n)
+
+
+def pick_on_validation(runs: dict, greater_is_better: bool = True) -> str:
+    """The name of the run whose best validation score is best (`runs`: name -> a fine-tune result with a
+    `.trainer`); the test split plays no part in the choice."""
+    best_of = max if greater_is_better else min  # `loss` as the selection metric: lower wins
+    return best_of(runs, key=lambda name: runs[name].trainer.state.best_metric)

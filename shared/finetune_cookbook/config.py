@@ -62,9 +62,11 @@ class DataConfig:
         "For a hub dataset: the one split to read (and split afresh). Unset, its own train / validation / test "
         "splits are kept.", None
     )
+    subset: str | None = _help("For a hub dataset with several configurations: the one to read (glue's `sst2`).", None)
     delimiter: str | None = _help(
-        "Field separator of delimited text; unset, the suffix's usual one (comma for .csv, tab otherwise) if the "
-        "first line has it, else the commonest of tab, comma, semicolon and bar there.", None
+        "Field separator of delimited text (one character, or tab / comma / semicolon / pipe / space); unset, the "
+        "one of comma, tab, semicolon and bar that splits the first lines into the same number of fields, the "
+        "suffix's usual one (comma for .csv, tab otherwise) first.", None
     )
     encoding: str = _help("Text encoding of the file. The default also accepts a UTF-8 byte-order mark.", "utf-8-sig")
     quoting: bool = _help(

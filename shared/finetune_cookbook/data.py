@@ -8,7 +8,9 @@ to change.
 
 from __future__ import annotations
 
+import codecs
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +94,11 @@ def read_settings(config: DataConfig, entry: dict | None = None, where: str = "d
             raise ConfigError(f"{where}: unknown setting {name!r}. A split's entry takes path, "
                               f"{', '.join(SETTING_NAMES + SPLIT_COLUMNS)}.")
         base[name] = value
+    try:
+        codecs.lookup(base["encoding"])
+    except LookupError as error:
+        raise ConfigError(f"{where}: encoding {base['encoding']!r} is not a known text encoding (data.encoding). Use "
+                          "utf-8-sig (the default), utf-8, latin-1, cp1252, utf-16 ...") from error
     if base["column_names"] is not None:
         base["column_names"] = tuple(str(c) for c in base["column_names"])
     if base["format"] not in (None, "csv", "json", "parquet", "excel"):
@@ -112,7 +119,11 @@ def load_tables(config: DataConfig, search_dirs: list[Path]) -> dict[str, Table]
     """The tables `data.source` names, keyed by split (`all` for a source that brings no splits)."""
     if isinstance(config.source, str):
         tables = _read_one(config.source, read_settings(config), search_dirs)
-        return {ALL if split is None else split: table for split, table in tables.items()}
+        tables = {ALL if split is None else split: table for split, table in tables.items()}
+        if ALL not in tables and "train" not in tables:
+            raise DataError(f"{config.source}: holds the splits {', '.join(tables)} but no train split. Map a training "
+                            "file in data.source: {train: ..., test: ...}.")
+        return tables
     tables = {}
     for raw_split, entry in config.source.items():
         where = f"data.source.{raw_split}"
@@ -153,10 +164,9 @@ def label_key(value) -> str:
 
 
 def display_label(value) -> str:
-    """The class name of a raw label with no mapping: numbers without a trailing .0, words as written."""
+    """The class name of a raw label with no mapping: as written, but 5.0 (a float column's 5) becomes 5."""
     text = str(value).strip()
-    key = label_key(text)
-    return key if key != text.casefold() else text
+    return text.split(".")[0] if re.fullmatch(r"-?\d+\.0+", text) else text
 
 
 def require_columns(
@@ -244,7 +254,7 @@ def map_labels(frame: pd.DataFrame, config: DataConfig, origin: str, labels: lis
             f"{origin}: column {config.label_column!r} has unknown label(s): {values}. Values found in the column: "
             f"{found}; {setting}: {', '.join(repr(k) for k in known)}. To use them, {fix}."
         )
-    stray = sorted(set(mapped) - set(labels))
+    stray = sorted(set(mapped) - set(labels)) if config.label_mapping else []
     if stray:
         raise DataError(f"{origin}: data.label_mapping produces {stray}, which data.labels does not list. Add them to data.labels.")
     return frame.assign(**{LABEL: mapped})
@@ -291,7 +301,8 @@ def minimum_per_class(config: DataConfig) -> int:
 
 
 def carve_shares(config: DataConfig, given: list[str]) -> dict[str, float]:
-    """The share of the train file each missing split takes: the same proportion as a split made from scratch."""
+    """The share of the train file the one missing split takes (validation, or test), so that it holds the
+    same share of the rows as in a split made from scratch."""
     shares = {"validation": config.validation_size / (1 - config.test_size),
               "test": config.test_size / (1 - config.validation_size)}
     return {split: share for split, share in shares.items() if split not in given}
@@ -352,6 +363,8 @@ def stratified_sample(frame: pd.DataFrame, size: int, seed: int, floor: int) -> 
     guaranteed = frame.groupby(LABEL).sample(n=floor, random_state=seed)  # every class has >= floor rows here
     rest = frame.drop(index=guaranteed.index)
     wanted = max(0, size - len(guaranteed))
+    if rest.empty or wanted == 0:
+        return guaranteed.sort_values(ROW)
     extra = rest.groupby(LABEL).sample(frac=wanted / len(rest), random_state=seed)
     if len(extra) > wanted:  # per-class rounding overshot: trim at random
         extra = extra.sample(n=wanted, random_state=seed)
@@ -390,8 +403,10 @@ def prepare_splits(tables: dict[str, Table], config: DataConfig, input_column: s
             report.duplicates_dropped += dropped
             report.conflicting_duplicates += conflicting
         report.cross_split_duplicates = drop_across_splits(frames, keys)
-    if ALL in frames:
-        splits = _split_everything(frames[ALL], labels, config, tables[ALL].origin, report)
+    if ALL in frames or set(frames) == {"train"}:  # nothing but training rows: every split is made from them
+        key = ALL if ALL in frames else "train"
+        report.given_splits, report.split_sources = [], {}
+        splits = _split_everything(frames[key], labels, config, tables[key].origin, report)
     else:
         splits = _complete_given_splits(frames, tables, labels, config, report)
     report.split_sizes = {name: len(splits[name]) for name in SPLITS}

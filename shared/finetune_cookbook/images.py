@@ -28,6 +28,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from torchvision.transforms import v2
 
 from .errors import DataError
+from .readers import SPLIT_NAMES
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 # Smaller images carry too little to upscale to any input size; larger ones are kept and counted.
@@ -224,8 +225,11 @@ def images_from_class_folders(root, input_size: int | None = None) -> FoundImage
 
 
 def _is_split_layout(root: Path) -> bool:
-    """Split folders are recognised when every subfolder holds only folders (and one holds some)."""
+    """Split folders are recognised when every subfolder is named after a split (train, val, test, Training ...)
+    and holds only folders; class folders with per-patient subfolders stay class folders."""
     subfolders = _subfolders(root)
+    if not all(folder.name.lower() in SPLIT_NAMES for folder in subfolders):
+        return False
     inner = [[child for child in folder.iterdir() if not _is_hidden(child) and child.name.lower() not in OS_FILES]
              for folder in subfolders]
     return bool(subfolders) and all(all(child.is_dir() for child in children) for children in inner) \

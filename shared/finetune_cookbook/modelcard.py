@@ -97,7 +97,9 @@ def image_model_card(config: RecipeConfig, report: DataReport, metrics: dict[str
     counts = ", ".join(f"{label} {n}" for label, n in report.class_counts.items())
     sizes = ", ".join(f"{name} {n}" for name, n in report.split_sizes.items())
     cross_split = ", ".join(f"{n} from {split}" for split, n in report.cross_split_duplicates.items()) or "none"
-    positive = config.evaluation.positive_class or (labels[1] if len(labels) == 2 else None)
+    from .tasks.image_classification import positive_class
+
+    positive = positive_class(config, labels)
     screening = ""
     if "threshold" in metrics:
         screening = (f"\nDecision threshold {metrics['threshold']:.3f} on p({positive}), chosen on the validation split "

@@ -56,6 +56,7 @@ class ReadSettings:
     sheet: str | None = None
     encoding: str = "utf-8-sig"
     split: str | None = None  # a hub dataset's split to read; None: all of its train / validation / test splits
+    subset: str | None = None  # a hub dataset's configuration (glue's `sst2`)
     quoting: bool = True  # False: quote characters in delimited text are plain text
 
 
@@ -236,7 +237,8 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
         dataset = _load_with_datasets(
             "csv", path, origin, f"csv (fields separated by {sep!r})", sep=sep, features=features,
             keep_default_na=False, encoding=settings.encoding, quoting=quoting,
-            column_names=names if settings.column_names else None, header=None if settings.column_names else 0,
+            # the names given (or the header, stripped of spaces) replace the file's header row when it has one
+            column_names=names, header=None if settings.column_names else 0,
         )
     except DataError as error:
         if settings.quoting and "EOF inside string" in str(error):
@@ -335,7 +337,7 @@ def _read_excel(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame
     import openpyxl  # noqa: F401  (pandas' maintained .xlsx reader; imported here to fail early if missing)
 
     try:
-        sheets = pd.ExcelFile(path, engine="openpyxl")
+        sheets = pd.ExcelFile(io.BytesIO(raw_bytes(path)), engine="openpyxl")
     except Exception as error:
         raise DataError(f"{origin}: could not be opened as an Excel workbook: {error}") from error
     sheet = settings.sheet if settings.sheet is not None else sheets.sheet_names[0]
@@ -494,7 +496,7 @@ def read_hub(dataset_id: str, settings: ReadSettings, tried: str = "") -> dict[s
     datasets.disable_progress_bars()
     wanted = f"[{settings.split}]" if settings.split else ""
     try:
-        loaded = datasets.load_dataset(dataset_id, split=settings.split)
+        loaded = datasets.load_dataset(dataset_id, settings.subset, split=settings.split)
     except Exception as error:  # the hub raises many kinds; offline, a missing cache is one more
         if not hub_offline():
             raise DataError(f"{dataset_id}: could not load from the hub ({_root_cause(error)}).") from error

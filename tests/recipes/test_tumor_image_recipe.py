@@ -161,3 +161,30 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
     for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
         assert np.allclose(load_file(resumed.model_dir / "model.safetensors")[name].numpy(), tensor.numpy(), atol=1e-6), name
+
+
+def test_split_folders_with_three_classes_and_the_search(tmp_path):
+    """A dataset the recipe has never seen: split folders (Training / Testing), three classes, by config only."""
+    from PIL import ImageOps
+
+    root = tmp_path / "scans"
+    for split, names in (("Training", range(1, 46)), ("Testing", range(46, 61))):
+        for cls in ("benign", "malignant"):
+            (root / split / cls).mkdir(parents=True)
+            for i in names:
+                shutil.copy(SAMPLES / cls / f"{cls}_{i:03d}.png", root / split / cls)
+        (root / split / "cyst").mkdir()
+        for i in names:  # a third class that looks different: inverted benign scans
+            ImageOps.invert(Image.open(SAMPLES / "benign" / f"benign_{i:03d}.png").convert("L")).save(
+                root / split / "cyst" / f"cyst_{i:03d}.png")
+    config = image_config(tmp_path, source=root, data={"labels": None},
+                          evaluation={"positive_class": "malignant"}, tune={"n_trials": 1, "epochs": [1, 1]})
+    cookbook("train", config)
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["data"]["given_splits"] == ["train", "test"] and record["data"]["made_splits"] == ["validation"]
+    assert record["data"]["split_sizes"]["test"] == 45  # the Testing folder, as given
+    scores = record["approaches"]["fine_tuned"]
+    assert {"roc_auc", "sensitivity", "recall_cyst"} <= set(scores)  # one-vs-rest AUC; malignant against the rest
+    stdout = cookbook("tune", config).stdout
+    assert "best validation roc_auc" in stdout
+    assert (tmp_path / "run" / "search" / "best_training.yaml").is_file()

@@ -351,3 +351,13 @@ def test_image_figures(tmp_path):
     assert len(heat.axes[0].images) == 2
     examples = image_plots.class_examples(table, n_per_class=2)
     assert len(examples.axes) == 4
+
+
+def test_class_folders_with_per_patient_subfolders_stay_class_folders(tmp_path):
+    root = tmp_path / "scans"
+    for cls in ("benign", "malignant"):
+        for patient in ("p01", "p02"):
+            write(root / cls / patient / "slice1.png", png_bytes(grey_image()))
+    found = discover_images(root)
+    assert sorted(found.table["label"].unique()) == ["benign", "malignant"]
+    assert found.table["split"].isna().all() and len(found.table) == 4

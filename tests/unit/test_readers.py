@@ -255,6 +255,7 @@ def test_a_dataset_in_the_local_hub_cache_loads_offline(tmp_path, monkeypatch):
     data = load_data(_config(tmp_path, {"source": "cookbook-test/reviews", "text_column": "review", "label_column": "stars"}))
     assert data.report.given_splits == ["train", "test"]
     assert len(data.splits["test"]) == 8
+    assert data.report.split_sources["test"] == "hub:cookbook-test/reviews/data/test-00000-of-00001.csv"  # the cached file
 
 
 def test_a_model_in_the_local_hub_cache_resolves_offline(tmp_path, monkeypatch, tiny_model_dir):
@@ -447,3 +448,27 @@ def test_an_unlabelled_test_file_says_to_leave_it_out(tmp_path):
     with pytest.raises(DataError, match=r"test\.tsv: no column 'stars'.*leave it out of data\.source"):
         load_data(_config(tmp_path, {"source": {"train": "train.tsv", "test": "test.tsv"},
                                      "text_column": "review", "label_column": "stars"}))
+
+
+def test_header_names_with_spaces_and_a_typo_in_the_encoding(tmp_path):
+    path = tmp_path / "spaced.csv"
+    path.write_text("review, stars\n" + "".join(f"{t}, {s}\n" for t, s in REVIEWS))
+    assert read_table(path).columns.tolist() == ["review", "stars", "row"]
+    with pytest.raises(ConfigError, match=r"encoding 'utf-8-bom' is not a known text encoding \(data\.encoding\)"):
+        load_data(_config(tmp_path, {"source": str(path), "encoding": "utf-8-bom", "text_column": "review",
+                                     "label_column": "stars"}))
+
+
+def test_a_train_file_alone_is_split_in_the_usual_proportions(tmp_path):
+    _frame().to_csv(tmp_path / "train.csv", index=False)
+    data = load_data(_config(tmp_path, {"source": {"train": "train.csv"}, "text_column": "review", "label_column": "stars"}))
+    assert data.report.split_sizes == {"train": 28, "validation": 4, "test": 8}  # 70 / 10 / 20 of 40
+    assert data.report.given_splits == []
+
+
+def test_a_zipped_excel_workbook(tmp_path):
+    workbook = tmp_path / "reviews.xlsx"
+    _frame().to_excel(workbook, index=False)
+    with zipfile.ZipFile(tmp_path / "reviews.zip", "w") as archive:
+        archive.write(workbook, "reviews.xlsx")
+    assert read_table(tmp_path / "reviews.zip")["stars"].tolist() == [str(s) for _, s in REVIEWS]

@@ -32,7 +32,7 @@ from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, tra
 from ..modelcard import image_model_card
 from ..resolve import find_local, missing_data_error
 from ..saving import model_folder, read_model_info, save_atomically
-from ..training import build_trainer, checkpoint_to_resume, training_arguments
+from ..training import build_trainer, checkpoint_to_resume, torch_device, training_arguments
 from ..tuning import SearchResult, search
 
 HEADLINE_METRICS = ("accuracy", "roc_auc", "sensitivity", "specificity")
@@ -84,6 +84,11 @@ def _split_key(name: str, source: Path) -> str:
     except ConfigError as error:
         raise DataError(f"{source}: the split folder or array {name!r} is not train, validation (val, valid, dev) or "
                         "test. Rename it, or point data.source at a folder of class folders.") from error
+
+
+def positive_class(config: RecipeConfig, labels: list[str]) -> str | None:
+    index = positive_index(config, labels)
+    return labels[index] if index is not None else None
 
 
 def positive_index(config: RecipeConfig, labels: list[str]) -> int | None:
@@ -225,14 +230,15 @@ def embed_images(model, dataset, batch_size: int = 64) -> np.ndarray:
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=image_io.collate_images)
     model.eval()
     with torch.inference_mode():
-        return np.concatenate([model.embed(batch["pixel_values"]).float().numpy() for batch in loader])
+        device = next(model.parameters()).device
+        return np.concatenate([model.embed(batch["pixel_values"].to(device)).float().cpu().numpy() for batch in loader])
 
 
 def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     """The pre-trained backbone left as it is, with a class-balanced linear head (logistic regression) trained on
     its pooled features: what ImageNet features give without adapting them."""
     datasets = image_datasets(data, config.model.image_size, config.model.name, augment=False)
-    model = build_classifier(config.model.name, len(data.labels))
+    model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
     with measure() as cost:
         features = {split: embed_images(model, datasets[split]) for split in ("train", "validation", "test")}
         scaler = StandardScaler().fit(features["train"])
