@@ -28,7 +28,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from torchvision.transforms import v2
 
 from .errors import DataError
-from .readers import SPLIT_NAMES
+from .readers import ROW, SPLIT_NAMES, read_table
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 # Smaller images carry too little to upscale to any input size; larger ones are kept and counted.
@@ -255,8 +255,9 @@ def images_from_split_folders(root, input_size: int | None = None) -> FoundImage
 def _read_csv(csv_path: Path, columns: list[str]) -> pd.DataFrame:
     if not csv_path.is_file():
         raise DataError(f"{csv_path} does not exist.")
-    # Strings throughout: a label "NA" or "001" must stay what the user wrote.
-    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    # The package's reader: strings throughout (a label "NA" or "001" stays what the user wrote), a byte-order
+    # mark, any separator, and parse errors that name the file.
+    frame = read_table(csv_path).drop(columns=ROW)
     absent = [column for column in columns if column not in frame.columns]
     if absent:
         raise DataError(f"{csv_path} has no column {', '.join(map(repr, absent))}; its columns are "

@@ -361,3 +361,12 @@ def test_class_folders_with_per_patient_subfolders_stay_class_folders(tmp_path):
     found = discover_images(root)
     assert sorted(found.table["label"].unique()) == ["benign", "malignant"]
     assert found.table["split"].isna().all() and len(found.table) == 4
+
+
+def test_a_label_csv_exported_from_a_spreadsheet(tmp_path):
+    """A byte-order mark and semicolons, as Excel writes CSV in many locales: read by the package's reader."""
+    class_tree(tmp_path / "img", per_class=1)
+    text = "\ufeffpath;diagnosis\nimg/benign/benign_0.png;001\nimg/malignant/malignant_0.png;002\n"
+    (tmp_path / "labels.csv").write_bytes(text.encode("utf-8"))
+    table, _ = images_from_csv(tmp_path / "labels.csv", "path", "diagnosis")
+    assert table["label"].tolist() == ["001", "002"]
