@@ -33,3 +33,17 @@ def test_a_folder_of_split_files_keeps_the_official_test_split():
     assert report.split_sizes["test"] == 3080  # the official test split, untouched
     assert report.split_sizes["train"] + report.split_sizes["validation"] + report.duplicates_dropped \
         + sum(report.cross_split_duplicates.values()) == 10003
+
+
+@pytest.mark.skipif(not (REAL_DATA / "breastmnist").is_dir(), reason="../shared/datasets/breastmnist is not here")
+def test_the_image_bench_configs_read_the_real_scans():
+    from finetune_cookbook.tasks import image_classification
+
+    recipes = ROOT / "recipes" / "tumor_image_classification"
+    breast = image_classification.load_data(load_config(recipes / "bench_breastmnist.yaml")).report
+    assert breast.given_splits == ["train", "validation", "test"] and breast.made_splits == []
+    assert breast.split_sizes["test"] == 156 and breast.split_sizes["validation"] == 78
+    assert breast.cross_split_duplicates == {"train": 1}  # one training image repeats a test image's pixels
+    brain = image_classification.load_data(load_config(recipes / "bench_brain_mri.yaml")).report
+    assert brain.rows_read == 253 and brain.duplicates_dropped == 25  # the 25 byte-identical copies
+    assert sum(brain.split_sizes.values()) == 228 and brain.skipped == []
