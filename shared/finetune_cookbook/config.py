@@ -22,6 +22,9 @@ def _help(text: str, default: Any = dataclasses.MISSING, default_factory: Any = 
     return field(default=default, default_factory=default_factory, metadata={"help": text})
 
 
+DATA_FORMATS = ("csv", "json", "parquet", "excel")  # the values `data.format` takes
+
+
 @dataclass
 class DataConfig:
     source: str | dict[str, Any] = _help(
@@ -312,7 +315,7 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
     }
     if config.data.format is not None:
-        choices["data.format"] = (config.data.format, {"csv", "json", "parquet", "excel"})
+        choices["data.format"] = (config.data.format, set(DATA_FORMATS))
     for name, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"{where}: {name} is {value!r}; choose one of {', '.join(sorted(allowed))}.")

@@ -18,12 +18,12 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .config import DataConfig
+from .config import DATA_FORMATS, DataConfig
 from .errors import ConfigError, DataError
 from .readers import (  # noqa: F401  (read_table and read_lines are the package's file readers for every task)
     ROW, SETTING_NAMES, ReadSettings, Table, read_hub, read_lines, read_local, read_table, split_name,
 )
-from .resolve import candidate_paths, find_local_data, looks_like_path, missing_data_error
+from .resolve import candidate_paths, find_local, looks_like_path, missing_data_error
 
 LABEL = "label"
 ALL = "all"  # the key of a source that brings no splits of its own
@@ -101,13 +101,13 @@ def read_settings(config: DataConfig, entry: dict | None = None, where: str = "d
                           "utf-8-sig (the default), utf-8, latin-1, cp1252, utf-16 ...") from error
     if base["column_names"] is not None:
         base["column_names"] = tuple(str(c) for c in base["column_names"])
-    if base["format"] not in (None, "csv", "json", "parquet", "excel"):
-        raise ConfigError(f"{where}: format is {base['format']!r}; choose one of csv, json, parquet, excel.")
+    if base["format"] not in (None, *DATA_FORMATS):
+        raise ConfigError(f"{where}: format is {base['format']!r}; choose one of {', '.join(DATA_FORMATS)}.")
     return ReadSettings(**base)
 
 
 def _read_one(name: str, settings: ReadSettings, search_dirs: list[Path]) -> dict[str | None, Table]:
-    local = find_local_data(name, search_dirs)
+    local = find_local(name, search_dirs)
     if local is not None:
         return read_local(local, name, settings)
     if looks_like_path(name):

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import DATA_FORMATS
 from .errors import ConfigError, DataError
 from .resolve import hub_offline, hub_snapshot
 
 ROW = "row"  # the 1-based source row, kept so later errors and error analysis can point back to the file
-FORMATS = ("csv", "json", "parquet", "excel")
 FORMAT_BY_SUFFIX = {
     ".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".data": "csv", ".dat": "csv",
     ".json": "json", ".jsonl": "json", ".ndjson": "json",
@@ -382,7 +382,7 @@ def read_table(path: str | Path, settings: ReadSettings | None = None, origin: s
     elif kind == "excel":
         frame = _read_excel(path, settings, origin)
     else:
-        raise ConfigError(f"data.format is {kind!r}; choose one of {', '.join(FORMATS)}.")
+        raise ConfigError(f"data.format is {kind!r}; choose one of {', '.join(DATA_FORMATS)}.")
     if settings.column_names and kind == "parquet":
         _check_column_count(frame.shape[1], settings, origin, "the file")
         frame.columns = list(settings.column_names)

@@ -96,11 +96,6 @@ def resolve_model(name: str, search_dirs: list[Path] | None = None) -> str:
     )
 
 
-def find_local_data(source: str, search_dirs: list[Path]) -> Path | None:
-    """The data file or folder `source` names, looked up in `search_dirs`."""
-    return find_local(source, search_dirs)
-
-
 def missing_data_error(source: str, search_dirs: list[Path]) -> DataError:
     tried = ", ".join(str(p) for p in candidate_paths(source, search_dirs))
     return DataError(f"{source}: file not found (tried {tried}). Check data.source in the config.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,19 @@ from torch.utils.data import SequentialSampler
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from .compare import ApproachResult
 from .config import TrainingConfig
 from .errors import CookbookError
 
 CHECKPOINTS = "checkpoints"
+
+
+@dataclass
+class FineTuneResult:
+    """What every task's `fine_tune` returns: the test-split outcome, and the Trainer that holds the model."""
+
+    result: ApproachResult
+    trainer: Trainer
 
 
 def torch_device() -> str:

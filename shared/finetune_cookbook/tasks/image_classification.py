@@ -9,7 +9,6 @@ package's one Trainer setup.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, tra
 from ..modelcard import image_model_card
 from ..resolve import find_local, missing_data_error
 from ..saving import model_folder, read_model_info, save_atomically
-from ..training import build_trainer, checkpoint_to_resume, torch_device, training_arguments
+from ..training import FineTuneResult, build_trainer, checkpoint_to_resume, torch_device, training_arguments
 from ..tuning import SearchResult, search
 
 HEADLINE_METRICS = ("accuracy", "roc_auc", "sensitivity", "specificity")
@@ -178,12 +177,6 @@ def _image_arguments(training: TrainingConfig, output_dir: Path, checkpoints: bo
     # Images have no length to group by, and their columns become `pixel_values` on the fly.
     return training_arguments(training, output_dir, checkpoints=checkpoints, train_sampling_strategy="random",
                               remove_unused_columns=False)
-
-
-@dataclass
-class FineTuneResult:
-    result: ApproachResult
-    trainer: Trainer
 
 
 def train_network(data: LabelledData, config: RecipeConfig, backbone: str, output_dir: Path, *,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from ..measure import measure
 from ..metrics import trainer_metrics
 from ..resolve import resolve_model
 from ..saving import model_folder, read_model_info, save_atomically
-from ..training import build_trainer, checkpoint_to_resume, training_arguments
+from ..training import FineTuneResult, build_trainer, checkpoint_to_resume, training_arguments
 from ..tuning import SearchResult, search
 
 TEXT = "text"
@@ -141,12 +140,6 @@ def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig,
         callbacks=callbacks,
     )
     return trainer, datasets
-
-
-@dataclass
-class FineTuneResult:
-    result: ApproachResult
-    trainer: Trainer
 
 
 def fine_tune(
