@@ -1,6 +1,6 @@
 """The benchmark: every approach of every domain on its real dataset, one record each, in one table.
 
-Records are keyed by (domain, dataset, approach); a new run replaces its own records and keeps the other
+Records are keyed by (domain, dataset, approach and its setting, such as examples_per_intent); a new run replaces its own records and keeps the other
 domains', so each domain appends to the same `results.json` and `results.md`.
 """
 
@@ -42,18 +42,19 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
     machine = f"{machine_description()}; training precision {mixed_precision(config.training.precision)}"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
     keep = get_task(config.task).HEADLINE_METRICS
-    by_approach: dict[str, list[ApproachResult]] = {}
+    by_approach: dict[tuple, list[ApproachResult]] = {}
     for results in runs.values():
         for result in results:
-            by_approach.setdefault(result.approach, []).append(result)
+            by_approach.setdefault((result.approach, *result.setting.items()), []).append(result)
     made = []
-    for approach, results in by_approach.items():
+    for (approach, *setting), results in by_approach.items():
         values = {name: [r.metrics[name] for r in results if name in r.metrics] for name in keep}
         values = {name: v for name, v in values.items() if v}
         record = {
             "domain": config.domain,
             "dataset": dataset_name(config),
             "approach": approach,
+            **dict(setting),
             "metrics": {name: round(float(np.mean(v)), 4) for name, v in values.items()},
             "train_seconds": round(float(np.mean([r.train_seconds for r in results])), 1),
             "samples_per_second": round(float(np.mean([r.samples_per_second for r in results])), 1),
@@ -70,15 +71,19 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
     return made
 
 
+# Fields that tell apart records of one approach on one dataset (a learning curve's points, a label budget, a k).
+SETTING_FIELDS = ("examples_per_intent", "label_budget", "k")
+
+
 def update_results(new: list[dict], folder: str | Path) -> list[dict]:
     """Merges `new` into `<folder>/results.json` and rewrites `<folder>/results.md` from it."""
     folder = Path(folder)
     json_path = folder / "results.json"
     existing = json.loads(json_path.read_text()) if json_path.is_file() else []
-    key = lambda r: (r["domain"], r["dataset"], r["approach"])  # noqa: E731
+    key = lambda r: (r["domain"], r["dataset"], r["approach"], *(str(r.get(f)) for f in SETTING_FIELDS))  # noqa: E731
     replaced = {key(r) for r in new}
     merged = [r for r in existing if key(r) not in replaced] + new
-    merged.sort(key=lambda r: (r["domain"], r["dataset"]))
+    merged.sort(key=lambda r: (r["domain"], r["dataset"]))  # stable: a domain's records keep their run order
     write_json(json_path, merged)
     (folder / "results.md").write_text(render_markdown(merged))
     return merged
@@ -101,8 +106,9 @@ def render_markdown(results: list[dict]) -> str:
         metrics = ", ".join(f"{k} {v:.4f}" + (f" ± {spread[k]:.4f}" if k in spread else "") for k, v in r["metrics"].items())
         if "seeds" in r:
             metrics += f" (mean ± sd of {len(r['seeds'])} seeds)"
+        setting = "; ".join(f"{f} {r[f] if r[f] is not None else 'all'}" for f in SETTING_FIELDS if f in r)
         lines.append(
-            f"| {r['domain']} | {r['dataset']} | {r['approach']} | {metrics} | {r['train_seconds']} | "
+            f"| {r['domain']} | {r['dataset']} | {r['approach']}{f' ({setting})' if setting else ''} | {metrics} | {r['train_seconds']} | "
             f"{r['samples_per_second']} | {r['peak_memory_mb']} | {r['measured_at']} |"
         )
     machines = sorted({r["machine"] for r in results})

@@ -39,6 +39,15 @@ def _predict(args) -> None:
     write_predictions(predict_file(args.model_dir, args.file, args.column), args.output)
 
 
+def _chat(args) -> None:
+    from .bot import Bot, chat, stdin_lines
+    from .notebooks import quiet_output
+
+    quiet_output()  # a chat shows messages and replies, not load reports
+    bot = Bot(args.model_dir, args.responses)
+    chat(bot, stdin_lines(), sys.stdout, interactive=sys.stdin.isatty() and not args.jsonl, as_json=args.jsonl)
+
+
 def _bench(args) -> None:
     from . import bench
     from .config import load_config
@@ -97,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the column holding the inputs (default: the one the model was trained on)")
     predict.add_argument("--output", help="write the predictions here as CSV instead of printing them")
     predict.set_defaults(run=_predict)
+
+    chat = commands.add_parser("chat", help="talk to a saved intent model: intent, confidence, reply or hand-over")
+    chat.add_argument("model_dir", help="a run's output folder (or the model folder in it) of an intent recipe")
+    chat.add_argument("--responses", help="a responses file to use instead of the one saved with the model")
+    chat.add_argument("--jsonl", action="store_true", help="one JSON object per message, for scripts")
+    chat.set_defaults(run=_chat)
 
     bench = commands.add_parser("bench", help="run every approach on real data; update benchmarks/results.{json,md}")
     bench.add_argument("configs", nargs="+", help="recipe configs pointing at the benchmark datasets")

@@ -23,6 +23,8 @@ class ApproachResult:
     samples_per_second: float
     peak_memory_mb: float
     validation_probabilities: np.ndarray | None = field(default=None, repr=False)  # where a threshold is chosen
+    # What sets this run apart from others of the same approach in the benchmark, e.g. {"examples_per_intent": 10}.
+    setting: dict = field(default_factory=dict)
 
     @property
     def predictions(self) -> np.ndarray:
@@ -86,3 +88,47 @@ def pick_on_validation(runs: dict, greater_is_better: bool = True) -> str:
     `.trainer`); the test split plays no part in the choice."""
     best_of = max if greater_is_better else min  # `loss` as the selection metric: lower wins
     return best_of(runs, key=lambda name: runs[name].trainer.state.best_metric)
+
+
+def confused_pairs(texts: list[str], label_ids, probabilities: np.ndarray, labels: list[str],
+                   threshold: float = 0.0, n: int = 10) -> pd.DataFrame:
+    """The intent pairs the model mixes up most (both directions together), with an example of each direction
+    and what to do about it:
+
+    - most of the pair's mistakes fall below the hand-over threshold: leave them to the fallback;
+    - the mistakes go both ways and are a large share of the two intents' queries: merge the intents (or give
+      them one reply), since even people would struggle to tell them apart;
+    - otherwise: add training queries of the true intent that read like the other one.
+    """
+    true = np.asarray(label_ids)
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    wrong = np.flatnonzero(true != predicted)
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for i in wrong:
+        pairs.setdefault(tuple(sorted((true[i], predicted[i]))), []).append(i)
+    rows = []
+    for (a, b), rows_of_pair in pairs.items():
+        a_as_b = [i for i in rows_of_pair if true[i] == a]
+        b_as_a = [i for i in rows_of_pair if true[i] == b]
+        handed_over = float(np.mean(confidence[rows_of_pair] < threshold))
+        support = int(np.sum((true == a) | (true == b)))
+        if handed_over >= 0.5:
+            advice = "leave to the fallback: most of these are already handed over"
+        elif min(len(a_as_b), len(b_as_a)) >= len(rows_of_pair) / 3 and len(rows_of_pair) >= 0.2 * support:
+            advice = "merge the intents, or give them one reply: they overlap both ways"
+        else:
+            source, target = (a, b) if len(a_as_b) >= len(b_as_a) else (b, a)
+            advice = f"add {labels[source]} queries that read like {labels[target]}"
+        rows.append({
+            "intents": f"{labels[a]} / {labels[b]}", "mistakes": len(rows_of_pair),
+            "first as second": len(a_as_b), "second as first": len(b_as_a),
+            "share handed over": round(handed_over, 2),
+            "example (first read as second)": texts[a_as_b[0]] if a_as_b else "",
+            "example (second read as first)": texts[b_as_a[0]] if b_as_a else "",
+            "what to do": advice,
+        })
+    table = pd.DataFrame(rows, columns=["intents", "mistakes", "first as second", "second as first",
+                                        "share handed over", "example (first read as second)",
+                                        "example (second read as first)", "what to do"])
+    return table.sort_values("mistakes", ascending=False, kind="stable").head(n).reset_index(drop=True)

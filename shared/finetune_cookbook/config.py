@@ -155,6 +155,56 @@ class EvaluationConfig:
 
 
 @dataclass
+class IntentConfig:
+    responses: str | None = _help(
+        "Intent domains: a file mapping every intent to the bot's reply, YAML or JSON ({intent: reply}) or a table "
+        "with columns `intent` and `response`. Training refuses a file that names an intent the data lacks, or "
+        "misses one it has. Unset, the bot names the intent it understood.", None
+    )
+    out_of_scope_label: str | None = _help(
+        "The label that marks real out-of-scope queries in the data (CLINC150's `oos`). Those rows are never "
+        "trained on, and never used to choose the threshold: they only measure how often the bot hands them over.",
+        None,
+    )
+    out_of_scope_source: str | dict[str, Any] | None = _help(
+        "A separate file of real out-of-scope queries (CLINC150's `oos_test`), or a mapping with `path` and its own "
+        "reading settings (format, field, column_names, delimiter, text_column ...). Like out_of_scope_label rows, "
+        "they only measure the hand-over.", None
+    )
+    holdout_share: float = _help(
+        "Share of the intents held out of a second training run and treated as unknown, to choose the confidence "
+        "threshold below which the bot hands over to a human, with no out-of-scope labels.", 0.2
+    )
+    threshold: float | None = _help(
+        "A fixed confidence threshold for the hand-over; unset, it is chosen on validation with held-out intents.",
+        None,
+    )
+    handover_reply: str = _help(
+        "What the bot says when it hands a message over.",
+        "I'm not sure I understood, so I'm passing you to a colleague who will reply shortly.",
+    )
+    max_message_chars: int = _help(
+        "Messages longer than this go straight to a human (a long message is rarely one simple intent).", 1000
+    )
+    few_shot_examples: int = _help("Examples per intent the few-shot approach (SetFit) trains on.", 10)
+    few_shot_iterations: int = _help(
+        "SetFit's `num_iterations`: sentence pairs drawn per training example for its contrastive step.", 5
+    )
+    curve_examples: list[int] = _help(
+        "Examples per intent for the learning curve (benchmark and notebook), besides all of them.",
+        default_factory=lambda: [5, 10, 20, 50],
+    )
+    few_shot_curve_examples: list[int] = _help(
+        "The learning curve's points (examples per intent) where few-shot SetFit also runs; its contrastive step "
+        "grows with the square of the data, so it stops at small counts.", default_factory=lambda: [5, 10, 20],
+    )
+    curve_min_steps: int = _help(
+        "A learning-curve fine-tune on few examples trains for at least this many optimiser steps (more epochs).",
+        300,
+    )
+
+
+@dataclass
 class TuneConfig:
     n_trials: int = _help("Fixed budget: the number of trials of the hyperparameter search.", 6)
     learning_rate: list[float] = _help("Range searched for the learning rate (log scale).", default_factory=lambda: [1e-5, 2e-4])
@@ -175,6 +225,10 @@ class RecipeConfig:
     training: TrainingConfig = _help("Fine-tuning settings.", default_factory=TrainingConfig)
     tune: TuneConfig = _help("Hyperparameter search settings (`cookbook tune`).", default_factory=TuneConfig)
     evaluation: EvaluationConfig = _help("How test results are judged.", default_factory=EvaluationConfig)
+    intent: IntentConfig = _help(
+        "Intent domains: the bot's replies, its hand-over threshold, few-shot and learning-curve settings.",
+        default_factory=IntentConfig,
+    )
     bench_seeds: list[int] = _help(
         "Seeds `make bench` repeats every approach with (the split's and the training's seed together); it "
         "records the mean and the spread.", default_factory=lambda: [42]
@@ -327,6 +381,10 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         raise ConfigError(f"{where}: training.label_smoothing is {config.training.label_smoothing}; use 0 to 0.3.")
     if not 0 < config.evaluation.target_sensitivity <= 1:
         raise ConfigError(f"{where}: evaluation.target_sensitivity must lie in (0, 1].")
+    if not 0 < config.intent.holdout_share < 1:
+        raise ConfigError(f"{where}: intent.holdout_share is {config.intent.holdout_share}; it must lie between 0 and 1.")
+    if config.intent.threshold is not None and not 0 <= config.intent.threshold <= 1:
+        raise ConfigError(f"{where}: intent.threshold is {config.intent.threshold}; a confidence lies in [0, 1].")
     if config.data.test_size + config.data.validation_size >= 1:
         raise ConfigError(f"{where}: data.test_size + data.validation_size must leave rows for training.")
 

@@ -106,7 +106,8 @@ def read_settings(config: DataConfig, entry: dict | None = None, where: str = "d
     return ReadSettings(**base)
 
 
-def _read_one(name: str, settings: ReadSettings, search_dirs: list[Path]) -> dict[str | None, Table]:
+def read_source(name: str, settings: ReadSettings, search_dirs: list[Path]) -> dict[str | None, Table]:
+    """The tables one file, folder or hub id holds, keyed by split (None: no split named)."""
     local = find_local(name, search_dirs)
     if local is not None:
         return read_local(local, name, settings)
@@ -118,7 +119,7 @@ def _read_one(name: str, settings: ReadSettings, search_dirs: list[Path]) -> dic
 def load_tables(config: DataConfig, search_dirs: list[Path]) -> dict[str, Table]:
     """The tables `data.source` names, keyed by split (`all` for a source that brings no splits)."""
     if isinstance(config.source, str):
-        tables = _read_one(config.source, read_settings(config), search_dirs)
+        tables = read_source(config.source, read_settings(config), search_dirs)
         tables = {ALL if split is None else split: table for split, table in tables.items()}
         if ALL not in tables and "train" not in tables:
             raise DataError(f"{config.source}: holds the splits {', '.join(tables)} but no train split. Map a training "
@@ -136,7 +137,7 @@ def load_tables(config: DataConfig, search_dirs: list[Path]) -> dict[str, Table]
             name, entry = entry, None
         else:
             raise ConfigError(f"{where}: expected a file name or a mapping with `path`, got {entry!r}.")
-        read = _read_one(name, read_settings(config, entry, where), search_dirs)
+        read = read_source(name, read_settings(config, entry, where), search_dirs)
         if list(read) != [None]:
             raise ConfigError(f"{where}: {name} holds several splits; name one file per split.")
         tables[split] = read[None]

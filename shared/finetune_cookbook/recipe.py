@@ -89,10 +89,11 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
             training=dataclasses.replace(config.training, seed=seed),
         )
         data = task.load_data(seeded)
-        results = task.baselines(data, seeded)
         with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
-            results.append(task.fine_tune(data, seeded, scratch).result)
-        runs[seed] = results
+            if hasattr(task, "benchmark"):  # a task with approaches of its own (few-shot, a learning curve)
+                runs[seed] = task.benchmark(data, seeded, scratch)
+            else:
+                runs[seed] = task.baselines(data, seeded) + [task.fine_tune(data, seeded, scratch).result]
     return runs
 
 

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 TASKS = {
     "text_classification": "finetune_cookbook.tasks.text_classification",
     "image_classification": "finetune_cookbook.tasks.image_classification",
+    "intent_classification": "finetune_cookbook.tasks.intent",
 }
 
 
@@ -37,6 +38,9 @@ class Task(Protocol):
     - `model_card(config, data, metrics, output_dir, made_by)`: the Markdown saved beside the model.
     - `save_model(trainer, config, output_dir, model_card)`: writes `<output_dir>/model`, all or nothing.
     - `predict_file(model_dir, path, column=None)`: labels a user's file (or folder) with a saved model.
+
+    Optional: `benchmark(data, config, scratch_dir)`, a task's own list of approaches for `make bench` (the
+    intent task adds its few-shot run and a learning curve); without it, the baselines and the fine-tuned model.
     """
 
     HEADLINE_METRICS: tuple[str, ...]

@@ -33,8 +33,12 @@ def load_data(config: RecipeConfig) -> LabelledData:
     """The config's data, cleaned and split, with the text in a `text` column."""
     if not config.data.text_column:
         raise ConfigError(f"{config.config_path}: data.text_column is not set; name the column that holds the text.")
-    data = load_labelled_data(config.data, config.search_dirs, config.data.text_column)
-    # Only these columns travel on, so a source column that happens to be called `text` cannot collide.
+    return keep_text_columns(load_labelled_data(config.data, config.search_dirs, config.data.text_column), config)
+
+
+def keep_text_columns(data: LabelledData, config: RecipeConfig) -> LabelledData:
+    """Only the row, the text (renamed `text`) and the labels travel on, so a source column that happens to be
+    called `text` cannot collide."""
     keep = list(dict.fromkeys([ROW, config.data.text_column, config.data.label_column, LABEL]))
     for split, frame in data.splits.items():
         data.splits[split] = frame[keep].rename(columns={config.data.text_column: TEXT})
@@ -174,9 +178,13 @@ def fine_tune(
 def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
     """Writes weights (safetensors), tokenizer, model card (README.md) and reading instructions to
     `<output_dir>/model`, all or nothing: a crash midway leaves the previous model, never a half-written one."""
-    info = {"task": config.task, "domain": config.domain, "text_column": config.data.text_column,
+    return save_atomically(output_dir, lambda folder: trainer.save_model(str(folder)), model_info(config), model_card)
+
+
+def model_info(config: RecipeConfig) -> dict:
+    """What `cookbook.json` records for a text model: how to read new texts the way training did."""
+    return {"task": config.task, "domain": config.domain, "text_column": config.data.text_column,
             "max_length": config.model.max_length, "base_model": config.model.name}
-    return save_atomically(output_dir, lambda folder: trainer.save_model(str(folder)), info, model_card)
 
 
 def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, float], output_dir: str | Path,
