@@ -1,7 +1,8 @@
 """The benchmark: every approach of every domain on its real dataset, one record each, in one table.
 
-Records are keyed by (domain, dataset, approach and its setting, such as examples_per_intent); a new run replaces its own records and keeps the other
-domains', so each domain appends to the same `results.json` and `results.md`.
+Records are keyed by (domain, dataset, approach, and the approach's setting such as examples_per_intent); a new
+run replaces its own records and keeps the other domains', so each domain appends to the same `results.json` and
+`results.md`.
 """
 
 from __future__ import annotations

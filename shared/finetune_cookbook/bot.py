@@ -108,6 +108,12 @@ class BotReply:
     reply: str
     reason: str  # answered, low confidence, too long, empty, not text
 
+    def shown_message(self, limit: int = 200) -> str:
+        """The message as a chat log shows it: a very long one cut, with its length."""
+        if len(self.message) <= limit:
+            return self.message
+        return f"{self.message[:limit]}... ({len(self.message):,} characters)"
+
     def as_text(self) -> str:
         if self.intent is None:
             return f"  ({self.reason})\n  bot: {self.reply}"
@@ -181,7 +187,7 @@ def chat(bot: Bot, lines: IO[bytes], out: IO[str], interactive: bool, as_json: b
         if as_json:
             out.write(json.dumps(asdict(answer), ensure_ascii=False) + "\n")
         else:
-            out.write(("" if interactive else f"> {answer.message}\n") + answer.as_text() + "\n")
+            out.write(("" if interactive else f"> {answer.shown_message()}\n") + answer.as_text() + "\n")
         out.flush()
     return count
 
@@ -196,7 +202,8 @@ def chat_widget(bot: Bot):
 
     def answer(_=None):
         with log:
-            print(f"> {box.value}\n{bot.reply(box.value).as_text()}")
+            answer = bot.reply(box.value)
+            print(f"> {answer.shown_message()}\n{answer.as_text()}")
         box.value = ""
 
     send.on_click(answer)

@@ -312,8 +312,7 @@ def model_card(config: RecipeConfig, data: IntentData, metrics: dict[str, float]
     card = modelcard.model_card(config, data.report, metrics, data.labels, output_dir, made_by)
     lines = ["", "## Hand-over to a human", "",
              f"The bot answers when the model's confidence is at least {metrics['threshold']:.3f}; below it, it "
-             f"hands the message over. The threshold was {config.intent.threshold is None and 'chosen' or 'set'} "
-             "without out-of-scope labels."]
+             f"hands the message over. {fallback_sentence(config)}"]
     if "oos_recall" in metrics:
         lines.append(f"With held-out intents as unknown messages, on test: in-scope accuracy "
                      f"{metrics['in_scope_accuracy']:.3f}, out-of-scope recall {metrics['oos_recall']:.3f}.")
@@ -322,6 +321,13 @@ def model_card(config: RecipeConfig, data: IntentData, metrics: dict[str, float]
     lines += [f"In-scope test queries handed over by this model: {metrics['handover_rate']:.3f}.", "",
               f"Chat with it: `cookbook chat {Path(output_dir).as_posix()}`.", ""]
     return card + "\n".join(lines)
+
+
+def fallback_sentence(config: RecipeConfig) -> str:
+    if config.intent.threshold is not None:
+        return "The threshold was set in the config (intent.threshold)."
+    return (f"The threshold was chosen without out-of-scope labels: {config.intent.holdout_share:.0%} of the intents "
+            "were held out of a second model and played the unknown messages.")
 
 
 def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
