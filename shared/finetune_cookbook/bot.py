@@ -24,6 +24,7 @@ from .saving import model_folder, read_model_info
 RESPONSES_FILE = "responses.json"
 EMPTY_REPLY = "Please type your question, and I'll do my best to help."
 NOT_TEXT_REPLY = "I can only read questions written in words. Could you type your question?"
+LONG_REPLY = "That's a long message, so I'm passing it to a colleague who can read it all."
 
 
 # ------------------------------------------------------------------------------------------------ responses
@@ -77,7 +78,8 @@ def check_responses(responses: dict[str, str], intents: list[str], origin: str, 
 
 # ------------------------------------------------------------------------------------------------ messages
 
-_CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
+_SEPARATING = {"Cc", "Cs", "Co", "Cn"}  # control codes and unassigned points: read as a space
+_INVISIBLE = {"Cf"}  # zero-width and format marks: removed, so words joined by them stay whole
 
 
 def clean_message(message) -> tuple[str | None, str | None]:
@@ -89,8 +91,8 @@ def clean_message(message) -> tuple[str | None, str | None]:
             return None, "not text"
     if not isinstance(message, str):
         return None, "not text"
-    # Control and format characters (escape codes, zero-width marks, stray surrogates) become spaces.
-    text = "".join(" " if unicodedata.category(ch) in _CONTROL else ch for ch in message)
+    text = "".join(" " if unicodedata.category(ch) in _SEPARATING else ch for ch in message
+                   if unicodedata.category(ch) not in _INVISIBLE)
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         return None, "empty"
@@ -142,20 +144,20 @@ class Bot:
             check_responses(self.responses, intents, str(responses), f"the model in {self.folder}")
         else:
             saved = self.folder / RESPONSES_FILE
-            self.responses = json.loads(saved.read_text()) if saved.is_file() else {}
+            self.responses = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
 
     def reply(self, message) -> BotReply:
         text, problem = clean_message(message)
-        shown = message if isinstance(message, str) else repr(message)
+        shown = repr(message)[:200]  # never echo raw control codes back to a terminal
         if problem == "empty":
             return BotReply(shown, None, None, False, EMPTY_REPLY, problem)
         if problem:
             return BotReply(shown, None, None, False, NOT_TEXT_REPLY, problem)
+        if len(text) > self.max_chars:
+            return BotReply(text, None, None, False, LONG_REPLY, "too long")
         scores = self.classifier([text], truncation=True, max_length=self.info.get("max_length", 128))[0]
         best = scores[0] if isinstance(scores, list) else scores
         intent, confidence = best["label"], float(best["score"])
-        if len(text) > self.max_chars:
-            return BotReply(text, intent, confidence, False, self.handover_reply, "too long")
         if confidence < self.threshold:
             return BotReply(text, intent, confidence, False, self.handover_reply, "low confidence")
         reply = self.responses.get(intent, f"I understood this as {intent.replace('_', ' ')}.")
@@ -202,8 +204,8 @@ def chat_widget(bot: Bot):
 
     def answer(_=None):
         with log:
-            answer = bot.reply(box.value)
-            print(f"> {answer.shown_message()}\n{answer.as_text()}")
+            reply = bot.reply(box.value)
+            print(f"> {reply.shown_message()}\n{reply.as_text()}")
         box.value = ""
 
     send.on_click(answer)

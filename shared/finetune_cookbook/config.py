@@ -184,19 +184,19 @@ class IntentConfig:
         "I'm not sure I understood, so I'm passing you to a colleague who will reply shortly.",
     )
     max_message_chars: int = _help(
-        "Messages longer than this go straight to a human (a long message is rarely one simple intent).", 1000
+        "Messages longer than this go straight to a human without being classified (a long message is rarely one "
+        "simple intent).", 1000
     )
-    few_shot_examples: int = _help("Examples per intent the few-shot approach (SetFit) trains on.", 10)
-    few_shot_iterations: int = _help(
-        "SetFit's `num_iterations`: sentence pairs drawn per training example for its contrastive step.", 5
+    few_shot_examples: int = _help(
+        "Examples per intent the few-shot approach (a linear probe, then fine-tuning) trains on.", 10
     )
     curve_examples: list[int] = _help(
         "Examples per intent for the learning curve (benchmark and notebook), besides all of them.",
         default_factory=lambda: [5, 10, 20, 50],
     )
     few_shot_curve_examples: list[int] = _help(
-        "The learning curve's points (examples per intent) where few-shot SetFit also runs; its contrastive step "
-        "grows with the square of the data, so it stops at small counts.", default_factory=lambda: [5, 10, 20],
+        "The learning curve's points (examples per intent) where the few-shot approach also runs.",
+        default_factory=lambda: [5, 10, 20],
     )
     curve_min_steps: int = _help(
         "A learning-curve fine-tune on few examples trains for at least this many optimiser steps (more epochs).",
@@ -383,6 +383,12 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         raise ConfigError(f"{where}: evaluation.target_sensitivity must lie in (0, 1].")
     if not 0 < config.intent.holdout_share < 1:
         raise ConfigError(f"{where}: intent.holdout_share is {config.intent.holdout_share}; it must lie between 0 and 1.")
+    for name in ("few_shot_examples", "max_message_chars", "curve_min_steps"):
+        if getattr(config.intent, name) < 1:
+            raise ConfigError(f"{where}: intent.{name} is {getattr(config.intent, name)}; it must be at least 1.")
+    if any(count < 1 for count in config.intent.curve_examples + config.intent.few_shot_curve_examples):
+        raise ConfigError(f"{where}: intent.curve_examples and few_shot_curve_examples count examples per intent: "
+                          "use whole numbers of at least 1.")
     if config.intent.threshold is not None and not 0 <= config.intent.threshold <= 1:
         raise ConfigError(f"{where}: intent.threshold is {config.intent.threshold}; a confidence lies in [0, 1].")
     if config.data.test_size + config.data.validation_size >= 1:

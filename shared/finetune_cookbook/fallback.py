@@ -64,13 +64,15 @@ def operating_point(threshold: float, in_scope_confidence, in_scope_correct, oos
                           float((np.asarray(oos_confidence, dtype=float) < threshold).mean()))
 
 
-def held_out_intents(labels: list[str], share: float, seed: int) -> list[str]:
-    """A seeded choice of `share` of the intents (at least one, leaving at least two to train on)."""
-    count = min(max(1, round(share * len(labels))), len(labels) - 2)
+def held_out_intents(labels: list[str], share: float, seed: int, candidates: list[str] | None = None) -> list[str]:
+    """A seeded choice of `share` of the intents (at least one, leaving at least two to train on), drawn from
+    `candidates` (default: all of them)."""
+    candidates = list(labels) if candidates is None else [label for label in labels if label in set(candidates)]
+    count = min(max(1, round(share * len(labels))), len(labels) - 2, len(candidates))
     if count < 1:
-        raise ValueError("holding intents out needs at least three intents")
-    chosen = np.random.default_rng(seed).choice(len(labels), size=count, replace=False)
-    return [labels[i] for i in sorted(chosen)]
+        raise ValueError("holding intents out needs at least three intents, one of them a candidate")
+    chosen = np.random.default_rng(seed).choice(len(candidates), size=count, replace=False)
+    return [candidates[i] for i in sorted(chosen)]
 
 
 @dataclass

@@ -55,6 +55,9 @@ def fit_probe(train_embeddings, train_ids, validation_embeddings, validation_ids
 
 def probe_weights(probe: LogisticRegression, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """The probe's weights as a head over all classes (in label-id order)."""
-    if probe.coef_.shape[0] != n_classes or list(probe.classes_) != list(range(n_classes)):
+    if list(probe.classes_) != list(range(n_classes)):
         raise ValueError("every class needs at least one training example for the probe")
+    if n_classes == 2:  # one row for the second class: the same odds as a two-row softmax whose first row is 0
+        return (np.vstack([np.zeros_like(probe.coef_), probe.coef_]),
+                np.concatenate([np.zeros_like(probe.intercept_), probe.intercept_]))
     return probe.coef_, probe.intercept_

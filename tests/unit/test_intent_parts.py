@@ -39,12 +39,16 @@ def test_held_out_intents_are_seeded_and_leave_two_to_train():
     assert len(held_out_intents(labels, 0.2, 42)) == 3
     assert held_out_intents(labels, 0.2, 42) != held_out_intents(labels, 0.2, 7)
     assert len(held_out_intents(labels[:3], 0.9, 1)) == 1
+    assert held_out_intents(labels, 0.5, 3, candidates=["intent_4", "intent_9"]) == ["intent_4", "intent_9"]
+    with pytest.raises(ValueError):
+        held_out_intents(labels[:2], 0.5, 1)
 
 
 @pytest.mark.parametrize("message, text, problem", [
     ("  how do I\tchange my PIN  ", "how do I change my PIN", None),
     ("reset\x07 my pin\x1b", "reset my pin", None),
-    ("zero\u200bwidth", "zero width", None),
+    ("zero\u200bwidth", "zerowidth", None),
+    ("نمی\u200cخواهم", "نمیخواهم", None),  # a zero-width non-joiner inside a Persian word: not split in two
     ("", None, "empty"),
     (" \n\t ", None, "empty"),
     ("\x00\x01", None, "empty"),

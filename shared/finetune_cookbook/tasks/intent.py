@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from . import text_classification as tc
 
 TEXT = tc.TEXT
 HEADLINE_METRICS = ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "real_oos_recall", "handover_rate")
-ALL = None  # examples_per_intent of a run on every training example
+ALL_EXAMPLES = None  # examples_per_intent of a run on every training example
 
 
 @dataclass
@@ -64,6 +65,17 @@ def _is_out_of_scope(frame: pd.DataFrame, config: RecipeConfig) -> pd.Series:
     mapping = {label_key(k): v for k, v in (config.data.label_mapping or {}).items()}
     keys = frame[config.data.label_column].map(label_key)
     return (keys == target) | (keys.map(lambda k: label_key(mapping.get(k, k))) == target)
+
+
+def in_scope_settings(config: RecipeConfig):
+    """The data settings without the out-of-scope label among the classes (in `labels` or as a mapping's value)."""
+    target = config.intent.out_of_scope_label
+    if target is None:
+        return config.data
+    outside = lambda name: label_key(name) != label_key(target)  # noqa: E731
+    labels = [name for name in config.data.labels or [] if outside(name)] or None
+    mapping = {raw: name for raw, name in (config.data.label_mapping or {}).items() if outside(name) and outside(raw)}
+    return dataclasses.replace(config.data, labels=labels, label_mapping=mapping or None)
 
 
 def read_out_of_scope_source(config: RecipeConfig) -> pd.Series:
@@ -103,7 +115,7 @@ def load_data(config: RecipeConfig) -> IntentData:
     if not text_column:
         raise ConfigError(f"{config.config_path}: data.text_column is not set; name the column that holds the queries.")
     tables = load_tables(config.data, config.search_dirs)
-    out_of_scope = []
+    out_of_scope, unused = [], []
     for split, table in tables.items():
         require_columns(table.frame, [text_column, config.data.label_column], table.origin, split=split)
         if config.intent.out_of_scope_label is not None:
@@ -111,8 +123,11 @@ def load_data(config: RecipeConfig) -> IntentData:
             # With a test split of its own, only its out-of-scope rows are scored, as published results are.
             if "test" not in tables or split == "test":
                 out_of_scope.append(table.frame[marked])
+            elif marked.any():
+                unused.append(f"{int(marked.sum())} in {split}")
             tables[split] = dataclasses.replace(table, frame=table.frame[~marked].reset_index(drop=True))
-    labelled = prepare_splits(tables, config.data, text_column, lambda frame: normalised_text(frame[text_column]))
+    labelled = prepare_splits(tables, in_scope_settings(config), text_column,
+                              lambda frame: normalised_text(frame[text_column]))
     data = IntentData(labelled.splits, labelled.labels, labelled.report)
     tc.keep_text_columns(data, config)
     if config.intent.out_of_scope_source is not None:
@@ -123,6 +138,7 @@ def load_data(config: RecipeConfig) -> IntentData:
         data.report.notes.append(
             f"{len(data.out_of_scope)} real out-of-scope queries are kept out of training and of the threshold "
             "choice; they only measure how often the bot hands them over."
+            + (f" Out-of-scope rows outside the test split ({', '.join(unused)}) are not used." if unused else "")
         )
     path = responses_path(config)
     if path is not None:
@@ -157,6 +173,19 @@ def probabilities(trainer, texts: list[str], max_length: int) -> np.ndarray:
     return softmax(trainer.predict(dataset).predictions, axis=1)
 
 
+def intents_to_hold_out(data: LabelledData, config: RecipeConfig, seed: int) -> list[str]:
+    """A seeded share of the intents that have queries in both validation and test (they play the unknown
+    messages there); an error, before any training, where that cannot work."""
+    present = set(data.splits["validation"][LABEL]) & set(data.splits["test"][LABEL])
+    candidates = [label for label in data.labels if label in present]
+    if config.intent.threshold is None and (len(data.labels) < 3 or not candidates):
+        raise ConfigError(
+            f"{config.config_path}: choosing the hand-over threshold holds some intents out, which needs at least 3 "
+            f"intents with queries in both validation and test (found {len(data.labels)} intents, {len(candidates)} "
+            "of them in both). Set intent.threshold (a confidence between 0 and 1) instead.")
+    return held_out_intents(data.labels, config.intent.holdout_share, seed, candidates)
+
+
 def _has_checkpoint(folder: Path) -> bool:
     return any((folder / CHECKPOINTS).glob("checkpoint-*"))
 
@@ -176,7 +205,7 @@ def choose_fallback(data: LabelledData, config: RecipeConfig, output_dir: str | 
     if config.intent.threshold is not None:
         return Fallback(config.intent.threshold, "set in the config (intent.threshold)")
     training = training or config.training
-    held = held_out_intents(data.labels, config.intent.holdout_share, training.seed)
+    held = intents_to_hold_out(data, config, training.seed)
     known = [label for label in data.labels if label not in held]
     inner = LabelledData({name: frame[frame[LABEL].isin(known)].reset_index(drop=True)
                           for name, frame in data.splits.items()}, known, data.report)
@@ -216,6 +245,10 @@ def fine_tune(data: IntentData, config: RecipeConfig, output_dir: str | Path | N
     and scores it: `in_scope_accuracy` and `oos_recall` with held-out intents, `handover_rate` of the final
     model on in-scope test queries, `real_oos_recall` on real out-of-scope queries where the data has them."""
     output_dir = Path(output_dir or config.output_dir)
+    if config.intent.threshold is None:
+        intents_to_hold_out(data, config, (training or config.training).seed)  # fails now, not after training
+    if not resume:  # a later --resume must not pick up the threshold model of an earlier run in this folder
+        shutil.rmtree(output_dir / "fallback" / CHECKPOINTS, ignore_errors=True)
     tuned = tc.fine_tune(data, config, output_dir, training=training, resume=resume, callbacks=callbacks)
     fallback = choose_fallback(data, config, output_dir, training, resume, final_trainer=tuned.trainer)
     metrics = tuned.result.metrics
@@ -237,17 +270,22 @@ def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int,
     training = training or config.training
     small = with_examples_per_intent(data, examples_per_intent, training.seed)
     encoder = tc.sentence_encoder(config.model.name, config.search_dirs)
+    encoder.max_seq_length = config.model.max_length
+
+    def features(split: str) -> np.ndarray:  # as MeanPooledClassifier computes them: mean pooled, unit length
+        return encoder.encode(small.splits[split][TEXT].tolist(), batch_size=64, normalize_embeddings=True,
+                              convert_to_numpy=True, show_progress_bar=False)
+
     with measure() as cost:
-        probe, _ = fit_probe(tc.embed(encoder, small.splits["train"][TEXT]), small.label_ids("train"),
-                             tc.embed(encoder, small.splits["validation"][TEXT]), small.label_ids("validation"))
+        probe, _ = fit_probe(features("train"), small.label_ids("train"),
+                             features("validation"), small.label_ids("validation"))
         set_seed(training.seed)
         model = MeanPooledClassifier(tc.model_path(config), *probe_weights(probe, len(small.labels)))
         tokenizer = tc.load_tokenizer(config)
         datasets = tc.tokenize(small, tokenizer, config.model.max_length)
-        steps = math.ceil(len(small.splits["train"]) / training.batch_size)
-        schedule = dataclasses.replace(
-            training, learning_rate=training.learning_rate / 4, class_weights="none",
-            epochs=max(training.epochs, math.ceil(config.intent.curve_min_steps / steps)))
+        # A quarter of the learning rate: the probe's head is already a good start, and should not be undone.
+        schedule = dataclasses.replace(curve_training(config, len(small.splits["train"]), training),
+                                       learning_rate=training.learning_rate / 4, class_weights="none")
         trainer = build_trainer(
             # No checkpoints, so nothing to choose between epochs: validation served the probe's choice.
             schedule, training_arguments(schedule, output_dir, checkpoints=False, eval_strategy="no"),
@@ -255,11 +293,12 @@ def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int,
             train_label_ids=small.label_ids("train"), n_classes=len(small.labels),
             data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
             compute_metrics=trainer_metrics(small.labels))
-        trainer.train()
+        train_output = trainer.train()
     logits = trainer.predict(datasets["test"]).predictions
     result = classification_result(
         "few_shot", f"linear probe, then fine-tuned end to end on {examples_per_intent} queries per intent",
-        small.label_ids("test"), softmax(logits, axis=1), small.labels, cost, len(small.splits["train"]))
+        small.label_ids("test"), softmax(logits, axis=1), small.labels, cost, 0)
+    result.samples_per_second = float(train_output.metrics["train_samples_per_second"])
     return tagged(result, examples_per_intent)
 
 
@@ -268,11 +307,17 @@ def tagged(result: ApproachResult, examples_per_intent: int | None) -> ApproachR
     return result
 
 
-def curve_training(config: RecipeConfig, train_rows: int) -> TrainingConfig:
-    """The config's training, with enough epochs that a small training split still gets `curve_min_steps` steps."""
-    steps = math.ceil(train_rows / config.training.batch_size)
-    epochs = max(config.training.epochs, math.ceil(config.intent.curve_min_steps / steps))
-    return dataclasses.replace(config.training, epochs=epochs)
+def curve_training(config: RecipeConfig, train_rows: int, training: TrainingConfig | None = None) -> TrainingConfig:
+    """The training settings, with enough epochs that a small training split still gets `curve_min_steps` steps."""
+    training = training or config.training
+    steps = math.ceil(train_rows / training.batch_size)
+    return dataclasses.replace(training, epochs=max(training.epochs, math.ceil(config.intent.curve_min_steps / steps)))
+
+
+def curve_points(config: RecipeConfig) -> tuple[list[int], list[int]]:
+    """The learning curve's examples per intent, and those where the few-shot approach also runs."""
+    counts = sorted(set(config.intent.curve_examples) | {config.intent.few_shot_examples})
+    return counts, sorted(set(config.intent.few_shot_curve_examples) | {config.intent.few_shot_examples})
 
 
 def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], few_shot_counts: list[int],
@@ -292,11 +337,9 @@ def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], 
 
 def benchmark(data: IntentData, config: RecipeConfig, scratch_dir: str | Path) -> list[ApproachResult]:
     """Every approach on all the data, the few-shot run, and the learning curve."""
-    results = [tagged(r, ALL) for r in baselines(data, config)]
-    results.append(tagged(fine_tune(data, config, Path(scratch_dir) / "all").result, ALL))
-    counts = sorted(set(config.intent.curve_examples) | {config.intent.few_shot_examples})
-    few_shot_counts = set(config.intent.few_shot_curve_examples) | {config.intent.few_shot_examples}
-    return results + learning_curve(data, config, counts, few_shot_counts, scratch_dir)
+    results = [tagged(r, ALL_EXAMPLES) for r in baselines(data, config)]
+    results.append(tagged(fine_tune(data, config, Path(scratch_dir) / "all").result, ALL_EXAMPLES))
+    return results + learning_curve(data, config, *curve_points(config), scratch_dir)
 
 
 def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None):
@@ -314,8 +357,9 @@ def model_card(config: RecipeConfig, data: IntentData, metrics: dict[str, float]
              f"The bot answers when the model's confidence is at least {metrics['threshold']:.3f}; below it, it "
              f"hands the message over. {fallback_sentence(config)}"]
     if "oos_recall" in metrics:
-        lines.append(f"With held-out intents as unknown messages, on test: in-scope accuracy "
-                     f"{metrics['in_scope_accuracy']:.3f}, out-of-scope recall {metrics['oos_recall']:.3f}.")
+        lines.append(f"The model with held-out intents, at its own threshold, on test (`in_scope_accuracy`, "
+                     f"`oos_recall`): {metrics['in_scope_accuracy']:.3f} of in-scope queries answered right, "
+                     f"{metrics['oos_recall']:.3f} of the held-out intents' queries handed over.")
     if "real_oos_recall" in metrics:
         lines.append(f"Real out-of-scope queries handed over: {metrics['real_oos_recall']:.3f}.")
     lines += [f"In-scope test queries handed over by this model: {metrics['handover_rate']:.3f}.", "",
@@ -338,11 +382,13 @@ def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card
                             "chooses one, before saving.")
     path = responses_path(config)
     responses = read_responses(path) if path else None
+    if responses is not None:  # read again: the file may have changed while the model trained
+        check_responses(responses, list(trainer.model.config.id2label.values()), str(path), "the trained model")
 
     def write(folder: Path) -> None:
         trainer.save_model(str(folder))
         if responses is not None:
-            (folder / RESPONSES_FILE).write_text(json.dumps(responses, indent=2, ensure_ascii=False))
+            (folder / RESPONSES_FILE).write_text(json.dumps(responses, indent=2, ensure_ascii=False), encoding="utf-8")
 
     info = {**tc.model_info(config), "fallback": fallback, "handover_reply": config.intent.handover_reply,
             "max_message_chars": config.intent.max_message_chars}
@@ -351,9 +397,10 @@ def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card
 
 def _with_handover(predictions: pd.DataFrame, model_dir: str | Path) -> pd.DataFrame:
     """Adds `handed_over`: whether the bot would pass the message to a human (confidence below the threshold)."""
-    threshold = read_model_info(model_dir)["fallback"]["threshold"]
+    info = read_model_info(model_dir)
+    too_long = predictions.iloc[:, 0].astype(str).str.len() > info.get("max_message_chars", 1000)
     predictions.insert(predictions.columns.get_loc("confidence") + 1, "handed_over",
-                       predictions["confidence"] < threshold)
+                       (predictions["confidence"] < info["fallback"]["threshold"]) | too_long)
     return predictions
 
 
