@@ -10,6 +10,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import yaml  # noqa: E402
+from transformers import TrainerCallback  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_REVIEWS = ROOT / "data_samples" / "reviews.csv"
@@ -55,3 +56,14 @@ def tiny_config(tmp_path, tiny_model_dir):
                      "early_stopping_patience": None},
     }
     return write_config(tmp_path, overrides)
+
+
+class Interrupt(TrainerCallback):
+    """Stops training as Ctrl-C would, partway through an epoch after a checkpoint was written."""
+
+    def __init__(self, at_step: int):
+        self.at_step = at_step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at_step:
+            raise KeyboardInterrupt(f"simulated interruption at step {self.at_step}")

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, write_config
+from conftest import ROOT, Interrupt, write_config
 from safetensors.torch import load_file
-from transformers import TrainerCallback
 
 from finetune_cookbook.bot import Bot
 from finetune_cookbook.config import load_config
@@ -127,15 +126,6 @@ def test_tune_searches_on_validation(tmp_path, tiny_model_dir):
     stdout, _ = cookbook("tune", config)
     assert "best validation accuracy" in stdout
     assert (tmp_path / "run" / "search" / "best_training.yaml").is_file()
-
-
-class Interrupt(TrainerCallback):
-    def __init__(self, at_step: int):
-        self.at_step = at_step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.at_step:
-            raise KeyboardInterrupt(f"simulated interruption at step {self.at_step}")
 
 
 def test_interrupted_training_resumes_to_the_same_model(tmp_path, tiny_model_dir):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import Interrupt
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
@@ -21,17 +22,6 @@ class FirstStep(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.first = self.first or state.global_step
-
-
-class Interrupt(TrainerCallback):
-    """Stops training as Ctrl-C would, partway through an epoch after a checkpoint was written."""
-
-    def __init__(self, at_step: int):
-        self.at_step = at_step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.at_step:
-            raise KeyboardInterrupt(f"simulated interruption at step {self.at_step}")
 
 
 def test_interrupted_run_resumes_to_the_same_metrics(tmp_path, tiny_config):
