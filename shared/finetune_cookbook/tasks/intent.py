@@ -321,8 +321,10 @@ def curve_points(config: RecipeConfig) -> tuple[list[int], list[int]]:
 
 
 def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], few_shot_counts: list[int],
-                   output_dir: str | Path) -> list[ApproachResult]:
-    """Every approach at each count of examples per intent (validation and test stay whole)."""
+                   output_dir: str | Path, done: list[ApproachResult] = ()) -> list[ApproachResult]:
+    """Every approach at each count of examples per intent (validation and test stay whole); a few-shot run
+    already in `done` is reused, not repeated."""
+    earlier = {r.setting.get("examples_per_intent"): r for r in done if r.approach == "few_shot"}
     results = []
     for count in counts:
         small = with_examples_per_intent(data, count, config.training.seed)
@@ -331,7 +333,7 @@ def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], 
         run = tc.fine_tune(small, config, folder, training=curve_training(config, len(small.splits["train"])))
         results.append(tagged(run.result, count))
         if count in few_shot_counts:
-            results.append(few_shot(data, config, count, folder / "few-shot"))
+            results.append(earlier.get(count) or few_shot(data, config, count, folder / "few-shot"))
     return results
 
 
