@@ -47,3 +47,15 @@ def test_the_image_bench_configs_read_the_real_scans():
     brain = image_classification.load_data(load_config(recipes / "bench_brain_mri.yaml")).report
     assert brain.rows_read == 253 and brain.duplicates_dropped == 25  # the 25 byte-identical copies
     assert sum(brain.split_sizes.values()) == 228 and brain.skipped == []
+
+
+@pytest.mark.skipif(not (REAL_DATA / "banking77").is_dir(), reason="../shared/datasets/banking77 is not here")
+def test_the_intent_bench_config_reads_banking77_with_its_official_test_split():
+    from finetune_cookbook.tasks import intent
+
+    config = load_config(ROOT / "recipes" / "support_chatbot_intent" / "bench_banking77.yaml")
+    data = intent.load_data(config)
+    assert len(data.labels) == 77
+    assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 3080
+    assert data.splits["test"]["label"].value_counts().eq(40).all()
+    assert len(data.out_of_scope) == 0
