@@ -77,7 +77,7 @@ def test_train_saves_the_model_threshold_and_replies(trained):
 
 def test_predict_gives_intent_confidence_and_handover(trained, tmp_path):
     output_dir, _ = trained
-    texts = ["How do I change my PIN?", "my card never arrived", "what's the weather in Lisbon", "tell me " * 200]
+    texts = ["How can I set a different PIN on my card?", "my card never arrived", "what's the weather in Lisbon", "tell me " * 200]
     messages = tmp_path / "messages.csv"
     pd.DataFrame({"text": texts, "extra": range(len(texts))}).to_csv(messages, index=False)
     out = tmp_path / "predictions.csv"
@@ -92,7 +92,7 @@ def test_predict_gives_intent_confidence_and_handover(trained, tmp_path):
 
 def test_chat_answers_piped_messages_and_every_awkward_one(trained):
     output_dir, _ = trained
-    messages = [b"How do I change my PIN?", b"", b"\xff\xfe\xfa not utf-8", "🙂🙂🙂".encode(),
+    messages = [b"How can I set a different PIN on my card?", b"", b"\xff\xfe\xfa not utf-8", "🙂🙂🙂".encode(),
                 b"reset my pin\x07\x1b[2J please", b"x" * 10_000]
     stdout, _ = cookbook("chat", output_dir, "--jsonl", stdin=b"\n".join(messages) + b"\n")
     replies = [json.loads(line) for line in stdout.splitlines()]
@@ -106,7 +106,7 @@ def test_chat_answers_piped_messages_and_every_awkward_one(trained):
     assert long["reason"] == "too long" and not long["answered"] and long["intent"] is None
     assert "colleague" in long["reply"]
 
-    readable, _ = cookbook("chat", output_dir, stdin=b"How do I change my PIN?\n")
+    readable, _ = cookbook("chat", output_dir, stdin=b"How can I set a different PIN on my card?\n")
     assert "intent change_pin, confidence" in readable and "bot: " in readable
 
 
