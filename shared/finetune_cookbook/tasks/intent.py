@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 from scipy.special import softmax
-from transformers import DataCollatorWithPadding, set_seed
+from transformers import set_seed
 
 from .. import modelcard
 from ..bot import RESPONSES_FILE, check_responses, read_responses
-from ..compare import ApproachResult, classification_result
+from ..compare import ApproachResult
 from ..config import RecipeConfig, TrainingConfig
 from ..data import (LABEL, LabelledData, label_key, load_tables, normalised_text, prepare_splits, read_settings,
                     read_source, require_columns)
@@ -32,10 +32,9 @@ from ..errors import ConfigError, CookbookError, DataError
 from ..fallback import Fallback, answer_curve, choose_threshold, held_out_intents, operating_point
 from ..few_shot import MeanPooledClassifier, fit_probe, probe_weights
 from ..measure import measure
-from ..metrics import trainer_metrics
 from ..resolve import candidate_paths, find_local
 from ..saving import read_model_info, save_atomically
-from ..training import CHECKPOINTS, FineTuneResult, build_trainer, training_arguments
+from ..training import CHECKPOINTS, FineTuneResult, training_arguments
 from . import text_classification as tc
 
 TEXT = tc.TEXT
@@ -281,24 +280,16 @@ def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int,
                              features("validation"), small.label_ids("validation"))
         set_seed(training.seed)
         model = MeanPooledClassifier(tc.model_path(config), *probe_weights(probe, len(small.labels)))
-        tokenizer = tc.load_tokenizer(config)
-        datasets = tc.tokenize(small, tokenizer, config.model.max_length)
         # A quarter of the learning rate: the probe's head is already a good start, and should not be undone.
         schedule = dataclasses.replace(curve_training(config, len(small.splits["train"]), training),
                                        learning_rate=training.learning_rate / 4, class_weights="none")
-        trainer = build_trainer(
+        trainer, datasets = tc.text_trainer(
             # No checkpoints, so nothing to choose between epochs: validation served the probe's choice.
-            schedule, training_arguments(schedule, output_dir, checkpoints=False, eval_strategy="no"),
-            model=model, train_dataset=datasets["train"], eval_dataset=datasets["validation"],
-            train_label_ids=small.label_ids("train"), n_classes=len(small.labels),
-            data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
-            compute_metrics=trainer_metrics(small.labels))
+            small, config, schedule, training_arguments(schedule, output_dir, checkpoints=False, eval_strategy="no"),
+            model=model)
         train_output = trainer.train()
-    logits = trainer.predict(datasets["test"]).predictions
-    result = classification_result(
-        "few_shot", f"linear probe, then fine-tuned end to end on {examples_per_intent} queries per intent",
-        small.label_ids("test"), softmax(logits, axis=1), small.labels, cost, 0)
-    result.samples_per_second = float(train_output.metrics["train_samples_per_second"])
+    result = tc.score_on_test(trainer, datasets, small, "few_shot", f"linear probe, then fine-tuned end to end on "
+                            f"{examples_per_intent} queries per intent", cost, train_output)
     return tagged(result, examples_per_intent)
 
 

@@ -123,8 +123,8 @@ def tokenize(data: LabelledData, tokenizer, max_length: int) -> DatasetDict:
     return DatasetDict(splits).map(encode, batched=True, remove_columns=[TEXT])
 
 
-def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
-             model=None, model_init=None, callbacks=None):
+def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
+                 model=None, model_init=None, callbacks=None):
     """The Trainer for `data` with a fresh classifier (`model`, or `model_init` for a search), and the
     tokenized splits it reads."""
     tokenizer = load_tokenizer(config)
@@ -159,20 +159,26 @@ def fine_tune(
     validation, and scores it on test. `resume` continues from the last checkpoint in `output_dir`."""
     training = training or config.training
     output_dir = Path(output_dir or config.output_dir)
-    trainer, datasets = _trainer(
+    trainer, datasets = text_trainer(
         data, config, training, training_arguments(training, output_dir),
         model=load_classifier(config.model.name, data.labels, training.seed, config.search_dirs), callbacks=callbacks,
     )
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     with measure() as cost:
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
-    logits = trainer.predict(datasets["test"]).predictions
-    result = classification_result(
-        "fine_tuned", f"{config.model.name} fine-tuned end to end",
-        data.label_ids("test"), softmax(logits, axis=1), data.labels, cost, 0,
-    )
-    result.samples_per_second = float(train_output.metrics["train_samples_per_second"])
+    result = score_on_test(trainer, datasets, data, "fine_tuned", f"{config.model.name} fine-tuned end to end",
+                         cost, train_output)
     return FineTuneResult(result=result, trainer=trainer)
+
+
+def score_on_test(trainer: Trainer, datasets: DatasetDict, data: LabelledData, approach: str, description: str,
+                cost, train_output) -> ApproachResult:
+    """A trained model's scores on the test split, with what its training cost."""
+    logits = trainer.predict(datasets["test"]).predictions
+    result = classification_result(approach, description, data.label_ids("test"), softmax(logits, axis=1),
+                                   data.labels, cost, 0)
+    result.samples_per_second = float(train_output.metrics["train_samples_per_second"])
+    return result
 
 
 def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
@@ -212,7 +218,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     """Searches learning rate, epochs, batch size and weight decay within `config.tune.n_trials` trials,
     scoring each on the validation split (the test split stays unseen until the final comparison)."""
     output_dir = Path(output_dir or config.output_dir) / "search"
-    trainer, _ = _trainer(
+    trainer, _ = text_trainer(
         data, config, config.training, training_arguments(config.training, output_dir, checkpoints=False),
         model_init=lambda trial=None: load_classifier(config.model.name, data.labels, config.training.seed, config.search_dirs),
     )
