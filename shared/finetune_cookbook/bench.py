@@ -66,7 +66,8 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
         }
         if len(results) > 1:  # the sample standard deviation over seeds, and every seed's value
             record["metrics_std"] = {name: round(float(np.std(v, ddof=1)), 4) for name, v in values.items()}
-            record["seeds"] = list(runs)
+            own_seeds = [r.seed for r in results]
+            record["seeds"] = own_seeds if None not in own_seeds else list(runs)
             record["per_seed"] = {name: [round(float(x), 4) for x in v] for name, v in values.items()}
         made.append(record)
     return made

@@ -22,6 +22,15 @@ def _train(args) -> None:
     print(f"metrics: {summary.output_dir / 'metrics.json'}")
 
 
+def _pretrain(args) -> None:
+    from .config import load_config
+    from .recipe import pretrain
+
+    checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume)
+    if checkpoint.folder.is_dir():  # under torchrun, only the main process saves
+        print(f"pre-trained checkpoint: {checkpoint.folder} ({checkpoint.seconds:.0f} s)")
+
+
 def _tune(args) -> None:
     from .config import load_config
     from .recipe import tune
@@ -36,7 +45,11 @@ def _tune(args) -> None:
 def _predict(args) -> None:
     from .recipe import predict_file, write_predictions
 
-    write_predictions(predict_file(args.model_dir, args.file, args.column), args.output)
+    predictions = predict_file(args.model_dir, args.file, args.column)
+    write_predictions(predictions, args.output)
+    ignored = predictions.attrs.get("ignored_columns")
+    if ignored:
+        print(f"note: columns the model does not read were ignored: {', '.join(ignored)}", file=sys.stderr)
 
 
 def _chat(args) -> None:
@@ -93,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
     train.set_defaults(run=_train)
 
+    pretrain = commands.add_parser("pretrain", help="tabular recipes: self-supervised pre-training on the training "
+                                   "rows without labels; `train` then fine-tunes the saved checkpoint")
+    pretrain.add_argument("config")
+    pretrain.add_argument("--output-dir", help="override the config's output_dir (the checkpoint goes to <it>/pretrained "
+                          "unless pretrain.output_dir says otherwise)")
+    pretrain.add_argument("--resume", action="store_true", help="continue from the last pre-training checkpoint")
+    pretrain.set_defaults(run=_pretrain)
+
     tune = commands.add_parser("tune", help="hyperparameter search with the config's fixed trial budget")
     tune.add_argument("config")
     tune.add_argument("--output-dir", help="override the config's output_dir")
@@ -101,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="label new inputs with a saved model; CSV to stdout or --output")
     predict.add_argument("model_dir", help="a run's output folder (or the model folder in it)")
     predict.add_argument("file", help="what to label, as the task reads it: for text, a table with the text column or "
-                         ".txt with one text a line; for images, an image, a folder of images or a CSV of paths")
+                         ".txt with one text a line; for images, an image, a folder of images or a CSV of paths; for tabular "
+                         "models, a table with the columns the model was trained on")
     predict.add_argument("--column", "--text-column", dest="column",
                          help="the column holding the inputs (default: the one the model was trained on)")
     predict.add_argument("--output", help="write the predictions here as CSV instead of printing them")

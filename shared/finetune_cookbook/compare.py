@@ -25,6 +25,7 @@ class ApproachResult:
     validation_probabilities: np.ndarray | None = field(default=None, repr=False)  # where a threshold is chosen
     # What sets this run apart from others of the same approach in the benchmark, e.g. {"examples_per_intent": 10}.
     setting: dict = field(default_factory=dict)
+    seed: int | None = None  # where one benchmark run repeats an approach over seeds itself (labelled subsets)
 
     @property
     def predictions(self) -> np.ndarray:

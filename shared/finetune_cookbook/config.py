@@ -125,7 +125,8 @@ class TrainingConfig:
     )
     metric_for_best_model: str = _help(
         "Validation metric that picks the best checkpoint and drives early stopping and the search: "
-        "`macro_f1`, `accuracy`, `roc_auc` (image domains) or `loss` (lower is better).",
+        "`macro_f1`, `accuracy`, `roc_auc` (image and fraud domains), `average_precision` (fraud) or `loss` (lower "
+        "is better).",
         "macro_f1",
     )
     precision: str = _help(
@@ -205,6 +206,78 @@ class IntentConfig:
 
 
 @dataclass
+class TabularConfig:
+    drop_columns: list[str] = _help(
+        "Columns the model must not see: identifiers (a policy or customer number) and columns that leak the "
+        "outcome (a field filled in after the investigation).", default_factory=list
+    )
+    column_types: dict[str, str] = _help(
+        "Overrides of the inferred column kinds: numeric, categorical, band (ordered text bands such as "
+        "'more than 69000'), boolean (yes / no) or date. Unlisted columns are inferred from the training rows.",
+        default_factory=dict,
+    )
+    positive_value: str | None = _help(
+        "The label value that means the positive outcome (a fraud, a response). Unset: 1, true or yes, when the "
+        "label column holds two values.", None
+    )
+    time_columns: list[str] | None = _help(
+        "Columns that give each row's time, most significant first (e.g. [Year, Month]; month names and dates "
+        "are understood). Set, the split is time-ordered: the latest rows are the test split and the ones before "
+        "them validation. Unset, the split is stratified and seeded.", None
+    )
+    min_category_count: int = _help(
+        "Categories seen fewer times than this in the training rows are grouped into one 'rare' category.", 5
+    )
+
+
+@dataclass
+class PretrainConfig:
+    output_dir: str | None = _help(
+        "Where `cookbook pretrain` saves the pre-trained checkpoint (safetensors, config.json, the column "
+        "encoder) and where `cookbook train` loads it from. Unset: `<output_dir>/pretrained`.", None
+    )
+    epochs: float = _help("Passes over the unlabelled training rows.", 40)
+    batch_size: int = _help("Rows per pre-training step.", 256)
+    learning_rate: float = _help("Peak learning rate of pre-training.", 1e-3)
+    mask_rate: float = _help("Share of each row's columns hidden for the model to rebuild.", 0.3)
+    d_token: int = _help("Width of each column's token (and of the row embedding).", 64)
+    n_blocks: int = _help("Transformer blocks.", 2)
+    n_heads: int = _help("Attention heads per block (d_token must be a multiple of it).", 8)
+    max_steps: int | None = _help("Stop pre-training after this many steps (overrides epochs); for smoke runs.", None)
+    fine_tune_mask_rate: float = _help(
+        "Share of each labelled row's columns hidden while fine-tuning (an augmentation the pre-trained model "
+        "understands; 0 turns it off).", 0.3
+    )
+    probe_first: bool = _help(
+        "Start the fine-tuned head as a logistic regression on the frozen embeddings (linear probe, then "
+        "fine-tuning), instead of at random.", True
+    )
+
+
+@dataclass
+class FraudConfig:
+    label_budget: float = _help(
+        "Share of the training rows whose labels fine-tuning may use (a stratified, seeded draw): 1.0 uses every "
+        "label. The pre-training uses every training row without its label either way.", 1.0
+    )
+    label_budgets: list[float] = _help(
+        "The label budgets the benchmark and the notebook compare every approach at.",
+        default_factory=lambda: [0.01, 0.05, 0.2, 1.0],
+    )
+    budget_seeds: list[int] = _help(
+        "Seeds of the labelled subsets drawn at each budget (the test split stays the same); results are the mean "
+        "and spread over them.", default_factory=lambda: [0, 1, 2, 3, 4]
+    )
+    min_steps: int = _help("Fine-tuning on few labels trains for at least this many optimiser steps.", 300)
+    alert_share: float = _help(
+        "The share of cases an investigator can review (the alert budget): precision and recall are reported for "
+        "the top-scored share.", 0.05
+    )
+    cost_missed_fraud: float = _help("What a fraud that is not flagged costs (any currency).", 1000.0)
+    cost_false_alarm: float = _help("What flagging a genuine case costs: the investigator's time.", 50.0)
+
+
+@dataclass
 class TuneConfig:
     n_trials: int = _help("Fixed budget: the number of trials of the hyperparameter search.", 6)
     learning_rate: list[float] = _help("Range searched for the learning rate (log scale).", default_factory=lambda: [1e-5, 2e-4])
@@ -229,6 +302,14 @@ class RecipeConfig:
         "Intent domains: the bot's replies, its hand-over threshold, few-shot and learning-curve settings.",
         default_factory=IntentConfig,
     )
+    tabular: TabularConfig = _help(
+        "Tabular domains: columns to drop, column kinds, the positive label value, a time-ordered split.",
+        default_factory=TabularConfig,
+    )
+    pretrain: PretrainConfig = _help("Tabular domains: self-supervised pre-training (`cookbook pretrain`).",
+                                     default_factory=PretrainConfig)
+    fraud: FraudConfig = _help("Fraud domains: label budgets, the alert budget and the costs that set the threshold.",
+                               default_factory=FraudConfig)
     bench_seeds: list[int] = _help(
         "Seeds `make bench` repeats every approach with (the split's and the training's seed together); it "
         "records the mean and the spread.", default_factory=lambda: [42]
@@ -365,7 +446,7 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.class_weights": (config.training.class_weights, {"balanced", "none"}),
         "training.precision": (config.training.precision, {"auto", "bf16", "fp16", "fp32"}),
         "training.metric_for_best_model": (
-            config.training.metric_for_best_model, {"macro_f1", "accuracy", "roc_auc", "loss"}),
+            config.training.metric_for_best_model, {"macro_f1", "accuracy", "roc_auc", "average_precision", "loss"}),
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
     }
     if config.data.format is not None:
@@ -391,6 +472,16 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
                           "use whole numbers of at least 1.")
     if config.intent.threshold is not None and not 0 <= config.intent.threshold <= 1:
         raise ConfigError(f"{where}: intent.threshold is {config.intent.threshold}; a confidence lies in [0, 1].")
+    fraud = config.fraud
+    if not all(0 < b <= 1 for b in [fraud.label_budget, *fraud.label_budgets]):
+        raise ConfigError(f"{where}: fraud.label_budget(s) are shares of the training labels: use values in (0, 1].")
+    if not 0 < fraud.alert_share < 1:
+        raise ConfigError(f"{where}: fraud.alert_share is {fraud.alert_share}; it is a share of the cases, in (0, 1).")
+    if fraud.cost_missed_fraud <= 0 or fraud.cost_false_alarm <= 0:
+        raise ConfigError(f"{where}: fraud.cost_missed_fraud and fraud.cost_false_alarm must be positive.")
+    if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:
+        raise ConfigError(f"{where}: pretrain.mask_rate must lie in (0, 1) and pretrain.d_token be a multiple of "
+                          "pretrain.n_heads.")
     if config.data.test_size + config.data.validation_size >= 1:
         raise ConfigError(f"{where}: data.test_size + data.validation_size must leave rows for training.")
 

@@ -17,6 +17,7 @@ import yaml
 from .compare import ApproachResult
 from .config import RecipeConfig, config_to_dict
 from .data import LabelledData
+from .errors import ConfigError
 from .records import record_metrics
 from .saving import MODEL_DIR, read_model_info
 from .tasks import Task, get_task
@@ -52,6 +53,17 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
     )
     return summary
+
+
+def pretrain(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None):
+    """Self-supervised pre-training for tasks that make their own pre-trained model (tabular); returns the
+    task's checkpoint (its `.folder` is where it was saved)."""
+    task = get_task(config.task)
+    if not hasattr(task, "pretrain"):
+        raise ConfigError(f"{config.config_path}: task {config.task!r} starts from a published pre-trained model "
+                          "(model.name), so there is nothing to pre-train. Run `cookbook train`.")
+    data = task.load_data(config)
+    return task.pretrain(data, config, output_dir or config.output_dir, resume=resume, callbacks=callbacks)
 
 
 def tune(config: RecipeConfig, output_dir: str | Path | None = None):

@@ -19,6 +19,7 @@ TASKS = {
     "text_classification": "finetune_cookbook.tasks.text_classification",
     "image_classification": "finetune_cookbook.tasks.image_classification",
     "intent_classification": "finetune_cookbook.tasks.intent",
+    "anomaly_detection": "finetune_cookbook.tasks.anomaly_detection",
 }
 
 
@@ -39,8 +40,13 @@ class Task(Protocol):
     - `save_model(trainer, config, output_dir, model_card)`: writes `<output_dir>/model`, all or nothing.
     - `predict_file(model_dir, path, column=None)`: labels a user's file (or folder) with a saved model.
 
-    Optional: `benchmark(data, config, scratch_dir)`, a task's own list of approaches for `make bench` (the
-    intent task adds its few-shot run and a learning curve); without it, the baselines and the fine-tuned model.
+    Optional:
+    - `benchmark(data, config, scratch_dir)`, a task's own list of approaches for `make bench` (the intent task
+      adds its few-shot run and a learning curve; fraud repeats every approach over label budgets and labelled
+      subsets); without it, the baselines and the fine-tuned model.
+    - `pretrain(data, config, output_dir, *, resume=False, callbacks=None)`, self-supervised pre-training on
+      the training rows without labels (`cookbook pretrain`), for tasks whose pre-trained model the project
+      makes itself (tabular).
     """
 
     HEADLINE_METRICS: tuple[str, ...]

@@ -1,0 +1,211 @@
+"""Pre-training the tabular model on unlabelled rows, and fine-tuning it on labelled ones, on the package's Trainer.
+
+The checkpoint is a folder `save_pretrained` writes (config.json, model.safetensors) plus the column encoder
+(encoder.skops, schema.json) and `pretraining.json`, which records the data and split it learned from, so
+fine-tuning refuses a checkpoint that saw what is now the test split.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from transformers import set_seed
+
+from .config import RecipeConfig, TrainingConfig
+from .errors import ConfigError
+from .few_shot import probe_weights
+from .measure import Measurement, measure
+from .tabular import EncodedRows, TabularEncoder
+from .tabular_data import TabularData
+from .tabular_model import TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, row_embeddings
+from .training import build_trainer, checkpoint_to_resume, training_arguments
+
+PRETRAINED_DIR = "pretrained"
+RECORD = "pretraining.json"
+
+
+def rows_dataset(rows: EncodedRows, targets: np.ndarray | None = None) -> datasets.Dataset:
+    """Encoded rows as a `datasets.Dataset` of torch tensors (`numeric`, `categorical`, optional `labels`)."""
+    columns = {"numeric": rows.numeric, "categorical": rows.categorical}
+    if targets is not None:
+        columns["labels"] = np.asarray(targets, dtype=np.int64)
+    return datasets.Dataset.from_dict(columns).with_format("torch")
+
+
+def pretrained_dir(config: RecipeConfig, output_dir: str | Path | None = None) -> Path:
+    if config.pretrain.output_dir:
+        return Path(config.pretrain.output_dir)
+    return Path(output_dir or config.output_dir) / PRETRAINED_DIR
+
+
+def split_fingerprint(config: RecipeConfig) -> dict:
+    """What decides which rows are training rows: a checkpoint is only used with the same."""
+    return {
+        "source": config.data.source, "label_column": config.data.label_column, "seed": config.data.seed,
+        "test_size": config.data.test_size, "validation_size": config.data.validation_size,
+        "sample_size": config.data.sample_size, "time_columns": config.tabular.time_columns,
+        "drop_columns": sorted(config.tabular.drop_columns),
+    }
+
+
+@dataclass
+class Pretrained:
+    """A pre-trained checkpoint, loaded: the column encoder and the masked-feature model."""
+
+    folder: Path
+    encoder: TabularEncoder
+    model: TabularForMaskedFeatures
+    seconds: float = 0.0
+
+
+def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | None = None, *, resume: bool = False,
+             callbacks=None, folder: str | Path | None = None) -> Pretrained:
+    """Fits the column encoder on the training rows, pre-trains the model on them without labels, and saves the
+    checkpoint (all of it, or nothing) to `folder` (default: `pretrain.output_dir`)."""
+    folder = Path(folder) if folder else pretrained_dir(config, output_dir)
+    origin = data.report.source
+    encoder = TabularEncoder(data.kinds, config.tabular.min_category_count).fit(data.splits["train"], origin)
+    rows = {"train": encoder.encode(data.splits["train"], origin)}
+    settings = config.pretrain
+    model_config = TabularModelConfig(
+        n_numeric=rows["train"].numeric.shape[1], cardinalities=encoder.cardinalities, d_token=settings.d_token,
+        n_blocks=settings.n_blocks, n_heads=settings.n_heads, mask_rate=settings.mask_rate,
+    )
+    set_seed(config.training.seed)
+    model = TabularForMaskedFeatures(model_config)
+    training = TrainingConfig(
+        epochs=settings.epochs, batch_size=settings.batch_size, eval_batch_size=1024, learning_rate=settings.learning_rate,
+        weight_decay=1e-5, warmup_ratio=0.05, lr_scheduler="cosine", class_weights="none",
+        early_stopping_patience=None, metric_for_best_model="loss", precision=config.training.precision,
+        max_steps=settings.max_steps, logging_steps=config.training.logging_steps, seed=config.training.seed,
+    )
+    work = folder.with_name(folder.name + ".work")
+    # No evaluation during pre-training (there are no labels to score); checkpoints each epoch allow a resume.
+    args = training_arguments(training, work, load_best_model_at_end=False, train_sampling_strategy="random",
+                              eval_strategy="no", metric_for_best_model=None)
+    trainer = build_trainer(training, args, train_dataset=rows_dataset(rows["train"]), eval_dataset=None,
+                            train_label_ids=[], n_classes=1, model=model, callbacks=callbacks)
+    checkpoint = checkpoint_to_resume(work, resume, trainer.is_world_process_zero())
+    with measure() as cost:
+        trainer.train(resume_from_checkpoint=checkpoint)
+    if trainer.is_world_process_zero():
+        _save_checkpoint(folder, model, encoder, config, data, cost)
+        shutil.rmtree(work, ignore_errors=True)
+    return Pretrained(folder, encoder, model, cost.seconds)
+
+
+def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: RecipeConfig, data: TabularData,
+                     cost: Measurement) -> None:
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    encoder.save(partial)
+    record = {"split": split_fingerprint(config), "training_rows": len(data.splits["train"]),
+              "train_seconds": round(cost.seconds, 1), "objective": "masked-feature reconstruction",
+              "mask_rate": config.pretrain.mask_rate}
+    (partial / RECORD).write_text(json.dumps(record, indent=2, default=str))
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.rename(folder)
+
+
+def load_pretrained(config: RecipeConfig, output_dir: str | Path | None = None, folder: str | Path | None = None,
+                    check_split: bool = True) -> Pretrained:
+    """The checkpoint `cookbook pretrain` saved for this config; an error that says what to run if there is
+    none, or if it was pre-trained on another split of the data."""
+    folder = Path(folder) if folder else pretrained_dir(config, output_dir)
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"{folder}: no pre-trained checkpoint. Run `cookbook pretrain {config.config_path}` first "
+                          "(or set pretrain.output_dir to where one is).")
+    record = json.loads((folder / RECORD).read_text()) if (folder / RECORD).is_file() else {}
+    if check_split and json.loads(json.dumps(split_fingerprint(config), default=str)) != record.get("split"):
+        raise ConfigError(f"{folder}: this checkpoint was pre-trained on other data or another split "
+                          f"({record.get('split')}); its training rows may include this config's test rows. Run "
+                          f"`cookbook pretrain {config.config_path}` again.")
+    model = TabularForMaskedFeatures.from_pretrained(folder)
+    return Pretrained(folder, TabularEncoder.load(folder), model, float(record.get("train_seconds", 0.0)))
+
+
+def classifier_from(pretrained: Pretrained | None, model_config: TabularModelConfig, seed: int,
+                    augment_mask_rate: float = 0.0) -> TabularForClassification:
+    """The classifier to fine-tune: the pre-trained encoder with a new head, or (None) the same shape from scratch."""
+    set_seed(seed)
+    model_config = TabularModelConfig(**{**model_config.to_dict(), "augment_mask_rate": augment_mask_rate})
+    if pretrained is None:
+        return TabularForClassification(model_config)
+    classifier = TabularForClassification(model_config)
+    classifier.encoder.load_state_dict(pretrained.model.encoder.state_dict())
+    return classifier
+
+
+def probe_head(model: TabularForClassification, rows: EncodedRows, targets: np.ndarray, strength: float = 0.1) -> None:
+    """Starts the head as a class-balanced logistic regression on the frozen row embeddings (a linear probe), so
+    fine-tuning on few labels begins from a sensible ranking instead of a random one (LP-FT, Kumar et al., 2022)."""
+    features = np.maximum(row_embeddings(model.encoder, rows.numeric, rows.categorical), 0)  # the head's ReLU
+    probe = LogisticRegression(C=strength, class_weight="balanced", max_iter=3000).fit(features, targets)
+    coef, intercept = probe_weights(probe, 2)
+    with torch.no_grad():
+        model.head[-1].weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        model.head[-1].bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+
+
+def steps_for(rows: int, training: TrainingConfig, min_steps: int) -> float:
+    """Epochs that give at least `min_steps` optimiser steps on `rows` rows (few labels: more passes)."""
+    steps_per_epoch = max(1, math.ceil(rows / training.batch_size))
+    return max(training.epochs, math.ceil(min_steps / steps_per_epoch))
+
+
+def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, validation: EncodedRows,
+                       validation_targets: np.ndarray, training: TrainingConfig, output_dir: str | Path, *,
+                       min_steps: int = 0, callbacks=None, compute_metrics=None, checkpoints: bool = True,
+                       model_init=None):
+    """The package's Trainer (class weights, bf16, checkpoints, resume, torchrun) for a tabular classifier; the
+    number of steps is fixed (no early stopping), so no label outside the budget picks the model."""
+    epochs = steps_for(len(train), training, min_steps)
+    # Few labelled rows make an epoch a step or two: evaluate (and checkpoint) ten times a run instead.
+    steps = math.ceil(len(train) / training.batch_size) * epochs if not training.max_steps else training.max_steps
+    every = max(1, math.ceil(steps / 10))
+    args = training_arguments(training, output_dir, checkpoints=checkpoints, num_train_epochs=epochs,
+                              load_best_model_at_end=False, train_sampling_strategy="random",
+                              eval_strategy="steps" if checkpoints else "no", eval_steps=every,
+                              save_strategy="steps" if checkpoints else "no", save_steps=every)
+    return build_trainer(
+        training, args, train_dataset=rows_dataset(train, train_targets),
+        eval_dataset=rows_dataset(validation, validation_targets), train_label_ids=list(train_targets), n_classes=2,
+        model=model, model_init=model_init, compute_metrics=compute_metrics, callbacks=callbacks,
+    )
+
+
+def train_classifier(model, train: EncodedRows, train_targets: np.ndarray, validation: EncodedRows,
+                     validation_targets: np.ndarray, training: TrainingConfig, output_dir: str | Path, *,
+                     min_steps: int = 0, resume: bool = False, callbacks=None, compute_metrics=None,
+                     checkpoints: bool = True):
+    """Trains `model` with `classifier_trainer`; returns the trainer and what training cost."""
+    trainer = classifier_trainer(model, train, train_targets, validation, validation_targets, training, output_dir,
+                                 min_steps=min_steps, callbacks=callbacks, compute_metrics=compute_metrics,
+                                 checkpoints=checkpoints)
+    checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero()) if checkpoints else None
+    with measure() as cost:
+        trainer.train(resume_from_checkpoint=checkpoint)
+    return trainer, cost
+
+
+@torch.no_grad()
+def positive_scores(model: TabularForClassification, rows: EncodedRows, batch_size: int = 1024) -> np.ndarray:
+    """The model's probability of the positive class for every row."""
+    model.eval()
+    device = model.device
+    parts = []
+    for start in range(0, len(rows), batch_size):
+        logits = model(torch.as_tensor(rows.numeric[start:start + batch_size], device=device),
+                       torch.as_tensor(rows.categorical[start:start + batch_size], device=device))["logits"]
+        parts.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy())
+    return np.concatenate(parts) if parts else np.zeros(0)

@@ -1,0 +1,400 @@
+"""Tables of mixed columns into model inputs, for every tabular domain (fraud, segmentation).
+
+Three steps, each kept apart so a user can see and override it:
+1. `infer_column_types`: each column's kind (numeric, categorical, band, boolean, date, or constant), from the
+   training rows, overridable per column in the config (`tabular.column_types`).
+2. `model_columns`: the stateless part, the same for every row: bands such as "more than 69000" become numbers,
+   yes / no becomes 1 / 0, a date its year (with fraction), month, weekday and hour.
+3. `TabularEncoder`: the fitted part, a scikit-learn `ColumnTransformer` fitted on training rows only (median
+   imputation with missing-value flags and a quantile-to-normal scaling for numbers; an ordinal code per category,
+   rare ones grouped, a missing value its own category, an unseen one the code 0). It is saved with skops and a
+   JSON schema, and loaded back with only scikit-learn's own types trusted: nothing arbitrary is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import skops.io as skops_io
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer
+
+from .errors import ConfigError, DataError
+from .readers import ROW
+
+KINDS = ("numeric", "categorical", "band", "boolean", "date")
+CONSTANT = "constant"  # inferred only: a column with one value says nothing and is left out
+TRUE_WORDS = {"yes", "y", "true", "t"}
+FALSE_WORDS = {"no", "n", "false", "f"}
+ZERO_WORDS = {"none", "new", "no change", "never", "zero", "nil"}
+MORE_WORDS = ("more than", "greater than", "over", "above", "at least")
+LESS_WORDS = ("less than", "under", "below", "up to")
+UNIT_YEARS = {"day": 1 / 365, "week": 1 / 52, "month": 1 / 12, "year": 1.0}
+BAND = re.compile(
+    r"^(?:(?P<side>" + "|".join(MORE_WORDS + LESS_WORDS) + r")\s+)?(?P<low>\d+(?:\.\d+)?)"
+    r"(?:\s*(?:to|-|–)\s*(?P<high>\d+(?:\.\d+)?))?\s*(?P<unit>[a-z ]*)$"
+)
+DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|^\d{1,2}/\d{1,2}/\d{2,4}")
+DATE_PARTS = ("year", "month", "weekday", "hour")
+MISSING = "(missing)"
+TEXT_SHARE_FOR_NUMERIC = 0.9  # a column this much numbers is numeric with stray text, not a category
+ROWS_LISTED = 5
+# skops loads only objects of these types from an encoder file.
+TRUSTED_TYPES = [
+    "sklearn.compose._column_transformer.ColumnTransformer", "sklearn.pipeline.Pipeline",
+    "sklearn.impute._base.SimpleImputer", "sklearn.impute._base.MissingIndicator",
+    "sklearn.preprocessing._data.QuantileTransformer", "sklearn.preprocessing._encoders.OrdinalEncoder",
+    "sklearn.utils._bunch.Bunch", "builtins.slice", "numpy.dtype", "numpy.ndarray", "builtins.str",
+    "pandas.core.indexes.base.Index",
+]
+
+
+def _rows(rows: pd.Series) -> str:
+    listed = ", ".join(str(r) for r in rows.head(ROWS_LISTED))
+    return listed + (f" and {len(rows) - ROWS_LISTED} more" if len(rows) > ROWS_LISTED else "")
+
+
+def source_rows(frame: pd.DataFrame) -> pd.Series:
+    """Each row's number as a user finds it in the file (1: the first data row)."""
+    return frame[ROW] if ROW in frame.columns else pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+
+
+def _present(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text[text.notna() & (text != "")]
+
+
+# ---------------------------------------------------------------------------------------------------- values
+
+
+def band_value(text: str) -> float | None:
+    """A band such as "more than 69000", "2 to 3 years" or "none" as one number that keeps the bands' order
+    (None when it is not a band). Months, weeks and days are counted in years so "under 6 months" < "1 year"."""
+    text = str(text).strip().lower()
+    if text in ZERO_WORDS:
+        return 0.0
+    match = BAND.match(text)
+    if match is None:
+        return None
+    low = float(match["low"])
+    value = (low + float(match["high"])) / 2 if match["high"] else low
+    if match["side"] in MORE_WORDS:
+        value = low * 1.25 if low else 1.0
+    elif match["side"] in LESS_WORDS:
+        value = low * 0.75
+    unit = match["unit"].strip()
+    for name, years in UNIT_YEARS.items():
+        if unit.startswith(name):
+            value *= years
+    return value
+
+
+def _is_band(values: pd.Series) -> bool:
+    distinct = values.str.lower().unique()
+    has_range = any(re.search(r"\d\s*(to|-|–)\s*\d|" + "|".join(MORE_WORDS + LESS_WORDS), v) for v in distinct)
+    return len(distinct) >= 2 and has_range and all(band_value(v) is not None for v in distinct)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
+
+
+# ---------------------------------------------------------------------------------------------------- column types
+
+
+def infer_column_types(frame: pd.DataFrame, exclude: list[str], overrides: dict[str, str] | None,
+                       origin: str) -> dict[str, str]:
+    """Each column's kind, judged on `frame` (the training rows). Columns in `exclude` (the label, dropped
+    columns) are left out; `overrides` (column -> kind) wins over what the values suggest."""
+    overrides = dict(overrides or {})
+    for column, kind in overrides.items():
+        if column not in frame.columns:
+            raise ConfigError(f"tabular.column_types names {column!r}, which {origin} does not have. Columns: "
+                              f"{', '.join(c for c in frame.columns if c != ROW)}.")
+        if kind not in KINDS:
+            raise ConfigError(f"tabular.column_types.{column} is {kind!r}; choose one of {', '.join(KINDS)}.")
+    kinds = {}
+    for column in frame.columns:
+        if column == ROW or column in exclude:
+            continue
+        present = _present(frame[column])
+        if present.empty:
+            raise DataError(f"{origin}: column {column!r} is empty in every row. Drop it (add it to "
+                            "tabular.drop_columns in the config) or fill it in.")
+        kind = overrides.get(column) or _guess_kind(present)
+        if kind == "numeric":
+            _check_numeric(frame[column], column, origin, source_rows(frame))
+        if column not in overrides and present.nunique() == 1:
+            kind = CONSTANT
+        kinds[column] = kind
+    if not any(kind != CONSTANT for kind in kinds.values()):
+        raise DataError(f"{origin}: no column left to learn from once the label and tabular.drop_columns are set "
+                        "aside (or every column holds one value).")
+    return kinds
+
+
+def _guess_kind(present: pd.Series) -> str:
+    numbers = _numbers(present)
+    if numbers.notna().mean() >= TEXT_SHARE_FOR_NUMERIC:
+        return "numeric"  # stray text in it is reported by _check_numeric
+    lowered = set(present.str.lower().unique())
+    if lowered <= TRUE_WORDS | FALSE_WORDS and len(lowered) == 2:
+        return "boolean"
+    if present.str.match(DATE).mean() >= 0.95 and pd.to_datetime(present, errors="coerce", format="mixed").notna().mean() >= 0.95:
+        return "date"
+    if _is_band(present):
+        return "band"
+    return "categorical"
+
+
+def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series) -> None:
+    present = _present(values)
+    bad = present[_numbers(present).isna()]
+    if not bad.empty:
+        rows = rows.loc[bad.index]
+        examples = ", ".join(repr(v) for v in bad.unique()[:3])
+        raise DataError(
+            f"{origin}: column {column!r} holds numbers, but row(s) {_rows(rows)} hold text ({examples}). Correct "
+            f"those cells (leave a cell empty for a missing value), or declare the column categorical: "
+            f"tabular.column_types: {{{column}: categorical}}."
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- model columns
+
+
+def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd.DataFrame:
+    """The stateless conversion: numbers, 0 / 1, band values and date parts as floats; categories as text.
+    Empty cells stay missing (NaN) for the encoder to handle."""
+    rows = source_rows(frame)
+    out = {}
+    for column, kind in kinds.items():
+        if kind == CONSTANT:
+            continue
+        text = frame[column].astype("string").str.strip().replace("", pd.NA)
+        if kind == "numeric":
+            _check_numeric(text, column, origin, rows)
+            out[column] = _numbers(text.fillna("")).astype(float).where(text.notna())
+        elif kind == "boolean":
+            lowered = text.str.lower()
+            unknown = lowered.notna() & ~lowered.isin(TRUE_WORDS | FALSE_WORDS | {"1", "0"})
+            if unknown.any():
+                raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {_rows(rows[unknown])} hold "
+                                f"{', '.join(repr(v) for v in text[unknown].unique()[:3])}. Use yes / no (or true / "
+                                f"false), or declare it categorical in tabular.column_types.")
+            out[column] = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS or v == "1"))
+        elif kind == "band":
+            out[column] = text.map(lambda v: np.nan if pd.isna(v) else band_value(v)).astype(float)
+        elif kind == "date":
+            when = pd.to_datetime(text, errors="coerce", format="mixed")
+            out[f"{column}.year"] = when.dt.year + (when.dt.dayofyear - 1) / 366
+            out[f"{column}.month"] = when.dt.month.astype(float)
+            out[f"{column}.weekday"] = when.dt.weekday.astype(float)
+            out[f"{column}.hour"] = when.dt.hour.astype(float)
+        else:
+            out[column] = text.astype(object).where(text.notna(), MISSING)
+    return pd.DataFrame(out, index=frame.index)
+
+
+# ---------------------------------------------------------------------------------------------------- the encoder
+
+
+@dataclass
+class EncodedRows:
+    """Model inputs: standardised numbers (missing-value flags included) and category codes (0: unseen)."""
+
+    numeric: np.ndarray  # float32, rows x numeric features
+    categorical: np.ndarray  # int64, rows x categorical columns
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def take(self, index) -> EncodedRows:
+        return EncodedRows(self.numeric[index], self.categorical[index])
+
+    def flat(self) -> np.ndarray:
+        """One matrix for scikit-learn models: numbers, then codes."""
+        return np.hstack([self.numeric, self.categorical.astype(np.float32)])
+
+
+class TabularEncoder:
+    """The fitted part of the tabular pipeline: `fit` on training rows, then `encode` any rows."""
+
+    SCHEMA, TRANSFORMER = "schema.json", "encoder.skops"
+
+    def __init__(self, kinds: dict[str, str], min_category_count: int = 5):
+        self.kinds = dict(kinds)
+        self.min_category_count = min_category_count
+        self.transformer: ColumnTransformer | None = None
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The columns a file to score must have."""
+        return [c for c, kind in self.kinds.items() if kind != CONSTANT]
+
+    def _column_groups(self, columns: pd.DataFrame) -> tuple[list[str], list[str]]:
+        categorical = [c for c in columns.columns if c in self.kinds and self.kinds[c] == "categorical"]
+        return [c for c in columns.columns if c not in categorical], categorical
+
+    def fit(self, frame: pd.DataFrame, origin: str) -> TabularEncoder:
+        columns = model_columns(frame, self.kinds, origin)
+        numeric, categorical = self._column_groups(columns)
+        numeric_steps = Pipeline([
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("scale", QuantileTransformer(output_distribution="normal", n_quantiles=min(1000, len(columns)),
+                                          random_state=0)),
+        ])
+        category_codes = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                        min_frequency=self.min_category_count)
+        self.transformer = ColumnTransformer(
+            [("numeric", numeric_steps, numeric), ("categorical", category_codes, categorical)],
+            sparse_threshold=0, verbose_feature_names_out=False,
+        ).fit(columns)
+        return self
+
+    @property
+    def cardinalities(self) -> list[int]:
+        """Codes per categorical column: 0 for unseen values, then the frequent categories, then one for the
+        rare ones grouped together (where there are any)."""
+        encoder = self.transformer.named_transformers_.get("categorical")
+        if encoder is None or not hasattr(encoder, "categories_"):
+            return []
+        infrequent = encoder.infrequent_categories_
+        return [1 + len(cats) - (len(rare) - 1 if rare is not None else 0)
+                for cats, rare in zip(encoder.categories_, infrequent)]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.transformer.get_feature_names_out())
+
+    def encode(self, frame: pd.DataFrame, origin: str) -> EncodedRows:
+        columns = model_columns(frame, self.kinds, origin)
+        matrix = self.transformer.transform(columns).astype(np.float64)
+        numeric = matrix[:, self.transformer.output_indices_["numeric"]].astype(np.float32)
+        codes = matrix[:, self.transformer.output_indices_["categorical"]]
+        return EncodedRows(np.nan_to_num(numeric), (codes + 1).astype(np.int64))  # unseen (-1) becomes 0
+
+    def save(self, folder: str | Path, extra: dict | None = None) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        skops_io.dump(self.transformer, folder / self.TRANSFORMER)
+        schema = {"kinds": self.kinds, "min_category_count": self.min_category_count, **(extra or {})}
+        (folder / self.SCHEMA).write_text(json.dumps(schema, indent=2))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TabularEncoder:
+        folder = Path(folder)
+        schema = read_schema(folder)
+        encoder = cls(schema["kinds"], schema["min_category_count"])
+        path = folder / cls.TRANSFORMER
+        untrusted = [t for t in skops_io.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise DataError(f"{path}: holds object types a column encoder never has ({', '.join(untrusted)}); it was "
+                            "not written by this package, so it is not loaded.")
+        encoder.transformer = skops_io.load(path, trusted=TRUSTED_TYPES)
+        return encoder
+
+
+def read_schema(folder: str | Path) -> dict:
+    path = Path(folder) / TabularEncoder.SCHEMA
+    if not path.is_file():
+        raise DataError(f"{folder}: no {TabularEncoder.SCHEMA} here: not a saved tabular model or checkpoint.")
+    return json.loads(path.read_text())
+
+
+def check_input_columns(frame: pd.DataFrame, needed: list[str], origin: str) -> list[str]:
+    """Refuses a file that lacks a column the model reads; returns the extra columns, which are ignored."""
+    present = [c for c in frame.columns if c != ROW]
+    missing = [c for c in needed if c not in present]
+    if missing:
+        raise DataError(f"{origin}: column(s) {', '.join(missing)} missing; the model reads {', '.join(needed)}. Add "
+                        "them (empty cells are allowed and treated as missing values).")
+    return [c for c in present if c not in needed]
+
+
+# ---------------------------------------------------------------------------------------------------- labels
+
+
+def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None, origin: str,
+                   meaning: str = "fraud") -> tuple[np.ndarray, str]:
+    """The label column as 1 (`positive_value`, e.g. fraud) and 0; returns the targets and the positive value.
+
+    Unset, the positive value is 1 / true / yes where the column holds two values and one of them is that."""
+    if column not in frame.columns:
+        raise DataError(f"{origin}: no label column {column!r}. Columns found: "
+                        f"{', '.join(c for c in frame.columns if c != ROW)}. Set data.label_column to the column "
+                        f"that says which rows are {meaning}.")
+    text = frame[column].astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    rows = source_rows(frame)
+    if empty.any():
+        raise DataError(f"{origin}: label column {column!r} is empty in row(s) {_rows(rows[empty])}. Fill those "
+                        "labels, or remove the rows (unlabelled rows can still be used to pre-train: keep them in "
+                        "a separate file).")
+    keys = text.map(_label_key)
+    distinct = sorted(keys.unique())
+    if positive_value is None:
+        if len(distinct) != 2:
+            shown = ", ".join(distinct[:10]) + (" ..." if len(distinct) > 10 else "")
+            raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values ({shown}), not "
+                            f"two. Say which value means {meaning} with tabular.positive_value in the config; every "
+                            "other value then counts as the other class.")
+        known = [v for v in distinct if v in {"1", "true", "yes", meaning}]
+        if not known:
+            raise DataError(f"{origin}: label column {column!r} holds {distinct[0]!r} and {distinct[1]!r}; say which "
+                            f"one means {meaning} with tabular.positive_value in the config.")
+        positive = known[0]
+    else:
+        positive = _label_key(positive_value)
+        if positive not in distinct:
+            raise DataError(f"{origin}: tabular.positive_value is {positive_value!r}, but label column {column!r} "
+                            f"holds only {', '.join(distinct[:10])}. Set it to the value that means {meaning}.")
+    return (keys == positive).to_numpy().astype(np.int64), positive
+
+
+def _label_key(value) -> str:
+    text = str(value).strip().lower()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
+
+
+# ---------------------------------------------------------------------------------------------------- time order
+
+MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+WEEKDAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def time_order(frame: pd.DataFrame, columns: list[str], origin: str) -> np.ndarray:
+    """Row positions sorted by time: each column is read as a number, a month or weekday name, or a date, and
+    the columns sort in the order given (most significant first). Rows without a time are refused."""
+    keys = []
+    for column in columns:
+        if column not in frame.columns:
+            raise DataError(f"{origin}: tabular.time_columns names {column!r}, which is not a column. Columns: "
+                            f"{', '.join(c for c in frame.columns if c != ROW)}.")
+        text = frame[column].astype("string").str.strip().str.lower()
+        numbers = _numbers(text.fillna(""))
+        for names in (MONTH_NAMES, WEEKDAY_NAMES):
+            named = text.str[:3].map(lambda v, names=names: names.index(v) if v in names else np.nan)
+            if named.notna().mean() > numbers.notna().mean():
+                numbers = named
+        if numbers.notna().mean() < 0.95:
+            dates = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+            numbers = dates.astype("int64").where(dates.notna()).astype(float)
+        if numbers.isna().any():
+            rows = source_rows(frame)[numbers.isna()]
+            raise DataError(f"{origin}: time column {column!r} has no readable time in row(s) {_rows(rows)}. Fill "
+                            "them in, or remove the column from tabular.time_columns to split at random.")
+        keys.append(numbers.to_numpy(dtype=float))
+    return np.lexsort(keys[::-1], axis=0) if keys else np.arange(len(frame))

@@ -1,0 +1,191 @@
+"""The project's own pre-trained tabular model: an FT-Transformer pre-trained by masked-feature reconstruction.
+
+Every column becomes a token (numbers through periodic embeddings, categories through embedding tables), a
+[CLS] token attends over them, and the [CLS] representation is the row's embedding. Pre-training hides a random
+share of each row's columns and asks the model to rebuild them from the [CLS] representation alone, so it must
+learn how columns go together. A row that is hard to rebuild is unusual: the reconstruction error is already an
+anomaly score. Fine-tuning puts a small head on the same [CLS] representation.
+
+The pieces are `rtdl_revisiting_models` (FT-Transformer blocks) and `rtdl_num_embeddings` (periodic numeric
+embeddings); a `PretrainedConfig` / `PreTrainedModel` pair gives `save_pretrained` / `from_pretrained` as for
+any other model (safetensors and config.json).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rtdl_num_embeddings import PeriodicEmbeddings
+from rtdl_revisiting_models import CategoricalEmbeddings, FTTransformerBackbone
+from torch import nn
+from transformers import PretrainedConfig, PreTrainedModel
+
+SCORE_MASKS = 8  # random masks averaged for a row's anomaly score
+SCORE_SEED = 0
+
+
+class TabularModelConfig(PretrainedConfig):
+    model_type = "cookbook_tabular"
+
+    def __init__(self, n_numeric: int = 0, cardinalities: list[int] | None = None, d_token: int = 64,
+                 n_blocks: int = 2, n_heads: int = 8, attention_dropout: float = 0.1, ffn_dropout: float = 0.1,
+                 residual_dropout: float = 0.0, mask_rate: float = 0.3, augment_mask_rate: float = 0.0,
+                 num_labels: int = 2, **kwargs):
+        self.n_numeric = n_numeric
+        self.cardinalities = list(cardinalities or [])
+        self.d_token = d_token
+        self.n_blocks = n_blocks
+        self.n_heads = n_heads
+        self.attention_dropout = attention_dropout
+        self.ffn_dropout = ffn_dropout
+        self.residual_dropout = residual_dropout
+        self.mask_rate = mask_rate
+        self.augment_mask_rate = augment_mask_rate
+        super().__init__(num_labels=num_labels, **kwargs)
+
+    @property
+    def n_features(self) -> int:
+        return self.n_numeric + len(self.cardinalities)
+
+
+class RowEncoder(nn.Module):
+    """Columns to tokens, optional masking, transformer, the [CLS] representation."""
+
+    def __init__(self, config: TabularModelConfig):
+        super().__init__()
+        d = config.d_token
+        self.numeric_tokens = PeriodicEmbeddings(config.n_numeric, d, lite=False) if config.n_numeric else None
+        self.category_tokens = CategoricalEmbeddings(config.cardinalities, d) if config.cardinalities else None
+        self.cls = nn.Parameter(torch.empty(d).uniform_(-d**-0.5, d**-0.5))
+        self.mask_tokens = nn.Parameter(torch.empty(config.n_features, d).uniform_(-d**-0.5, d**-0.5))
+        self.backbone = FTTransformerBackbone(
+            d_out=None, n_blocks=config.n_blocks, d_block=d, attention_n_heads=config.n_heads,
+            attention_dropout=config.attention_dropout, ffn_d_hidden=None, ffn_d_hidden_multiplier=4 / 3,
+            ffn_dropout=config.ffn_dropout, residual_dropout=config.residual_dropout,
+        )
+        self.normalisation = nn.LayerNorm(d)
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        tokens = []
+        if self.numeric_tokens is not None:
+            tokens.append(self.numeric_tokens(numeric))
+        if self.category_tokens is not None:
+            tokens.append(self.category_tokens(categorical))
+        x = torch.cat(tokens, dim=1)
+        if mask is not None:  # a hidden column shows only which column it is
+            x = torch.where(mask.unsqueeze(-1), self.mask_tokens.to(x.dtype).expand_as(x), x)
+        x = torch.cat([self.cls.to(x.dtype).expand(len(x), 1, -1), x], dim=1)
+        return self.normalisation(self.backbone(x))
+
+
+class TabularPreTrainedModel(PreTrainedModel):
+    config_class = TabularModelConfig
+    base_model_prefix = "encoder"
+    main_input_name = "numeric"
+
+    def _init_weights(self, module):
+        # Weights from a checkpoint are kept; a new head (missing from the checkpoint) starts as nn.Linear does.
+        if isinstance(module, nn.Linear):
+            module.reset_parameters()
+
+
+def random_mask(shape: tuple[int, int], rate: float, generator: torch.Generator | None = None,
+                device=None, at_least_one: bool = True) -> torch.Tensor:
+    """Hides each column with probability `rate` (and, with `at_least_one`, one column of every row at least)."""
+    mask = torch.rand(shape, generator=generator, device=device) < rate
+    if not at_least_one:
+        return mask
+    forced = torch.randint(shape[1], (shape[0],), generator=generator, device=device)
+    mask[torch.arange(shape[0], device=device), forced] = True
+    return mask
+
+
+class TabularForMaskedFeatures(TabularPreTrainedModel):
+    """Pre-training: rebuild the hidden columns from the [CLS] representation."""
+
+    def __init__(self, config: TabularModelConfig):
+        super().__init__(config)
+        self.encoder = RowEncoder(config)
+        self.numeric_head = nn.Linear(config.d_token, config.n_numeric) if config.n_numeric else None
+        self.category_heads = nn.ModuleList(nn.Linear(config.d_token, n) for n in config.cardinalities)
+        self.post_init()
+
+    def feature_losses(self, numeric, categorical, mask) -> torch.Tensor:
+        """Each hidden column's reconstruction loss (rows x columns; 0 where a column was shown)."""
+        hidden = self.encoder(numeric, categorical, mask).float()
+        losses = []
+        if self.numeric_head is not None:
+            losses.append(F.mse_loss(self.numeric_head(hidden), numeric.float(), reduction="none"))
+        for i, head in enumerate(self.category_heads):
+            losses.append(F.cross_entropy(head(hidden), categorical[:, i], reduction="none").unsqueeze(1))
+        return torch.cat(losses, dim=1) * mask
+
+    def forward(self, numeric, categorical, labels=None, mask=None):
+        if mask is None:
+            mask = random_mask(numeric.shape[:1] + (self.config.n_features,), self.config.mask_rate, device=numeric.device)
+        losses = self.feature_losses(numeric, categorical, mask)
+        loss = losses.sum() / mask.sum()
+        return {"loss": loss, "logits": losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}
+
+    @torch.no_grad()
+    def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Mean reconstruction loss of each row's hidden columns over fixed random masks: higher is stranger."""
+        self.eval()
+        generator = torch.Generator().manual_seed(SCORE_SEED)
+        n = len(numeric)
+        masks = [random_mask((n, self.config.n_features), self.config.mask_rate, generator) for _ in range(SCORE_MASKS)]
+        device = self.device
+        scores = np.zeros(n)
+        for start in range(0, n, batch_size):
+            part = slice(start, start + batch_size)
+            x_num = torch.as_tensor(numeric[part], device=device)
+            x_cat = torch.as_tensor(categorical[part], device=device)
+            total = torch.zeros(len(x_num), device=device)
+            for mask in masks:
+                m = mask[part].to(device)
+                total += self.feature_losses(x_num, x_cat, m).sum(1) / m.sum(1)
+            scores[part] = (total / SCORE_MASKS).cpu().numpy()
+        return scores
+
+
+class TabularForClassification(TabularPreTrainedModel):
+    """Fine-tuning: a head on the [CLS] representation; returns `logits` (and `loss` with labels)."""
+
+    def __init__(self, config: TabularModelConfig):
+        super().__init__(config)
+        self.encoder = RowEncoder(config)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(config.d_token, config.num_labels))
+        self.post_init()
+
+    def forward(self, numeric, categorical, labels=None):
+        mask = None
+        if self.training and self.config.augment_mask_rate:
+            # Hiding a few columns of each labelled row is an augmentation the pre-trained model already
+            # understands (its mask tokens were trained): with few labels it cannot lean on one column alone.
+            mask = random_mask((len(numeric), self.config.n_features), self.config.augment_mask_rate,
+                               device=numeric.device, at_least_one=False)
+        logits = self.head(self.encoder(numeric, categorical, mask)).float()
+        output = {"logits": logits}
+        if labels is not None:
+            output["loss"] = F.cross_entropy(logits, labels)
+        return output
+
+    @torch.no_grad()
+    def embeddings(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        return row_embeddings(self.encoder, numeric, categorical, batch_size)
+
+
+@torch.no_grad()
+def row_embeddings(encoder: RowEncoder, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The [CLS] representation of every row, in evaluation mode."""
+    was_training = encoder.training
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    parts = [
+        encoder(torch.as_tensor(numeric[i:i + batch_size], device=device),
+                torch.as_tensor(categorical[i:i + batch_size], device=device)).float().cpu().numpy()
+        for i in range(0, len(numeric), batch_size)
+    ]
+    encoder.train(was_training)
+    return np.concatenate(parts) if parts else np.zeros((0, encoder.cls.shape[0]), dtype=np.float32)

@@ -1,0 +1,304 @@
+"""Fraud anomaly detection: a tabular model pre-trained on unlabelled rows, fine-tuned on a budget of fraud labels.
+
+Six approaches on one test split, at each label budget:
+- `isolation_forest`: scikit-learn's unsupervised detector, on every training row without labels;
+- `pretrained`: the pre-trained model's reconstruction error (no labels);
+- `scratch`: the same network, randomly initialised, trained on the labelled rows only;
+- `gbt`: gradient-boosted trees on the labelled rows;
+- `fine_tuned`: the pre-trained model fine-tuned on the labelled rows;
+- `gbt_with_pretrained_features`: the trees with the pre-trained row embedding and anomaly score as features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+
+from ..compare import ApproachResult
+from ..config import RecipeConfig, TrainingConfig
+from ..data import ReadSettings, read_source
+from ..measure import Measurement, measure
+from ..modelcard import tabular_model_card
+from ..pretraining import (
+    Pretrained, classifier_from, classifier_trainer, load_pretrained, positive_scores, pretrain as pretrain_model,
+    probe_head, train_classifier,
+)
+from ..rare_events import alert_budget_metrics, cost_threshold, decision_metrics, ranking_metrics
+from ..saving import model_folder, read_model_info, save_atomically
+from ..tabular import TabularEncoder, check_input_columns, source_rows
+from ..tabular_data import TabularData, label_subset, load_tabular_data
+from ..tabular_model import TabularForClassification, row_embeddings
+from ..training import FineTuneResult
+from ..tuning import SearchResult, search
+
+HEADLINE_METRICS = ("average_precision", "roc_auc", "precision_at_alert_budget", "recall_at_alert_budget")
+LABELS = ("genuine", "fraud")
+SPLITS = ("train", "validation", "test")
+DESCRIPTIONS = {
+    "isolation_forest": "Isolation Forest on every training row (no labels)",
+    "pretrained": "pre-trained model's reconstruction error (no labels)",
+    "scratch": "same network, random start, trained on the labelled rows",
+    "gbt": "gradient-boosted trees on the labelled rows",
+    "fine_tuned": "pre-trained model fine-tuned on the labelled rows",
+    "gbt_with_pretrained_features": "trees on the labelled rows + pre-trained embedding and anomaly score",
+}
+
+
+def load_data(config: RecipeConfig) -> TabularData:
+    """The config's claims or transactions: fraud labelled 1, identifiers dropped, split, columns typed."""
+    return load_tabular_data(config, LABELS)
+
+
+def pretrain(data: TabularData, config: RecipeConfig, output_dir=None, *, resume: bool = False, callbacks=None) -> Pretrained:
+    """`cookbook pretrain`: the masked-feature model on every training row, without labels."""
+    return pretrain_model(data, config, output_dir, resume=resume, callbacks=callbacks)
+
+
+# ---------------------------------------------------------------------------------------------------- scoring
+
+
+def score_approach(approach: str, data: TabularData, config: RecipeConfig, test_scores, validation_scores,
+                   cost: Measurement, samples_seen: int, setting: dict | None = None, seed: int | None = None) -> ApproachResult:
+    """An approach's test metrics: the ranking, the alert budget, and the cost threshold chosen on validation."""
+    fraud = config.fraud
+    test, validation = data.targets("test"), data.targets("validation")
+    threshold = cost_threshold(validation, validation_scores, fraud.cost_missed_fraud, fraud.cost_false_alarm)
+    metrics = {
+        **ranking_metrics(test, test_scores),
+        **alert_budget_metrics(test, test_scores, fraud.alert_share),
+        **decision_metrics(test, test_scores, threshold, fraud.cost_missed_fraud, fraud.cost_false_alarm),
+        "threshold": threshold,
+    }
+    return ApproachResult(
+        approach=approach, description=DESCRIPTIONS[approach], metrics=metrics,
+        probabilities=np.asarray(test_scores, dtype=np.float64), train_seconds=cost.seconds,
+        samples_per_second=samples_seen / cost.seconds if cost.seconds else 0.0, peak_memory_mb=cost.peak_memory_mb,
+        validation_probabilities=np.asarray(validation_scores, dtype=np.float64),
+        setting=dict(setting or {}), seed=seed,
+    )
+
+
+class Encoded:
+    """Every split encoded once with the checkpoint's column encoder, plus what the pre-trained model makes of
+    each row (its embedding and anomaly score), for the approaches that use them."""
+
+    def __init__(self, data: TabularData, pretrained: Pretrained):
+        origin = data.report.source
+        self.rows = {s: pretrained.encoder.encode(data.splits[s], origin) for s in SPLITS}
+        with measure() as self.feature_cost:
+            self.embeddings = {s: row_embeddings(pretrained.model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
+            self.anomaly = {s: pretrained.model.anomaly_scores(r.numeric, r.categorical) for s, r in self.rows.items()}
+
+    def with_features(self, split: str) -> np.ndarray:
+        return np.hstack([self.rows[split].flat(), self.embeddings[split], self.anomaly[split][:, None]])
+
+    def categorical_positions(self) -> np.ndarray:
+        n_numeric = self.rows["train"].numeric.shape[1]
+        return np.arange(n_numeric, n_numeric + self.rows["train"].categorical.shape[1])
+
+
+def isolation_forest(data: TabularData, config: RecipeConfig, encoded: Encoded, seed: int) -> ApproachResult:
+    with measure() as cost:
+        forest = IsolationForest(n_estimators=200, random_state=seed, n_jobs=1).fit(encoded.rows["train"].flat())
+    score = lambda split: -forest.score_samples(encoded.rows[split].flat())  # noqa: E731  (higher: stranger)
+    return score_approach("isolation_forest", data, config, score("test"), score("validation"), cost,
+                          len(encoded.rows["train"]), seed=seed)
+
+
+def pretrained_score(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained) -> ApproachResult:
+    cost = Measurement(pretrained.seconds, encoded.feature_cost.peak_memory_mb)
+    return score_approach("pretrained", data, config, encoded.anomaly["test"], encoded.anomaly["validation"], cost,
+                          len(encoded.rows["train"]))
+
+
+def trees(data: TabularData, config: RecipeConfig, encoded: Encoded, labelled: np.ndarray, seed: int,
+          with_pretrained: bool) -> ApproachResult:
+    """Gradient-boosted trees (class-balanced) on the labelled rows; optionally with the pre-trained features."""
+    features = encoded.with_features if with_pretrained else (lambda split: encoded.rows[split].flat())
+    model = HistGradientBoostingClassifier(categorical_features=encoded.categorical_positions(),
+                                           class_weight="balanced", random_state=seed)
+    with measure() as cost:
+        model.fit(features("train")[labelled], data.targets("train")[labelled])
+    score = lambda split: model.predict_proba(features(split))[:, 1]  # noqa: E731
+    name = "gbt_with_pretrained_features" if with_pretrained else "gbt"
+    return score_approach(name, data, config, score("test"), score("validation"), cost, len(labelled), seed=seed)
+
+
+def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained, labelled: np.ndarray,
+            output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
+            resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
+    """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start)."""
+    training = dataclasses.replace(training or config.training, seed=seed)
+    settings = config.pretrain
+    model = classifier_from(pretrained if from_pretrained else None, pretrained.model.config, seed,
+                            augment_mask_rate=settings.fine_tune_mask_rate)
+    targets = data.targets("train")
+    if from_pretrained and settings.probe_first:
+        probe_head(model, encoded.rows["train"].take(labelled), targets[labelled])
+    trainer, cost = train_classifier(
+        model, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
+        data.targets("validation"), training, output_dir, min_steps=config.fraud.min_steps, resume=resume,
+        callbacks=callbacks, compute_metrics=validation_metrics, checkpoints=checkpoints,
+    )
+    scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
+    name = "fine_tuned" if from_pretrained else "scratch"
+    seen = trainer.state.global_step * training.batch_size
+    result = score_approach(name, data, config, scores["test"], scores["validation"], cost, seen, seed=seed)
+    model.config.decision_threshold = result.metrics["threshold"]
+    return FineTuneResult(result, trainer)
+
+
+def validation_metrics(eval_prediction) -> dict[str, float]:
+    """The Trainer's view of validation: ranking metrics of the fraud probability."""
+    logits = eval_prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    logits = np.asarray(logits, dtype=np.float64)
+    scores = logits[:, 1] - logits[:, 0]
+    metrics = ranking_metrics(eval_prediction.label_ids, scores)
+    return {k: metrics[k] for k in ("average_precision", "roc_auc")}
+
+
+# ---------------------------------------------------------------------------------------------------- protocol
+
+
+def baselines(data: TabularData, config: RecipeConfig, output_dir=None) -> list[ApproachResult]:
+    """Every approach but the fine-tuned one, at the config's label budget (`fraud.label_budget`)."""
+    pretrained = load_pretrained(config, output_dir)
+    encoded = Encoded(data, pretrained)
+    return compare_at_budget(data, config, encoded, pretrained, config.fraud.label_budget, config.training.seed,
+                             output_dir, include_fine_tuned=False)
+
+
+def compare_at_budget(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained,
+                      budget: float, seed: int, scratch_dir=None, include_fine_tuned: bool = True) -> list[ApproachResult]:
+    """Every approach on the same test split with the labels of one budget's draw (`seed`)."""
+    labelled = label_subset(data.targets("train"), budget, seed, data.report.source)
+    setting = {"label_budget": budget}
+    with tempfile.TemporaryDirectory(prefix="cookbook-fraud-") as scratch:
+        folder = Path(scratch_dir or scratch)
+        results = [
+            isolation_forest(data, config, encoded, seed),
+            pretrained_score(data, config, encoded, pretrained),
+            network(data, config, encoded, pretrained, labelled, folder / "scratch", from_pretrained=False, seed=seed,
+                    checkpoints=False).result,
+            trees(data, config, encoded, labelled, seed, with_pretrained=False),
+        ]
+        if include_fine_tuned:
+            results.append(network(data, config, encoded, pretrained, labelled, folder / "fine_tuned",
+                                   from_pretrained=True, seed=seed, checkpoints=False).result)
+        results.append(trees(data, config, encoded, labelled, seed, with_pretrained=True))
+    for result in results:
+        result.setting, result.seed = setting, seed
+    return results
+
+
+def label_budget_curve(data: TabularData, config: RecipeConfig, pretrained: Pretrained, budgets=None, seeds=None,
+                       done=None) -> list[ApproachResult]:
+    """Every approach at every label budget, once per labelled-subset seed; `done(budget, seed, results)` is
+    called after each draw (a notebook shows progress with it)."""
+    encoded = Encoded(data, pretrained)
+    results = []
+    for budget in budgets or config.fraud.label_budgets:
+        for seed in seeds or config.fraud.budget_seeds:
+            draw = compare_at_budget(data, config, encoded, pretrained, budget, seed)
+            results += draw
+            if done:
+                done(budget, seed, draw)
+    return results
+
+
+def benchmark(data: TabularData, config: RecipeConfig, scratch_dir) -> list[ApproachResult]:
+    """`make bench`: pre-train once on the training rows, then the label-budget curve over every seed."""
+    pretrained = pretrain_model(data, config, folder=Path(scratch_dir) / "pretrained")
+    return label_budget_curve(data, config, pretrained)
+
+
+def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, training: TrainingConfig | None = None,
+              resume: bool = False, callbacks=None, pretrained: Pretrained | None = None) -> FineTuneResult:
+    """Fine-tunes the pre-trained checkpoint (`pretrained`, or the one saved for this config in `output_dir`) on
+    the labels of `fraud.label_budget`."""
+    output_dir = Path(output_dir or config.output_dir)
+    pretrained = pretrained or load_pretrained(config, output_dir)
+    encoded = Encoded(data, pretrained)
+    labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
+    tuned = network(data, config, encoded, pretrained, labelled, output_dir, from_pretrained=True,
+                    seed=config.training.seed, training=training, resume=resume, callbacks=callbacks)
+    tuned.result.setting = {"label_budget": config.fraud.label_budget}
+    tuned.trainer.model.tabular_encoder = pretrained.encoder
+    tuned.trainer.model.config.positive_value = data.positive_value
+    return tuned
+
+
+def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResult:
+    """The fixed-budget search over learning rate, epochs, batch size and weight decay, on validation AUPRC."""
+    output_dir = Path(output_dir or config.output_dir)
+    pretrained = load_pretrained(config, output_dir)
+    encoded = Encoded(data, pretrained)
+    labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
+
+    def model_init(trial=None):
+        return classifier_from(pretrained, pretrained.model.config, config.training.seed)
+
+    trainer = classifier_trainer(
+        None, encoded.rows["train"].take(labelled), data.targets("train")[labelled], encoded.rows["validation"],
+        data.targets("validation"), config.training, output_dir / "search", compute_metrics=validation_metrics,
+        checkpoints=False, model_init=model_init,
+    )
+    return search(trainer, config.tune, "average_precision", greater_is_better=True)
+
+
+def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float], output_dir, made_by: str) -> str:
+    return tabular_model_card(config, data, metrics, output_dir, made_by, what="fraud",
+                              how="pre-trained on unlabelled rows by masked-feature reconstruction, then fine-tuned on "
+                                  f"{config.fraud.label_budget:.0%} of the training labels")
+
+
+def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Path:
+    """Weights (safetensors) and config.json, the column encoder (skops + JSON) and the decision threshold."""
+    model = trainer.model
+    info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
+            "positive_value": model.config.positive_value,
+            "threshold": model.config.decision_threshold, "identifier_columns": config.tabular.drop_columns,
+            "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding}}
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder)
+        model.tabular_encoder.save(folder)
+
+    return save_atomically(output_dir, write, info, model_card)
+
+
+def load_model(model_dir) -> tuple[TabularForClassification, TabularEncoder, dict]:
+    folder = model_folder(model_dir)
+    return TabularForClassification.from_pretrained(folder), TabularEncoder.load(folder), read_model_info(folder)
+
+
+def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFrame:
+    """Scores rows with a saved model: each row's fraud score and whether the saved threshold flags it.
+    Identifier columns are carried through; columns the model does not read are ignored and named in
+    `result.attrs["ignored_columns"]`."""
+    model, encoder, info = load_model(model_dir)
+    extra = check_input_columns(frame, encoder.input_columns, origin)
+    scores = positive_scores(model, encoder.encode(frame, origin))
+    out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
+    for column in info.get("identifier_columns") or []:
+        if column in frame.columns:
+            out[column] = frame[column].to_numpy()
+    out["fraud_score"] = np.round(scores, 6)
+    out["flagged"] = scores >= info["threshold"]
+    out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
+    out.attrs["threshold"] = info["threshold"]
+    return out
+
+
+def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
+    """Scores a table of new rows (CSV or any format the package reads)."""
+    info = read_model_info(model_dir)
+    tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
+    table = next(iter(tables.values()))
+    return predict(model_dir, table.frame, table.origin)

@@ -1,0 +1,196 @@
+"""The fraud recipe, end to end, as a user runs it: pretrain, train, predict, resume, torchrun, and the bad
+input a table of transactions brings."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from conftest import ROOT, Interrupt
+from safetensors.torch import load_file
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.errors import ConfigError, DataError
+from finetune_cookbook.recipe import pretrain, train
+from finetune_cookbook.tasks import anomaly_detection
+
+pytestmark = pytest.mark.recipe
+
+RECIPE = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+TRANSACTIONS = ROOT / "data_samples" / "card_transactions" / "transactions.csv"
+QUICK = {"pretrain": {"epochs": 2, "d_token": 16, "n_heads": 2}, "fraud": {"min_steps": 20},
+         "training": {"epochs": 2, "logging_steps": 5}}
+
+
+def cookbook(*args, cwd=ROOT, expect: int = 0):
+    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=900)
+    assert done.returncode == expect, done.stderr[-3000:]
+    return done.stdout, done.stderr
+
+
+def fraud_config(folder: Path, source: Path = TRANSACTIONS, **sections) -> Path:
+    """A copy of the recipe's config with quick settings, as a user edits a copy."""
+    import yaml
+
+    from finetune_cookbook.config import _merge
+
+    raw = yaml.safe_load(RECIPE.read_text())
+    raw["data"]["source"] = str(source)
+    raw["output_dir"] = str(folder / "run")
+    merged = _merge(raw, QUICK)
+    for name, values in sections.items():
+        merged = _merge(merged, {name: values})
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(merged))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`cookbook pretrain` then `cookbook train` on the recipe's config, unchanged, on data_samples/."""
+    output_dir = tmp_path_factory.mktemp("fraud") / "run"
+    pre_out, _ = cookbook("pretrain", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
+    train_out, _ = cookbook("train", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
+    return output_dir, pre_out, train_out
+
+
+def test_pretrain_saves_a_checkpoint_that_train_loads(trained):
+    output_dir, pre_out, train_out = trained
+    checkpoint = output_dir / "pretrained"
+    assert f"pre-trained checkpoint: {checkpoint}" in pre_out
+    for name in ("config.json", "model.safetensors", "encoder.skops", "schema.json", "pretraining.json"):
+        assert (checkpoint / name).is_file(), name
+    assert json.loads((checkpoint / "config.json").read_text())["model_type"] == "cookbook_tabular"
+    assert "test: average_precision" in train_out
+    model_dir = output_dir / "model"
+    info = json.loads((model_dir / "cookbook.json").read_text())
+    assert info["task"] == "anomaly_detection" and 0 <= info["threshold"] <= 1
+    scores = json.loads((output_dir / "metrics.json").read_text())["approaches"]["fine_tuned"]
+    for name in ("average_precision", "roc_auc", "precision_at_alert_budget", "recall_at_alert_budget"):
+        assert 0 <= scores[name] <= 1, name
+    # recorded, not a speed test: the sample's fraud rate is 1%, so a random ranking scores about 0.01
+    assert scores["average_precision"] > 2 * scores["base_rate"]
+    assert "average precision" in (model_dir / "README.md").read_text().lower()
+
+
+def test_predict_scores_rows_and_names_ignored_columns(trained, tmp_path):
+    output_dir, _, _ = trained
+    rows = pd.read_csv(TRANSACTIONS, dtype=str).tail(40).drop(columns=["is_fraud"])
+    rows["merchant_category"] = rows["merchant_category"].where(rows.index % 7 != 0, "space_tourism")  # unseen
+    rows.loc[rows.index[:3], "avg_amount_30d"] = ""  # missing values
+    rows["note"] = "from the new branch"  # extra column
+    file = tmp_path / "new.csv"
+    rows.to_csv(file, index=False)
+    out, err = cookbook("predict", output_dir, file, "--output", tmp_path / "scored.csv")
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert list(scored.columns) == ["row", "transaction_id", "account_id", "timestamp", "fraud_score", "flagged"]
+    assert len(scored) == 40 and scored["fraud_score"].between(0, 1).all()
+    assert scored["transaction_id"].tolist() == rows["transaction_id"].tolist()
+    assert "ignored" in err and "note" in err
+    threshold = json.loads((output_dir / "model" / "cookbook.json").read_text())["threshold"]
+    assert (scored["flagged"] == (scored["fraud_score"] >= threshold - 1e-6)).all()
+
+
+def test_predict_refuses_a_file_without_a_column_the_model_reads(trained, tmp_path):
+    output_dir, _, _ = trained
+    rows = pd.read_csv(TRANSACTIONS, dtype=str).head(5).drop(columns=["amount", "channel"])
+    file = tmp_path / "short.csv"
+    rows.to_csv(file, index=False)
+    _, err = cookbook("predict", output_dir, file, expect=2)
+    assert "amount, channel missing" in err and str(file) in err
+
+
+def test_train_without_a_checkpoint_says_to_pretrain(tmp_path):
+    config = load_config(fraud_config(tmp_path))
+    with pytest.raises(ConfigError, match="cookbook pretrain"):
+        train(config, tmp_path / "run")
+
+
+def test_a_checkpoint_of_another_split_is_refused(tmp_path):
+    config = load_config(fraud_config(tmp_path))
+    pretrain(config, tmp_path / "run")
+    moved = load_config(fraud_config(tmp_path, data={"test_size": 0.3}))
+    with pytest.raises(ConfigError, match="another split"):
+        train(moved, tmp_path / "run")
+
+
+def test_interrupted_training_resumes_to_the_same_model(tmp_path):
+    config = load_config(fraud_config(tmp_path))
+    pretrain(config, tmp_path / "whole")
+    shutil.copytree(tmp_path / "whole" / "pretrained", tmp_path / "cut" / "pretrained")
+    whole = train(config, tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "cut", callbacks=[Interrupt(15)])
+    assert not (tmp_path / "cut" / "model").exists()
+    resumed = train(config, tmp_path / "cut", resume=True)
+    assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
+    for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
+        torch.testing.assert_close(load_file(resumed.model_dir / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
+
+
+def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
+    config = fraud_config(tmp_path)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    launcher = str(torchrun if torchrun.exists() else shutil.which("torchrun"))
+    for command in ("pretrain", "train"):
+        done = subprocess.run([launcher, "--nproc_per_node", "2", "-m", "finetune_cookbook", command, str(config)],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("test: average_precision") == 1
+    scores = json.loads((tmp_path / "run" / "metrics.json").read_text())["approaches"]["fine_tuned"]
+    assert 0 <= scores["average_precision"] <= 1
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+def write_rows(folder: Path, change) -> Path:
+    rows = pd.read_csv(TRANSACTIONS, dtype=str, keep_default_na=False)
+    rows = change(rows)
+    path = folder / "transactions.csv"
+    rows.to_csv(path, index=False)
+    return path
+
+
+def load(folder: Path, change, **sections):
+    return anomaly_detection.load_data(load_config(fraud_config(folder, write_rows(folder, change), **sections)))
+
+
+def test_a_missing_label_column_is_named(tmp_path):
+    with pytest.raises(DataError, match="no label column 'is_fraud'.*data.label_column"):
+        load(tmp_path, lambda rows: rows.drop(columns=["is_fraud"]))
+
+
+def test_a_label_with_more_than_two_values_asks_which_is_fraud(tmp_path):
+    def three_values(rows):
+        rows.loc[rows.index[:50], "is_fraud"] = "2"
+        return rows
+
+    with pytest.raises(DataError, match="3 distinct values.*tabular.positive_value"):
+        load(tmp_path, three_values, tabular={"positive_value": None})
+
+
+def test_a_budget_without_a_fraud_case_is_refused(tmp_path):
+    config = load_config(fraud_config(tmp_path, fraud={"label_budget": 0.005}))
+    pretrain(config, tmp_path / "run")
+    with pytest.raises(DataError, match="label budget of 0.005 .* keeps no fraud case.*fraud.label_budget"):
+        train(config, tmp_path / "run")
+
+
+def test_an_empty_column_is_named(tmp_path):
+    with pytest.raises(DataError, match="column 'channel' is empty in every row.*tabular.drop_columns"):
+        load(tmp_path, lambda rows: rows.assign(channel=""))
+
+
+def test_text_in_a_numeric_column_names_the_rows(tmp_path):
+    def text_amounts(rows):
+        rows.loc[rows.index[[3, 10]], "amount"] = "twelve euros"
+        return rows
+
+    with pytest.raises(DataError, match=r"column 'amount' holds numbers, but row\(s\) 4, 11 hold text.*categorical"):
+        load(tmp_path, text_amounts)
