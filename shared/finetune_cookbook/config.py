@@ -479,6 +479,8 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         raise ConfigError(f"{where}: fraud.alert_share is {fraud.alert_share}; it is a share of the cases, in (0, 1).")
     if fraud.cost_missed_fraud <= 0 or fraud.cost_false_alarm <= 0:
         raise ConfigError(f"{where}: fraud.cost_missed_fraud and fraud.cost_false_alarm must be positive.")
+    if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
+        raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:
         raise ConfigError(f"{where}: pretrain.mask_rate must lie in (0, 1) and pretrain.d_token be a multiple of "
                           "pretrain.n_heads.")

@@ -10,7 +10,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from .compare import ApproachResult
 
 
-def pr_and_roc_curves(targets, results: list[ApproachResult], alert_share: float | None = None):
+def pr_and_roc_curves(targets, results: list[ApproachResult]):
     """Precision-recall (with the fraud rate as chance level) and ROC curves of every approach, on one split."""
     targets = np.asarray(targets)
     figure, (pr_axis, roc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -24,8 +24,6 @@ def pr_and_roc_curves(targets, results: list[ApproachResult], alert_share: float
     pr_axis.set(xlabel="recall (share of frauds found)", ylabel="precision (share of flags that are fraud)",
                 title="Precision-recall", ylim=(0, 1.02))
     roc_axis.plot([0, 1], [0, 1], color="grey", linestyle=":")
-    if alert_share:
-        roc_axis.axvline(alert_share, color="grey", linestyle="--", linewidth=0.8)
     roc_axis.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
     pr_axis.legend(fontsize=8)
     roc_axis.legend(fontsize=8, loc="lower right")

@@ -52,7 +52,7 @@ def split_fingerprint(config: RecipeConfig) -> dict:
         "source": config.data.source, "label_column": config.data.label_column, "seed": config.data.seed,
         "test_size": config.data.test_size, "validation_size": config.data.validation_size,
         "sample_size": config.data.sample_size, "time_columns": config.tabular.time_columns,
-        "drop_columns": sorted(config.tabular.drop_columns),
+        "drop_columns": sorted(config.tabular.drop_columns), "positive_value": config.tabular.positive_value,
     }
 
 

@@ -49,7 +49,8 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     record_metrics(
         output_dir, config.domain, {"fine_tuned": tuned.result.metrics},
-        dataset=data.report.source, model=config.model.name, data=dataclasses.asdict(data.report),
+        dataset=data.report.source, model=task.model_name(config) if hasattr(task, "model_name") else config.model.name,
+        data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
     )
     return summary

@@ -192,7 +192,14 @@ def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd
                                 f"false), or declare it categorical in tabular.column_types.")
             out[column] = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS or v == "1"))
         elif kind == "band":
-            out[column] = text.map(lambda v: np.nan if pd.isna(v) else band_value(v)).astype(float)
+            values = text.map(lambda v: np.nan if pd.isna(v) else band_value(v))
+            unread = text.notna() & values.isna()
+            if unread.any():
+                raise DataError(f"{origin}: column {column!r} holds bands such as 'more than 30', but row(s) "
+                                f"{_rows(rows[unread])} hold {', '.join(repr(v) for v in text[unread].unique()[:3])}. "
+                                "Write them as bands (a number, 'X to Y', 'more than X', 'under X', 'none'), or "
+                                "declare the column categorical in tabular.column_types.")
+            out[column] = values.astype(float)
         elif kind == "date":
             when = pd.to_datetime(text, errors="coerce", format="mixed")
             out[f"{column}.year"] = when.dt.year + (when.dt.dayofyear - 1) / 366
@@ -337,8 +344,7 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
     rows = source_rows(frame)
     if empty.any():
         raise DataError(f"{origin}: label column {column!r} is empty in row(s) {_rows(rows[empty])}. Fill those "
-                        "labels, or remove the rows (unlabelled rows can still be used to pre-train: keep them in "
-                        "a separate file).")
+                        "labels, or remove the rows.")
     keys = text.map(_label_key)
     distinct = sorted(keys.unique())
     if positive_value is None:

@@ -49,6 +49,12 @@ DESCRIPTIONS = {
 }
 
 
+def model_name(config: RecipeConfig) -> str:
+    """What `metrics.json` names as the model: the project's own pre-trained checkpoint."""
+    return f"FT-Transformer pre-trained by masked-feature reconstruction ({config.pretrain.n_blocks} blocks, " \
+           f"d_token {config.pretrain.d_token})"
+
+
 def load_data(config: RecipeConfig) -> TabularData:
     """The config's claims or transactions: fraud labelled 1, identifiers dropped, split, columns typed."""
     return load_tabular_data(config, LABELS)
@@ -135,8 +141,9 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start)."""
     training = dataclasses.replace(training or config.training, seed=seed)
     settings = config.pretrain
+    # Hiding columns is an augmentation only a pre-trained model understands (its mask tokens were trained).
     model = classifier_from(pretrained if from_pretrained else None, pretrained.model.config, seed,
-                            augment_mask_rate=settings.fine_tune_mask_rate)
+                            augment_mask_rate=settings.fine_tune_mask_rate if from_pretrained else 0.0)
     targets = data.targets("train")
     if from_pretrained and settings.probe_first:
         probe_head(model, encoded.rows["train"].take(labelled), targets[labelled])
@@ -149,7 +156,8 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     name = "fine_tuned" if from_pretrained else "scratch"
     seen = trainer.state.global_step * training.batch_size
     result = score_approach(name, data, config, scores["test"], scores["validation"], cost, seen, seed=seed)
-    model.config.decision_threshold = result.metrics["threshold"]
+    threshold = result.metrics["threshold"]
+    model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
 
 
@@ -235,14 +243,20 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
 
 
 def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResult:
-    """The fixed-budget search over learning rate, epochs, batch size and weight decay, on validation AUPRC."""
+    """The fixed-budget search over learning rate, epochs, batch size and weight decay, on validation AUPRC.
+    Trials start as `fine_tune` does; `fraud.min_steps` still sets a floor on the steps when training with the
+    chosen settings."""
     output_dir = Path(output_dir or config.output_dir)
     pretrained = load_pretrained(config, output_dir)
     encoded = Encoded(data, pretrained)
     labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
 
-    def model_init(trial=None):
-        return classifier_from(pretrained, pretrained.model.config, config.training.seed)
+    def model_init(trial=None):  # what `fine_tune` starts from: the probe head, the column masking
+        model = classifier_from(pretrained, pretrained.model.config, config.training.seed,
+                                augment_mask_rate=config.pretrain.fine_tune_mask_rate)
+        if config.pretrain.probe_first:
+            probe_head(model, encoded.rows["train"].take(labelled), data.targets("train")[labelled])
+        return model
 
     trainer = classifier_trainer(
         None, encoded.rows["train"].take(labelled), data.targets("train")[labelled], encoded.rows["validation"],
@@ -263,7 +277,9 @@ def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Pa
     model = trainer.model
     info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
             "positive_value": model.config.positive_value,
-            "threshold": model.config.decision_threshold, "identifier_columns": config.tabular.drop_columns,
+            # null: flagging nothing was the cheapest choice on validation at the stated costs
+            "threshold": model.config.decision_threshold,
+            "identifier_columns": config.tabular.drop_columns,
             "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding}}
 
     def write(folder: Path) -> None:
@@ -290,7 +306,8 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFram
         if column in frame.columns:
             out[column] = frame[column].to_numpy()
     out["fraud_score"] = np.round(scores, 6)
-    out["flagged"] = scores >= info["threshold"]
+    threshold = info["threshold"]
+    out["flagged"] = scores >= threshold if threshold is not None else False
     out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
     out.attrs["threshold"] = info["threshold"]
     return out
