@@ -27,7 +27,7 @@ def _pretrain(args) -> None:
     from .recipe import pretrain
 
     checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume)
-    if checkpoint.folder.is_dir():  # under torchrun, only the main process saves
+    if checkpoint.saved:  # under torchrun, only the main process saves and reports
         print(f"pre-trained checkpoint: {checkpoint.folder} ({checkpoint.seconds:.0f} s)")
 
 

@@ -175,6 +175,9 @@ def tabular_model_card(config: RecipeConfig, data, metrics: dict[str, float], ou
              "precision_at_threshold", "recall_at_threshold", "flagged_share", "cost_per_case",
              "cost_per_case_flagging_nothing") if name in metrics]
     fraud = config.fraud
+    threshold = metrics.get("threshold", float("nan"))
+    decision = (f"The decision threshold ({threshold:.4f} on the {what} probability) is the one with the lowest cost"
+                if threshold != float("inf") else "The model flags nothing: flagging nothing had the lowest cost")
     return f"""---
 library_name: transformers
 pipeline_tag: tabular-classification
@@ -201,9 +204,8 @@ chance level is the {what} rate (`base_rate`). Accuracy is not reported: flaggin
 |---|---|
 {chr(10).join(rows)}
 
-The alert budget is the top {fraud.alert_share:.0%} of cases by score. The decision threshold
-({metrics.get('threshold', float('nan')):.4f} on the {what} probability) minimises the cost on the validation split with
-a missed {what} costing {fraud.cost_missed_fraud:g} and a false alarm {fraud.cost_false_alarm:g}.
+The alert budget is the top {fraud.alert_share:.0%} of cases by score. {decision} on the
+validation split, with a missed {what} costing {fraud.cost_missed_fraud:g} and a false alarm {fraud.cost_false_alarm:g}.
 
 ## Intended use
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from transformers import set_seed
@@ -23,6 +24,7 @@ from .config import RecipeConfig, TrainingConfig
 from .errors import ConfigError
 from .few_shot import probe_weights
 from .measure import Measurement, measure
+from .readers import ROW
 from .tabular import EncodedRows, TabularEncoder
 from .tabular_data import TabularData
 from .tabular_model import TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, row_embeddings
@@ -46,9 +48,14 @@ def pretrained_dir(config: RecipeConfig, output_dir: str | Path | None = None) -
     return Path(output_dir or config.output_dir) / PRETRAINED_DIR
 
 
-def split_fingerprint(config: RecipeConfig) -> dict:
-    """What decides which rows are training rows: a checkpoint is only used with the same."""
+def split_fingerprint(config: RecipeConfig, data: TabularData) -> dict:
+    """What decides which rows are training rows, and how columns are read: a checkpoint is only used with the
+    same. The training rows' content is hashed too, so a file rewritten at the same path is caught."""
+    rows = data.splits["train"].drop(columns=[ROW], errors="ignore")
     return {
+        "training_rows_hash": str(int(pd.util.hash_pandas_object(rows, index=False).sum())),
+        "column_types": dict(sorted(config.tabular.column_types.items())),
+        "min_category_count": config.tabular.min_category_count,
         "source": config.data.source, "label_column": config.data.label_column, "seed": config.data.seed,
         "test_size": config.data.test_size, "validation_size": config.data.validation_size,
         "sample_size": config.data.sample_size, "time_columns": config.tabular.time_columns,
@@ -64,6 +71,7 @@ class Pretrained:
     encoder: TabularEncoder
     model: TabularForMaskedFeatures
     seconds: float = 0.0
+    saved: bool = True  # False in the other processes of a torchrun launch: only the main one writes
 
 
 def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | None = None, *, resume: bool = False,
@@ -99,7 +107,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     if trainer.is_world_process_zero():
         _save_checkpoint(folder, model, encoder, config, data, cost)
         shutil.rmtree(work, ignore_errors=True)
-    return Pretrained(folder, encoder, model, cost.seconds)
+    return Pretrained(folder, encoder, model, cost.seconds, saved=trainer.is_world_process_zero())
 
 
 def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: RecipeConfig, data: TabularData,
@@ -108,7 +116,7 @@ def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: Recip
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial)
     encoder.save(partial)
-    record = {"split": split_fingerprint(config), "training_rows": len(data.splits["train"]),
+    record = {"split": split_fingerprint(config, data), "training_rows": len(data.splits["train"]),
               "train_seconds": round(cost.seconds, 1), "objective": "masked-feature reconstruction",
               "mask_rate": config.pretrain.mask_rate}
     (partial / RECORD).write_text(json.dumps(record, indent=2, default=str))
@@ -117,8 +125,8 @@ def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: Recip
     partial.rename(folder)
 
 
-def load_pretrained(config: RecipeConfig, output_dir: str | Path | None = None, folder: str | Path | None = None,
-                    check_split: bool = True) -> Pretrained:
+def load_pretrained(config: RecipeConfig, data: TabularData, output_dir: str | Path | None = None,
+                    folder: str | Path | None = None) -> Pretrained:
     """The checkpoint `cookbook pretrain` saved for this config; an error that says what to run if there is
     none, or if it was pre-trained on another split of the data."""
     folder = Path(folder) if folder else pretrained_dir(config, output_dir)
@@ -126,12 +134,25 @@ def load_pretrained(config: RecipeConfig, output_dir: str | Path | None = None, 
         raise ConfigError(f"{folder}: no pre-trained checkpoint. Run `cookbook pretrain {config.config_path}` first "
                           "(or set pretrain.output_dir to where one is).")
     record = json.loads((folder / RECORD).read_text()) if (folder / RECORD).is_file() else {}
-    if check_split and json.loads(json.dumps(split_fingerprint(config), default=str)) != record.get("split"):
+    if json.loads(json.dumps(split_fingerprint(config, data), default=str)) != record.get("split"):
         raise ConfigError(f"{folder}: this checkpoint was pre-trained on other data or another split "
                           f"({record.get('split')}); its training rows may include this config's test rows. Run "
                           f"`cookbook pretrain {config.config_path}` again.")
     model = TabularForMaskedFeatures.from_pretrained(folder)
     return Pretrained(folder, TabularEncoder.load(folder), model, float(record.get("train_seconds", 0.0)))
+
+
+def start_classifier(pretrained: Pretrained, config: RecipeConfig, labelled_rows: EncodedRows,
+                     labelled_targets: np.ndarray, seed: int, from_pretrained: bool = True) -> TabularForClassification:
+    """The network as fine-tuning starts it: the pre-trained encoder, a head fitted as a linear probe
+    (`pretrain.probe_first`) and column masking as augmentation; or (`from_pretrained=False`) the same shape
+    from a random start, without the masking, which only a pre-trained model understands."""
+    settings = config.pretrain
+    model = classifier_from(pretrained if from_pretrained else None, pretrained.model.config, seed,
+                            augment_mask_rate=settings.fine_tune_mask_rate if from_pretrained else 0.0)
+    if from_pretrained and settings.probe_first:
+        probe_head(model, labelled_rows, labelled_targets)
+    return model
 
 
 def classifier_from(pretrained: Pretrained | None, model_config: TabularModelConfig, seed: int,
@@ -167,8 +188,9 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
                        validation_targets: np.ndarray, training: TrainingConfig, output_dir: str | Path, *,
                        min_steps: int = 0, callbacks=None, compute_metrics=None, checkpoints: bool = True,
                        model_init=None):
-    """The package's Trainer (class weights, bf16, checkpoints, resume, torchrun) for a tabular classifier; the
-    number of steps is fixed (no early stopping), so no label outside the budget picks the model."""
+    """The package's Trainer (class weights, bf16, checkpoints, resume, torchrun) for a tabular classifier. The
+    number of steps is fixed, with no early stopping: with 1% of the labels, a validation split whose scores
+    stopped training would be a second, larger label budget. (Validation still sets the threshold.)"""
     epochs = steps_for(len(train), training, min_steps)
     # Few labelled rows make an epoch a step or two: evaluate (and checkpoint) ten times a run instead.
     steps = math.ceil(len(train) / training.batch_size) * epochs if not training.max_steps else training.max_steps

@@ -27,7 +27,9 @@ def alert_budget_metrics(targets, scores, share: float) -> dict[str, float]:
     """Precision and recall when the top `share` of cases by score are reviewed (at least one case)."""
     targets, scores = np.asarray(targets), np.asarray(scores, dtype=np.float64)
     reviewed = max(1, int(round(share * len(scores))))
-    top = np.argsort(-scores, kind="stable")[:reviewed]
+    # Ties at the cut-off are broken at random (seeded), not by row order, which is time order in a time split.
+    tie_breaker = np.random.default_rng(0).random(len(scores))
+    top = np.lexsort((tie_breaker, -scores))[:reviewed]
     found = int(targets[top].sum())
     positives = int(targets.sum())
     return {
@@ -49,7 +51,7 @@ def cost_threshold(targets, scores, cost_missed: float, cost_false_alarm: float)
     validation, then keep it. Ties go to the higher threshold (fewer reviews)."""
     targets, scores = np.asarray(targets).astype(bool), np.asarray(scores, dtype=np.float64)
     candidates = np.unique(scores)[::-1]
-    # flagging every case at or above each candidate: cumulative counts over the scores sorted high to low
+    # One pass over the scores sorted high to low gives, for every candidate, the frauds and genuine cases it flags.
     order = np.argsort(-scores, kind="stable")
     sorted_scores, sorted_targets = scores[order], targets[order]
     last_at = np.searchsorted(-sorted_scores, -candidates, side="right")  # cases with score >= candidate

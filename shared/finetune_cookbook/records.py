@@ -23,7 +23,9 @@ def write_json(path: str | Path, payload) -> Path:
 
 def record_metrics(output_dir: str | Path, name: str, approaches: dict[str, dict[str, float]], **details) -> Path:
     """Records each approach's test metrics (`{approach: {metric: value}}`) under `output_dir/metrics.json`."""
-    clean = {a: {m: float(v) for m, v in scores.items()} for a, scores in approaches.items()}
+    # JSON has no infinity: a threshold that flags nothing (an infinite one) is written as null.
+    clean = {a: {m: None if abs(float(v)) == float("inf") else float(v) for m, v in scores.items()}
+             for a, scores in approaches.items()}
     return write_json(Path(output_dir) / METRICS_FILE, {"name": name, "approaches": clean, **details})
 
 

@@ -278,16 +278,13 @@ class TabularEncoder:
         return [1 + len(cats) - (len(rare) - 1 if rare is not None else 0)
                 for cats, rare in zip(encoder.categories_, infrequent)]
 
-    @property
-    def feature_names(self) -> list[str]:
-        return list(self.transformer.get_feature_names_out())
-
     def encode(self, frame: pd.DataFrame, origin: str) -> EncodedRows:
         columns = model_columns(frame, self.kinds, origin)
         matrix = self.transformer.transform(columns).astype(np.float64)
         numeric = matrix[:, self.transformer.output_indices_["numeric"]].astype(np.float32)
         codes = matrix[:, self.transformer.output_indices_["categorical"]]
-        return EncodedRows(np.nan_to_num(numeric), (codes + 1).astype(np.int64))  # unseen (-1) becomes 0
+        # Codes index embedding tables, so they must be >= 0: unseen values (-1) take code 0.
+        return EncodedRows(np.nan_to_num(numeric), (codes + 1).astype(np.int64))
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         folder = Path(folder)
@@ -392,7 +389,7 @@ def time_order(frame: pd.DataFrame, columns: list[str], origin: str) -> np.ndarr
         text = frame[column].astype("string").str.strip().str.lower()
         numbers = _numbers(text.fillna(""))
         for names in (MONTH_NAMES, WEEKDAY_NAMES):
-            named = text.str[:3].map(lambda v, names=names: names.index(v) if v in names else np.nan)
+            named = text.str[:3].map(lambda v, names=names: names.index(v) if v in names else np.nan, na_action="ignore")
             if named.notna().mean() > numbers.notna().mean():
                 numbers = named
         if numbers.notna().mean() < 0.95:

@@ -16,7 +16,7 @@ from .config import RecipeConfig
 from .data import ALL, LABEL, SPLITS, DataReport, LabelledData, describe_source, load_tables, stratified_sample, stratified_split
 from .errors import ConfigError, DataError
 from .readers import ROW
-from .tabular import CONSTANT, binary_targets, infer_column_types, time_order
+from .tabular import CONSTANT, binary_targets, infer_column_types, model_columns, time_order
 
 TARGET = "target"  # 1 for the positive outcome (a fraud), 0 otherwise
 
@@ -54,14 +54,24 @@ def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine"
         frame[LABEL] = np.where(targets == 1, labels[1], labels[0])
         frames[split] = frame
     origin = tables["train" if "train" in tables else ALL].origin
+    split_origins = {split: table.origin for split, table in tables.items() if split != ALL}
     splits = _split(frames, config, report, origin)
     train = splits["train"]
     if train[TARGET].sum() == 0:
         raise DataError(f"{origin}: the training split holds no {labels[1]} case (label {positive!r} in column "
                         f"{config.data.label_column!r}), so nothing can learn what one looks like. Add labelled "
                         f"{labels[1]} cases, or check tabular.positive_value.")
+    for split in ("validation", "test"):
+        if splits[split][TARGET].sum() == 0:
+            raise DataError(
+                f"{origin}: the {split} split ({len(splits[split])} rows) holds no {labels[1]} case, so nothing can be "
+                f"measured {'or chosen ' if split == 'validation' else ''}on it. Make it larger "
+                f"(data.{split}_size), or split at random instead of by time (leave tabular.time_columns unset)."
+            )
     exclude = [config.data.label_column, *config.tabular.drop_columns, TARGET, LABEL]
     kinds = infer_column_types(train, exclude, config.tabular.column_types, origin)
+    for split, frame in splits.items():  # bad cells in any split are found now, before anything trains
+        model_columns(frame, kinds, split_origins.get(split, origin))
     constant = [c for c, kind in kinds.items() if kind == CONSTANT]
     if constant:
         report.notes.append(f"Left out for holding one value in every training row: {', '.join(constant)}.")
@@ -121,7 +131,8 @@ def label_subset(targets: np.ndarray, budget: float, seed: int, origin: str, mea
     """Positions of the training rows whose labels a budget allows: `budget` of each class, drawn with `seed`.
 
     Stratified, so a 1% budget holds 1% of the frauds, as a team that labels a random 1% of its cases would
-    find on average."""
+    find on average. Nested: with one seed, a larger budget keeps every row of a smaller one and adds more, so
+    a label-budget curve measures what more labels buy, not a new draw's luck."""
     chosen = []
     for value in (0, 1):
         pool = np.flatnonzero(targets == value)
@@ -129,9 +140,9 @@ def label_subset(targets: np.ndarray, budget: float, seed: int, origin: str, mea
         if value == 1 and count == 0:
             raise DataError(
                 f"{origin}: a label budget of {budget:g} of the training rows keeps no {meaning} case (the training "
-                f"split holds {len(pool)}). Raise fraud.label_budget to at least {1 / max(len(pool), 1):.3g}, or add "
-                f"{meaning} cases to the data."
+                f"split holds {len(pool)}). Raise the budget (fraud.label_budget, or fraud.label_budgets for the "
+                f"curve) to at least {1 / max(len(pool), 1):.3g}, or add {meaning} cases to the data."
             )
-        chosen.append(np.random.default_rng([seed, value]).choice(pool, size=max(count, 1 if len(pool) else 0),
-                                                                   replace=False))
+        shuffled = np.random.default_rng([seed, value]).permutation(pool)
+        chosen.append(shuffled[:max(count, 1 if len(pool) else 0)])
     return np.sort(np.concatenate(chosen))

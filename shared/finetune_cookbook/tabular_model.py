@@ -171,10 +171,6 @@ class TabularForClassification(TabularPreTrainedModel):
             output["loss"] = F.cross_entropy(logits, labels)
         return output
 
-    @torch.no_grad()
-    def embeddings(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        return row_embeddings(self.encoder, numeric, categorical, batch_size)
-
 
 @torch.no_grad()
 def row_embeddings(encoder: RowEncoder, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:

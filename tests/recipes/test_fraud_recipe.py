@@ -194,3 +194,8 @@ def test_text_in_a_numeric_column_names_the_rows(tmp_path):
 
     with pytest.raises(DataError, match=r"column 'amount' holds numbers, but row\(s\) 4, 11 hold text.*categorical"):
         load(tmp_path, text_amounts)
+
+
+def test_a_validation_split_without_fraud_is_refused(tmp_path):
+    with pytest.raises(DataError, match="validation split .* holds no fraud case.*data.validation_size"):
+        load(tmp_path, lambda rows: rows, data={"validation_size": 0.002})

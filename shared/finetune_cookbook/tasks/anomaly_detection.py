@@ -25,8 +25,8 @@ from ..data import ReadSettings, read_source
 from ..measure import Measurement, measure
 from ..modelcard import tabular_model_card
 from ..pretraining import (
-    Pretrained, classifier_from, classifier_trainer, load_pretrained, positive_scores, pretrain as pretrain_model,
-    probe_head, train_classifier,
+    Pretrained, classifier_trainer, load_pretrained, positive_scores, pretrain as pretrain_model, start_classifier,
+    train_classifier,
 )
 from ..rare_events import alert_budget_metrics, cost_threshold, decision_metrics, ranking_metrics
 from ..saving import model_folder, read_model_info, save_atomically
@@ -139,24 +139,22 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
             resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
     """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start)."""
+    # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
+    min_steps = 0 if training is not None else config.fraud.min_steps
     training = dataclasses.replace(training or config.training, seed=seed)
-    settings = config.pretrain
-    # Hiding columns is an augmentation only a pre-trained model understands (its mask tokens were trained).
-    model = classifier_from(pretrained if from_pretrained else None, pretrained.model.config, seed,
-                            augment_mask_rate=settings.fine_tune_mask_rate if from_pretrained else 0.0)
     targets = data.targets("train")
-    if from_pretrained and settings.probe_first:
-        probe_head(model, encoded.rows["train"].take(labelled), targets[labelled])
+    model = start_classifier(pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], seed,
+                             from_pretrained)
     trainer, cost = train_classifier(
         model, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
-        data.targets("validation"), training, output_dir, min_steps=config.fraud.min_steps, resume=resume,
+        data.targets("validation"), training, output_dir, min_steps=min_steps, resume=resume,
         callbacks=callbacks, compute_metrics=validation_metrics, checkpoints=checkpoints,
     )
     scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
     name = "fine_tuned" if from_pretrained else "scratch"
     seen = trainer.state.global_step * training.batch_size
     result = score_approach(name, data, config, scores["test"], scores["validation"], cost, seen, seed=seed)
-    threshold = result.metrics["threshold"]
+    threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
 
@@ -176,7 +174,7 @@ def validation_metrics(eval_prediction) -> dict[str, float]:
 
 def baselines(data: TabularData, config: RecipeConfig, output_dir=None) -> list[ApproachResult]:
     """Every approach but the fine-tuned one, at the config's label budget (`fraud.label_budget`)."""
-    pretrained = load_pretrained(config, output_dir)
+    pretrained = load_pretrained(config, data, output_dir)
     encoded = Encoded(data, pretrained)
     return compare_at_budget(data, config, encoded, pretrained, config.fraud.label_budget, config.training.seed,
                              output_dir, include_fine_tuned=False)
@@ -231,7 +229,7 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
     """Fine-tunes the pre-trained checkpoint (`pretrained`, or the one saved for this config in `output_dir`) on
     the labels of `fraud.label_budget`."""
     output_dir = Path(output_dir or config.output_dir)
-    pretrained = pretrained or load_pretrained(config, output_dir)
+    pretrained = pretrained or load_pretrained(config, data, output_dir)
     encoded = Encoded(data, pretrained)
     labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
     tuned = network(data, config, encoded, pretrained, labelled, output_dir, from_pretrained=True,
@@ -244,19 +242,16 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
 
 def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResult:
     """The fixed-budget search over learning rate, epochs, batch size and weight decay, on validation AUPRC.
-    Trials start as `fine_tune` does; `fraud.min_steps` still sets a floor on the steps when training with the
-    chosen settings."""
+    Trials start as `fine_tune` does, and train for the epochs they draw (no `fraud.min_steps` floor), as
+    `fine_tune(..., training=search.best_training(...))` then does."""
     output_dir = Path(output_dir or config.output_dir)
-    pretrained = load_pretrained(config, output_dir)
+    pretrained = load_pretrained(config, data, output_dir)
     encoded = Encoded(data, pretrained)
     labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
 
-    def model_init(trial=None):  # what `fine_tune` starts from: the probe head, the column masking
-        model = classifier_from(pretrained, pretrained.model.config, config.training.seed,
-                                augment_mask_rate=config.pretrain.fine_tune_mask_rate)
-        if config.pretrain.probe_first:
-            probe_head(model, encoded.rows["train"].take(labelled), data.targets("train")[labelled])
-        return model
+    def model_init(trial=None):  # each trial starts as `fine_tune` does
+        return start_classifier(pretrained, config, encoded.rows["train"].take(labelled),
+                                data.targets("train")[labelled], config.training.seed)
 
     trainer = classifier_trainer(
         None, encoded.rows["train"].take(labelled), data.targets("train")[labelled], encoded.rows["validation"],

@@ -1,0 +1,127 @@
+"""The tabular pipeline's parts: column kinds, bands, the encoder and its safe reload, time order, label budgets,
+and the rare-event metrics."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finetune_cookbook.errors import DataError
+from finetune_cookbook.rare_events import alert_budget_metrics, cost_threshold, expected_cost
+from finetune_cookbook.tabular import (
+    CONSTANT, TabularEncoder, band_value, binary_targets, check_input_columns, infer_column_types, time_order,
+)
+from finetune_cookbook.tabular_data import label_subset
+
+
+def claims(n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "row": range(1, n + 1),
+        "amount": [f"{v:.2f}" for v in rng.gamma(2, 50, n)],
+        "vehicle_price": rng.choice(["less than 20000", "20000 to 29000", "more than 69000"], n),
+        "address_change": rng.choice(["no change", "under 6 months", "1 year", "2 to 3 years"], n),
+        "police_report": rng.choice(["Yes", "No"], n),
+        "claimed_on": [f"2024-0{1 + i % 9}-1{i % 10} 1{i % 10}:30" for i in range(n)],
+        "make": rng.choice(["Honda", "Toyota", "Mazda"], n),
+        "branch": "north",
+        "fraud": rng.choice(["0", "1"], n, p=[0.8, 0.2]),
+    })
+
+
+def test_bands_keep_their_order_across_units():
+    ordered = ["no change", "under 6 months", "1 year", "2 to 3 years", "4 to 8 years"]
+    assert [band_value(b) for b in ordered] == sorted(band_value(b) for b in ordered)
+    prices = ["less than 20000", "20000 to 29000", "60000 to 69000", "more than 69000"]
+    assert [band_value(b) for b in prices] == sorted(band_value(b) for b in prices)
+    assert band_value("new") == 0 and band_value("Honda") is None
+
+
+def test_column_kinds_are_inferred_and_overridable():
+    frame = claims()
+    kinds = infer_column_types(frame, ["fraud"], None, "claims.csv")
+    assert kinds == {"amount": "numeric", "vehicle_price": "band", "address_change": "band", "police_report": "boolean",
+                     "claimed_on": "date", "make": "categorical", "branch": CONSTANT}
+    assert infer_column_types(frame, ["fraud"], {"amount": "categorical"}, "claims.csv")["amount"] == "categorical"
+
+
+def test_the_encoder_handles_missing_and_unseen_values_and_reloads_without_pickle(tmp_path):
+    frame = claims()
+    encoder = TabularEncoder(infer_column_types(frame, ["fraud"], None, "claims.csv"), min_category_count=1)
+    encoder.fit(frame, "claims.csv")
+    new = frame.head(3).copy()
+    new.loc[0, "make"] = "Tesla"  # unseen
+    new.loc[1, "amount"] = ""  # missing
+    rows = encoder.encode(new, "new.csv")
+    assert rows.categorical[0, 0] == 0 and rows.categorical[1, 0] > 0
+    assert np.isfinite(rows.numeric).all()
+    encoder.save(tmp_path)
+    again = TabularEncoder.load(tmp_path).encode(new[list(reversed(new.columns))], "new.csv")  # column order free
+    np.testing.assert_allclose(again.numeric, rows.numeric)
+    np.testing.assert_array_equal(again.categorical, rows.categorical)
+
+
+def test_an_encoder_file_with_foreign_types_is_not_loaded(tmp_path):
+    import skops.io
+
+    frame = claims()
+    encoder = TabularEncoder(infer_column_types(frame, ["fraud"], None, "claims.csv")).fit(frame, "claims.csv")
+    encoder.save(tmp_path)
+    skops.io.dump({"payload": pd.Timestamp("2024-01-01")}, tmp_path / TabularEncoder.TRANSFORMER)
+    with pytest.raises(DataError, match="not written by this package"):
+        TabularEncoder.load(tmp_path)
+
+
+def test_unreadable_band_and_missing_prediction_columns_are_named():
+    frame = claims()
+    encoder = TabularEncoder(infer_column_types(frame, ["fraud"], None, "claims.csv")).fit(frame, "claims.csv")
+    bad = frame.head(4).copy()
+    bad.loc[2, "vehicle_price"] = "expensive"
+    with pytest.raises(DataError, match=r"column 'vehicle_price' holds bands .* row\(s\) 3 hold 'expensive'"):
+        encoder.encode(bad, "new.csv")
+    with pytest.raises(DataError, match="new.csv: column\\(s\\) make missing"):
+        check_input_columns(frame.drop(columns=["make"]), encoder.input_columns, "new.csv")
+    assert check_input_columns(frame.assign(note="x"), encoder.input_columns, "new.csv") == ["branch", "fraud", "note"]
+
+
+def test_binary_targets_take_yes_or_the_named_value():
+    frame = pd.DataFrame({"row": [1, 2, 3], "outcome": ["genuine", "fraud", "genuine"]})
+    targets, positive = binary_targets(frame, "outcome", None, "f.csv")
+    assert positive == "fraud" and targets.tolist() == [0, 1, 0]
+    frame["outcome"] = ["a", "b", "a"]
+    with pytest.raises(DataError, match="say which one means fraud"):
+        binary_targets(frame, "outcome", None, "f.csv")
+    assert binary_targets(frame, "outcome", "b", "f.csv")[0].tolist() == [0, 1, 0]
+
+
+def test_time_order_reads_years_and_month_names():
+    frame = pd.DataFrame({"Year": ["1995", "1994", "1995", "1994"], "Month": ["Jan", "Dec", "Mar", "Feb"]})
+    assert time_order(frame, ["Year", "Month"], "f.csv").tolist() == [3, 1, 0, 2]
+
+
+def test_label_budgets_are_stratified_and_nested():
+    targets = np.array([1] * 50 + [0] * 950)
+    small, large = label_subset(targets, 0.05, 3, "f"), label_subset(targets, 0.2, 3, "f")
+    assert targets[small].sum() == 2 and len(small) == 50
+    assert set(small) <= set(large)
+    assert not np.array_equal(small, label_subset(targets, 0.05, 4, "f"))
+    with pytest.raises(DataError, match="keeps no fraud case"):
+        label_subset(targets, 0.005, 3, "f")
+
+
+def test_the_cost_threshold_minimises_the_cost_it_is_chosen_on():
+    rng = np.random.default_rng(1)
+    targets = rng.random(400) < 0.1
+    scores = np.where(targets, rng.normal(1, 1, 400), rng.normal(0, 1, 400))
+    threshold = cost_threshold(targets, scores, cost_missed=20, cost_false_alarm=1)
+    chosen = expected_cost(targets, scores >= threshold, 20, 1)
+    for other in np.quantile(scores, np.linspace(0, 1, 41)):
+        assert chosen <= expected_cost(targets, scores >= other, 20, 1) + 1e-12
+    # when a false alarm costs more than any fraud, flagging nothing is cheapest
+    assert cost_threshold(targets, scores, cost_missed=1, cost_false_alarm=1000) == float("inf")
+
+
+def test_the_alert_budget_counts_the_top_share():
+    targets = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    scores = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 0.1, 0.2, 0.0, 0.05])
+    assert alert_budget_metrics(targets, scores, 0.3) == {"precision_at_alert_budget": 2 / 3,
+                                                          "recall_at_alert_budget": 2 / 3}
