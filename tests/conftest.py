@@ -67,3 +67,21 @@ class Interrupt(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step == self.at_step:
             raise KeyboardInterrupt(f"simulated interruption at step {self.at_step}")
+
+
+def assert_resume_reproduces(config, whole_dir: Path, cut_dir: Path, at_step: int = 15) -> None:
+    """`cookbook train` straight through, and interrupted at `at_step` then resumed with --resume, must save the
+    same model with the same test metrics; the interrupted run must leave no model behind."""
+    import torch
+    from safetensors.torch import load_file
+
+    from finetune_cookbook.recipe import train
+
+    whole = train(config, whole_dir)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, cut_dir, callbacks=[Interrupt(at_step)])
+    assert not (cut_dir / "model").exists()
+    resumed = train(config, cut_dir, resume=True)
+    assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
+    for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
+        torch.testing.assert_close(load_file(resumed.model_dir / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)

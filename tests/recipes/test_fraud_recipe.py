@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
-from conftest import ROOT, Interrupt
-from safetensors.torch import load_file
+from conftest import ROOT, assert_resume_reproduces
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError, DataError
@@ -123,14 +121,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
     config = load_config(fraud_config(tmp_path))
     pretrain(config, tmp_path / "whole")
     shutil.copytree(tmp_path / "whole" / "pretrained", tmp_path / "cut" / "pretrained")
-    whole = train(config, tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tmp_path / "cut", callbacks=[Interrupt(15)])
-    assert not (tmp_path / "cut" / "model").exists()
-    resumed = train(config, tmp_path / "cut", resume=True)
-    assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
-    for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
-        torch.testing.assert_close(load_file(resumed.model_dir / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
+    assert_resume_reproduces(config, tmp_path / "whole", tmp_path / "cut")
 
 
 def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):

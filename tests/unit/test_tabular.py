@@ -125,3 +125,20 @@ def test_the_alert_budget_counts_the_top_share():
     scores = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 0.1, 0.2, 0.0, 0.05])
     assert alert_budget_metrics(targets, scores, 0.3) == {"precision_at_alert_budget": 2 / 3,
                                                           "recall_at_alert_budget": 2 / 3}
+
+
+def test_trees_take_a_column_of_many_categories_as_a_number():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from finetune_cookbook.tabular import EncodedRows
+    from finetune_cookbook.tasks.anomaly_detection import Encoded
+
+    rng = np.random.default_rng(0)
+    codes = np.column_stack([rng.integers(0, 4, 600), rng.integers(0, 300, 600), rng.integers(0, 12, 600)])
+    encoded = Encoded.__new__(Encoded)  # only the parts the trees read
+    encoded.cardinalities = [4, 300, 12]
+    encoded.rows = {"train": EncodedRows(rng.normal(size=(600, 3)).astype(np.float32), codes)}
+    positions = encoded.categorical_positions()
+    assert positions.tolist() == [3, 5]
+    HistGradientBoostingClassifier(categorical_features=positions, max_iter=5).fit(
+        encoded.rows["train"].flat(), rng.integers(0, 2, 600))  # a 300-category column as a category would fail

@@ -39,6 +39,7 @@ from ..tuning import SearchResult, search
 HEADLINE_METRICS = ("average_precision", "roc_auc", "precision_at_alert_budget", "recall_at_alert_budget")
 LABELS = ("genuine", "fraud")
 SPLITS = ("train", "validation", "test")
+TREE_CATEGORIES = 255  # HistGradientBoosting's most categories a feature can have
 DESCRIPTIONS = {
     "isolation_forest": "Isolation Forest on every training row (no labels)",
     "pretrained": "pre-trained model's reconstruction error (no labels)",
@@ -95,6 +96,7 @@ class Encoded:
 
     def __init__(self, data: TabularData, pretrained: Pretrained):
         origin = data.report.source
+        self.cardinalities = pretrained.encoder.cardinalities
         self.rows = {s: pretrained.encoder.encode(data.splits[s], origin) for s in SPLITS}
         with measure() as self.feature_cost:
             self.embeddings = {s: row_embeddings(pretrained.model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
@@ -104,8 +106,11 @@ class Encoded:
         return np.hstack([self.rows[split].flat(), self.embeddings[split], self.anomaly[split][:, None]])
 
     def categorical_positions(self) -> np.ndarray:
+        """Where the category codes sit in `flat()` rows, for the trees; a column with more codes than the trees
+        can split on as categories (255) is left to them as an ordered number."""
         n_numeric = self.rows["train"].numeric.shape[1]
-        return np.arange(n_numeric, n_numeric + self.rows["train"].categorical.shape[1])
+        return np.array([n_numeric + i for i, codes in enumerate(self.cardinalities) if codes <= TREE_CATEGORIES],
+                        dtype=int)
 
 
 def isolation_forest(data: TabularData, config: RecipeConfig, encoded: Encoded, seed: int) -> ApproachResult:
