@@ -331,7 +331,8 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
                    meaning: str = "fraud") -> tuple[np.ndarray, str]:
     """The label column as 1 (`positive_value`, e.g. fraud) and 0; returns the targets and the positive value.
 
-    Unset, the positive value is 1 / true / yes where the column holds two values and one of them is that."""
+    Unset, the positive value is 1, yes / y, true / t, or the word `meaning` itself, where the column holds two
+    values and one of them is such."""
     if column not in frame.columns:
         raise DataError(f"{origin}: no label column {column!r}. Columns found: "
                         f"{', '.join(c for c in frame.columns if c != ROW)}. Set data.label_column to the column "
@@ -350,7 +351,7 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
             raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values ({shown}), not "
                             f"two. Say which value means {meaning} with tabular.positive_value in the config; every "
                             "other value then counts as the other class.")
-        known = [v for v in distinct if v in {"1", "true", "yes", meaning}]
+        known = [v for v in distinct if v in TRUE_WORDS | {"1", meaning}]
         if not known:
             raise DataError(f"{origin}: label column {column!r} holds {distinct[0]!r} and {distinct[1]!r}; say which "
                             f"one means {meaning} with tabular.positive_value in the config.")

@@ -91,6 +91,9 @@ def test_binary_targets_take_yes_or_the_named_value():
     with pytest.raises(DataError, match="say which one means fraud"):
         binary_targets(frame, "outcome", None, "f.csv")
     assert binary_targets(frame, "outcome", "b", "f.csv")[0].tolist() == [0, 1, 0]
+    frame["outcome"] = ["N", "Y", "N"]  # as insurance claim files write it
+    targets, positive = binary_targets(frame, "outcome", None, "f.csv")
+    assert positive == "y" and targets.tolist() == [0, 1, 0]
 
 
 def test_time_order_reads_years_and_month_names():
