@@ -54,5 +54,5 @@ def test_exponent_without_a_dot_is_a_number(tmp_path):
 def test_loss_as_selection_metric_is_minimised(tmp_path):
     config = load_config(write_config(tmp_path, {"training": {"metric_for_best_model": "loss"}}))
     assert config.training.greater_is_better is False
-    with pytest.raises(ConfigError, match="metric_for_best_model is 'f1'; choose one of accuracy, loss, macro_f1"):
+    with pytest.raises(ConfigError, match="metric_for_best_model is 'f1'; choose one of accuracy, average_precision, loss, macro_f1"):
         load_config(write_config(tmp_path, {"training": {"metric_for_best_model": "f1"}}))

@@ -302,8 +302,8 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFram
     extra = check_input_columns(frame, encoder.input_columns, origin)
     scores = positive_scores(model, encoder.encode(frame, origin))
     out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
-    for column in info.get("identifier_columns") or []:
-        if column in frame.columns:
+    for column in info.get("identifier_columns") or []:  # the dropped columns, so a row can be found again
+        if column in frame.columns and frame[column].astype("string").str.strip().fillna("").ne("").any():
             out[column] = frame[column].to_numpy()
     out["fraud_score"] = np.round(scores, 6)
     threshold = info["threshold"]
