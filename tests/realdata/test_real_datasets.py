@@ -59,3 +59,19 @@ def test_the_intent_bench_config_reads_banking77_with_its_official_test_split():
     assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 3080
     assert data.splits["test"]["label"].value_counts().eq(40).all()
     assert len(data.out_of_scope) == 0
+
+
+@pytest.mark.skipif(not (REAL_DATA / "vehicle_insurance_claim_fraud").is_dir(),
+                    reason="../shared/datasets/vehicle_insurance_claim_fraud is not here")
+def test_the_fraud_bench_config_reads_the_claims_in_time_order():
+    from finetune_cookbook.tasks import anomaly_detection
+
+    data = anomaly_detection.load_data(load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "bench_insurance.yaml"))
+    assert data.report.rows_read == 15420
+    assert data.report.split_sizes == {"train": 10023, "validation": 1542, "test": 3855}
+    assert data.report.class_counts == {"genuine": 14497, "fraud": 923}
+    years = {split: set(frame["Year"]) for split, frame in data.splits.items()}
+    assert years["train"] == {"1994", "1995"} and years["test"] == {"1996"}  # the latest claims are the test split
+    assert "PolicyNumber" not in data.kinds and "Year" not in data.kinds
+    assert data.kinds["VehiclePrice"] == "band" and data.kinds["Fault"] == "categorical"
+    assert data.kinds["PoliceReportFiled"] == "boolean"
