@@ -75,10 +75,15 @@ class LabelledData:
         return [index[name] for name in self.splits[split][LABEL]]
 
 
+def list_rows(rows: pd.Series) -> str:
+    """Row numbers for an error message: the first few, and how many more."""
+    listed = [str(r) for r in rows.head(MAX_ROWS_LISTED)]
+    more = f" and {len(rows) - MAX_ROWS_LISTED} more" if len(rows) > MAX_ROWS_LISTED else ""
+    return ", ".join(listed) + more
+
+
 def _rows(frame: pd.DataFrame) -> str:
-    rows = [str(r) for r in frame[ROW].head(MAX_ROWS_LISTED)]
-    more = f" and {len(frame) - MAX_ROWS_LISTED} more" if len(frame) > MAX_ROWS_LISTED else ""
-    return ", ".join(rows) + more
+    return list_rows(frame[ROW])
 
 
 # ---------------------------------------------------------------------------------------------------- sources

@@ -14,7 +14,6 @@ Three steps, each kept apart so a user can see and override it:
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer
 
+from .data import label_key, list_rows
 from .errors import ConfigError, DataError
 from .readers import ROW
 
@@ -46,7 +46,6 @@ DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|^\d{1,2}
 DATE_PARTS = ("year", "month", "weekday", "hour")
 MISSING = "(missing)"
 TEXT_SHARE_FOR_NUMERIC = 0.9  # a column this much numbers is numeric with stray text, not a category
-ROWS_LISTED = 5
 # skops loads only objects of these types from an encoder file.
 TRUSTED_TYPES = [
     "sklearn.compose._column_transformer.ColumnTransformer", "sklearn.pipeline.Pipeline",
@@ -55,11 +54,6 @@ TRUSTED_TYPES = [
     "sklearn.utils._bunch.Bunch", "builtins.slice", "numpy.dtype", "numpy.ndarray", "builtins.str",
     "pandas.core.indexes.base.Index",
 ]
-
-
-def _rows(rows: pd.Series) -> str:
-    listed = ", ".join(str(r) for r in rows.head(ROWS_LISTED))
-    return listed + (f" and {len(rows) - ROWS_LISTED} more" if len(rows) > ROWS_LISTED else "")
 
 
 def source_rows(frame: pd.DataFrame) -> pd.Series:
@@ -162,7 +156,7 @@ def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series)
         rows = rows.loc[bad.index]
         examples = ", ".join(repr(v) for v in bad.unique()[:3])
         raise DataError(
-            f"{origin}: column {column!r} holds numbers, but row(s) {_rows(rows)} hold text ({examples}). Correct "
+            f"{origin}: column {column!r} holds numbers, but row(s) {list_rows(rows)} hold text ({examples}). Correct "
             f"those cells (leave a cell empty for a missing value), or declare the column categorical: "
             f"tabular.column_types: {{{column}: categorical}}."
         )
@@ -187,7 +181,7 @@ def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd
             lowered = text.str.lower()
             unknown = lowered.notna() & ~lowered.isin(TRUE_WORDS | FALSE_WORDS | {"1", "0"})
             if unknown.any():
-                raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {_rows(rows[unknown])} hold "
+                raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {list_rows(rows[unknown])} hold "
                                 f"{', '.join(repr(v) for v in text[unknown].unique()[:3])}. Use yes / no (or true / "
                                 f"false), or declare it categorical in tabular.column_types.")
             out[column] = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS or v == "1"))
@@ -196,7 +190,7 @@ def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd
             unread = text.notna() & values.isna()
             if unread.any():
                 raise DataError(f"{origin}: column {column!r} holds bands such as 'more than 30', but row(s) "
-                                f"{_rows(rows[unread])} hold {', '.join(repr(v) for v in text[unread].unique()[:3])}. "
+                                f"{list_rows(rows[unread])} hold {', '.join(repr(v) for v in text[unread].unique()[:3])}. "
                                 "Write them as bands (a number, 'X to Y', 'more than X', 'under X', 'none'), or "
                                 "declare the column categorical in tabular.column_types.")
             out[column] = values.astype(float)
@@ -341,9 +335,9 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
     empty = text.isna() | (text == "")
     rows = source_rows(frame)
     if empty.any():
-        raise DataError(f"{origin}: label column {column!r} is empty in row(s) {_rows(rows[empty])}. Fill those "
+        raise DataError(f"{origin}: label column {column!r} is empty in row(s) {list_rows(rows[empty])}. Fill those "
                         "labels, or remove the rows.")
-    keys = text.map(_label_key)
+    keys = text.map(label_key)
     distinct = sorted(keys.unique())
     if positive_value is None:
         if len(distinct) != 2:
@@ -357,20 +351,12 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
                             f"one means {meaning} with tabular.positive_value in the config.")
         positive = known[0]
     else:
-        positive = _label_key(positive_value)
+        positive = label_key(positive_value)
         if positive not in distinct:
             raise DataError(f"{origin}: tabular.positive_value is {positive_value!r}, but label column {column!r} "
                             f"holds only {', '.join(distinct[:10])}. Set it to the value that means {meaning}.")
     return (keys == positive).to_numpy().astype(np.int64), positive
 
-
-def _label_key(value) -> str:
-    text = str(value).strip().lower()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
 
 
 # ---------------------------------------------------------------------------------------------------- time order
@@ -398,7 +384,7 @@ def time_order(frame: pd.DataFrame, columns: list[str], origin: str) -> np.ndarr
             numbers = dates.astype("int64").where(dates.notna()).astype(float)
         if numbers.isna().any():
             rows = source_rows(frame)[numbers.isna()]
-            raise DataError(f"{origin}: time column {column!r} has no readable time in row(s) {_rows(rows)}. Fill "
+            raise DataError(f"{origin}: time column {column!r} has no readable time in row(s) {list_rows(rows)}. Fill "
                             "them in, or remove the column from tabular.time_columns to split at random.")
         keys.append(numbers.to_numpy(dtype=float))
     return np.lexsort(keys[::-1], axis=0) if keys else np.arange(len(frame))
