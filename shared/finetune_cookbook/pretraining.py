@@ -25,6 +25,7 @@ from .errors import ConfigError
 from .few_shot import probe_weights
 from .measure import Measurement, measure
 from .readers import ROW
+from .saving import save_atomically
 from .tabular import EncodedRows, TabularEncoder
 from .tabular_data import TabularData
 from .tabular_model import TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, row_embeddings
@@ -112,17 +113,16 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
 
 def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: RecipeConfig, data: TabularData,
                      cost: Measurement) -> None:
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    encoder.save(partial)
     record = {"split": split_fingerprint(config, data), "training_rows": len(data.splits["train"]),
               "train_seconds": round(cost.seconds, 1), "objective": "masked-feature reconstruction",
               "mask_rate": config.pretrain.mask_rate}
-    (partial / RECORD).write_text(json.dumps(record, indent=2, default=str))
-    if folder.exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)
+
+    def write(partial: Path) -> None:
+        model.save_pretrained(partial)
+        encoder.save(partial)
+        (partial / RECORD).write_text(json.dumps(record, indent=2, default=str))
+
+    save_atomically(folder.parent, write, name=folder.name)
 
 
 def load_pretrained(config: RecipeConfig, data: TabularData, output_dir: str | Path | None = None,

@@ -17,19 +17,22 @@ MODEL_DIR = "model"
 RECIPE_INFO = "cookbook.json"
 
 
-def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info: dict, model_card: str) -> Path:
-    """Calls `write(folder)` on a scratch folder, adds `cookbook.json` and the model card, then swaps it in as
-    `<output_dir>/model`. A crash midway leaves the previous model, never a half-written one."""
-    final = Path(output_dir) / MODEL_DIR
-    partial = final.with_name(MODEL_DIR + ".partial")
-    previous = final.with_name(MODEL_DIR + ".previous")
+def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info: dict | None = None,
+                    model_card: str | None = None, name: str = MODEL_DIR) -> Path:
+    """Calls `write(folder)` on a scratch folder, adds `cookbook.json` and the model card (where given), then swaps
+    it in as `<output_dir>/<name>`. A crash midway leaves the previous folder, never a half-written one."""
+    final = Path(output_dir) / name
+    partial = final.with_name(name + ".partial")
+    previous = final.with_name(name + ".previous")
     if previous.is_dir() and not final.exists():  # a crash between the two renames below: restore the old model
         previous.rename(final)
     for leftover in (partial, previous):
         shutil.rmtree(leftover, ignore_errors=True)
     write(partial)
-    (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
-    (partial / "README.md").write_text(model_card)
+    if info is not None:
+        (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
+    if model_card is not None:
+        (partial / "README.md").write_text(model_card)
     if final.exists():
         final.rename(previous)
     partial.rename(final)
