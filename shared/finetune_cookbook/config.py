@@ -278,6 +278,43 @@ class FraudConfig:
 
 
 @dataclass
+class SegmentationConfig:
+    recency_column: str | None = _help("Days since the customer's last purchase (the R of RFM).", None)
+    purchase_columns: list[str] = _help(
+        "Counts of purchases (by channel, say); their sum is the frequency (the F of RFM).", default_factory=list)
+    spend_columns: list[str] = _help(
+        "Amounts spent (by product category, say); their sum is the monetary value (the M of RFM), and each "
+        "one's share of it a spend-mix feature.", default_factory=list)
+    joined_column: str | None = _help("The date the customer joined; tenure is counted from it.", None)
+    date_format: str | None = _help(
+        "How joined_column's dates are written, as a strftime pattern (e.g. '%d-%m-%Y'). Unset: ISO dates "
+        "(2024-07-08) or what pandas recognises.", None)
+    snapshot_date: str | None = _help(
+        "The day the data was taken (ISO date): tenure and age are counted up to it. Unset: the latest join date "
+        "in the file.", None)
+    birth_year_column: str | None = _help("The customer's year of birth; becomes an age.", None)
+    household_columns: list[str] = _help(
+        "Counts of other people in the household (children, teenagers); household size adds them to the "
+        "customer and a partner.", default_factory=list)
+    partner_column: str | None = _help("A column (marital status) saying whether the customer lives with a "
+                                       "partner.", None)
+    partner_values: list[str] = _help("Values of partner_column that mean a partner lives in the household.",
+                                      default_factory=lambda: ["married", "together"])
+    income_column: str | None = _help("Household income, used to describe segments.", None)
+    k: int | None = _help("The number of segments. Unset: the k of k_range with the best silhouette.", None)
+    k_range: list[int] = _help("The numbers of segments compared (smallest and largest).",
+                               default_factory=lambda: [3, 8])
+    min_segment_share: float = _help(
+        "A segment must hold at least this share of the training customers to count as the best segment (a "
+        "cluster of nine people is not a campaign). Smaller segments are still shown.", 0.05)
+    stability_runs: int = _help("k-means runs on other seeds and on bootstrap samples, each, for the stability "
+                                "(adjusted Rand index).", 5)
+    contact_share: float = _help("The targeting example's budget: the share of customers a campaign can contact.",
+                                 0.1)
+    fine_tune_steps: int = _help("Optimiser steps of fine-tuning the customer encoder on the responses.", 300)
+
+
+@dataclass
 class TuneConfig:
     n_trials: int = _help("Fixed budget: the number of trials of the hyperparameter search.", 6)
     learning_rate: list[float] = _help("Range searched for the learning rate (log scale).", default_factory=lambda: [1e-5, 2e-4])
@@ -310,6 +347,9 @@ class RecipeConfig:
                                      default_factory=PretrainConfig)
     fraud: FraudConfig = _help("Fraud domains: label budgets, the alert budget and the costs that set the threshold.",
                                default_factory=FraudConfig)
+    segmentation: SegmentationConfig = _help(
+        "Segmentation domains: the customer columns behind the RFM and other features, and how many segments.",
+        default_factory=SegmentationConfig)
     bench_seeds: list[int] = _help(
         "Seeds `make bench` repeats every approach with (the split's and the training's seed together); it "
         "records the mean and the spread.", default_factory=lambda: [42]
@@ -479,6 +519,16 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         raise ConfigError(f"{where}: fraud.alert_share is {fraud.alert_share}; it is a share of the cases, in (0, 1).")
     if fraud.cost_missed_fraud <= 0 or fraud.cost_false_alarm <= 0:
         raise ConfigError(f"{where}: fraud.cost_missed_fraud and fraud.cost_false_alarm must be positive.")
+    segmentation = config.segmentation
+    low, high = (segmentation.k_range + [0, 0])[:2]
+    if len(segmentation.k_range) != 2 or not 2 <= low <= high:
+        raise ConfigError(f"{where}: segmentation.k_range is {segmentation.k_range}; give the smallest and largest "
+                          "number of segments, e.g. [3, 8] (at least 2).")
+    if segmentation.k is not None and segmentation.k < 2:
+        raise ConfigError(f"{where}: segmentation.k is {segmentation.k}; segments need k of at least 2.")
+    if not 0 < segmentation.min_segment_share < 0.5 or not 0 < segmentation.contact_share < 1:
+        raise ConfigError(f"{where}: segmentation.min_segment_share must lie in (0, 0.5) and "
+                          "segmentation.contact_share in (0, 1).")
     if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
         raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:

@@ -24,6 +24,7 @@ from .config import RecipeConfig, TrainingConfig
 from .errors import ConfigError
 from .few_shot import probe_weights
 from .measure import Measurement, measure
+from .rare_events import ranking_metrics
 from .readers import ROW
 from .saving import save_atomically
 from .tabular import EncodedRows, TabularEncoder
@@ -218,6 +219,28 @@ def train_classifier(model, train: EncodedRows, train_targets: np.ndarray, valid
     with measure() as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     return trainer, cost
+
+
+def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedRows, train_targets: np.ndarray,
+                   validation: EncodedRows, validation_targets: np.ndarray, training: TrainingConfig, output_dir, *,
+                   from_pretrained: bool, min_steps: int = 0, resume: bool = False, callbacks=None,
+                   checkpoints: bool = True):
+    """The classifier started by `start_classifier` (seed `training.seed`) and trained by `train_classifier`,
+    validated on ranking metrics; returns the model, its trainer and what training cost."""
+    model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained)
+    trainer, cost = train_classifier(model, train, train_targets, validation, validation_targets, training, output_dir,
+                                     min_steps=min_steps, resume=resume, callbacks=callbacks,
+                                     compute_metrics=validation_metrics, checkpoints=checkpoints)
+    return model, trainer, cost
+
+def validation_metrics(eval_prediction) -> dict[str, float]:
+    """The Trainer's view of validation: ranking metrics of the positive class (a fraud, a response)."""
+    logits = eval_prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    logits = np.asarray(logits, dtype=np.float64)
+    scores = logits[:, 1] - logits[:, 0]
+    metrics = ranking_metrics(eval_prediction.label_ids, scores)
+    return {k: metrics[k] for k in ("average_precision", "roc_auc")}
 
 
 @torch.no_grad()

@@ -20,6 +20,7 @@ TASKS = {
     "image_classification": "finetune_cookbook.tasks.image_classification",
     "intent_classification": "finetune_cookbook.tasks.intent",
     "anomaly_detection": "finetune_cookbook.tasks.anomaly_detection",
+    "segmentation": "finetune_cookbook.tasks.segmentation",
 }
 
 

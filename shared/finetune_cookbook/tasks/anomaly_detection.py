@@ -25,8 +25,8 @@ from ..data import ReadSettings, read_source
 from ..measure import Measurement, measure
 from ..modelcard import tabular_model_card
 from ..pretraining import (
-    Pretrained, classifier_trainer, load_pretrained, positive_scores, pretrain as pretrain_model, start_classifier,
-    train_classifier,
+    Pretrained, classifier_trainer, fit_classifier, load_pretrained, positive_scores, pretrain as pretrain_model,
+    start_classifier, validation_metrics,
 )
 from ..rare_events import alert_budget_metrics, cost_threshold, decision_metrics, ranking_metrics
 from ..saving import model_folder, read_model_info, save_atomically
@@ -148,12 +148,10 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     min_steps = 0 if training is not None else config.fraud.min_steps
     training = dataclasses.replace(training or config.training, seed=seed)
     targets = data.targets("train")
-    model = start_classifier(pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], seed,
-                             from_pretrained)
-    trainer, cost = train_classifier(
-        model, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
-        data.targets("validation"), training, output_dir, min_steps=min_steps, resume=resume,
-        callbacks=callbacks, compute_metrics=validation_metrics, checkpoints=checkpoints,
+    model, trainer, cost = fit_classifier(
+        pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
+        data.targets("validation"), training, output_dir, from_pretrained=from_pretrained, min_steps=min_steps,
+        resume=resume, callbacks=callbacks, checkpoints=checkpoints,
     )
     scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
     name = "fine_tuned" if from_pretrained else "scratch"
@@ -162,16 +160,6 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
-
-
-def validation_metrics(eval_prediction) -> dict[str, float]:
-    """The Trainer's view of validation: ranking metrics of the fraud probability."""
-    logits = eval_prediction.predictions
-    logits = logits[0] if isinstance(logits, tuple) else logits
-    logits = np.asarray(logits, dtype=np.float64)
-    scores = logits[:, 1] - logits[:, 0]
-    metrics = ranking_metrics(eval_prediction.label_ids, scores)
-    return {k: metrics[k] for k in ("average_precision", "roc_auc")}
 
 
 # ---------------------------------------------------------------------------------------------------- protocol

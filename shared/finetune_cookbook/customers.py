@@ -1,0 +1,179 @@
+"""Customer features for segmentation: recency, frequency and monetary value (RFM), spend shares, tenure, age
+and household size, computed from the columns the config's `segmentation` section names.
+
+Impossible values (a birth year after the snapshot, negative spend or counts, a join date after the snapshot)
+stop with an error that names the row. Implausible ones (an age over `MAX_AGE`) become missing values, and the
+report says which rows; the encoders then treat them as any missing value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .config import SegmentationConfig
+from .data import list_rows
+from .errors import ConfigError, DataError
+from .readers import ROW
+from .tabular import source_rows
+
+MAX_AGE = 100  # an older customer is almost surely a typo (1893 for 1983)
+RECENCY, FREQUENCY, MONETARY = "recency", "frequency", "monetary"
+TENURE, AGE, HOUSEHOLD = "tenure_days", "age", "household_size"
+SHARE_PREFIX = "share_"
+RFM = (RECENCY, FREQUENCY, MONETARY)
+
+
+@dataclass
+class CustomerColumns:
+    """The roles of a customer file's columns (from the config) and the snapshot date features count up to."""
+
+    settings: SegmentationConfig
+    snapshot: pd.Timestamp | None = None
+    implausible_rows: dict[str, list] = field(default_factory=dict)  # column -> source rows set to missing
+
+    @property
+    def role_columns(self) -> list[str]:
+        s = self.settings
+        single = [s.recency_column, s.joined_column, s.birth_year_column, s.partner_column, s.income_column]
+        return [c for c in single if c] + s.purchase_columns + s.spend_columns + s.household_columns
+
+    @property
+    def replaced_columns(self) -> list[str]:
+        """Columns a feature stands in for (the join date by the tenure, the birth year by the age)."""
+        return [c for c in (self.settings.joined_column, self.settings.birth_year_column) if c]
+
+    def engineered_columns(self) -> list[str]:
+        s = self.settings
+        names = [RECENCY] if s.recency_column else []
+        names += [FREQUENCY] if s.purchase_columns else []
+        names += [MONETARY, *(SHARE_PREFIX + label for label in spend_labels(s.spend_columns))] if s.spend_columns else []
+        names += [TENURE] if s.joined_column else []
+        names += [AGE] if s.birth_year_column else []
+        names += [HOUSEHOLD] if s.household_columns or s.partner_column else []
+        return names
+
+    def check_config(self, columns, origin: str) -> None:
+        """Every role names a column of the file; RFM needs at least recency or spend."""
+        s = self.settings
+        missing = [c for c in self.role_columns if c not in columns]
+        if missing:
+            raise DataError(
+                f"{origin}: the segmentation section names column(s) {', '.join(repr(c) for c in missing)}, which the "
+                f"file does not have. Columns: {', '.join(c for c in columns if c != ROW)}. Correct the names in "
+                "the config (segmentation.*_column(s)), or add the columns to the file."
+            )
+        if not (s.recency_column or s.purchase_columns or s.spend_columns):
+            raise ConfigError("segmentation: name at least one of recency_column, purchase_columns and spend_columns; "
+                              "segments of customers are built on how they buy.")
+
+    def fit_snapshot(self, frame: pd.DataFrame, origin: str) -> pd.Timestamp | None:
+        """The snapshot date: the config's, else the latest join date in `frame` (every customer of the file)."""
+        s = self.settings
+        if s.snapshot_date:
+            try:
+                self.snapshot = pd.Timestamp(s.snapshot_date)
+            except ValueError as error:
+                raise ConfigError(f"segmentation.snapshot_date {s.snapshot_date!r} is not a date; write it as "
+                                  "YYYY-MM-DD.") from error
+        elif s.joined_column:
+            self.snapshot = self._dates(frame, origin).max()
+        return self.snapshot
+
+    def add_features(self, frame: pd.DataFrame, origin: str) -> pd.DataFrame:
+        """`frame` with the engineered features added (as numbers); bad values raise `DataError`."""
+        s = self.settings
+        out = frame.copy()
+        rows = source_rows(frame)
+        numbers = {c: self._numbers(frame, c, origin, rows) for c in
+                   [s.recency_column, s.birth_year_column, s.income_column, *s.purchase_columns, *s.spend_columns,
+                    *s.household_columns] if c}
+        for column in [s.recency_column, s.income_column, *s.purchase_columns, *s.spend_columns, *s.household_columns]:
+            if column:
+                _refuse(numbers[column] < 0, rows, origin, column, numbers[column],
+                        "cannot be negative. Correct the cells (leave one empty if unknown)")
+        if s.recency_column:
+            out[RECENCY] = numbers[s.recency_column]
+        if s.purchase_columns:
+            out[FREQUENCY] = sum(numbers[c].fillna(0) for c in s.purchase_columns)
+        if s.spend_columns:
+            monetary = sum(numbers[c].fillna(0) for c in s.spend_columns)
+            out[MONETARY] = monetary
+            for column, label in zip(s.spend_columns, spend_labels(s.spend_columns)):
+                out[SHARE_PREFIX + label] = (numbers[column].fillna(0) / monetary).where(monetary > 0, 0.0)
+        if s.joined_column:
+            joined = self._dates(frame, origin)
+            _refuse(joined > self.snapshot, rows, origin, s.joined_column, joined.dt.date,
+                    f"is after the snapshot date {self.snapshot.date()}. Correct the dates, or set "
+                    "segmentation.snapshot_date to the day the data was taken")
+            out[TENURE] = (self.snapshot - joined).dt.days.astype(float)
+        if s.birth_year_column:
+            out[AGE] = self._age(numbers[s.birth_year_column], rows, origin)
+        if s.household_columns or s.partner_column:
+            partner = 0.0
+            if s.partner_column:
+                wanted = {v.casefold() for v in s.partner_values}
+                partner = frame[s.partner_column].astype("string").str.strip().str.casefold().isin(wanted).astype(float)
+            out[HOUSEHOLD] = 1.0 + partner + sum(numbers[c].fillna(0) for c in s.household_columns)
+        return out
+
+    def _age(self, birth_year: pd.Series, rows: pd.Series, origin: str) -> pd.Series:
+        column = self.settings.birth_year_column
+        year = (self.snapshot or pd.Timestamp.now()).year
+        _refuse(birth_year > year, rows, origin, column, birth_year,
+                f"is after the snapshot year {year}. Correct those birth years (leave a cell empty if unknown)")
+        age = year - birth_year
+        implausible = age > MAX_AGE
+        if implausible.any():
+            self.implausible_rows.setdefault(column, []).extend(rows[implausible].tolist())
+        return age.where(~implausible)
+
+    def _dates(self, frame: pd.DataFrame, origin: str) -> pd.Series:
+        column, pattern = self.settings.joined_column, self.settings.date_format
+        text = frame[column].astype("string").str.strip()
+        dates = pd.to_datetime(text, format=pattern or "mixed", errors="coerce")
+        bad = text.notna() & (text != "") & dates.isna()
+        if bad.any():
+            rows = source_rows(frame)[bad]
+            raise DataError(
+                f"{origin}: column {column!r} holds dates, but row(s) {list_rows(rows)} hold "
+                f"{', '.join(repr(v) for v in text[bad].unique()[:3])}, which do not read as dates"
+                f"{f' in the format {pattern!r}' if pattern else ''}. Correct them, or set segmentation.date_format "
+                "to how the dates are written (e.g. '%d-%m-%Y')."
+            )
+        return dates
+
+    @staticmethod
+    def _numbers(frame: pd.DataFrame, column: str, origin: str, rows: pd.Series) -> pd.Series:
+        text = frame[column].astype("string").str.strip().replace("", pd.NA)
+        values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        bad = text.notna() & values.isna()
+        if bad.any():
+            raise DataError(
+                f"{origin}: column {column!r} holds numbers, but row(s) {list_rows(rows[bad])} hold text "
+                f"({', '.join(repr(v) for v in text[bad].unique()[:3])}). Correct those cells (leave one empty for "
+                "a missing value), or name another column in the config's segmentation section."
+            )
+        return values.astype(float)
+
+    def notes(self) -> list[str]:
+        return [f"Set to missing as implausible (an age over {MAX_AGE}): column {column!r}, row(s) {list_rows(pd.Series(rows))}."
+                for column, rows in self.implausible_rows.items()]
+
+
+def _refuse(bad: pd.Series, rows: pd.Series, origin: str, column: str, values: pd.Series, what: str) -> None:
+    bad = bad.fillna(False).astype(bool)
+    if bad.any():
+        shown = ", ".join(str(v) for v in values[bad].head(3))
+        raise DataError(f"{origin}: column {column!r}, row(s) {list_rows(rows[bad])} ({shown}): the value {what}.")
+
+
+def spend_labels(columns: list[str]) -> list[str]:
+    """Short names for spend columns: the prefix they share dropped (spend_wine -> wine, MntWines -> Wines)."""
+    if len(columns) < 2:
+        return list(columns)
+    prefix = os.path.commonprefix(list(columns))
+    labels = [c[len(prefix):] or c for c in columns]
+    return labels if len(set(labels)) == len(labels) else list(columns)
