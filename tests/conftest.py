@@ -34,16 +34,40 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def write_config(folder: Path, overrides: dict | None = None, base: Path = RECIPE) -> Path:
-    """A copy of a recipe config with `overrides` merged in, as a user would edit a copy."""
+def write_config(folder: Path, overrides: dict | None = None, base: Path = RECIPE, source: Path = SAMPLE_REVIEWS,
+                 *more: dict) -> Path:
+    """A copy of a recipe config reading `source`, with `overrides` (then each of `more`) merged in, as a user
+    would edit a copy."""
     from finetune_cookbook.config import _merge
 
     raw = yaml.safe_load(base.read_text())
-    raw["data"]["source"] = str(SAMPLE_REVIEWS)
+    raw["data"]["source"] = str(source)
     raw["output_dir"] = str(folder / "run")
+    for changes in (overrides or {}, *more):
+        raw = _merge(raw, changes)
     path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(_merge(raw, overrides or {})))
+    path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def run_cookbook(*args, cwd=ROOT, expect: int = 0, timeout: int = 900):
+    """The `cookbook` command as a user runs it; its exit status must be `expect`. Returns (stdout, stderr)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    assert done.returncode == expect, done.stderr[-3000:]
+    return done.stdout, done.stderr
+
+
+def torchrun_launcher() -> str:
+    """The torchrun of this environment (next to the interpreter), else the one on PATH."""
+    import shutil
+    import sys
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    return str(torchrun if torchrun.exists() else shutil.which("torchrun"))
 
 
 @pytest.fixture

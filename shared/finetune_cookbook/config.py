@@ -288,7 +288,7 @@ class SegmentationConfig:
     joined_column: str | None = _help("The date the customer joined; tenure is counted from it.", None)
     date_format: str | None = _help(
         "How joined_column's dates are written, as a strftime pattern (e.g. '%d-%m-%Y'). Unset: ISO dates "
-        "(2024-07-08) or what pandas recognises.", None)
+        "(2024-07-08); a day-first or month-first date is never guessed.", None)
     snapshot_date: str | None = _help(
         "The day the data was taken (ISO date): tenure and age are counted up to it. Unset: the latest join date "
         "in the file.", None)

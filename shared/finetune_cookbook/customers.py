@@ -133,15 +133,15 @@ class CustomerColumns:
     def _dates(self, frame: pd.DataFrame, origin: str) -> pd.Series:
         column, pattern = self.settings.joined_column, self.settings.date_format
         text = frame[column].astype("string").str.strip()
-        dates = pd.to_datetime(text, format=pattern or "mixed", errors="coerce")
+        dates = pd.to_datetime(text, format=pattern or "ISO8601", errors="coerce")  # 01/02: January or February?
         bad = text.notna() & (text != "") & dates.isna()
         if bad.any():
             rows = source_rows(frame)[bad]
             raise DataError(
                 f"{origin}: column {column!r} holds dates, but row(s) {list_rows(rows)} hold "
                 f"{', '.join(repr(v) for v in text[bad].unique()[:3])}, which do not read as dates"
-                f"{f' in the format {pattern!r}' if pattern else ''}. Correct them, or set segmentation.date_format "
-                "to how the dates are written (e.g. '%d-%m-%Y')."
+                f"{f' in the format {pattern!r}' if pattern else ' as ISO dates (2024-07-08)'}. Correct them, or set "
+                "segmentation.date_format to how the dates are written (e.g. '%d-%m-%Y')."
             )
         return dates
 

@@ -65,6 +65,13 @@ EXPECTED = {
         # the frozen encoder tells 14 intents apart far better than chance (0.07), even on a smoke run
         "floor": ("frozen_embeddings_logreg", "accuracy", 0.5),
     },
+    "05_marketing_segmentation": {
+        "approaches": {"kmeans_raw", "kmeans_rfm", "pretrained", "scratch", "fine_tuned", "fine_tuned@3",
+                       "fine_tuned@8"},
+        "metrics": ("best_segment_share", "ari"),
+        # the sample's past campaign acceptances alone make a segment that responds above the average
+        "floor": ("kmeans_raw", "lift", 1.2),
+    },
 }
 
 

@@ -4,12 +4,11 @@ input a table of transactions brings."""
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces
+from conftest import ROOT, assert_resume_reproduces, run_cookbook, torchrun_launcher, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError, DataError
@@ -24,28 +23,12 @@ QUICK = {"pretrain": {"epochs": 2, "d_token": 16, "n_heads": 2}, "fraud": {"min_
          "training": {"epochs": 2, "logging_steps": 5}}
 
 
-def cookbook(*args, cwd=ROOT, expect: int = 0):
-    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=900)
-    assert done.returncode == expect, done.stderr[-3000:]
-    return done.stdout, done.stderr
+cookbook = run_cookbook
 
 
 def fraud_config(folder: Path, source: Path = TRANSACTIONS, **sections) -> Path:
     """A copy of the recipe's config with quick settings, as a user edits a copy."""
-    import yaml
-
-    from finetune_cookbook.config import _merge
-
-    raw = yaml.safe_load(RECIPE.read_text())
-    raw["data"]["source"] = str(source)
-    raw["output_dir"] = str(folder / "run")
-    merged = _merge(raw, QUICK)
-    for name, values in sections.items():
-        merged = _merge(merged, {name: values})
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(merged))
-    return path
+    return write_config(folder, QUICK, RECIPE, source, sections)
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +109,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
 
 def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
     config = fraud_config(tmp_path)
-    torchrun = Path(sys.executable).with_name("torchrun")
-    launcher = str(torchrun if torchrun.exists() else shutil.which("torchrun"))
+    launcher = torchrun_launcher()
     for command in ("pretrain", "train"):
         done = subprocess.run([launcher, "--nproc_per_node", "2", "-m", "finetune_cookbook", command, str(config)],
                               capture_output=True, text=True, timeout=600)

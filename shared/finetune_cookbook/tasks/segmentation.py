@@ -272,8 +272,7 @@ def fine_tune(data: CustomerData, config: RecipeConfig, output_dir=None, *, trai
     model = tuned.model
     model.tabular_encoder = pretrained.encoder
     model.segmentation = segment_record(data, config, space, chosen)
-    data.segment_table = segment_profile(data, config, chosen)[["name", "customers", "share", "response_rate"]] \
-        .round(3).to_markdown()
+    data.segment_table = segment_table_markdown(segment_profile(data, config, chosen))
     return SegmentationResult(chosen.result(), tuned.trainer, runs, chosen)
 
 
@@ -316,6 +315,14 @@ def segment_profile(data: CustomerData, config: RecipeConfig, run: SegmentRun, s
     names = segment_names(data.features("train"), run.labels["train"], run.k, segment_words(config.segmentation))
     table.insert(0, "name", names)
     return table
+
+
+def segment_table_markdown(table: pd.DataFrame) -> str:
+    """The segments' names, sizes and training response rates as a Markdown table (for the model card)."""
+    lines = ["| segment | name | training customers | share | response rate |", "|---|---|---|---|---|"]
+    lines += [f"| {i} | {row['name']} | {row['customers']} | {row['share']:.1%} | {row['response_rate']:.1%} |"
+              for i, row in table.iterrows()]
+    return "\n".join(lines)
 
 
 def segment_record(data: CustomerData, config: RecipeConfig, space: EmbeddingSpace, run: SegmentRun) -> dict:

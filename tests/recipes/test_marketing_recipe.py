@@ -1,0 +1,186 @@
+"""The marketing segmentation recipe, end to end, as a user runs it: pretrain, train, predict, resume, torchrun,
+a customer file of another schema, and the bad input a customer file brings."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT, assert_resume_reproduces, run_cookbook, torchrun_launcher, write_config
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.errors import DataError
+from finetune_cookbook.recipe import pretrain, train
+from finetune_cookbook.tasks import segmentation
+
+pytestmark = pytest.mark.recipe
+
+RECIPE = ROOT / "recipes" / "marketing_segmentation" / "config.yaml"
+CUSTOMERS = ROOT / "data_samples" / "customers" / "customers.csv"
+QUICK = {"pretrain": {"epochs": 2, "d_token": 16, "n_heads": 2},
+         "segmentation": {"fine_tune_steps": 40, "stability_runs": 1, "k_range": [3, 4]},
+         "training": {"epochs": 1, "logging_steps": 5}}
+
+
+def marketing_config(folder: Path, source: Path = CUSTOMERS, **sections) -> Path:
+    """A copy of the recipe's config with quick settings, as a user edits a copy."""
+    return write_config(folder, QUICK, RECIPE, source, sections)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`cookbook pretrain` then `cookbook train` on the recipe's config, unchanged, on data_samples/."""
+    output_dir = tmp_path_factory.mktemp("marketing") / "run"
+    pre_out, _ = run_cookbook("pretrain", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
+    train_out, _ = run_cookbook("train", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
+    return output_dir, pre_out, train_out
+
+
+def test_train_saves_segments_with_names_and_records_their_lift(trained):
+    output_dir, pre_out, train_out = trained
+    assert f"pre-trained checkpoint: {output_dir / 'pretrained'}" in pre_out
+    assert "test: lift" in train_out
+    info = json.loads((output_dir / "model" / "cookbook.json").read_text())
+    assert info["task"] == "segmentation"
+    saved = info["segments"]
+    assert 3 <= saved["k"] <= 8 and len(saved["names"]) == len(saved["centres"]) == saved["k"]
+    assert len(set(saved["names"])) == saved["k"]  # every segment has its own name
+    best = saved["best_segment"]
+    assert saved["training_shares"][best] >= 0.05  # the 5% floor of a best segment
+    scores = json.loads((output_dir / "metrics.json").read_text())["approaches"]["fine_tuned"]
+    # recorded, not a quality target: a segment of customers who respond more often than the average, held out
+    assert scores["lift"] > 1.2 and 0.05 <= scores["best_segment_share"] <= 1
+    assert -1 <= scores["silhouette"] <= 1 and scores["davies_bouldin"] > 0 and scores["ari"] <= 1
+    card = (output_dir / "model" / "README.md").read_text()
+    assert "| segment | name |" in card and saved["names"][best] in card
+
+
+def test_predict_assigns_new_customers_to_named_segments(trained, tmp_path):
+    output_dir, _, _ = trained
+    rows = pd.read_csv(CUSTOMERS, dtype=str, keep_default_na=False).tail(40).drop(columns=["responded"])
+    rows.loc[rows.index[:3], "income"] = ""  # missing values
+    rows["marital_status"] = rows["marital_status"].where(rows.index % 9 != 0, "it's complicated")  # unseen
+    rows["note"] = "from the spring mailing"  # extra column
+    file = tmp_path / "new.csv"
+    rows.to_csv(file, index=False)
+    _, err = run_cookbook("predict", output_dir, file, "--output", tmp_path / "segments.csv")
+    assigned = pd.read_csv(tmp_path / "segments.csv")
+    assert list(assigned.columns) == ["row", "customer_id", "segment", "segment_name", "segment_response_rate"]
+    assert assigned["customer_id"].tolist() == rows["customer_id"].tolist()
+    saved = json.loads((output_dir / "model" / "cookbook.json").read_text())["segments"]
+    assert assigned["segment"].between(0, saved["k"] - 1).all()
+    assert (assigned["segment_name"] == [saved["names"][s] for s in assigned["segment"]]).all()
+    assert "ignored" in err and "note" in err
+
+
+def test_predict_refuses_a_customer_file_without_a_column_the_model_reads(trained, tmp_path):
+    output_dir, _, _ = trained
+    rows = pd.read_csv(CUSTOMERS, dtype=str).head(5).drop(columns=["spend_wine", "joined_on"])
+    file = tmp_path / "short.csv"
+    rows.to_csv(file, index=False)
+    _, err = run_cookbook("predict", output_dir, file, expect=2)
+    assert "spend_wine" in err and "joined_on" in err and str(file) in err
+
+
+def test_interrupted_training_resumes_to_the_same_model(tmp_path):
+    config = load_config(marketing_config(tmp_path))
+    pretrain(config, tmp_path / "whole")
+    shutil.copytree(tmp_path / "whole" / "pretrained", tmp_path / "cut" / "pretrained")
+    assert_resume_reproduces(config, tmp_path / "whole", tmp_path / "cut")
+
+
+def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
+    config = marketing_config(tmp_path)
+    for command in ("pretrain", "train"):
+        done = subprocess.run([torchrun_launcher(), "--nproc_per_node", "2", "-m", "finetune_cookbook", command,
+                               str(config)], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("test: lift") == 1
+    assert (tmp_path / "run" / "model" / "cookbook.json").is_file()
+
+
+def test_a_customer_file_of_another_schema_needs_only_an_edited_config(tmp_path):
+    """Other column names, no birth year or household columns, day-first dates, semicolons, a yes / no outcome:
+    a copy of the config that names the columns is all it takes."""
+    rows = pd.read_csv(CUSTOMERS, dtype=str, keep_default_na=False)
+    other = pd.DataFrame({
+        "client": rows["customer_id"].str.replace("C", "K"),
+        "since": pd.to_datetime(rows["joined_on"]).dt.strftime("%d/%m/%Y"),
+        "days_idle": rows["days_since_last_purchase"],
+        "orders_online": rows["web_purchases"], "orders_shop": rows["store_purchases"],
+        "grocery_eur": rows["spend_meat"], "drinks_eur": rows["spend_wine"], "jewellery_eur": rows["spend_gold"],
+        "region": ["north", "south", "east"] * (len(rows) // 3) + ["west"] * (len(rows) % 3),
+        "took_offer": rows["responded"].map({"1": "yes", "0": "no"}),
+    })
+    file = tmp_path / "clients.csv"
+    other.to_csv(file, index=False, sep=";")
+    config = load_config(write_config(tmp_path, QUICK, RECIPE, file, {
+        "data": {"label_column": "took_offer"},
+        "tabular": {"drop_columns": ["client"], "positive_value": "yes"},
+        "segmentation": {"recency_column": "days_idle", "purchase_columns": ["orders_online", "orders_shop"],
+                         "spend_columns": ["grocery_eur", "drinks_eur", "jewellery_eur"], "joined_column": "since",
+                         "date_format": "%d/%m/%Y", "birth_year_column": None, "household_columns": [],
+                         "partner_column": None, "income_column": None, "snapshot_date": None},
+    }))
+    pretrain(config, tmp_path / "run")
+    summary = train(config, tmp_path / "run")
+    assert summary.metrics["lift"] > 1.0
+    assert {"recency", "frequency", "monetary", "share_drinks_eur", "tenure_days"} <= set(summary.data.engineered)
+    predicted = segmentation.predict_file(summary.output_dir, file)
+    assert predicted["client"].str.startswith("K").all() and len(predicted) == len(other)
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+def load(folder: Path, change, **sections):
+    rows = change(pd.read_csv(CUSTOMERS, dtype=str, keep_default_na=False))
+    path = folder / "customers.csv"
+    rows.to_csv(path, index=False)
+    return segmentation.load_data(load_config(marketing_config(folder, path, **sections)))
+
+
+def edit(column: str, rows_at: list[int], value: str):
+    def change(rows):
+        rows.loc[rows.index[rows_at], column] = value
+        return rows
+    return change
+
+
+def test_too_few_customers_for_the_segments_asked_for(tmp_path):
+    with pytest.raises(DataError, match=r"120 customers leave 72 for training, too few for 8 segments.*k_range"):
+        load(tmp_path, lambda rows: rows.head(120), segmentation={"k_range": [3, 8]})
+
+
+def test_a_column_the_config_names_but_the_file_lacks_is_named(tmp_path):
+    with pytest.raises(DataError, match=r"names column\(s\) 'joined_on', 'spend_fish', which the file does not have"):
+        load(tmp_path, lambda rows: rows.drop(columns=["spend_fish", "joined_on"]))
+
+
+def test_text_in_a_numeric_column_names_the_rows(tmp_path):
+    with pytest.raises(DataError, match=r"column 'spend_meat' holds numbers, but row\(s\) 4 hold text"):
+        load(tmp_path, edit("spend_meat", [3], "about forty euros"))
+
+
+def test_a_birth_year_in_the_future_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"column 'birth_year', row\(s\) 7 \(2041.0\).*after the snapshot year 2025"):
+        load(tmp_path, edit("birth_year", [6], "2041"))
+
+
+def test_negative_spend_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"column 'spend_gold', row\(s\) 2 \(-25.0\): the value cannot be negative"):
+        load(tmp_path, edit("spend_gold", [1], "-25.00"))
+
+
+def test_a_join_date_after_the_snapshot_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"column 'joined_on', row\(s\) 20 .*after the snapshot date 2025-06-30"):
+        load(tmp_path, edit("joined_on", [19], "2026-01-15"))
+
+
+def test_an_implausible_age_becomes_missing_and_is_reported(tmp_path):
+    data = load(tmp_path, lambda rows: rows)
+    assert any("age over 100" in note and "281, 509, 1719" in note for note in data.report.notes)
+    ages = pd.concat(data.splits.values()).set_index("row")["age"]
+    assert ages.loc[[281, 509, 1719]].isna().all() and ages.drop([281, 509, 1719]).notna().all()

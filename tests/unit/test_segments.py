@@ -1,0 +1,114 @@
+"""Segments and customer features: the best segment's floor, held-out lift, stability, names, targeting, RFM."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finetune_cookbook.config import SegmentationConfig
+from finetune_cookbook.customers import CustomerColumns, spend_labels
+from finetune_cookbook.errors import DataError
+from finetune_cookbook.segments import (
+    best_segment, fit_segments, held_out_lift, response_by_segment, segment_names, stability, targeting,
+)
+
+
+def blobs(seed: int = 0, per_blob: int = 60, spread: float = 0.3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [5, 0], [0, 5]])
+    return np.vstack([c + spread * rng.standard_normal((per_blob, 2)) for c in centres])
+
+
+def test_a_best_segment_must_hold_the_minimum_share():
+    labels = np.array([0] * 4 + [1] * 50 + [2] * 46)
+    responded = np.array([1] * 4 + [1] * 10 + [0] * 40 + [0] * 46)
+    assert best_segment(labels, responded, 3, min_share=0.0) == 0  # four customers, all responded
+    assert best_segment(labels, responded, 3, min_share=0.05) == 1  # ... but 4% is not a campaign
+
+
+def test_held_out_lift_is_the_segment_rate_over_the_average():
+    labels = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1, 1])
+    responded = np.array([1, 1, 0, 0, 0, 0, 0, 0, 1, 0])
+    lift = held_out_lift(labels, responded, 0)
+    assert lift["lift"] == pytest.approx(1.0 / 0.3) and lift["best_segment_share"] == pytest.approx(0.2)
+
+
+def test_separate_blobs_are_stable_and_overlapping_noise_is_not():
+    assert stability(blobs(), 3, seed=0, runs=3) == pytest.approx(1.0)
+    noise = np.random.default_rng(1).standard_normal((180, 2))
+    assert stability(noise, 6, seed=0, runs=3) < 0.9
+
+
+def test_segments_assign_new_points_to_the_nearest_centre():
+    segments = fit_segments(blobs(), 3, seed=0)
+    assigned = segments.assign(np.array([[0.1, 0.0], [5.1, 0.1], [0.0, 4.9]]))
+    assert len(set(assigned)) == 3
+    assert (segments.assign(blobs(seed=2)) == segments.assign(blobs(seed=2))).all()
+
+
+def test_response_by_segment_keeps_empty_segments():
+    table = response_by_segment(np.array([0, 0, 2]), np.array([1, 0, 1]), 4)
+    assert table["customers"].tolist() == [2, 0, 1, 0] and table["response_rate"].tolist() == [0.5, 0.0, 1.0, 0.0]
+
+
+def test_segment_names_describe_what_sets_a_segment_apart_and_are_unique():
+    features = pd.DataFrame({"monetary": [10, 12, 11, 900, 950, 980], "recency": [80, 90, 85, 5, 3, 4]})
+    words = {"monetary": ("big spenders", "low spenders"), "recency": ("lapsed", "recent buyers")}
+    names = segment_names(features, np.array([0, 0, 0, 1, 1, 1]), 2, words)
+    assert set(names[0].split(", ")) == {"low spenders", "lapsed"}
+    assert set(names[1].split(", ")) == {"big spenders", "recent buyers"}
+    twins = segment_names(features, np.array([0, 1, 0, 2, 2, 2]), 3, words)
+    assert len(set(twins)) == 3
+
+
+def test_targeting_contacts_the_best_segments_first():
+    rates = pd.Series([0.05, 0.40])
+    labels = np.array([0] * 80 + [1] * 20)
+    responded = np.array([0] * 76 + [1] * 4 + [1] * 10 + [0] * 10)
+    outcome = targeting(rates, labels, responded, contacts=20, seed=0)
+    assert outcome["responses"] == 10 and outcome["random_responses"] == pytest.approx(20 * 0.14)
+    assert outcome["expected_responses"] == pytest.approx(8.0)
+
+
+def test_spend_labels_drop_the_shared_prefix():
+    assert spend_labels(["MntWines", "MntFruits", "MntGoldProds"]) == ["Wines", "Fruits", "GoldProds"]
+    assert spend_labels(["spend_wine"]) == ["spend_wine"]
+
+
+def customers_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "row": [2, 3, 4], "days": ["5", "40", "90"], "web": ["3", "0", "1"], "shop": ["2", "1", ""],
+        "wine": ["100", "0", "30"], "meat": ["300", "0", "10"], "joined": ["2024-01-01", "2025-01-01", "2023-06-30"],
+        "born": ["1980", "1910", ""], "kids": ["2", "0", "1"], "status": ["Married", "single", "Together"],
+    })
+
+
+def columns(**changes) -> CustomerColumns:
+    settings = SegmentationConfig(recency_column="days", purchase_columns=["web", "shop"], spend_columns=["wine", "meat"],
+                                  joined_column="joined", birth_year_column="born", household_columns=["kids"],
+                                  partner_column="status", snapshot_date="2025-06-30", **changes)
+    customer_columns = CustomerColumns(settings)
+    customer_columns.fit_snapshot(customers_frame(), "customers.csv")
+    return customer_columns
+
+
+def test_rfm_shares_tenure_age_and_household_size():
+    made = columns().add_features(customers_frame(), "customers.csv")
+    assert made["frequency"].tolist() == [5, 1, 1] and made["monetary"].tolist() == [400, 0, 40]
+    assert made["share_wine"].tolist() == pytest.approx([0.25, 0.0, 0.75])  # no spend: shares of 0, not NaN
+    assert made["tenure_days"].tolist() == [546, 180, 731]
+    assert made["age"].iloc[0] == 45 and made["age"].iloc[1:].isna().all()  # 115 is implausible; empty is missing
+    assert made["household_size"].tolist() == [4, 1, 3]  # the customer, a partner (any case), the children
+
+
+def test_the_implausible_age_is_reported_with_its_row():
+    customer_columns = columns()
+    customer_columns.add_features(customers_frame(), "customers.csv")
+    assert customer_columns.notes() == ["Set to missing as implausible (an age over 100): column 'born', row(s) 3."]
+
+
+def test_dates_in_another_format_need_the_date_format():
+    frame = customers_frame().assign(joined=["01/02/2024", "15/01/2025", "30/06/2023"])
+    with pytest.raises(DataError, match=r"column 'joined' holds dates.*row\(s\) 2, 3, 4.*segmentation.date_format"):
+        columns().add_features(frame, "customers.csv")
+    made = columns(date_format="%d/%m/%Y").add_features(frame, "customers.csv")
+    assert made["tenure_days"].tolist() == [515, 166, 731]
