@@ -1,5 +1,6 @@
 """The real datasets load through the recipe configs unchanged (no training: that is `make bench`)."""
 
+import pandas as pd
 import pytest
 from conftest import REAL_DATA, ROOT
 
@@ -75,3 +76,21 @@ def test_the_fraud_bench_config_reads_the_claims_in_time_order():
     assert "PolicyNumber" not in data.kinds and "Year" not in data.kinds
     assert data.kinds["VehiclePrice"] == "band" and data.kinds["Fault"] == "categorical"
     assert data.kinds["PoliceReportFiled"] == "boolean"
+
+
+@pytest.mark.skipif(not (REAL_DATA / "customer_personality_marketing_campaign").is_dir(),
+                    reason="../shared/datasets/customer_personality_marketing_campaign is not here")
+def test_the_marketing_bench_config_reads_the_customers_and_handles_their_outliers():
+    from finetune_cookbook.tasks import segmentation
+
+    data = segmentation.load_data(load_config(ROOT / "recipes" / "marketing_segmentation" / "bench_marketing.yaml"))
+    assert data.report.rows_read == 2240
+    assert data.report.split_sizes == {"train": 1344, "validation": 336, "test": 560}
+    assert data.report.class_counts == {"no_response": 1906, "responded": 334}
+    assert str(data.customers.snapshot.date()) == "2014-06-29"  # the latest join date, read day-first
+    assert data.kinds["Z_CostContact"] == data.kinds["Z_Revenue"] == "constant"
+    assert "Dt_Customer" not in data.kinds and "Year_Birth" not in data.kinds and "ID" not in data.kinds
+    notes = " ".join(data.report.notes)
+    assert "'Year_Birth', row(s) 193, 240, 340" in notes  # born 1893, 1899, 1900: ages set to missing
+    ages = pd.concat(data.splits.values())["age"]
+    assert ages.max() <= 100 and ages.isna().sum() == 3
