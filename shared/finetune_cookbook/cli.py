@@ -50,6 +50,8 @@ def _predict(args) -> None:
     ignored = predictions.attrs.get("ignored_columns")
     if ignored:
         print(f"note: columns the model does not read were ignored: {', '.join(ignored)}", file=sys.stderr)
+    for note in predictions.attrs.get("notes", []):  # values read differently, e.g. implausible ages set missing
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _chat(args) -> None:

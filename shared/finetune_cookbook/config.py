@@ -311,7 +311,8 @@ class SegmentationConfig:
                                 "(adjusted Rand index).", 5)
     contact_share: float = _help("The targeting example's budget: the share of customers a campaign can contact.",
                                  0.1)
-    fine_tune_steps: int = _help("Optimiser steps of fine-tuning the customer encoder on the responses.", 300)
+    fine_tune_steps: int = _help("Fine-tuning the customer encoder on the responses takes at least this many "
+                                 "optimiser steps (more when training.epochs asks for more).", 300)
 
 
 @dataclass
@@ -526,9 +527,16 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
                           "number of segments, e.g. [3, 8] (at least 2).")
     if segmentation.k is not None and segmentation.k < 2:
         raise ConfigError(f"{where}: segmentation.k is {segmentation.k}; segments need k of at least 2.")
-    if not 0 < segmentation.min_segment_share < 0.5 or not 0 < segmentation.contact_share < 1:
-        raise ConfigError(f"{where}: segmentation.min_segment_share must lie in (0, 0.5) and "
-                          "segmentation.contact_share in (0, 1).")
+    if not 0 < segmentation.min_segment_share < 0.5:
+        raise ConfigError(f"{where}: segmentation.min_segment_share is {segmentation.min_segment_share}; use a share "
+                          "of the customers in (0, 0.5), e.g. 0.05.")
+    if not 0 < segmentation.contact_share < 1:
+        raise ConfigError(f"{where}: segmentation.contact_share is {segmentation.contact_share}; use a share of the "
+                          "customers in (0, 1), e.g. 0.1.")
+    if config.task == "segmentation" and not (segmentation.recency_column or segmentation.purchase_columns
+                                              or segmentation.spend_columns):
+        raise ConfigError(f"{where}: name at least one of segmentation.recency_column, purchase_columns and "
+                          "spend_columns: customer segments are built on how customers buy.")
     if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
         raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:

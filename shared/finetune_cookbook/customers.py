@@ -33,6 +33,7 @@ class CustomerColumns:
     settings: SegmentationConfig
     snapshot: pd.Timestamp | None = None
     implausible_rows: dict[str, list] = field(default_factory=dict)  # column -> source rows set to missing
+    moved_snapshot: tuple | None = None  # (trained with, counted to) when new customers joined later
 
     @property
     def role_columns(self) -> list[str]:
@@ -56,8 +57,7 @@ class CustomerColumns:
         return names
 
     def check_config(self, columns, origin: str) -> None:
-        """Every role names a column of the file; RFM needs at least recency or spend."""
-        s = self.settings
+        """Every role names a column of the file."""
         missing = [c for c in self.role_columns if c not in columns]
         if missing:
             raise DataError(
@@ -65,9 +65,6 @@ class CustomerColumns:
                 f"file does not have. Columns: {', '.join(c for c in columns if c != ROW)}. Correct the names in "
                 "the config (segmentation.*_column(s)), or add the columns to the file."
             )
-        if not (s.recency_column or s.purchase_columns or s.spend_columns):
-            raise ConfigError("segmentation: name at least one of recency_column, purchase_columns and spend_columns; "
-                              "segments of customers are built on how they buy.")
 
     def fit_snapshot(self, frame: pd.DataFrame, origin: str) -> pd.Timestamp | None:
         """The snapshot date: the config's, else the latest join date in `frame` (every customer of the file)."""
@@ -81,6 +78,16 @@ class CustomerColumns:
         elif s.joined_column:
             self.snapshot = self._dates(frame, origin).max()
         return self.snapshot
+
+    def move_snapshot_to(self, frame: pd.DataFrame, origin: str) -> None:
+        """For new customers: count tenure and age to `frame`'s latest join date when it is later than the
+        snapshot the model was trained with (a note says so)."""
+        if not self.settings.joined_column:
+            return
+        latest = self._dates(frame, origin).max()
+        if self.snapshot is not None and pd.notna(latest) and latest > self.snapshot:
+            self.moved_snapshot = (self.snapshot, latest)
+            self.snapshot = latest
 
     def add_features(self, frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         """`frame` with the engineered features added (as numbers); bad values raise `DataError`."""
@@ -97,12 +104,13 @@ class CustomerColumns:
         if s.recency_column:
             out[RECENCY] = numbers[s.recency_column]
         if s.purchase_columns:
-            out[FREQUENCY] = sum(numbers[c].fillna(0) for c in s.purchase_columns)
+            out[FREQUENCY] = _total(numbers, s.purchase_columns)
         if s.spend_columns:
-            monetary = sum(numbers[c].fillna(0) for c in s.spend_columns)
+            monetary = _total(numbers, s.spend_columns)
             out[MONETARY] = monetary
             for column, label in zip(s.spend_columns, spend_labels(s.spend_columns)):
-                out[SHARE_PREFIX + label] = (numbers[column].fillna(0) / monetary).where(monetary > 0, 0.0)
+                share = (numbers[column].fillna(0) / monetary).where(monetary > 0, 0.0)
+                out[SHARE_PREFIX + label] = share.where(monetary.notna())
         if s.joined_column:
             joined = self._dates(frame, origin)
             _refuse(joined > self.snapshot, rows, origin, s.joined_column, joined.dt.date,
@@ -159,14 +167,24 @@ class CustomerColumns:
         return values.astype(float)
 
     def notes(self) -> list[str]:
-        return [f"Set to missing as implausible (an age over {MAX_AGE}): column {column!r}, row(s) {list_rows(pd.Series(rows))}."
-                for column, rows in self.implausible_rows.items()]
+        notes = [f"Set to missing as implausible (an age over {MAX_AGE}): column {column!r}, row(s) "
+                 f"{list_rows(pd.Series(rows))}." for column, rows in self.implausible_rows.items()]
+        if self.moved_snapshot:
+            trained, now = (day.date() for day in self.moved_snapshot)
+            notes.append(f"Tenure and age counted to {now}, the latest join date here (the model was trained with "
+                         f"{trained}).")
+        return notes
+
+
+def _total(numbers: dict[str, pd.Series], columns: list[str]) -> pd.Series:
+    """The sum of `columns`, an empty cell counting as 0; missing only where every one of them is empty."""
+    return pd.concat([numbers[c] for c in columns], axis=1).sum(axis=1, min_count=1)
 
 
 def _refuse(bad: pd.Series, rows: pd.Series, origin: str, column: str, values: pd.Series, what: str) -> None:
     bad = bad.fillna(False).astype(bool)
     if bad.any():
-        shown = ", ".join(str(v) for v in values[bad].head(3))
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[bad].head(3))
         raise DataError(f"{origin}: column {column!r}, row(s) {list_rows(rows[bad])} ({shown}): the value {what}.")
 
 

@@ -21,12 +21,13 @@ from sklearn.linear_model import LogisticRegression
 from transformers import set_seed
 
 from .config import RecipeConfig, TrainingConfig
+from .data import ReadSettings, read_source
 from .errors import ConfigError
 from .few_shot import probe_weights
 from .measure import Measurement, measure
 from .rare_events import ranking_metrics
 from .readers import ROW
-from .saving import save_atomically
+from .saving import model_folder, read_model_info, save_atomically
 from .tabular import EncodedRows, TabularEncoder
 from .tabular_data import TabularData
 from .tabular_model import TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, row_embeddings
@@ -233,6 +234,7 @@ def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedR
                                      compute_metrics=validation_metrics, checkpoints=checkpoints)
     return model, trainer, cost
 
+
 def validation_metrics(eval_prediction) -> dict[str, float]:
     """The Trainer's view of validation: ranking metrics of the positive class (a fraud, a response)."""
     logits = eval_prediction.predictions
@@ -241,6 +243,36 @@ def validation_metrics(eval_prediction) -> dict[str, float]:
     scores = logits[:, 1] - logits[:, 0]
     metrics = ranking_metrics(eval_prediction.label_ids, scores)
     return {k: metrics[k] for k in ("average_precision", "roc_auc")}
+
+
+def save_classifier(model: TabularForClassification, config: RecipeConfig, output_dir, model_card: str,
+                    **info) -> Path:
+    """Writes `<output_dir>/model` all or nothing: the weights (safetensors), config.json, the column encoder
+    (`model.tabular_encoder`, skops + JSON), the card, and `cookbook.json` with the task, the label and identifier
+    columns, how new files are read, and the task's own `info`."""
+    info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
+            "identifier_columns": config.tabular.drop_columns, **info,
+            "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding}}
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder)
+        model.tabular_encoder.save(folder)
+
+    return save_atomically(output_dir, write, info, model_card)
+
+
+def load_classifier(model_dir) -> tuple[TabularForClassification, TabularEncoder, dict]:
+    """A saved tabular model (`cookbook train` of a tabular task): the network, its column encoder, its info."""
+    folder = model_folder(model_dir)
+    return TabularForClassification.from_pretrained(folder), TabularEncoder.load(folder), read_model_info(folder)
+
+
+def read_new_rows(model_dir, path) -> tuple[pd.DataFrame, str]:
+    """The first table of `path`, read with the delimiter and encoding the model's training data had."""
+    info = read_model_info(model_dir)
+    tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
+    table = next(iter(tables.values()))
+    return table.frame, table.origin
 
 
 @torch.no_grad()

@@ -47,10 +47,11 @@ def compactness(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict
             "davies_bouldin": float(davies_bouldin_score(features, labels))}
 
 
-def stability(features: np.ndarray, k: int, seed: int, runs: int) -> float:
+def stability(features: np.ndarray, k: int, seed: int, runs: int, reference: np.ndarray | None = None) -> float:
     """Mean adjusted Rand index between the segments of `seed` and those of `runs` other seeds and `runs`
-    k-means fits on bootstrap samples (each then assigning every customer): 1 is the same segments every time."""
-    reference = fit_segments(features, k, seed).assign(features)
+    k-means fits on bootstrap samples (each then assigning every customer): 1 is the same segments every time.
+    `reference`: the segments of `seed`, when already made."""
+    reference = fit_segments(features, k, seed).assign(features) if reference is None else reference
     rng = np.random.default_rng(seed)
     scores = []
     for run in range(runs):
@@ -109,15 +110,9 @@ def targeting(segment_rates: pd.Series, labels: np.ndarray, responded: np.ndarra
 
 
 def profile(features: pd.DataFrame, labels: np.ndarray, responded: np.ndarray, k: int) -> pd.DataFrame:
-    """One row per segment: size, share, response rate, each numeric feature's median and each text column's
-    most common value."""
+    """One row per segment: size, share, response rate and each (numeric) feature's median."""
     table = response_by_segment(labels, responded, k)[["customers", "share", "response_rate"]]
-    grouped = features.assign(segment=labels).groupby("segment")
-    numeric = features.select_dtypes("number").columns
-    typical = grouped[list(numeric)].median() if len(numeric) else pd.DataFrame(index=table.index)
-    text = [c for c in features.columns if c not in numeric]
-    if text:
-        typical = typical.join(grouped[text].agg(lambda v: v.mode().iat[0] if not v.mode().empty else ""))
+    typical = features.assign(segment=labels).groupby("segment").median()
     return table.join(typical).reindex(range(k))
 
 

@@ -1,6 +1,7 @@
 """The marketing segmentation recipe, end to end, as a user runs it: pretrain, train, predict, resume, torchrun,
 a customer file of another schema, and the bad input a customer file brings."""
 
+import io
 import json
 import shutil
 import subprocess
@@ -165,12 +166,12 @@ def test_text_in_a_numeric_column_names_the_rows(tmp_path):
 
 
 def test_a_birth_year_in_the_future_is_refused(tmp_path):
-    with pytest.raises(DataError, match=r"column 'birth_year', row\(s\) 7 \(2041.0\).*after the snapshot year 2025"):
+    with pytest.raises(DataError, match=r"column 'birth_year', row\(s\) 7 \(2041\).*after the snapshot year 2025"):
         load(tmp_path, edit("birth_year", [6], "2041"))
 
 
 def test_negative_spend_is_refused(tmp_path):
-    with pytest.raises(DataError, match=r"column 'spend_gold', row\(s\) 2 \(-25.0\): the value cannot be negative"):
+    with pytest.raises(DataError, match=r"column 'spend_gold', row\(s\) 2 \(-25\): the value cannot be negative"):
         load(tmp_path, edit("spend_gold", [1], "-25.00"))
 
 
@@ -184,3 +185,15 @@ def test_an_implausible_age_becomes_missing_and_is_reported(tmp_path):
     assert any("age over 100" in note and "281, 509, 1719" in note for note in data.report.notes)
     ages = pd.concat(data.splits.values()).set_index("row")["age"]
     assert ages.loc[[281, 509, 1719]].isna().all() and ages.drop([281, 509, 1719]).notna().all()
+
+
+def test_customers_who_joined_after_the_training_snapshot_are_assigned_with_a_note(trained, tmp_path):
+    output_dir, _, _ = trained
+    rows = pd.read_csv(CUSTOMERS, dtype=str, keep_default_na=False).head(6).drop(columns=["responded"])
+    rows.loc[rows.index[:2], "joined_on"] = "2026-02-01"  # after the sample's snapshot, 2025-06-30
+    rows.loc[rows.index[2], ["spend_wine", "spend_fruit", "spend_meat", "spend_fish", "spend_sweets", "spend_gold"]] = ""
+    file = tmp_path / "newest.csv"
+    rows.to_csv(file, index=False)
+    out, err = run_cookbook("predict", output_dir, file)
+    assert "Tenure and age counted to 2026-02-01" in err and "trained with 2025-06-30" in err
+    assert len(pd.read_csv(io.StringIO(out))) == 6

@@ -100,6 +100,13 @@ def test_rfm_shares_tenure_age_and_household_size():
     assert made["household_size"].tolist() == [4, 1, 3]  # the customer, a partner (any case), the children
 
 
+def test_a_customer_with_every_spend_cell_empty_has_unknown_spend_not_zero():
+    frame = customers_frame().assign(wine=["", "0", "30"], meat=["", "0", "10"])
+    made = columns().add_features(frame, "customers.csv")
+    assert np.isnan(made["monetary"].iloc[0]) and np.isnan(made["share_wine"].iloc[0])
+    assert made["monetary"].iloc[1] == 0 and made["share_wine"].iloc[1] == 0  # spent nothing: known
+
+
 def test_the_implausible_age_is_reported_with_its_row():
     customer_columns = columns()
     customer_columns.add_features(customers_frame(), "customers.csv")

@@ -21,18 +21,16 @@ from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 
 from ..compare import ApproachResult
 from ..config import RecipeConfig, TrainingConfig
-from ..data import ReadSettings, read_source
 from ..measure import Measurement, measure
 from ..modelcard import tabular_model_card
 from ..pretraining import (
-    Pretrained, classifier_trainer, fit_classifier, load_pretrained, positive_scores, pretrain as pretrain_model,
-    start_classifier, validation_metrics,
+    Pretrained, classifier_trainer, fit_classifier, load_classifier, load_pretrained, positive_scores,
+    pretrain as pretrain_model, read_new_rows, save_classifier, start_classifier, validation_metrics,
 )
 from ..rare_events import alert_budget_metrics, cost_threshold, decision_metrics, ranking_metrics
-from ..saving import model_folder, read_model_info, save_atomically
-from ..tabular import TabularEncoder, check_input_columns, source_rows
+from ..tabular import check_input_columns, source_rows
 from ..tabular_data import TabularData, label_subset, load_tabular_data
-from ..tabular_model import TabularForClassification, row_embeddings
+from ..tabular_model import row_embeddings
 from ..training import FineTuneResult
 from ..tuning import SearchResult, search
 
@@ -263,23 +261,12 @@ def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float
 def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Path:
     """Weights (safetensors) and config.json, the column encoder (skops + JSON) and the decision threshold."""
     model = trainer.model
-    info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
-            "positive_value": model.config.positive_value,
-            # null: flagging nothing was the cheapest choice on validation at the stated costs
-            "threshold": model.config.decision_threshold,
-            "identifier_columns": config.tabular.drop_columns,
-            "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding}}
-
-    def write(folder: Path) -> None:
-        model.save_pretrained(folder)
-        model.tabular_encoder.save(folder)
-
-    return save_atomically(output_dir, write, info, model_card)
+    # threshold null: flagging nothing was the cheapest choice on validation at the stated costs
+    return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
+                           threshold=model.config.decision_threshold)
 
 
-def load_model(model_dir) -> tuple[TabularForClassification, TabularEncoder, dict]:
-    folder = model_folder(model_dir)
-    return TabularForClassification.from_pretrained(folder), TabularEncoder.load(folder), read_model_info(folder)
+load_model = load_classifier
 
 
 def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFrame:
@@ -303,7 +290,4 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFram
 
 def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
     """Scores a table of new rows (CSV or any format the package reads)."""
-    info = read_model_info(model_dir)
-    tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
-    table = next(iter(tables.values()))
-    return predict(model_dir, table.frame, table.origin)
+    return predict(model_dir, *read_new_rows(model_dir, path))

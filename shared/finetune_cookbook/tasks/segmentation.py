@@ -26,12 +26,14 @@ from ..customer_spaces import EmbeddingSpace, raw_space, response_weights, rfm_s
 from ..customers import (
     AGE, FREQUENCY, HOUSEHOLD, MONETARY, RECENCY, SHARE_PREFIX, TENURE, CustomerColumns, spend_labels,
 )
-from ..data import LABEL, ReadSettings, read_source
-from ..errors import DataError
+from ..data import LABEL
+from ..errors import ConfigError, DataError
 from ..measure import Measurement, measure
 from ..modelcard import segmentation_model_card
-from ..pretraining import Pretrained, fit_classifier, load_pretrained, pretrain as pretrain_model
-from ..saving import model_folder, read_model_info, save_atomically
+from ..pretraining import (
+    Pretrained, fit_classifier, load_classifier, load_pretrained, pretrain as pretrain_model, read_new_rows,
+    save_classifier,
+)
 from ..segments import (
     Segments, best_segment, compactness, fit_segments, held_out_lift, profile, response_by_segment, segment_names,
     stability, targeting,
@@ -41,7 +43,8 @@ from ..tabular_data import TARGET, TabularData, load_tabular_data
 from ..tabular_model import TabularForClassification
 from ..training import FineTuneResult
 
-HEADLINE_METRICS = ("lift", "best_segment_share", "ari", "silhouette", "davies_bouldin")
+# validation_lift: the same best segment measured on the validation customers, where settings are compared
+HEADLINE_METRICS = ("lift", "best_segment_share", "ari", "silhouette", "davies_bouldin", "validation_lift")
 LABELS = ("no_response", "responded")
 APPROACHES = ("kmeans_raw", "kmeans_rfm", "pretrained", "scratch", "fine_tuned")
 MIN_CUSTOMERS_PER_SEGMENT = 20  # fewer training customers per segment and a segment's response rate is noise
@@ -67,7 +70,8 @@ class CustomerData(TabularData):
         frame = self.splits[split]
         income = self.customers.settings.income_column
         columns = self.engineered + ([income] if income else [])
-        return frame[columns].apply(pd.to_numeric, errors="coerce")
+        return frame[columns].apply(lambda v: pd.to_numeric(v.astype("string").str.replace(",", "", regex=False),
+                                                             errors="coerce"))
 
 
 def model_name(config: RecipeConfig) -> str:
@@ -116,7 +120,8 @@ def _check_enough(splits: dict[str, pd.DataFrame], config: RecipeConfig, origin:
         )
 
 
-def pretrain(data: CustomerData, config: RecipeConfig, output_dir=None, *, resume: bool = False, callbacks=None) -> Pretrained:
+def pretrain(data: CustomerData, config: RecipeConfig, output_dir=None, *, resume: bool = False,
+             callbacks=None) -> Pretrained:
     """`cookbook pretrain`: the masked-feature encoder on every training customer, without responses."""
     return pretrain_model(data, config, output_dir, resume=resume, callbacks=callbacks)
 
@@ -158,7 +163,8 @@ def segment(approach: str, points: dict[str, np.ndarray], data: CustomerData, co
     metrics = {
         **held_out_lift(labels["test"], data.targets("test"), best),
         **compactness(points["train"], labels["train"], seed),
-        "ari": stability(points["train"], k, seed, settings.stability_runs),
+        "ari": stability(points["train"], k, seed, settings.stability_runs, reference=labels["train"]),
+        "validation_lift": held_out_lift(labels["validation"], data.targets("validation"), best)["lift"],
     }
     rates = response_by_segment(labels["train"], train_targets, k)["response_rate"]
     return SegmentRun(approach, k, segments, labels, rates, best, metrics, cost, seed, points)
@@ -179,7 +185,8 @@ def chosen_k(runs: list[SegmentRun], config: RecipeConfig) -> int:
     """The config's k, else the k with the best silhouette: the one whose segments are the most distinct."""
     if config.segmentation.k:
         return config.segmentation.k
-    return max(runs, key=lambda run: run.metrics["silhouette"]).k
+    scored = [run for run in runs if np.isfinite(run.metrics["silhouette"])]  # NaN: everyone in one segment
+    return max(scored or runs, key=lambda run: run.metrics["silhouette"] if scored else 0.0).k
 
 
 def baseline_spaces(data: CustomerData, config: RecipeConfig, pretrained: Pretrained) -> dict:
@@ -201,7 +208,8 @@ class ResponseModel:
 def response_model(data: CustomerData, config: RecipeConfig, pretrained: Pretrained, output_dir, *,
                    from_pretrained: bool, seed: int, training: TrainingConfig | None = None, resume: bool = False,
                    callbacks=None, checkpoints: bool = True) -> ResponseModel:
-    """The network trained to predict the response of the training customers, for a fixed number of steps."""
+    """The network trained to predict the response of the training customers, for at least
+    `segmentation.fine_tune_steps` steps (no early stopping)."""
     min_steps = 0 if training is not None else config.segmentation.fine_tune_steps
     training = dataclasses.replace(training or config.training, seed=seed)
     rows = {s: pretrained.encoder.encode(data.splits[s], data.report.source) for s in ("train", "validation")}
@@ -288,9 +296,10 @@ def benchmark(data: CustomerData, config: RecipeConfig, scratch_dir) -> list[App
 
 
 def tune(data: CustomerData, config: RecipeConfig, output_dir=None):
-    raise DataError("segmentation has no hyperparameter search: the segments are judged on held-out lift, and a "
-                    "search on it would tune on the test customers. Compare settings with `cookbook bench` on a "
-                    "validation copy of your data instead.")
+    raise ConfigError("segmentation has no `cookbook tune`: a Trainer search would rank settings by the response "
+                      "model's validation loss, not by the segments. Compare settings by `validation_lift` (the best "
+                      "segment, chosen on the training customers, measured on the validation ones), which `cookbook "
+                      "bench` records for every approach and k; bench_marketing.yaml shows how.")
 
 
 # ---------------------------------------------------------------------------------------------------- output
@@ -351,21 +360,10 @@ def model_card(config: RecipeConfig, data: CustomerData, metrics: dict[str, floa
 
 def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Path:
     """The fine-tuned encoder (safetensors, config.json), the column encoder and the segments (centres, names)."""
-    model = trainer.model
-    info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
-            "identifier_columns": config.tabular.drop_columns, "segments": model.segmentation,
-            "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding}}
-
-    def write(folder: Path) -> None:
-        model.save_pretrained(folder)
-        model.tabular_encoder.save(folder)
-
-    return save_atomically(output_dir, write, info, model_card)
+    return save_classifier(trainer.model, config, output_dir, model_card, segments=trainer.model.segmentation)
 
 
-def load_model(model_dir) -> tuple[TabularForClassification, TabularEncoder, dict]:
-    folder = model_folder(model_dir)
-    return TabularForClassification.from_pretrained(folder), TabularEncoder.load(folder), read_model_info(folder)
+load_model = load_classifier
 
 
 def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.DataFrame:
@@ -374,10 +372,12 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
     `result.attrs["ignored_columns"]`."""
     model, encoder, info = load_model(model_dir)
     saved = info["segments"]
-    columns = CustomerColumns(SegmentationConfig(**saved["settings"]),
-                              snapshot=pd.Timestamp(saved["snapshot"]) if saved["snapshot"] else None)
-    needed = list(dict.fromkeys([c for c in encoder.input_columns if c not in saved["engineered"]] + columns.role_columns))
+    columns = CustomerColumns(SegmentationConfig(**saved["settings"]))
+    columns.snapshot = pd.Timestamp(saved["snapshot"]) if saved["snapshot"] else None
+    needed = [c for c in encoder.input_columns if c not in saved["engineered"]] + columns.role_columns
+    needed = list(dict.fromkeys(needed))
     extra = check_input_columns(frame, needed, origin)
+    columns.move_snapshot_to(frame, origin)  # customers who joined after the training data was taken
     featured = columns.add_features(frame, origin)
     space = EmbeddingSpace(model.encoder, encoder, origin, weights=np.asarray(saved["embedding_weights"]))
     space.mean, space.scale = np.asarray(saved["embedding_mean"]), np.asarray(saved["embedding_scale"])
@@ -397,7 +397,4 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
 
 def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
     """Assigns the customers of a table (CSV or any format the package reads) to the saved segments."""
-    info = read_model_info(model_dir)
-    tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
-    table = next(iter(tables.values()))
-    return predict(model_dir, table.frame, table.origin)
+    return predict(model_dir, *read_new_rows(model_dir, path))
