@@ -279,8 +279,9 @@ def fine_tune(data: CustomerData, config: RecipeConfig, output_dir=None, *, trai
     chosen = next(run for run in runs if run.k == k)
     model = tuned.model
     model.tabular_encoder = pretrained.encoder
-    model.segmentation = segment_record(data, config, space, chosen)
-    data.segment_table = segment_table_markdown(segment_profile(data, config, chosen))
+    table = segment_profile(data, config, chosen)
+    model.segmentation = segment_record(data, config, space, chosen, table)
+    data.segment_table = segment_table_markdown(table)
     return SegmentationResult(chosen.result(), tuned.trainer, runs, chosen)
 
 
@@ -334,9 +335,10 @@ def segment_table_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def segment_record(data: CustomerData, config: RecipeConfig, space: EmbeddingSpace, run: SegmentRun) -> dict:
-    """What `predict` needs to place new customers in the saved segments (JSON)."""
-    table = segment_profile(data, config, run)
+def segment_record(data: CustomerData, config: RecipeConfig, space: EmbeddingSpace, run: SegmentRun,
+                   table: pd.DataFrame) -> dict:
+    """What `predict` needs to place new customers in the saved segments (JSON); `table` is the run's
+    `segment_profile` on the training customers."""
     return {
         "k": run.k, "best_segment": run.best, "centres": run.segments.centres.tolist(),
         "embedding_mean": space.mean.tolist(), "embedding_scale": space.scale.tolist(),
