@@ -17,7 +17,7 @@ from .config import SegmentationConfig
 from .data import list_rows
 from .errors import ConfigError, DataError
 from .readers import ROW
-from .tabular import source_rows
+from .tabular import parse_numbers, source_rows
 
 MAX_AGE = 100  # an older customer is almost surely a typo (1893 for 1983)
 RECENCY, FREQUENCY, MONETARY = "recency", "frequency", "monetary"
@@ -156,7 +156,7 @@ class CustomerColumns:
     @staticmethod
     def _numbers(frame: pd.DataFrame, column: str, origin: str, rows: pd.Series) -> pd.Series:
         text = frame[column].astype("string").str.strip().replace("", pd.NA)
-        values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        values = parse_numbers(text.fillna("")).where(text.notna())
         bad = text.notna() & values.isna()
         if bad.any():
             raise DataError(

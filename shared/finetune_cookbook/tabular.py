@@ -97,7 +97,8 @@ def _is_band(values: pd.Series) -> bool:
     return len(distinct) >= 2 and has_range and all(band_value(v) is not None for v in distinct)
 
 
-def _numbers(values: pd.Series) -> pd.Series:
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Text cells as numbers (thousands commas allowed); what does not read as a number is NaN."""
     return pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
 
 
@@ -136,7 +137,7 @@ def infer_column_types(frame: pd.DataFrame, exclude: list[str], overrides: dict[
 
 
 def _guess_kind(present: pd.Series) -> str:
-    numbers = _numbers(present)
+    numbers = parse_numbers(present)
     if numbers.notna().mean() >= TEXT_SHARE_FOR_NUMERIC:
         return "numeric"  # stray text in it is reported by _check_numeric
     lowered = set(present.str.lower().unique())
@@ -151,7 +152,7 @@ def _guess_kind(present: pd.Series) -> str:
 
 def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series) -> None:
     present = _present(values)
-    bad = present[_numbers(present).isna()]
+    bad = present[parse_numbers(present).isna()]
     if not bad.empty:
         rows = rows.loc[bad.index]
         examples = ", ".join(repr(v) for v in bad.unique()[:3])
@@ -176,7 +177,7 @@ def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd
         text = frame[column].astype("string").str.strip().replace("", pd.NA)
         if kind == "numeric":
             _check_numeric(text, column, origin, rows)
-            out[column] = _numbers(text.fillna("")).astype(float).where(text.notna())
+            out[column] = parse_numbers(text.fillna("")).astype(float).where(text.notna())
         elif kind == "boolean":
             lowered = text.str.lower()
             unknown = lowered.notna() & ~lowered.isin(TRUE_WORDS | FALSE_WORDS | {"1", "0"})
@@ -374,7 +375,7 @@ def time_order(frame: pd.DataFrame, columns: list[str], origin: str) -> np.ndarr
             raise DataError(f"{origin}: tabular.time_columns names {column!r}, which is not a column. Columns: "
                             f"{', '.join(c for c in frame.columns if c != ROW)}.")
         text = frame[column].astype("string").str.strip().str.lower()
-        numbers = _numbers(text.fillna(""))
+        numbers = parse_numbers(text.fillna(""))
         for names in (MONTH_NAMES, WEEKDAY_NAMES):
             named = text.str[:3].map(lambda v, names=names: names.index(v) if v in names else np.nan, na_action="ignore")
             if named.notna().mean() > numbers.notna().mean():

@@ -38,7 +38,7 @@ from ..segments import (
     Segments, best_segment, compactness, fit_segments, held_out_lift, profile, response_by_segment, segment_names,
     stability, targeting,
 )
-from ..tabular import TabularEncoder, check_input_columns, infer_column_types, source_rows
+from ..tabular import TabularEncoder, check_input_columns, infer_column_types, parse_numbers, source_rows
 from ..tabular_data import TARGET, TabularData, load_tabular_data
 from ..tabular_model import TabularForClassification
 from ..training import FineTuneResult
@@ -70,8 +70,7 @@ class CustomerData(TabularData):
         frame = self.splits[split]
         income = self.customers.settings.income_column
         columns = self.engineered + ([income] if income else [])
-        return frame[columns].apply(lambda v: pd.to_numeric(v.astype("string").str.replace(",", "", regex=False),
-                                                             errors="coerce"))
+        return frame[columns].apply(lambda values: parse_numbers(values.astype("string")))
 
 
 def model_name(config: RecipeConfig) -> str:
