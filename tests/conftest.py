@@ -61,6 +61,13 @@ def run_cookbook(*args, cwd=ROOT, expect: int = 0, timeout: int = 900):
     return done.stdout, done.stderr
 
 
+def pretrain_and_train(recipe: Path, output_dir: Path) -> tuple[Path, str, str]:
+    """`cookbook pretrain` then `cookbook train` on a tabular recipe's config, unchanged; returns the output folder
+    and both commands' stdout."""
+    pre_out, _ = run_cookbook("pretrain", recipe.relative_to(ROOT), "--output-dir", output_dir)
+    train_out, _ = run_cookbook("train", recipe.relative_to(ROOT), "--output-dir", output_dir)
+    return output_dir, pre_out, train_out
+
 def torchrun_launcher() -> str:
     """The torchrun of this environment (next to the interpreter), else the one on PATH."""
     import shutil

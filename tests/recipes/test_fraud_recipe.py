@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, run_cookbook, torchrun_launcher, write_config
+from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_launcher, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError, DataError
@@ -34,10 +34,7 @@ def fraud_config(folder: Path, source: Path = TRANSACTIONS, **sections) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """`cookbook pretrain` then `cookbook train` on the recipe's config, unchanged, on data_samples/."""
-    output_dir = tmp_path_factory.mktemp("fraud") / "run"
-    pre_out, _ = cookbook("pretrain", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
-    train_out, _ = cookbook("train", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
-    return output_dir, pre_out, train_out
+    return pretrain_and_train(RECIPE, tmp_path_factory.mktemp("fraud") / "run")
 
 
 def test_pretrain_saves_a_checkpoint_that_train_loads(trained):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, run_cookbook, torchrun_launcher, write_config
+from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_launcher, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import DataError
@@ -33,10 +33,7 @@ def marketing_config(folder: Path, source: Path = CUSTOMERS, **sections) -> Path
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """`cookbook pretrain` then `cookbook train` on the recipe's config, unchanged, on data_samples/."""
-    output_dir = tmp_path_factory.mktemp("marketing") / "run"
-    pre_out, _ = run_cookbook("pretrain", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
-    train_out, _ = run_cookbook("train", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
-    return output_dir, pre_out, train_out
+    return pretrain_and_train(RECIPE, tmp_path_factory.mktemp("marketing") / "run")
 
 
 def test_train_saves_segments_with_names_and_records_their_lift(trained):
