@@ -129,6 +129,8 @@ class Bot:
     def __init__(self, model_dir: str | Path, responses: str | Path | None = None):
         from transformers import pipeline
 
+        from . import sentence_classifier  # noqa: F401  (registers the probe-started model class with transformers)
+
         self.folder = model_folder(model_dir)
         self.info = read_model_info(self.folder)
         if "fallback" not in self.info:

@@ -97,6 +97,13 @@ class ModelConfig:
         "sentence-transformers/all-MiniLM-L6-v2",
     )
     max_length: int = _help("Longest input in tokens; longer texts are truncated.", 128)
+    head: str = _help(
+        "Text domains: how the classifier starts. `random`: transformers' own classification head on the [CLS] "
+        "token, started at random. `probe`: a linear head on the encoder's sentence embedding (mean pooling, unit "
+        "length, as sentence encoders such as all-MiniLM-L6-v2 are trained), started from a logistic regression "
+        "fitted on the frozen embeddings, then fine-tuned with the encoder (LP-FT). A `probe` model loads with "
+        "transformers once finetune_cookbook is imported.", "random"
+    )
     image_size: int = _help("Images are resized to this many pixels a side (image domains).", 128)
     test_time_flip: bool = _help(
         "Image domains: average each image's prediction with its mirror image's (test-time augmentation), at "
@@ -489,6 +496,7 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.metric_for_best_model": (
             config.training.metric_for_best_model, {"macro_f1", "accuracy", "roc_auc", "average_precision", "loss"}),
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
+        "model.head": (config.model.head, {"random", "probe"}),
     }
     if config.data.format is not None:
         choices["data.format"] = (config.data.format, set(DATA_FORMATS))

@@ -1,45 +1,22 @@
-"""Few-shot fine-tuning of a sentence encoder: a linear probe first, then every weight (LP-FT).
+"""A head started from a linear probe, then every weight fine-tuned (LP-FT).
 
-With ten examples a class, a new random head would drag the pre-trained encoder off course before it learned
-anything. So the head starts as a logistic regression fitted on the frozen sentence embeddings (the probe), and
-then the encoder and head are fine-tuned together with a small learning rate (Kumar et al., 2022, "Fine-Tuning
-can Distort Pretrained Features and Underperform Out-of-Distribution"). The model keeps the encoder's own
-sentence embedding (mean pooling, unit length), which is what all-MiniLM-L6-v2 was pre-trained to produce.
+A new random head drags the pre-trained encoder off course before it has learned anything, and with ten
+examples a class it never recovers. So the head starts as a logistic regression fitted on the frozen sentence
+embeddings (the probe), and then the encoder and head are fine-tuned together (Kumar et al., 2022,
+"Fine-Tuning can Distort Pretrained Features and Underperform Out-of-Distribution"). The model keeps the
+encoder's own sentence embedding (mean pooling, unit length; `sentence_classifier.py`), which is what
+all-MiniLM-L6-v2 was pre-trained to produce. It serves few-shot runs and, with `model.head: probe`, full ones.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
-from torch import nn
-from transformers import AutoModel
+from transformers import set_seed
+
+from .sentence_classifier import SentenceClassifier
 
 PROBE_STRENGTHS = (1.0, 10.0, 100.0)  # inverse regularisation of the probe, chosen on validation
-
-
-class MeanPooledClassifier(nn.Module):
-    """Encoder, mean pooling over real tokens, unit length, linear head: returns `logits` (and `loss`)."""
-
-    def __init__(self, encoder_path: str, coef: np.ndarray, intercept: np.ndarray):
-        super().__init__()
-        self.encoder = AutoModel.from_pretrained(encoder_path)
-        self.head = nn.Linear(coef.shape[1], coef.shape[0])
-        with torch.no_grad():
-            self.head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
-            self.head.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
-
-    def forward(self, input_ids, attention_mask, token_type_ids=None, labels=None):
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        logits = self.head(F.normalize(pooled.float(), dim=-1))
-        output = {"logits": logits}
-        if labels is not None:
-            output["loss"] = F.cross_entropy(logits, labels)
-        return output
 
 
 def fit_probe(train_embeddings, train_ids, validation_embeddings, validation_ids) -> tuple[LogisticRegression, float]:
@@ -61,3 +38,26 @@ def probe_weights(probe: LogisticRegression, n_classes: int) -> tuple[np.ndarray
         return (np.vstack([np.zeros_like(probe.coef_), probe.coef_]),
                 np.concatenate([np.zeros_like(probe.intercept_), probe.intercept_]))
     return probe.coef_, probe.intercept_
+
+
+def probe_started(encoder_path: str, labels: list[str], train_texts, train_ids, validation_texts, validation_ids,
+                  max_length: int):
+    """A function of the seed that returns a `SentenceClassifier` whose head starts as the probe. The probe is
+    fitted once, on frozen embeddings computed as the model computes them, its strength chosen on validation."""
+    from sentence_transformers import SentenceTransformer
+
+    encoder = SentenceTransformer(encoder_path)
+    encoder.max_seq_length = max_length
+
+    def embed(texts) -> np.ndarray:
+        return encoder.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                              show_progress_bar=False)
+
+    probe, _ = fit_probe(embed(train_texts), train_ids, embed(validation_texts), validation_ids)
+    head = probe_weights(probe, len(labels))
+
+    def start(seed: int) -> SentenceClassifier:
+        set_seed(seed)
+        return SentenceClassifier.from_encoder(encoder_path, labels, *head)
+
+    return start

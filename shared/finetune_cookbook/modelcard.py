@@ -16,6 +16,13 @@ def _metrics_table(metrics: dict[str, float], labels: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _head_sentence(config: RecipeConfig) -> str:
+    if config.model.head != "probe":
+        return ""
+    return ("\nThe head reads the encoder's sentence embedding (mean pooling, unit length); it started as a logistic "
+            "regression fitted on the frozen embeddings, then head and encoder were fine-tuned together (LP-FT).")
+
+
 def model_card(config: RecipeConfig, report: DataReport, metrics: dict[str, float], labels: list[str],
                output_dir: str | Path, made_by: str) -> str:
     """The model card's Markdown; `made_by` says what produced the model (a command, a notebook)."""
@@ -37,7 +44,7 @@ tags: [finetune-cookbook, {config.domain}]
 # {config.domain}: {config.task.replace('_', ' ')}
 
 `{config.model.name}` fine-tuned end to end to label text as {', '.join(f'`{l}`' for l in labels)}.
-Made by the fine-tuning cookbook: {made_by}.
+Made by the fine-tuning cookbook: {made_by}.{_head_sentence(config)}
 
 ## Data
 
@@ -81,7 +88,7 @@ cookbook predict {run_dir} new_texts.csv
 ```
 
 ```python
-from transformers import pipeline
+{'import finetune_cookbook.sentence_classifier  # registers the model class' + chr(10) if config.model.head == 'probe' else ''}from transformers import pipeline
 classify = pipeline("text-classification", model="{run_dir}/model")
 classify("Works great, setup took a minute.")
 ```

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 from scipy.special import softmax
-from transformers import set_seed
 
 from .. import modelcard
 from ..bot import RESPONSES_FILE, check_responses, read_responses
@@ -30,7 +29,6 @@ from ..data import (LABEL, LabelledData, label_key, load_tables, normalised_text
                     read_source, require_columns)
 from ..errors import ConfigError, CookbookError, DataError
 from ..fallback import Fallback, answer_curve, choose_threshold, held_out_intents, operating_point
-from ..few_shot import MeanPooledClassifier, fit_probe, probe_weights
 from ..measure import measure
 from ..resolve import candidate_paths, find_local
 from ..saving import read_model_info, save_atomically
@@ -265,21 +263,13 @@ def fine_tune(data: IntentData, config: RecipeConfig, output_dir: str | Path | N
 
 def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int, output_dir: str | Path,
              training: TrainingConfig | None = None) -> ApproachResult:
-    """The encoder fine-tuned on `examples_per_intent` queries per intent, from a linear probe (see few_shot.py)."""
+    """The encoder fine-tuned on `examples_per_intent` queries per intent, its head started from a linear probe
+    (see few_shot.py) whatever `model.head` says, at a quarter of the learning rate."""
     training = training or config.training
     small = with_examples_per_intent(data, examples_per_intent, training.seed)
-    encoder = tc.sentence_encoder(config.model.name, config.search_dirs)
-    encoder.max_seq_length = config.model.max_length
-
-    def features(split: str) -> np.ndarray:  # as MeanPooledClassifier computes them: mean pooled, unit length
-        return encoder.encode(small.splits[split][TEXT].tolist(), batch_size=64, normalize_embeddings=True,
-                              convert_to_numpy=True, show_progress_bar=False)
-
+    probe_config = dataclasses.replace(config, model=dataclasses.replace(config.model, head="probe"))
     with measure() as cost:
-        probe, _ = fit_probe(features("train"), small.label_ids("train"),
-                             features("validation"), small.label_ids("validation"))
-        set_seed(training.seed)
-        model = MeanPooledClassifier(tc.model_path(config), *probe_weights(probe, len(small.labels)))
+        model = tc.classifier_starter(small, probe_config)(training.seed)
         # A quarter of the learning rate: the probe's head is already a good start, and should not be undone.
         schedule = dataclasses.replace(curve_training(config, len(small.splits["train"]), training),
                                        learning_rate=training.learning_rate / 4, class_weights="none")

@@ -18,6 +18,7 @@ from ..compare import ApproachResult, classification_result
 from ..config import RecipeConfig, TrainingConfig
 from ..data import LABEL, ROW, LabelledData, load_labelled_data, read_lines, read_table, require_columns
 from ..errors import ConfigError
+from ..few_shot import probe_started
 from ..measure import measure
 from ..metrics import trainer_metrics
 from ..resolve import resolve_model
@@ -107,6 +108,17 @@ def load_classifier(model_name: str, labels: list[str], seed: int, search_dirs=N
     )
 
 
+def classifier_starter(data: LabelledData, config: RecipeConfig):
+    """How fine-tuning starts (`model.head`): a function of the seed that returns the pre-trained encoder with a
+    head for `data.labels`, either transformers' own head at random or a head started from a linear probe fitted
+    once, here, on the frozen embeddings of the training split (its strength chosen on validation)."""
+    if config.model.head == "probe":
+        train, validation = data.splits["train"], data.splits["validation"]
+        return probe_started(model_path(config), data.labels, train[TEXT], data.label_ids("train"),
+                             validation[TEXT], data.label_ids("validation"), config.model.max_length)
+    return lambda seed: load_classifier(config.model.name, data.labels, seed, config.search_dirs)
+
+
 def tokenize(data: LabelledData, tokenizer, max_length: int) -> DatasetDict:
     """Arrow datasets of token ids, unpadded (the collator pads each batch), with lengths for length grouping."""
     features = Features({TEXT: Value("string"), LABEL: ClassLabel(names=data.labels)})
@@ -159,12 +171,12 @@ def fine_tune(
     validation, and scores it on test. `resume` continues from the last checkpoint in `output_dir`."""
     training = training or config.training
     output_dir = Path(output_dir or config.output_dir)
-    trainer, datasets = text_trainer(
-        data, config, training, training_arguments(training, output_dir),
-        model=load_classifier(config.model.name, data.labels, training.seed, config.search_dirs), callbacks=callbacks,
-    )
-    checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    with measure() as cost:
+    with measure() as cost:  # a probe-started head is fitted here, and its time counts as training
+        trainer, datasets = text_trainer(
+            data, config, training, training_arguments(training, output_dir),
+            model=classifier_starter(data, config)(training.seed), callbacks=callbacks,
+        )
+        checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
     result = score_on_test(trainer, datasets, data, "fine_tuned", f"{config.model.name} fine-tuned end to end",
                          cost, train_output)
@@ -218,9 +230,10 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     """Searches learning rate, epochs, batch size and weight decay within `config.tune.n_trials` trials,
     scoring each on the validation split (the test split stays unseen until the final comparison)."""
     output_dir = Path(output_dir or config.output_dir) / "search"
+    start = classifier_starter(data, config)
     trainer, _ = text_trainer(
         data, config, config.training, training_arguments(config.training, output_dir, checkpoints=False),
-        model_init=lambda trial=None: load_classifier(config.model.name, data.labels, config.training.seed, config.search_dirs),
+        model_init=lambda trial=None: start(config.training.seed),
     )
     return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
 
