@@ -102,7 +102,7 @@ class ModelConfig:
         "token, started at random. `probe`: a linear head on the encoder's sentence embedding (mean pooling, unit "
         "length, as sentence encoders such as all-MiniLM-L6-v2 are trained), started from a logistic regression "
         "fitted on the frozen embeddings, then fine-tuned with the encoder (LP-FT). A `probe` model loads with "
-        "transformers once finetune_cookbook is imported.", "random"
+        "transformers once `finetune_cookbook.sentence_classifier` is imported.", "random"
     )
     image_size: int = _help("Images are resized to this many pixels a side (image domains).", 128)
     test_time_flip: bool = _help(
@@ -488,6 +488,9 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
     return config
 
 
+TEXT_TASKS = ("text_classification", "intent_classification")  # the tasks that read `model.head`
+
+
 def _check_choices(config: RecipeConfig, where: str) -> None:
     choices = {
         "data.empty_texts": (config.data.empty_texts, {"error", "drop"}),
@@ -498,6 +501,9 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
         "model.head": (config.model.head, {"random", "probe"}),
     }
+    if config.model.head != "random" and config.task not in TEXT_TASKS:
+        raise ConfigError(f"{where}: model.head is {config.model.head!r}, a setting of the text tasks "
+                          f"({', '.join(TEXT_TASKS)}); remove it for task {config.task!r}.")
     if config.data.format is not None:
         choices["data.format"] = (config.data.format, set(DATA_FORMATS))
     for name, (value, allowed) in choices.items():

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from transformers import set_seed
+from transformers import AutoTokenizer, set_seed
 
 from .sentence_classifier import SentenceClassifier
+from .training import torch_device
 
 PROBE_STRENGTHS = (1.0, 10.0, 100.0)  # inverse regularisation of the probe, chosen on validation
 
@@ -43,18 +44,13 @@ def probe_weights(probe: LogisticRegression, n_classes: int) -> tuple[np.ndarray
 def probe_started(encoder_path: str, labels: list[str], train_texts, train_ids, validation_texts, validation_ids,
                   max_length: int):
     """A function of the seed that returns a `SentenceClassifier` whose head starts as the probe. The probe is
-    fitted once, on frozen embeddings computed as the model computes them, its strength chosen on validation."""
-    from sentence_transformers import SentenceTransformer
-
-    encoder = SentenceTransformer(encoder_path)
-    encoder.max_seq_length = max_length
-
-    def embed(texts) -> np.ndarray:
-        return encoder.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                              show_progress_bar=False)
-
+    fitted once, on the frozen embeddings the model itself computes, its strength chosen on validation."""
+    tokenizer = AutoTokenizer.from_pretrained(encoder_path)
+    frozen = SentenceClassifier.from_encoder(encoder_path, labels).to(torch_device())
+    embed = lambda texts: frozen.embed(tokenizer, list(texts), max_length)  # noqa: E731
     probe, _ = fit_probe(embed(train_texts), train_ids, embed(validation_texts), validation_ids)
     head = probe_weights(probe, len(labels))
+    del frozen
 
     def start(seed: int) -> SentenceClassifier:
         set_seed(seed)

@@ -55,6 +55,22 @@ def test_saved_model_loads_through_auto_classes_and_pipeline(started, tmp_path):
     assert best["label"] == expected
 
 
+def test_a_saved_classifier_starts_a_new_one_and_keeps_no_paths(started, tmp_path):
+    model, tokenizer = started
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    # The machine's own paths and the encoder's old classes stay out of the saved config.
+    assert set(model.config.encoder_settings).isdisjoint({"_name_or_path", "architectures", "id2label"})
+    again = SentenceClassifier.from_encoder(str(tmp_path), ["a", "b"])  # fine-tune an earlier model further
+    texts = tokenizer(TEXTS[:2], padding=True, return_tensors="pt")
+    model.eval()
+    again.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again.sentence_embedding(**texts), model.sentence_embedding(**texts))
+    assert again.config.id2label == {0: "a", 1: "b"}
+    assert SentenceClassifier.accepts_loss_kwargs is False  # the Trainer must not rescale its mean loss
+
+
 def test_padding_does_not_change_a_sentence_embedding(started):
     model, tokenizer = started
     alone = logits(model, tokenizer, TEXTS[:1])
@@ -71,4 +87,8 @@ def test_the_head_choice_is_checked(tmp_path):
     path.write_text("domain: d\ntask: text_classification\ndata: {source: x.csv, text_column: t, label_column: l}\n"
                     "model: {head: mean}\n")
     with pytest.raises(ConfigError, match="model.head is 'mean'; choose one of probe, random"):
+        load_config(path)
+    path.write_text("domain: d\ntask: image_classification\ndata: {source: x, label_column: label}\n"
+                    "model: {head: probe}\n")
+    with pytest.raises(ConfigError, match="model.head is 'probe', a setting of the text tasks"):
         load_config(path)

@@ -171,13 +171,14 @@ def fine_tune(
     validation, and scores it on test. `resume` continues from the last checkpoint in `output_dir`."""
     training = training or config.training
     output_dir = Path(output_dir or config.output_dir)
-    with measure() as cost:  # a probe-started head is fitted here, and its time counts as training
-        trainer, datasets = text_trainer(
-            data, config, training, training_arguments(training, output_dir),
-            model=classifier_starter(data, config)(training.seed), callbacks=callbacks,
-        )
-        checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
+    with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
+        model = classifier_starter(data, config)(training.seed)
+    trainer, datasets = text_trainer(data, config, training, training_arguments(training, output_dir), model=model,
+                                     callbacks=callbacks)
+    checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
+    with measure() as cost:
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    cost.seconds += start_cost.seconds
     result = score_on_test(trainer, datasets, data, "fine_tuned", f"{config.model.name} fine-tuned end to end",
                          cost, train_output)
     return FineTuneResult(result=result, trainer=trainer)
