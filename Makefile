@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/cookbook run-notebooks --notebooks notebooks --output-dir outputs
 
+# One pytest worker per core; each test file runs on one worker, so a module's trained model is built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -ra --durations=15
+	$(BIN)/python -m pytest -n auto --dist loadfile -ra --durations=15
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

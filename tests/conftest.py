@@ -5,6 +5,11 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# Under pytest-xdist (`make test` runs one worker per core) each worker, and every process it starts, gets its
+# share of the cores: oversubscribed OpenMP threads spin against each other and run slower than fewer threads.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 from pathlib import Path  # noqa: E402
 
@@ -68,13 +73,17 @@ def pretrain_and_train(recipe: Path, output_dir: Path) -> tuple[Path, str, str]:
     train_out, _ = run_cookbook("train", recipe.relative_to(ROOT), "--output-dir", output_dir)
     return output_dir, pre_out, train_out
 
-def torchrun_launcher() -> str:
-    """The torchrun of this environment (next to the interpreter), else the one on PATH."""
+def torchrun_cookbook(*args, timeout: int = 900):
+    """`torchrun --nproc_per_node 2 -m finetune_cookbook ARGS`, with the torchrun of this environment (next to the
+    interpreter, else the one on PATH); `--standalone` picks a free port, so two such runs can overlap."""
     import shutil
+    import subprocess
     import sys
 
     torchrun = Path(sys.executable).with_name("torchrun")
-    return str(torchrun if torchrun.exists() else shutil.which("torchrun"))
+    launcher = str(torchrun if torchrun.exists() else shutil.which("torchrun"))
+    return subprocess.run([launcher, "--standalone", "--nproc_per_node", "2", "-m", "finetune_cookbook",
+                           *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture

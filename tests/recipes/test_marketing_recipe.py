@@ -4,12 +4,11 @@ a customer file of another schema, and the bad input a customer file brings."""
 import io
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_launcher, write_config
+from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import DataError
@@ -92,8 +91,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
 def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
     config = marketing_config(tmp_path)
     for command in ("pretrain", "train"):
-        done = subprocess.run([torchrun_launcher(), "--nproc_per_node", "2", "-m", "finetune_cookbook", command,
-                               str(config)], capture_output=True, text=True, timeout=600)
+        done = torchrun_cookbook(command, config)
         assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("test: lift") == 1
     assert (tmp_path / "run" / "model" / "cookbook.json").is_file()

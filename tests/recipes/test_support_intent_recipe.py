@@ -2,14 +2,13 @@
 the bad input a bot meets."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, write_config
+from conftest import ROOT, assert_resume_reproduces, torchrun_cookbook, write_config
 
 from finetune_cookbook.bot import Bot
 from finetune_cookbook.config import load_config
@@ -132,10 +131,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path, tiny_model_dir
 
 def test_train_under_torchrun_with_two_processes(tmp_path, tiny_model_dir):
     config = intent_config(tmp_path, tiny_model_dir)
-    torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run(
-        [str(torchrun if torchrun.exists() else shutil.which("torchrun")), "--nproc_per_node", "2",
-         "-m", "finetune_cookbook", "train", str(config)], capture_output=True, text=True, timeout=600)
+    done = torchrun_cookbook("train", config)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("test: accuracy") == 1
     info = json.loads((tmp_path / "run" / "model" / "cookbook.json").read_text())

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, torchrun_cookbook
 from PIL import Image
 
 pytestmark = pytest.mark.recipe
@@ -131,9 +131,7 @@ def test_an_empty_class_folder_and_a_csv_naming_missing_files(tmp_path):
 
 
 def test_train_under_torchrun_with_two_processes(tmp_path):
-    torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "finetune_cookbook", "train",
-                           str(image_config(tmp_path))], capture_output=True, text=True, timeout=900)
+    done = torchrun_cookbook("train", image_config(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("test: accuracy") == 1
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
