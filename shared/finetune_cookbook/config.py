@@ -98,11 +98,14 @@ class ModelConfig:
     )
     max_length: int = _help("Longest input in tokens; longer texts are truncated.", 128)
     head: str = _help(
-        "Text domains: how the classifier starts. `random`: transformers' own classification head on the [CLS] "
-        "token, started at random. `probe`: a linear head on the encoder's sentence embedding (mean pooling, unit "
-        "length, as sentence encoders such as all-MiniLM-L6-v2 are trained), started from a logistic regression "
-        "fitted on the frozen embeddings, then fine-tuned with the encoder (LP-FT). A `probe` model loads with "
-        "transformers once `finetune_cookbook.sentence_classifier` is imported.", "random"
+        "Text and image domains: how the classifier starts. `random`: a new head started at random (for text, "
+        "transformers' own classification head on the [CLS] token). `probe`: the head starts as a logistic "
+        "regression fitted on the frozen model's features of the training split, then head and pre-trained "
+        "weights are fine-tuned together (LP-FT). For text the head sits on the encoder's sentence embedding "
+        "(mean pooling, unit length, as sentence encoders such as all-MiniLM-L6-v2 are trained), and the model "
+        "loads with transformers once `finetune_cookbook.sentence_classifier` is imported. For images it is the "
+        "frozen approach's own linear head on the backbone's pooled features; the scratch CNN starts at random "
+        "either way.", "random"
     )
     image_size: int = _help("Images are resized to this many pixels a side (image domains).", 128)
     test_time_flip: bool = _help(
@@ -488,7 +491,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
     return config
 
 
-TEXT_TASKS = ("text_classification", "intent_classification")  # the tasks that read `model.head`
+HEAD_TASKS = ("text_classification", "intent_classification", "image_classification")  # they read `model.head`
 
 
 def _check_choices(config: RecipeConfig, where: str) -> None:
@@ -501,9 +504,9 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
         "model.head": (config.model.head, {"random", "probe"}),
     }
-    if config.model.head != "random" and config.task not in TEXT_TASKS:
-        raise ConfigError(f"{where}: model.head is {config.model.head!r}, a setting of the text tasks "
-                          f"({', '.join(TEXT_TASKS)}); remove it for task {config.task!r}.")
+    if config.model.head != "random" and config.task not in HEAD_TASKS:
+        raise ConfigError(f"{where}: model.head is {config.model.head!r}, a setting of the tasks with a "
+                          f"classification head ({', '.join(HEAD_TASKS)}); remove it for task {config.task!r}.")
     if config.data.format is not None:
         choices["data.format"] = (config.data.format, set(DATA_FORMATS))
     for name, (value, allowed) in choices.items():

@@ -23,6 +23,13 @@ def _head_sentence(config: RecipeConfig) -> str:
             "regression fitted on the frozen embeddings, then head and encoder were fine-tuned together (LP-FT).")
 
 
+def _image_head_sentence(config: RecipeConfig) -> str:
+    if config.model.head != "probe":
+        return ""
+    return ("\nIts head started as the frozen approach's logistic regression on the backbone's pooled features; then "
+            "head and backbone were fine-tuned together (LP-FT).")
+
+
 def model_card(config: RecipeConfig, report: DataReport, metrics: dict[str, float], labels: list[str],
                output_dir: str | Path, made_by: str) -> str:
     """The model card's Markdown; `made_by` says what produced the model (a command, a notebook)."""
@@ -123,7 +130,7 @@ tags: [finetune-cookbook, {config.domain}]
 # {config.domain}: image classification
 
 `{config.model.name}` (ImageNet weights) fine-tuned end to end to classify images as
-{', '.join(f'`{label}`' for label in labels)}. Made by the fine-tuning cookbook: {made_by}.
+{', '.join(f'`{label}`' for label in labels)}. Made by the fine-tuning cookbook: {made_by}.{_image_head_sentence(config)}
 
 ## Data
 

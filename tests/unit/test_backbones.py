@@ -170,3 +170,30 @@ def test_gradcam_maps_are_input_sized_and_scaled():
     assert all(peak == 0 or peak == pytest.approx(1.0) for peak in peaks)
     assert peaks.max() == pytest.approx(1.0)
     assert classifier.training  # the caller's mode is restored
+
+
+def test_a_probe_started_head_is_the_frozen_approachs_linear_head():
+    """`model.head: probe` starts the backbone's new layer as the frozen approach's logistic regression, so before
+    any fine-tuning the classifier scores the training images exactly as the frozen approach does."""
+    import numpy as np
+
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.images import collate_images
+    from finetune_cookbook.tasks import image_classification as task
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "recipes" / "tumor_image_classification" / "config.yaml", {
+        "data": {"source": str(root / "data_samples" / "tumor_images")}, "model": {"head": "probe", "image_size": 64}})
+    data = task.load_data(config)
+    model = task.classifier_starter(data, config, config.model.name)(seed=0).eval()
+    train = task.image_datasets(data, 64, config.model.name, augment=False)["train"]
+    features = task.embed_images(model, train)
+    scaler, frozen_head = task.fit_linear_head(features, data.label_ids("train"), config.training.seed)
+    with torch.inference_mode():
+        logits = torch.cat([model(batch["pixel_values"])["logits"]
+                            for batch in torch.utils.data.DataLoader(train, batch_size=32, collate_fn=collate_images)])
+    np.testing.assert_allclose((logits[:, 1] - logits[:, 0]).numpy(),
+                               frozen_head.decision_function(scaler.transform(features)), atol=1e-4)
+    # The CNN trained from scratch has no pre-trained features to probe: its head starts at random, seeded.
+    scratch = task.classifier_starter(data, config, task.SCRATCH)
+    torch.testing.assert_close(scratch(seed=0).head().weight, scratch(seed=0).head().weight)

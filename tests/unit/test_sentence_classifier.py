@@ -88,7 +88,7 @@ def test_the_head_choice_is_checked(tmp_path):
                     "model: {head: mean}\n")
     with pytest.raises(ConfigError, match="model.head is 'mean'; choose one of probe, random"):
         load_config(path)
-    path.write_text("domain: d\ntask: image_classification\ndata: {source: x, label_column: label}\n"
+    path.write_text("domain: d\ntask: anomaly_detection\ndata: {source: x.csv, label_column: label}\n"
                     "model: {head: probe}\n")
-    with pytest.raises(ConfigError, match="model.head is 'probe', a setting of the text tasks"):
+    with pytest.raises(ConfigError, match="model.head is 'probe', a setting of the tasks with a classification"):
         load_config(path)

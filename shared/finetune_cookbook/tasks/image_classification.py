@@ -26,6 +26,7 @@ from ..compare import ApproachResult, classification_result
 from ..config import RecipeConfig, TrainingConfig
 from ..data import LABEL, ROW, LabelledData, Table, prepare_splits, split_name
 from ..errors import ConfigError, DataError
+from ..few_shot import probe_weights
 from ..measure import measure
 from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, trainer_probability_metrics
 from ..modelcard import image_model_card
@@ -185,13 +186,14 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     keeps the best epoch on validation and scores it on test."""
     training = training or config.training
     datasets = image_datasets(data, config.model.image_size, backbone)
-    set_seed(training.seed)
-    model = build_classifier(backbone, len(data.labels))
+    with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
+        model = classifier_starter(data, config, backbone)(training.seed)
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     with measure() as cost:
         output = trainer.train(resume_from_checkpoint=checkpoint)
+    cost.seconds += start_cost.seconds
     trainer.model.eval()
     validation = split_probabilities(trainer, data, config, backbone, "validation")
     test = split_probabilities(trainer, data, config, backbone, "test")
@@ -204,6 +206,44 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     trainer.model.positive = positive_index(config, data.labels)
     trainer.model.decision_threshold = result.metrics.get("threshold")
     return FineTuneResult(result, trainer)
+
+
+def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str):
+    """How training starts: a function of the seed that returns the classifier to train. A pre-trained backbone
+    gets a new linear head, at random or (`model.head: probe`) as the frozen approach's linear head, fitted once
+    here on the training images' pooled features: fine-tuning then starts where the frozen approach ends (LP-FT).
+    """
+    head = probe_head(data, config) if backbone != SCRATCH and config.model.head == "probe" else None
+
+    def start(seed: int):
+        set_seed(seed)
+        model = build_classifier(backbone, len(data.labels))
+        if head is not None:
+            with torch.no_grad():
+                model.head().weight.copy_(torch.as_tensor(head[0], dtype=model.head().weight.dtype))
+                model.head().bias.copy_(torch.as_tensor(head[1], dtype=model.head().bias.dtype))
+        return model
+
+    return start
+
+
+def probe_head(data: LabelledData, config: RecipeConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The frozen approach's linear head (standardised pooled features, then logistic regression) folded into
+    one linear layer over the pooled features: (weight, bias), one row per class."""
+    datasets = image_datasets(data, config.model.image_size, config.model.name, augment=False)
+    model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
+    scaler, head = fit_linear_head(embed_images(model, datasets["train"]), data.label_ids("train"),
+                                   config.training.seed)
+    weight, bias = probe_weights(head, len(data.labels))
+    weight = weight / scaler.scale_
+    return weight, bias - weight @ scaler.mean_
+
+
+def fit_linear_head(features: np.ndarray, label_ids, seed: int) -> tuple[StandardScaler, LogisticRegression]:
+    """A class-balanced logistic regression on standardised features: the frozen approach's head."""
+    scaler = StandardScaler().fit(features)
+    head = LogisticRegression(class_weight="balanced", max_iter=5000, C=0.1, random_state=seed)
+    return scaler, head.fit(scaler.transform(features), label_ids)
 
 
 def fine_tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None, *,
@@ -234,9 +274,7 @@ def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
     with measure() as cost:
         features = {split: embed_images(model, datasets[split]) for split in ("train", "validation", "test")}
-        scaler = StandardScaler().fit(features["train"])
-        head = LogisticRegression(class_weight="balanced", max_iter=5000, C=0.1, random_state=config.training.seed)
-        head.fit(scaler.transform(features["train"]), data.label_ids("train"))
+        scaler, head = fit_linear_head(features["train"], data.label_ids("train"), config.training.seed)
     probabilities = {split: head.predict_proba(scaler.transform(f)) for split, f in features.items()}
     return score("frozen", f"{config.model.name} (ImageNet) frozen + linear head", data, config,
                  probabilities["test"], probabilities["validation"], cost, len(data.splits["train"]))
@@ -255,10 +293,10 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     """The fixed-budget search over learning rate, epochs, batch size and weight decay, scored on validation."""
     output_dir = Path(output_dir or config.output_dir) / "search"
     datasets = image_datasets(data, config.model.image_size, config.model.name)
+    start = classifier_starter(data, config, config.model.name)
 
     def model_init(trial=None):
-        set_seed(config.training.seed)
-        return build_classifier(config.model.name, len(data.labels))
+        return start(config.training.seed)
 
     trainer = _trainer(data, config, config.training, _image_arguments(config.training, output_dir, checkpoints=False),
                        datasets, model_init=model_init)
