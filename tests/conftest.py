@@ -73,7 +73,8 @@ def pretrain_and_train(recipe: Path, output_dir: Path) -> tuple[Path, str, str]:
     train_out, _ = run_cookbook("train", recipe.relative_to(ROOT), "--output-dir", output_dir)
     return output_dir, pre_out, train_out
 
-def torchrun_cookbook(*args, timeout: int = 900):
+
+def torchrun_cookbook(*args, timeout: int = 600):
     """`torchrun --nproc_per_node 2 -m finetune_cookbook ARGS`, with the torchrun of this environment (next to the
     interpreter, else the one on PATH); `--standalone` picks a free port, so two such runs can overlap."""
     import shutil

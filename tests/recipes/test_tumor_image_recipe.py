@@ -131,7 +131,7 @@ def test_an_empty_class_folder_and_a_csv_naming_missing_files(tmp_path):
 
 
 def test_train_under_torchrun_with_two_processes(tmp_path):
-    done = torchrun_cookbook("train", image_config(tmp_path))
+    done = torchrun_cookbook("train", image_config(tmp_path), timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("test: accuracy") == 1
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()

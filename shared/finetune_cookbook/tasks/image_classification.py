@@ -213,7 +213,7 @@ def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str):
     gets a new linear head, at random or (`model.head: probe`) as the frozen approach's linear head, fitted once
     here on the training images' pooled features: fine-tuning then starts where the frozen approach ends (LP-FT).
     """
-    head = probe_head(data, config) if backbone != SCRATCH and config.model.head == "probe" else None
+    head = probe_head(data, config, backbone) if backbone != SCRATCH and config.model.head == "probe" else None
 
     def start(seed: int):
         set_seed(seed)
@@ -227,11 +227,11 @@ def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str):
     return start
 
 
-def probe_head(data: LabelledData, config: RecipeConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The frozen approach's linear head (standardised pooled features, then logistic regression) folded into
-    one linear layer over the pooled features: (weight, bias), one row per class."""
-    datasets = image_datasets(data, config.model.image_size, config.model.name, augment=False)
-    model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
+def probe_head(data: LabelledData, config: RecipeConfig, backbone: str) -> tuple[np.ndarray, np.ndarray]:
+    """The frozen approach's linear head (standardised pooled features, then logistic regression) on the
+    pre-trained `backbone`, folded into one linear layer over the pooled features: (weight, bias), one per class."""
+    datasets = image_datasets(data, config.model.image_size, backbone, augment=False)
+    model = build_classifier(backbone, len(data.labels)).to(torch_device())
     scaler, head = fit_linear_head(embed_images(model, datasets["train"]), data.label_ids("train"),
                                    config.training.seed)
     weight, bias = probe_weights(head, len(data.labels))
