@@ -11,6 +11,7 @@ all-MiniLM-L6-v2 was pre-trained to produce. It serves few-shot runs and, with `
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoTokenizer, set_seed
 
@@ -39,6 +40,13 @@ def probe_weights(probe: LogisticRegression, n_classes: int) -> tuple[np.ndarray
         return (np.vstack([np.zeros_like(probe.coef_), probe.coef_]),
                 np.concatenate([np.zeros_like(probe.intercept_), probe.intercept_]))
     return probe.coef_, probe.intercept_
+
+
+def set_head(layer: torch.nn.Linear, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Copies a probe's (weight, bias), one row per class, into a model's linear head layer."""
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
+        layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
 
 
 def probe_started(encoder_path: str, labels: list[str], train_texts, train_ids, validation_texts, validation_ids,

@@ -23,7 +23,7 @@ from transformers import set_seed
 from .config import RecipeConfig, TrainingConfig
 from .data import ReadSettings, read_source
 from .errors import ConfigError
-from .few_shot import probe_weights
+from .few_shot import probe_weights, set_head
 from .measure import Measurement, measure
 from .rare_events import ranking_metrics
 from .readers import ROW
@@ -174,10 +174,7 @@ def probe_head(model: TabularForClassification, rows: EncodedRows, targets: np.n
     fine-tuning on few labels begins from a sensible ranking instead of a random one (LP-FT, Kumar et al., 2022)."""
     features = np.maximum(row_embeddings(model.encoder, rows.numeric, rows.categorical), 0)  # the head's ReLU
     probe = LogisticRegression(C=strength, class_weight="balanced", max_iter=3000).fit(features, targets)
-    coef, intercept = probe_weights(probe, 2)
-    with torch.no_grad():
-        model.head[-1].weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
-        model.head[-1].bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+    set_head(model.head[-1], *probe_weights(probe, 2))
 
 
 def steps_for(rows: int, training: TrainingConfig, min_steps: int) -> float:

@@ -26,7 +26,7 @@ from ..compare import ApproachResult, classification_result
 from ..config import RecipeConfig, TrainingConfig
 from ..data import LABEL, ROW, LabelledData, Table, prepare_splits, split_name
 from ..errors import ConfigError, DataError
-from ..few_shot import probe_weights
+from ..few_shot import probe_weights, set_head
 from ..measure import measure
 from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, trainer_probability_metrics
 from ..modelcard import image_model_card
@@ -219,9 +219,7 @@ def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str):
         set_seed(seed)
         model = build_classifier(backbone, len(data.labels))
         if head is not None:
-            with torch.no_grad():
-                model.head().weight.copy_(torch.as_tensor(head[0], dtype=model.head().weight.dtype))
-                model.head().bias.copy_(torch.as_tensor(head[1], dtype=model.head().bias.dtype))
+            set_head(model.head(), *head)
         return model
 
     return start
