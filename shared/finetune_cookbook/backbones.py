@@ -16,6 +16,7 @@ from pathlib import Path
 
 import timm
 import torch
+from timm.utils import ModelEmaV3
 from torch import nn
 
 from .errors import ModelNotFoundError
@@ -184,16 +185,41 @@ class ImageClassifier(nn.Module):
         self.network = network
         self.architecture = dict(architecture)
         self.backbone_frozen = False
+        self.average = None
 
     def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        logits = self.network(pixel_values)
+        logits = self._answering()(pixel_values)
         if labels is None:
             return {"logits": logits}
         return {"loss": nn.functional.cross_entropy(logits, labels), "logits": logits}
 
     def embed(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Pooled features before the classifier, shape (batch, features): for probes and plots."""
-        return self.network.forward_head(self.network.forward_features(pixel_values), pre_logits=True)
+        network = self._answering()
+        return network.forward_head(network.forward_features(pixel_values), pre_logits=True)
+
+    def keep_average(self, decay: float) -> "ImageClassifier":
+        """Keep an exponential moving average of the network's weights and batch-norm statistics (timm's
+        `ModelEmaV3`), which `update_average` moves after each optimiser step. In eval mode the classifier answers
+        with the average, so validation scores it, checkpoints hold it, and `adopt_average` makes it the model."""
+        # The decay warms up, 1 - (1 + step) ** -0.75, to `decay`: early steps do not drag in the starting weights.
+        self.average = ModelEmaV3(self.network, decay=decay, use_warmup=True, warmup_power=3 / 4)
+        self.average.requires_grad_(False)
+        return self
+
+    def update_average(self, step: int) -> None:
+        if self.average is not None:
+            self.average.update(self.network, step)
+
+    def adopt_average(self) -> "ImageClassifier":
+        """The averaged weights become the network's own and averaging stops: what is saved and reloaded."""
+        if self.average is not None:
+            self.network.load_state_dict(self.average.module.state_dict())
+            self.average = None
+        return self
+
+    def _answering(self) -> nn.Module:
+        return self.average.module if self.average is not None and not self.training else self.network
 
     def head(self) -> nn.Module:
         return self.network.get_classifier()

@@ -23,11 +23,15 @@ def _head_sentence(config: RecipeConfig) -> str:
             "regression fitted on the frozen embeddings, then head and encoder were fine-tuned together (LP-FT).")
 
 
-def _image_head_sentence(config: RecipeConfig) -> str:
-    if config.model.head != "probe":
-        return ""
-    return ("\nIts head started as the frozen approach's logistic regression on the backbone's pooled features; then "
-            "head and backbone were fine-tuned together (LP-FT).")
+def _image_training_sentences(config: RecipeConfig) -> str:
+    sentences = ""
+    if config.model.head == "probe":
+        sentences += ("\nIts head started as the frozen approach's logistic regression on the backbone's pooled "
+                      "features; then head and backbone were fine-tuned together (LP-FT).")
+    if config.training.ema_decay is not None:
+        sentences += (f"\nIts weights are a moving average of the training weights (decay {config.training.ema_decay} "
+                      "per step); validation chose the epoch by the average's scores.")
+    return sentences
 
 
 def model_card(config: RecipeConfig, report: DataReport, metrics: dict[str, float], labels: list[str],
@@ -130,7 +134,7 @@ tags: [finetune-cookbook, {config.domain}]
 # {config.domain}: image classification
 
 `{config.model.name}` (ImageNet weights) fine-tuned end to end to classify images as
-{', '.join(f'`{label}`' for label in labels)}. Made by the fine-tuning cookbook: {made_by}.{_image_head_sentence(config)}
+{', '.join(f'`{label}`' for label in labels)}. Made by the fine-tuning cookbook: {made_by}.{_image_training_sentences(config)}
 
 ## Data
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 from torch.utils.data import SequentialSampler
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from .compare import ApproachResult
@@ -96,6 +96,14 @@ class OrderedEvalTrainer(Trainer):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
             return None  # the DataLoader's default; accelerate shards it in order across processes
         return SequentialSampler(eval_dataset)
+
+
+class WeightAveraging(TrainerCallback):
+    """Moves the model's moving average of its weights after every optimiser step (a model with `update_average`,
+    such as `backbones.ImageClassifier.keep_average`)."""
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        model.update_average(state.global_step)
 
 
 def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True, **overrides) -> TrainingArguments:

@@ -137,7 +137,9 @@ def test_train_under_torchrun_with_two_processes(tmp_path):
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
 
 
-def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
+@pytest.mark.parametrize("ema_decay", [None, 0.9], ids=["plain", "weight_average"])
+def test_an_interrupted_run_resumes_to_the_same_model(tmp_path, ema_decay):
+    """Checkpoints hold everything training needs, the moving average of the weights included."""
     from safetensors.torch import load_file
     from transformers import TrainerCallback
 
@@ -149,7 +151,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
             if state.global_step == steps_per_epoch + 1:
                 raise KeyboardInterrupt("simulated Ctrl-C")
 
-    config = load_config(image_config(tmp_path))
+    config = load_config(image_config(tmp_path, training={"ema_decay": ema_decay}))
     whole = train(config, tmp_path / "whole")
     steps_per_epoch = -(-whole.data.report.split_sizes["train"] // config.training.batch_size)
     with pytest.raises(KeyboardInterrupt):

@@ -199,3 +199,31 @@ def test_a_probe_started_head_is_the_frozen_approachs_linear_head(monkeypatch):
     # The CNN trained from scratch has no pre-trained features to probe: its head starts at random, seeded.
     scratch = task.classifier_starter(data, config, task.SCRATCH)
     torch.testing.assert_close(scratch(seed=0).head().weight, scratch(seed=0).head().weight)
+
+
+def test_a_weight_average_answers_in_eval_mode_and_becomes_the_model():
+    """`keep_average`: training runs on the network's own weights, evaluation on their moving average, and
+    `adopt_average` leaves a plain classifier (nothing of the average in what is saved)."""
+    torch.manual_seed(0)
+    classifier = ImageClassifier(small_cnn(2), {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2})
+    classifier.keep_average(0.99)
+    assert not any(parameter.requires_grad for parameter in classifier.average.parameters())  # not optimised
+    images = torch.rand(4, 3, 32, 32)
+    start = classifier.head().weight.detach().clone()
+    classifier.update_average(step=1)  # the first update copies the weights
+    with torch.no_grad():
+        classifier.head().weight += 1.0
+    classifier.update_average(step=2)
+    moved = classifier.average.module.get_classifier().weight - start
+    assert torch.allclose(moved, moved.flatten()[0].expand_as(moved)) and 0 < moved.flatten()[0] < 1
+    with torch.inference_mode():
+        torch.manual_seed(1)  # the same dropout masks in both
+        training_logits = classifier.train()(images)["logits"]
+        torch.manual_seed(1)
+        assert torch.equal(training_logits, classifier.network(images))
+        evaluation_logits = classifier.eval()(images)["logits"]
+        assert torch.equal(evaluation_logits, classifier.average.module(images))
+        assert not torch.allclose(evaluation_logits, classifier.network(images))
+        classifier.adopt_average()
+        assert classifier.average is None and not any(key.startswith("average") for key in classifier.state_dict())
+        assert torch.equal(classifier(images)["logits"], evaluation_logits)

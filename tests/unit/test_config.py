@@ -1,5 +1,5 @@
 import pytest
-from conftest import RECIPE, write_config
+from conftest import RECIPE, ROOT, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError
@@ -56,3 +56,12 @@ def test_loss_as_selection_metric_is_minimised(tmp_path):
     assert config.training.greater_is_better is False
     with pytest.raises(ConfigError, match="metric_for_best_model is 'f1'; choose one of accuracy, average_precision, loss, macro_f1"):
         load_config(write_config(tmp_path, {"training": {"metric_for_best_model": "f1"}}))
+
+
+def test_weight_averaging_is_an_image_setting_with_a_decay_below_one(tmp_path):
+    with pytest.raises(ConfigError, match=r"training.ema_decay is a setting of the image tasks .*task 'text_classification'"):
+        load_config(write_config(tmp_path, {"training": {"ema_decay": 0.99}}))
+    image_recipe = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
+    assert load_config(image_recipe, {"training": {"ema_decay": 0.99}}).training.ema_decay == 0.99
+    with pytest.raises(ConfigError, match="training.ema_decay is 1.0; use a decay between 0 and 1"):
+        load_config(image_recipe, {"training": {"ema_decay": 1.0}})

@@ -32,7 +32,8 @@ from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, tra
 from ..modelcard import image_model_card
 from ..resolve import find_local, missing_data_error
 from ..saving import model_folder, read_model_info, save_atomically
-from ..training import FineTuneResult, build_trainer, checkpoint_to_resume, torch_device, training_arguments
+from ..training import (FineTuneResult, WeightAveraging, build_trainer, checkpoint_to_resume, torch_device,
+                        training_arguments)
 from ..tuning import SearchResult, search
 
 HEADLINE_METRICS = ("accuracy", "roc_auc", "sensitivity", "specificity")
@@ -164,6 +165,8 @@ def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConf
 
 def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
              model=None, model_init=None, callbacks=None) -> Trainer:
+    if training.ema_decay is not None:
+        callbacks = [*(callbacks or []), WeightAveraging()]
     return build_trainer(
         training, args, model=model, model_init=model_init,
         train_dataset=datasets["train"], eval_dataset=datasets["validation"],
@@ -187,14 +190,14 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     training = training or config.training
     datasets = image_datasets(data, config.model.image_size, backbone)
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
-        model = classifier_starter(data, config, backbone)(training.seed)
+        model = classifier_starter(data, config, backbone, training)(training.seed)
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     with measure() as cost:
         output = trainer.train(resume_from_checkpoint=checkpoint)
     cost.seconds += start_cost.seconds
-    trainer.model.eval()
+    trainer.model.adopt_average().eval()
     validation = split_probabilities(trainer, data, config, backbone, "validation")
     test = split_probabilities(trainer, data, config, backbone, "test")
     approach, description = ("scratch", "small CNN trained from scratch on the task images") if backbone == SCRATCH \
@@ -208,11 +211,14 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     return FineTuneResult(result, trainer)
 
 
-def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str):
+def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str, training: TrainingConfig | None = None):
     """How training starts: a function of the seed that returns the classifier to train. A pre-trained backbone
     gets a new linear head, at random or (`model.head: probe`) as the frozen approach's linear head, fitted once
     here on the training images' pooled features: fine-tuning then starts where the frozen approach ends (LP-FT).
+    With `training.ema_decay` the classifier keeps a moving average of its weights, for scratch and pre-trained
+    alike, so the two differ only in where their weights start.
     """
+    decay = (training or config.training).ema_decay
     head = probe_head(data, config, backbone) if backbone != SCRATCH and config.model.head == "probe" else None
 
     def start(seed: int):
@@ -220,7 +226,7 @@ def classifier_starter(data: LabelledData, config: RecipeConfig, backbone: str):
         model = build_classifier(backbone, len(data.labels))
         if head is not None:
             set_head(model.head(), *head)
-        return model
+        return model.keep_average(decay) if decay is not None else model
 
     return start
 
