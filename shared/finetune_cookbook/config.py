@@ -144,6 +144,11 @@ class TrainingConfig:
         "step (0.99 averages over about the last 100 steps), and evaluate, keep and save the average instead of the "
         "last weights. On a small validation split it makes the chosen epoch less a matter of luck. null: off.", None
     )
+    layer_decay: float | None = _help(
+        "Image domains, pre-trained backbones: layer-wise learning-rate decay (timm's). The head trains at "
+        "`learning_rate`, and each block below at this factor times the rate of the block above it, so the early "
+        "layers' general features move least. null: one learning rate for every layer.", None
+    )
     precision: str = _help(
         "`auto` uses bf16 where the CPU or GPU supports it (fp16 on older GPUs), else fp32; or force `bf16`, `fp16`, `fp32`.",
         "auto",
@@ -497,7 +502,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
 
 
 HEAD_TASKS = ("text_classification", "intent_classification", "image_classification")  # they read `model.head`
-AVERAGING_TASKS = ("image_classification",)  # they read `training.ema_decay`
+IMAGE_TRAINING_TASKS = ("image_classification",)  # they read `training.ema_decay` and `training.layer_decay`
 
 
 def _check_choices(config: RecipeConfig, where: str) -> None:
@@ -513,13 +518,16 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
     if config.model.head != "random" and config.task not in HEAD_TASKS:
         raise ConfigError(f"{where}: model.head is {config.model.head!r}, a setting of the tasks with a "
                           f"classification head ({', '.join(HEAD_TASKS)}); remove it for task {config.task!r}.")
-    if config.training.ema_decay is not None:
-        if config.task not in AVERAGING_TASKS:
-            raise ConfigError(f"{where}: training.ema_decay is a setting of the image tasks "
-                              f"({', '.join(AVERAGING_TASKS)}); remove it for task {config.task!r}.")
-        if not 0 < config.training.ema_decay < 1:
-            raise ConfigError(f"{where}: training.ema_decay is {config.training.ema_decay}; use a decay between 0 "
-                              "and 1 such as 0.99, or null to train without averaging.")
+    for name in ("ema_decay", "layer_decay"):
+        value = getattr(config.training, name)
+        if value is None:
+            continue
+        if config.task not in IMAGE_TRAINING_TASKS:
+            raise ConfigError(f"{where}: training.{name} is a setting of the image tasks "
+                              f"({', '.join(IMAGE_TRAINING_TASKS)}); remove it for task {config.task!r}.")
+        if not 0 < value < 1:
+            raise ConfigError(f"{where}: training.{name} is {value}; use a factor between 0 and 1, such as "
+                              f"{0.99 if name == 'ema_decay' else 0.8}, or null to leave it off.")
     if config.data.format is not None:
         choices["data.format"] = (config.data.format, set(DATA_FORMATS))
     for name, (value, allowed) in choices.items():

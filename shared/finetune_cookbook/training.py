@@ -85,17 +85,27 @@ def weighted_cross_entropy(weights: torch.Tensor | None, label_smoothing: float 
 
 
 class OrderedEvalTrainer(Trainer):
-    """A Trainer whose `predict` returns rows in the dataset's order.
+    """A Trainer whose `predict` returns rows in the dataset's order, and whose optimiser can decay the learning
+    rate layer by layer (`layer_decay`).
 
     With `train_sampling_strategy="group_by_length"`, transformers 5 also groups evaluation batches by length,
     in a shuffled order, so `predict(test).predictions[i]` would not belong to `test[i]`. Training keeps its
     length-grouped batches; evaluation on one process reads the data in order.
     """
 
+    layer_decay: float | None = None  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
+
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
             return None  # the DataLoader's default; accelerate shards it in order across processes
         return SequentialSampler(eval_dataset)
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None and self.layer_decay:
+            # Read from `self.args` here, when training starts, so each search trial's learning rate applies.
+            self.optimizer = layer_decay_adamw(self.model, self.args, self.layer_decay)  # parameters shared with a wrapper
+            return self.optimizer
+        return super().create_optimizer(model)
 
 
 class WeightAveraging(TrainerCallback):
@@ -104,6 +114,20 @@ class WeightAveraging(TrainerCallback):
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         model.update_average(state.global_step)
+
+
+def layer_decay_adamw(model, args: TrainingArguments, layer_decay: float) -> torch.optim.Optimizer:
+    """AdamW with timm's layer-wise learning-rate decay over a timm network (`model.network`): the head at the
+    run's learning rate, each block below at `layer_decay` times the one above."""
+    from timm.optim import create_optimizer_v2
+
+    optimizer = create_optimizer_v2(model.network, opt="adamw", lr=args.learning_rate, weight_decay=args.weight_decay,
+                                    layer_decay=layer_decay, betas=(args.adam_beta1, args.adam_beta2),
+                                    eps=args.adam_epsilon)
+    # timm leaves each group's scale to its own schedulers; the Trainer's schedule scales `lr` as it is.
+    for group in optimizer.param_groups:
+        group["lr"] = args.learning_rate * group.get("lr_scale", 1.0)
+    return optimizer
 
 
 def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True, **overrides) -> TrainingArguments:
@@ -155,6 +179,7 @@ def build_trainer(
     processing_class=None,
     compute_metrics=None,
     callbacks=None,
+    layer_decay: float | None = None,
 ) -> Trainer:
     """A Trainer with the recipe's loss weighting and early stopping (when checkpoints make it possible)."""
     callbacks = list(callbacks or [])
@@ -165,7 +190,7 @@ def build_trainer(
         loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes), config.label_smoothing)
     elif config.label_smoothing:
         loss = weighted_cross_entropy(None, config.label_smoothing)
-    return OrderedEvalTrainer(
+    trainer = OrderedEvalTrainer(
         model=model,
         model_init=model_init,
         args=args,
@@ -177,6 +202,8 @@ def build_trainer(
         compute_loss_func=loss,
         callbacks=callbacks,
     )
+    trainer.layer_decay = layer_decay
+    return trainer
 
 
 def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:

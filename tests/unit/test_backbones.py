@@ -227,3 +227,21 @@ def test_a_weight_average_answers_in_eval_mode_and_becomes_the_model():
         classifier.adopt_average()
         assert classifier.average is None and not any(key.startswith("average") for key in classifier.state_dict())
         assert torch.equal(classifier(images)["logits"], evaluation_logits)
+
+
+def test_layer_decay_trains_the_head_fastest_and_the_stem_slowest(tmp_path):
+    from finetune_cookbook.config import TrainingConfig
+    from finetune_cookbook.training import build_trainer, training_arguments
+
+    classifier = build_classifier("efficientnet-lite0", 2)
+    args = training_arguments(TrainingConfig(learning_rate=1e-3, weight_decay=0.01), tmp_path, checkpoints=False,
+                              eval_strategy="no", remove_unused_columns=False)
+    trainer = build_trainer(TrainingConfig(), args, model=classifier, train_dataset=None, eval_dataset=None,
+                            train_label_ids=[0, 1], n_classes=2, layer_decay=0.8)
+    optimizer = trainer.create_optimizer()
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    network = classifier.network
+    assert set(rate) == {id(p) for p in network.parameters()}  # every weight, once
+    assert rate[id(network.classifier.weight)] == pytest.approx(1e-3)
+    assert rate[id(network.conv_stem.weight)] < rate[id(network.blocks[3][0].conv_pw.weight)] < rate[id(network.conv_head.weight)]
+    assert rate[id(network.conv_stem.weight)] == pytest.approx(1e-3 * 0.8 ** (len(set(rate.values())) - 1))

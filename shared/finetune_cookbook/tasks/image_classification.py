@@ -164,16 +164,18 @@ def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConf
 
 
 def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
-             model=None, model_init=None, callbacks=None) -> Trainer:
+             model=None, model_init=None, callbacks=None, backbone: str | None = None) -> Trainer:
     if training.ema_decay is not None:
         callbacks = [*(callbacks or []), WeightAveraging()]
+    # Layer-wise rates protect pre-trained features; the scratch CNN has none to protect.
+    layer_decay = training.layer_decay if (backbone or config.model.name) != SCRATCH else None
     return build_trainer(
         training, args, model=model, model_init=model_init,
         train_dataset=datasets["train"], eval_dataset=datasets["validation"],
         train_label_ids=data.label_ids("train"), n_classes=len(data.labels),
         data_collator=image_io.collate_images,
         compute_metrics=trainer_probability_metrics(data.labels, positive_index(config, data.labels)),
-        callbacks=callbacks,
+        callbacks=callbacks, layer_decay=layer_decay,
     )
 
 
@@ -192,7 +194,7 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
         model = classifier_starter(data, config, backbone, training)(training.seed)
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
-                       model=model, callbacks=callbacks)
+                       model=model, callbacks=callbacks, backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     with measure() as cost:
         output = trainer.train(resume_from_checkpoint=checkpoint)
