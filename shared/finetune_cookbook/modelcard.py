@@ -28,6 +28,9 @@ def _image_training_sentences(config: RecipeConfig) -> str:
     if config.model.head == "probe":
         sentences += ("\nIts head started as the frozen approach's logistic regression on the backbone's pooled "
                       "features; then head and backbone were fine-tuned together (LP-FT).")
+    if config.training.layer_decay is not None:
+        sentences += (f"\nEach block trained at {config.training.layer_decay} times the learning rate of the block above "
+                      "it, the new head at the full rate (layer-wise learning-rate decay).")
     if config.training.ema_decay is not None:
         sentences += (f"\nIts weights are a moving average of the training weights (decay {config.training.ema_decay} "
                       "per step); validation chose the epoch by the average's scores.")

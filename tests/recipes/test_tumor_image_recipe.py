@@ -159,6 +159,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path, ema_decay):
     assert not (tmp_path / "cut" / "model").exists()
     resumed = train(config, tmp_path / "cut", resume=True)
     assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
+    assert ("moving average" in (whole.model_dir / "README.md").read_text()) == (ema_decay is not None)
     for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
         assert np.allclose(load_file(resumed.model_dir / "model.safetensors")[name].numpy(), tensor.numpy(), atol=1e-6), name
 
