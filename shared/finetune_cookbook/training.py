@@ -110,10 +110,14 @@ class OrderedEvalTrainer(Trainer):
 
 class WeightAveraging(TrainerCallback):
     """Moves the model's moving average of its weights after every optimiser step (a model with `update_average`,
-    such as `backbones.ImageClassifier.keep_average`)."""
+    such as `backbones.ImageClassifier.keep_average`). `current_model` returns the model being trained: a search
+    trial replaces the Trainer's model, but not the one the Trainer hands its callbacks."""
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        model.update_average(state.global_step)
+    def __init__(self, current_model):
+        self.current_model = current_model
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.current_model().update_average(state.global_step)
 
 
 def layer_decay_adamw(model, args: TrainingArguments, layer_decay: float) -> torch.optim.Optimizer:

@@ -178,7 +178,8 @@ def test_split_folders_with_three_classes_and_the_search(tmp_path):
         for i in names:  # a third class that looks different: inverted benign scans
             ImageOps.invert(Image.open(SAMPLES / "benign" / f"benign_{i:03d}.png").convert("L")).save(
                 root / split / "cyst" / f"cyst_{i:03d}.png")
-    config = image_config(tmp_path, source=root, data={"labels": None},
+    # The search's trials also train with layer-wise learning rates and a moving average of the weights.
+    config = image_config(tmp_path, source=root, data={"labels": None}, training={"layer_decay": 0.8, "ema_decay": 0.9},
                           evaluation={"positive_class": "malignant"}, tune={"n_trials": 1, "epochs": [1, 1]})
     cookbook("train", config)
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())

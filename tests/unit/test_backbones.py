@@ -245,3 +245,24 @@ def test_layer_decay_trains_the_head_fastest_and_the_stem_slowest(tmp_path):
     assert rate[id(network.classifier.weight)] == pytest.approx(1e-3)
     assert rate[id(network.conv_stem.weight)] < rate[id(network.blocks[3][0].conv_pw.weight)] < rate[id(network.conv_head.weight)]
     assert rate[id(network.conv_stem.weight)] == pytest.approx(1e-3 * 0.8 ** (len(set(rate.values())) - 1))
+
+
+def test_the_weight_average_follows_the_model_a_search_trial_trains():
+    """A search trial replaces the Trainer's model but not the one callbacks are handed: the callback asks."""
+    from types import SimpleNamespace
+
+    from finetune_cookbook.training import WeightAveraging
+
+    def classifier():
+        return ImageClassifier(small_cnn(2), {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2}).keep_average(0.9)
+
+    first, trial = classifier(), classifier()
+    trainer = SimpleNamespace(model=first)
+    callback = WeightAveraging(lambda: trainer.model)
+    trainer.model = trial
+    with torch.no_grad():
+        trial.head().weight += 1.0
+        first.head().weight += 1.0
+    callback.on_step_end(None, SimpleNamespace(global_step=1), None, model=first)  # the first step copies
+    assert torch.equal(trial.average.module.get_classifier().weight, trial.head().weight)
+    assert not torch.equal(first.average.module.get_classifier().weight, first.head().weight)

@@ -165,11 +165,9 @@ def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConf
 
 def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
              model=None, model_init=None, callbacks=None, backbone: str | None = None) -> Trainer:
-    if training.ema_decay is not None:
-        callbacks = [*(callbacks or []), WeightAveraging()]
     # Layer-wise rates protect pre-trained features; the scratch CNN has none to protect.
     layer_decay = training.layer_decay if (backbone or config.model.name) != SCRATCH else None
-    return build_trainer(
+    trainer = build_trainer(
         training, args, model=model, model_init=model_init,
         train_dataset=datasets["train"], eval_dataset=datasets["validation"],
         train_label_ids=data.label_ids("train"), n_classes=len(data.labels),
@@ -177,6 +175,9 @@ def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig,
         compute_metrics=trainer_probability_metrics(data.labels, positive_index(config, data.labels)),
         callbacks=callbacks, layer_decay=layer_decay,
     )
+    if training.ema_decay is not None:
+        trainer.add_callback(WeightAveraging(lambda: trainer.model))
+    return trainer
 
 
 def _image_arguments(training: TrainingConfig, output_dir: Path, checkpoints: bool = True):
