@@ -516,19 +516,22 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
         "model.head": (config.model.head, {"random", "probe"}),
     }
-    if config.model.head != "random" and config.task not in HEAD_TASKS:
-        raise ConfigError(f"{where}: model.head is {config.model.head!r}, a setting of the tasks with a "
-                          f"classification head ({', '.join(HEAD_TASKS)}); remove it for task {config.task!r}.")
-    for name in ("ema_decay", "layer_decay"):
+    # Settings only some tasks read, when set away from their default: (value, the tasks, what those tasks are).
+    task_settings = {
+        "model.head": (config.model.head if config.model.head != "random" else None, HEAD_TASKS,
+                       "the tasks with a classification head"),
+        "training.ema_decay": (config.training.ema_decay, IMAGE_TRAINING_TASKS, "the image tasks"),
+        "training.layer_decay": (config.training.layer_decay, IMAGE_TRAINING_TASKS, "the image tasks"),
+    }
+    for name, (value, tasks, which) in task_settings.items():
+        if value is not None and config.task not in tasks:
+            raise ConfigError(f"{where}: {name} is {value!r}, a setting of {which} ({', '.join(tasks)}); remove it "
+                              f"for task {config.task!r}.")
+    for name, example in (("ema_decay", 0.99), ("layer_decay", 0.8)):
         value = getattr(config.training, name)
-        if value is None:
-            continue
-        if config.task not in IMAGE_TRAINING_TASKS:
-            raise ConfigError(f"{where}: training.{name} is a setting of the image tasks "
-                              f"({', '.join(IMAGE_TRAINING_TASKS)}); remove it for task {config.task!r}.")
-        if not 0 < value < 1:
+        if value is not None and not 0 < value < 1:
             raise ConfigError(f"{where}: training.{name} is {value}; use a factor between 0 and 1, such as "
-                              f"{0.99 if name == 'ema_decay' else 0.8}, or null to leave it off.")
+                              f"{example}, or null to leave it off.")
     if config.data.format is not None:
         choices["data.format"] = (config.data.format, set(DATA_FORMATS))
     for name, (value, allowed) in choices.items():

@@ -93,7 +93,9 @@ class OrderedEvalTrainer(Trainer):
     length-grouped batches; evaluation on one process reads the data in order.
     """
 
-    layer_decay: float | None = None  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
+    def __init__(self, *args, layer_decay: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
@@ -194,7 +196,7 @@ def build_trainer(
         loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes), config.label_smoothing)
     elif config.label_smoothing:
         loss = weighted_cross_entropy(None, config.label_smoothing)
-    trainer = OrderedEvalTrainer(
+    return OrderedEvalTrainer(
         model=model,
         model_init=model_init,
         args=args,
@@ -205,9 +207,8 @@ def build_trainer(
         compute_metrics=compute_metrics,
         compute_loss_func=loss,
         callbacks=callbacks,
+        layer_decay=layer_decay,
     )
-    trainer.layer_decay = layer_decay
-    return trainer
 
 
 def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:

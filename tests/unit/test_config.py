@@ -59,13 +59,13 @@ def test_loss_as_selection_metric_is_minimised(tmp_path):
 
 
 def test_weight_averaging_and_layer_decay_are_image_settings_below_one(tmp_path):
-    with pytest.raises(ConfigError, match=r"training.ema_decay is a setting of the image tasks .*task 'text_classification'"):
+    with pytest.raises(ConfigError, match=r"training.ema_decay is 0.99, a setting of the image tasks .*task 'text_classification'"):
         load_config(write_config(tmp_path, {"training": {"ema_decay": 0.99}}))
     image_recipe = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
     assert load_config(image_recipe, {"training": {"ema_decay": 0.99}}).training.ema_decay == 0.99
     with pytest.raises(ConfigError, match="training.ema_decay is 1.0; use a factor between 0 and 1"):
         load_config(image_recipe, {"training": {"ema_decay": 1.0}})
-    with pytest.raises(ConfigError, match="training.layer_decay is a setting of the image tasks"):
+    with pytest.raises(ConfigError, match="training.layer_decay is 0.8, a setting of the image tasks"):
         load_config(write_config(tmp_path, {"training": {"layer_decay": 0.8}}))
     with pytest.raises(ConfigError, match="training.layer_decay is 0.0; use a factor between 0 and 1"):
         load_config(image_recipe, {"training": {"layer_decay": 0}})

@@ -164,9 +164,9 @@ def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConf
 
 
 def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
-             model=None, model_init=None, callbacks=None, backbone: str | None = None) -> Trainer:
+             backbone: str, model=None, model_init=None, callbacks=None) -> Trainer:
     # Layer-wise rates protect pre-trained features; the scratch CNN has none to protect.
-    layer_decay = training.layer_decay if (backbone or config.model.name) != SCRATCH else None
+    layer_decay = training.layer_decay if backbone != SCRATCH else None
     trainer = build_trainer(
         training, args, model=model, model_init=model_init,
         train_dataset=datasets["train"], eval_dataset=datasets["validation"],
@@ -306,7 +306,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
         return start(config.training.seed)
 
     trainer = _trainer(data, config, config.training, _image_arguments(config.training, output_dir, checkpoints=False),
-                       datasets, model_init=model_init)
+                       datasets, backbone=config.model.name, model_init=model_init)
     return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
 
 
