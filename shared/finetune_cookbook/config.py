@@ -261,6 +261,12 @@ class PretrainConfig:
     batch_size: int = _help("Rows per pre-training step.", 256)
     learning_rate: float = _help("Peak learning rate of pre-training.", 1e-3)
     mask_rate: float = _help("Share of each row's columns hidden for the model to rebuild.", 0.3)
+    corruption: str = _help(
+        "How a hidden column is hidden. `mask_token`: a learned token that says only which column it is; the model "
+        "rebuilds the hidden columns. `swap`: the same column's value from another training row, so every input "
+        "looks like real data, as fine-tuning's do; the model rebuilds every column of the clean row (denoising).",
+        "mask_token",
+    )
     d_token: int = _help("Width of each column's token (and of the row embedding).", 64)
     n_blocks: int = _help("Transformer blocks.", 2)
     n_heads: int = _help("Attention heads per block (d_token must be a multiple of it).", 8)
@@ -502,6 +508,9 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
     return config
 
 
+# `pretrain.corruption` and what the pre-training then is, as in "pre-trained by ..."
+PRETRAIN_OBJECTIVES = {"mask_token": "masked-feature reconstruction",
+                       "swap": "denoising (columns swapped between rows, every column rebuilt)"}
 HEAD_TASKS = ("text_classification", "intent_classification", "image_classification")  # they read `model.head`
 IMAGE_TRAINING_TASKS = ("image_classification",)  # they read `training.ema_decay` and `training.layer_decay`
 
@@ -515,6 +524,7 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
             config.training.metric_for_best_model, {"macro_f1", "accuracy", "roc_auc", "average_precision", "loss"}),
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
         "model.head": (config.model.head, {"random", "probe"}),
+        "pretrain.corruption": (config.pretrain.corruption, set(PRETRAIN_OBJECTIVES)),
     }
     # Settings only some tasks read, when set away from their default: (value, the tasks, what those tasks are).
     task_settings = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import RecipeConfig
+from .config import PRETRAIN_OBJECTIVES, RecipeConfig
 from .data import DataReport
 
 
@@ -269,9 +269,10 @@ tags: [finetune-cookbook, {config.domain}, segmentation]
 
 # {config.domain}: customer segments
 
-A tabular FT-Transformer pre-trained on the training customers by masked-feature reconstruction, fine-tuned on
-their responses to a campaign (`{data.label_column}`); the segments are k-means clusters of its embeddings. Made by
-the fine-tuning cookbook: {made_by}.
+A tabular FT-Transformer pre-trained on the training customers by
+{PRETRAIN_OBJECTIVES[config.pretrain.corruption]}, fine-tuned on their responses to a campaign
+(`{data.label_column}`); the segments are k-means clusters of its embeddings. Made by the fine-tuning cookbook:
+{made_by}.
 
 ## Data
 

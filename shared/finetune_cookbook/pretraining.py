@@ -20,7 +20,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from transformers import set_seed
 
-from .config import RecipeConfig, TrainingConfig
+from .config import PRETRAIN_OBJECTIVES, RecipeConfig, TrainingConfig
 from .data import ReadSettings, read_source
 from .errors import ConfigError
 from .few_shot import probe_weights, set_head
@@ -43,6 +43,12 @@ def rows_dataset(rows: EncodedRows, targets: np.ndarray | None = None) -> datase
     if targets is not None:
         columns["labels"] = np.asarray(targets, dtype=np.int64)
     return datasets.Dataset.from_dict(columns).with_format("torch")
+
+
+def pretrained_model_name(config: RecipeConfig) -> str:
+    settings = config.pretrain
+    return (f"FT-Transformer pre-trained by {PRETRAIN_OBJECTIVES[settings.corruption]} ({settings.n_blocks} blocks, "
+            f"d_token {settings.d_token})")
 
 
 def pretrained_dir(config: RecipeConfig, output_dir: str | Path | None = None) -> Path:
@@ -68,7 +74,7 @@ def split_fingerprint(config: RecipeConfig, data: TabularData) -> dict:
 
 @dataclass
 class Pretrained:
-    """A pre-trained checkpoint, loaded: the column encoder and the masked-feature model."""
+    """A pre-trained checkpoint, loaded: the column encoder and the pre-training model."""
 
     folder: Path
     encoder: TabularEncoder
@@ -89,6 +95,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     model_config = TabularModelConfig(
         n_numeric=rows["train"].numeric.shape[1], cardinalities=encoder.cardinalities, d_token=settings.d_token,
         n_blocks=settings.n_blocks, n_heads=settings.n_heads, mask_rate=settings.mask_rate,
+        corruption=settings.corruption,
     )
     set_seed(config.training.seed)
     model = TabularForMaskedFeatures(model_config)
@@ -116,7 +123,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
 def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: RecipeConfig, data: TabularData,
                      cost: Measurement) -> None:
     record = {"split": split_fingerprint(config, data), "training_rows": len(data.splits["train"]),
-              "train_seconds": round(cost.seconds, 1), "objective": "masked-feature reconstruction",
+              "train_seconds": round(cost.seconds, 1), "objective": PRETRAIN_OBJECTIVES[config.pretrain.corruption],
               "mask_rate": config.pretrain.mask_rate}
 
     def write(partial: Path) -> None:

@@ -6,6 +6,13 @@ share of each row's columns and asks the model to rebuild them from the [CLS] re
 learn how columns go together. A row that is hard to rebuild is unusual: the reconstruction error is already an
 anomaly score. Fine-tuning puts a small head on the same [CLS] representation.
 
+Two ways to hide a column (`corruption`):
+- `mask_token`: a learned token that says only which column is hidden; the model rebuilds the hidden columns.
+- `swap`: the same column's value from another row of the batch (a draw from the column's own distribution), so
+  every input looks like real data, as fine-tuning's inputs do; the model rebuilds every column of the clean row
+  (a denoising objective, as in Rubachev et al., 2022, "Revisiting pretraining objectives for tabular deep
+  learning").
+
 The pieces are `rtdl_revisiting_models` (FT-Transformer blocks) and `rtdl_num_embeddings` (periodic numeric
 embeddings); a `PretrainedConfig` / `PreTrainedModel` pair gives `save_pretrained` / `from_pretrained` as for
 any other model (safetensors and config.json).
@@ -31,7 +38,7 @@ class TabularModelConfig(PretrainedConfig):
     def __init__(self, n_numeric: int = 0, cardinalities: list[int] | None = None, d_token: int = 64,
                  n_blocks: int = 2, n_heads: int = 8, attention_dropout: float = 0.1, ffn_dropout: float = 0.1,
                  residual_dropout: float = 0.0, mask_rate: float = 0.3, augment_mask_rate: float = 0.0,
-                 num_labels: int = 2, **kwargs):
+                 corruption: str = "mask_token", num_labels: int = 2, **kwargs):
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities or [])
         self.d_token = d_token
@@ -42,6 +49,7 @@ class TabularModelConfig(PretrainedConfig):
         self.residual_dropout = residual_dropout
         self.mask_rate = mask_rate
         self.augment_mask_rate = augment_mask_rate
+        self.corruption = corruption
         super().__init__(num_labels=num_labels, **kwargs)
 
     @property
@@ -101,8 +109,22 @@ def random_mask(shape: tuple[int, int], rate: float, generator: torch.Generator 
     return mask
 
 
+def swap_columns(numeric: torch.Tensor, categorical: torch.Tensor, mask: torch.Tensor,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each hidden cell (`mask`, numbers first) takes the same column's value from a random row of the batch."""
+    rows = len(numeric)
+    donors = torch.randint(rows, tuple(mask.shape), generator=generator).to(mask.device)
+    columns = torch.arange(mask.shape[1], device=mask.device)
+    n_numeric = numeric.shape[1]
+    numeric = torch.where(mask[:, :n_numeric], numeric[donors[:, :n_numeric], columns[:n_numeric]], numeric)
+    categorical = torch.where(mask[:, n_numeric:], categorical[donors[:, n_numeric:], columns[n_numeric:] - n_numeric],
+                              categorical)
+    return numeric, categorical
+
+
 class TabularForMaskedFeatures(TabularPreTrainedModel):
-    """Pre-training: rebuild the hidden columns from the [CLS] representation."""
+    """Pre-training: rebuild the hidden columns (`mask_token`) or the whole clean row (`swap`) from the [CLS]
+    representation."""
 
     def __init__(self, config: TabularModelConfig):
         super().__init__(config)
@@ -111,40 +133,52 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         self.category_heads = nn.ModuleList(nn.Linear(config.d_token, n) for n in config.cardinalities)
         self.post_init()
 
-    def feature_losses(self, numeric, categorical, mask) -> torch.Tensor:
-        """Each hidden column's reconstruction loss (rows x columns; 0 where a column was shown)."""
-        hidden = self.encoder(numeric, categorical, mask).float()
+    def column_losses(self, numeric, categorical, mask, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Every column's reconstruction loss (rows x columns) once the `mask` columns are hidden."""
+        if self.config.corruption == "swap":
+            hidden = self.encoder(*swap_columns(numeric, categorical, mask, generator)).float()
+        else:
+            hidden = self.encoder(numeric, categorical, mask).float()
         losses = []
         if self.numeric_head is not None:
             losses.append(F.mse_loss(self.numeric_head(hidden), numeric.float(), reduction="none"))
         for i, head in enumerate(self.category_heads):
             losses.append(F.cross_entropy(head(hidden), categorical[:, i], reduction="none").unsqueeze(1))
-        return torch.cat(losses, dim=1) * mask
+        return torch.cat(losses, dim=1)
 
     def forward(self, numeric, categorical, labels=None, mask=None):
         if mask is None:
             mask = random_mask(numeric.shape[:1] + (self.config.n_features,), self.config.mask_rate, device=numeric.device)
-        losses = self.feature_losses(numeric, categorical, mask)
-        loss = losses.sum() / mask.sum()
-        return {"loss": loss, "logits": losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}
+        losses = self.column_losses(numeric, categorical, mask)
+        hidden_losses = losses * mask
+        # A swapped value looks real, so the model must also tell which values are wrong: it answers for every column.
+        loss = losses.mean() if self.config.corruption == "swap" else hidden_losses.sum() / mask.sum()
+        return {"loss": loss, "logits": hidden_losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}
 
     @torch.no_grad()
     def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Mean reconstruction loss of each row's hidden columns over fixed random masks: higher is stranger."""
+        """How hard each row is to rebuild: higher is stranger. `mask_token`: the mean loss of its hidden columns
+        over fixed random masks. `swap`: the mean loss of every column, rebuilt from the row as it is (swapped
+        values would come from the other rows scored with it, and a row's score must not depend on them)."""
         self.eval()
         generator = torch.Generator().manual_seed(SCORE_SEED)
-        n = len(numeric)
-        masks = [random_mask((n, self.config.n_features), self.config.mask_rate, generator) for _ in range(SCORE_MASKS)]
+        n, width = len(numeric), self.config.n_features
+        swap = self.config.corruption == "swap"
+        masks = [] if swap else [random_mask((n, width), self.config.mask_rate, generator) for _ in range(SCORE_MASKS)]
         device = self.device
         scores = np.zeros(n)
         for start in range(0, n, batch_size):
             part = slice(start, start + batch_size)
             x_num = torch.as_tensor(numeric[part], device=device)
             x_cat = torch.as_tensor(categorical[part], device=device)
+            if swap:
+                nothing_hidden = torch.zeros((len(x_num), width), dtype=torch.bool, device=device)
+                scores[part] = self.column_losses(x_num, x_cat, nothing_hidden).mean(1).cpu().numpy()
+                continue
             total = torch.zeros(len(x_num), device=device)
             for mask in masks:
                 m = mask[part].to(device)
-                total += self.feature_losses(x_num, x_cat, m).sum(1) / m.sum(1)
+                total += (self.column_losses(x_num, x_cat, m) * m).sum(1) / m.sum(1)
             scores[part] = (total / SCORE_MASKS).cpu().numpy()
         return scores
 
@@ -165,6 +199,9 @@ class TabularForClassification(TabularPreTrainedModel):
             # understands (its mask tokens were trained): with few labels it cannot lean on one column alone.
             mask = random_mask((len(numeric), self.config.n_features), self.config.augment_mask_rate,
                                device=numeric.device, at_least_one=False)
+            if self.config.corruption == "swap":  # hidden the way pre-training hid them: its mask tokens are untrained
+                numeric, categorical = swap_columns(numeric, categorical, mask)
+                mask = None
         logits = self.head(self.encoder(numeric, categorical, mask)).float()
         output = {"logits": logits}
         if labels is not None:

@@ -20,12 +20,13 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 
 from ..compare import ApproachResult
-from ..config import RecipeConfig, TrainingConfig
+from ..config import PRETRAIN_OBJECTIVES, RecipeConfig, TrainingConfig
 from ..measure import Measurement, measure
 from ..modelcard import tabular_model_card
 from ..pretraining import (
     Pretrained, classifier_trainer, fit_classifier, load_classifier, load_pretrained, positive_scores,
-    pretrain as pretrain_model, read_new_rows, save_classifier, start_classifier, validation_metrics,
+    pretrain as pretrain_model, pretrained_model_name, read_new_rows, save_classifier, start_classifier,
+    validation_metrics,
 )
 from ..rare_events import alert_budget_metrics, cost_threshold, decision_metrics, ranking_metrics
 from ..tabular import check_input_columns, source_rows
@@ -50,8 +51,7 @@ DESCRIPTIONS = {
 
 def model_name(config: RecipeConfig) -> str:
     """What `metrics.json` names as the model: the project's own pre-trained checkpoint."""
-    return f"FT-Transformer pre-trained by masked-feature reconstruction ({config.pretrain.n_blocks} blocks, " \
-           f"d_token {config.pretrain.d_token})"
+    return pretrained_model_name(config)
 
 
 def load_data(config: RecipeConfig) -> TabularData:
@@ -60,7 +60,7 @@ def load_data(config: RecipeConfig) -> TabularData:
 
 
 def pretrain(data: TabularData, config: RecipeConfig, output_dir=None, *, resume: bool = False, callbacks=None) -> Pretrained:
-    """`cookbook pretrain`: the masked-feature model on every training row, without labels."""
+    """`cookbook pretrain`: the pre-training model on every training row, without labels."""
     return pretrain_model(data, config, output_dir, resume=resume, callbacks=callbacks)
 
 
@@ -254,7 +254,8 @@ def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResu
 
 def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float], output_dir, made_by: str) -> str:
     return tabular_model_card(config, data, metrics, output_dir, made_by, what="fraud",
-                              how="pre-trained on unlabelled rows by masked-feature reconstruction, then fine-tuned on "
+                              how=f"pre-trained on unlabelled rows by "
+                                  f"{PRETRAIN_OBJECTIVES[config.pretrain.corruption]}, then fine-tuned on "
                                   f"{config.fraud.label_budget:.0%} of the training labels")
 
 

@@ -5,7 +5,7 @@ Five approaches, clustered by k-means on the same training customers, at every k
 judged on the same held-out (test) customers:
 - `kmeans_raw`: the file's columns, standardised;
 - `kmeans_rfm`: recency, frequency and monetary value;
-- `pretrained`: the embeddings of the encoder pre-trained by masked-feature reconstruction (no responses);
+- `pretrained`: the embeddings of the encoder pre-trained on the customers without responses;
 - `scratch`: the embeddings of the same network trained from a random start on the responses only;
 - `fine_tuned`: the embeddings of the pre-trained encoder fine-tuned on the responses.
 """
@@ -31,8 +31,8 @@ from ..errors import ConfigError, DataError
 from ..measure import Measurement, measure
 from ..modelcard import segmentation_model_card
 from ..pretraining import (
-    Pretrained, fit_classifier, load_classifier, load_pretrained, pretrain as pretrain_model, read_new_rows,
-    save_classifier,
+    Pretrained, fit_classifier, load_classifier, load_pretrained, pretrain as pretrain_model, pretrained_model_name,
+    read_new_rows, save_classifier,
 )
 from ..segments import (
     Segments, best_segment, compactness, fit_segments, held_out_lift, profile, response_by_segment, segment_names,
@@ -74,8 +74,7 @@ class CustomerData(TabularData):
 
 
 def model_name(config: RecipeConfig) -> str:
-    return f"FT-Transformer pre-trained by masked-feature reconstruction ({config.pretrain.n_blocks} blocks, " \
-           f"d_token {config.pretrain.d_token}), fine-tuned on campaign responses"
+    return f"{pretrained_model_name(config)}, fine-tuned on campaign responses"
 
 
 def k_values(config: RecipeConfig) -> list[int]:
@@ -121,7 +120,7 @@ def _check_enough(splits: dict[str, pd.DataFrame], config: RecipeConfig, origin:
 
 def pretrain(data: CustomerData, config: RecipeConfig, output_dir=None, *, resume: bool = False,
              callbacks=None) -> Pretrained:
-    """`cookbook pretrain`: the masked-feature encoder on every training customer, without responses."""
+    """`cookbook pretrain`: the encoder pre-trained on every training customer, without responses."""
     return pretrain_model(data, config, output_dir, resume=resume, callbacks=callbacks)
 
 

@@ -1,0 +1,86 @@
+"""The tabular model's two pre-training corruptions: what a hidden column becomes, what the loss counts, and
+what the anomaly score and the fine-tuning augmentation use."""
+
+import pytest
+import torch
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.errors import ConfigError
+from finetune_cookbook.tabular_model import (
+    TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, swap_columns,
+)
+from conftest import ROOT
+
+CARDINALITIES = [3, 4]
+
+
+def rows(n=64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    numeric = torch.randn(n, 3, generator=generator)
+    categorical = torch.stack([torch.randint(c, (n,), generator=generator) for c in CARDINALITIES], dim=1)
+    return numeric, categorical
+
+
+def model_config(corruption, **extra):
+    return TabularModelConfig(n_numeric=3, cardinalities=CARDINALITIES, d_token=16, n_blocks=1, n_heads=2,
+                              corruption=corruption, **extra)
+
+
+def test_a_swapped_cell_takes_its_own_column_value_from_another_row():
+    numeric, categorical = rows()
+    mask = torch.zeros(len(numeric), 5, dtype=torch.bool)
+    mask[:, 1] = mask[:, 4] = True
+    swapped_numeric, swapped_categorical = swap_columns(numeric, categorical, mask, torch.Generator().manual_seed(1))
+    assert torch.equal(swapped_numeric[:, [0, 2]], numeric[:, [0, 2]])  # shown cells are left alone
+    assert torch.equal(swapped_categorical[:, 0], categorical[:, 0])
+    assert set(swapped_numeric[:, 1].tolist()) <= set(numeric[:, 1].tolist())  # a value of the same column
+    assert not torch.equal(swapped_numeric[:, 1], numeric[:, 1])  # ... from other rows
+    assert set(swapped_categorical[:, 1].tolist()) <= set(categorical[:, 1].tolist())
+
+
+def test_swap_pretraining_rebuilds_every_column_and_mask_tokens_only_the_hidden_ones():
+    numeric, categorical = rows()
+    mask = torch.zeros(len(numeric), 5, dtype=torch.bool)
+    mask[:, 0] = True
+    for corruption in ("mask_token", "swap"):
+        torch.manual_seed(0)
+        model = TabularForMaskedFeatures(model_config(corruption)).eval()
+        torch.manual_seed(2)
+        losses = model.column_losses(numeric, categorical, mask)
+        torch.manual_seed(2)
+        loss = model(numeric, categorical, mask=mask)["loss"]
+        expected = losses.mean() if corruption == "swap" else losses[:, 0].mean()
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-5), corruption
+
+
+def test_swap_pretraining_never_uses_the_mask_tokens():
+    numeric, categorical = rows()
+    model = TabularForMaskedFeatures(model_config("swap"))
+    with torch.no_grad():
+        model.encoder.mask_tokens.fill_(float("nan"))
+    assert torch.isfinite(model(numeric, categorical)["loss"])
+    assert torch.isfinite(torch.as_tensor(model.anomaly_scores(numeric.numpy(), categorical.numpy()))).all()
+    classifier = TabularForClassification(model_config("swap", augment_mask_rate=0.5)).train()
+    classifier.encoder.load_state_dict(model.encoder.state_dict())
+    assert torch.isfinite(classifier(numeric, categorical)["logits"]).all()  # the augmentation swaps as well
+
+
+def test_a_row_anomaly_score_does_not_depend_on_the_rows_scored_with_it():
+    numeric, categorical = rows()
+    for corruption in ("mask_token", "swap"):
+        model = TabularForMaskedFeatures(model_config(corruption))
+        together = model.anomaly_scores(numeric.numpy(), categorical.numpy())
+        again = model.anomaly_scores(numeric.numpy(), categorical.numpy())
+        assert (together == again).all(), corruption
+    alone = model.anomaly_scores(numeric[:1].numpy(), categorical[:1].numpy())
+    assert alone[0] == pytest.approx(together[0], rel=1e-5)  # swap: the row as it is, no donors
+
+
+def test_the_corruption_is_saved_with_the_checkpoint(tmp_path):
+    TabularForMaskedFeatures(model_config("swap")).save_pretrained(tmp_path)
+    assert TabularForMaskedFeatures.from_pretrained(tmp_path).config.corruption == "swap"
+
+
+def test_an_unknown_corruption_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match=r"pretrain\.corruption.*mask_token.*swap|pretrain\.corruption.*swap.*mask_token"):
+        load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", {"pretrain": {"corruption": "blank"}})
