@@ -271,6 +271,10 @@ class PretrainConfig:
     n_blocks: int = _help("Transformer blocks.", 2)
     n_heads: int = _help("Attention heads per block (d_token must be a multiple of it).", 8)
     max_steps: int | None = _help("Stop pre-training after this many steps (overrides epochs); for smoke runs.", None)
+    fine_tune_learning_rate: float | None = _help(
+        "Peak learning rate for fine-tuning the pre-trained network on labels. Unset: `training.learning_rate`, which "
+        "the same network trained from scratch uses either way, so each can have the rate it trains best at.", None
+    )
     fine_tune_mask_rate: float = _help(
         "Share of each labelled row's columns hidden while fine-tuning (an augmentation the pre-trained model "
         "understands; 0 turns it off).", 0.3
@@ -589,6 +593,10 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
                                               or segmentation.spend_columns):
         raise ConfigError(f"{where}: name at least one of segmentation.recency_column, purchase_columns and "
                           "spend_columns: customer segments are built on how customers buy.")
+    rate = config.pretrain.fine_tune_learning_rate
+    if rate is not None and not 0 < rate < 1:
+        raise ConfigError(f"{where}: pretrain.fine_tune_learning_rate is {rate}; use a positive learning rate below 1, "
+                          "e.g. 3.0e-3, or leave it unset to use training.learning_rate.")
     if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
         raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:

@@ -7,6 +7,7 @@ fine-tuning refuses a checkpoint that saw what is now the test split.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -224,6 +225,17 @@ def train_classifier(model, train: EncodedRows, train_targets: np.ndarray, valid
     with measure() as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     return trainer, cost
+
+
+def labelled_training(config: RecipeConfig, found: TrainingConfig | None, from_pretrained: bool,
+                      seed: int) -> TrainingConfig:
+    """How a network trains on labels: settings a search found, as found; else the config's `training`, at
+    `pretrain.fine_tune_learning_rate` (when set) for the pre-trained network."""
+    training = dataclasses.replace(found or config.training, seed=seed)
+    rate = config.pretrain.fine_tune_learning_rate
+    if found is None and from_pretrained and rate is not None:
+        training = dataclasses.replace(training, learning_rate=rate)
+    return training
 
 
 def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedRows, train_targets: np.ndarray,

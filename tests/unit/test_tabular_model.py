@@ -1,11 +1,14 @@
-"""The tabular model's two pre-training corruptions: what a hidden column becomes, what the loss counts, and
-what the anomaly score and the fine-tuning augmentation use."""
+"""The tabular model's two pre-training corruptions (what a hidden column becomes, what the loss counts, what the
+anomaly score and the fine-tuning augmentation use), and the learning rate each network trains on labels at."""
+
+import dataclasses
 
 import pytest
 import torch
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError
+from finetune_cookbook.pretraining import labelled_training
 from finetune_cookbook.tabular_model import (
     TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, swap_columns,
 )
@@ -84,3 +87,23 @@ def test_the_corruption_is_saved_with_the_checkpoint(tmp_path):
 def test_an_unknown_corruption_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match=r"pretrain\.corruption.*mask_token.*swap|pretrain\.corruption.*swap.*mask_token"):
         load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", {"pretrain": {"corruption": "blank"}})
+
+
+def test_the_pretrained_network_fine_tunes_at_its_own_rate_and_scratch_at_training_rate():
+    config = load_config(ROOT / "recipes" / "marketing_segmentation" / "config.yaml",
+                         {"pretrain": {"fine_tune_learning_rate": 3.0e-3}, "training": {"learning_rate": 1.0e-3}})
+    assert labelled_training(config, None, from_pretrained=True, seed=7).learning_rate == 3.0e-3
+    scratch = labelled_training(config, None, from_pretrained=False, seed=7)
+    assert (scratch.learning_rate, scratch.seed) == (1.0e-3, 7)
+    found = dataclasses.replace(config.training, learning_rate=5.0e-4)  # what a search chose is used as found
+    assert labelled_training(config, found, from_pretrained=True, seed=7).learning_rate == 5.0e-4
+    unset = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml")
+    assert unset.pretrain.fine_tune_learning_rate is None
+    assert labelled_training(unset, None, True, 1).learning_rate == unset.training.learning_rate
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0e-3, 2.0])
+def test_a_fine_tune_learning_rate_outside_0_1_is_refused(rate):
+    with pytest.raises(ConfigError, match=r"pretrain\.fine_tune_learning_rate is"):
+        load_config(ROOT / "recipes" / "marketing_segmentation" / "config.yaml",
+                    {"pretrain": {"fine_tune_learning_rate": rate}})

@@ -11,7 +11,6 @@ Six approaches on one test split, at each label budget:
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -24,9 +23,9 @@ from ..config import PRETRAIN_OBJECTIVES, RecipeConfig, TrainingConfig
 from ..measure import Measurement, measure
 from ..modelcard import tabular_model_card
 from ..pretraining import (
-    Pretrained, classifier_trainer, fit_classifier, load_classifier, load_pretrained, positive_scores,
-    pretrain as pretrain_model, pretrained_model_name, read_new_rows, save_classifier, start_classifier,
-    validation_metrics,
+    Pretrained, classifier_trainer, fit_classifier, labelled_training, load_classifier, load_pretrained,
+    positive_scores, pretrain as pretrain_model, pretrained_model_name, read_new_rows, save_classifier,
+    start_classifier, validation_metrics,
 )
 from ..rare_events import alert_budget_metrics, cost_threshold, decision_metrics, ranking_metrics
 from ..tabular import check_input_columns, source_rows
@@ -144,7 +143,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start)."""
     # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
     min_steps = 0 if training is not None else config.fraud.min_steps
-    training = dataclasses.replace(training or config.training, seed=seed)
+    training = labelled_training(config, training, from_pretrained, seed)
     targets = data.targets("train")
     model, trainer, cost = fit_classifier(
         pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],

@@ -31,8 +31,8 @@ from ..errors import ConfigError, DataError
 from ..measure import Measurement, measure
 from ..modelcard import segmentation_model_card
 from ..pretraining import (
-    Pretrained, fit_classifier, load_classifier, load_pretrained, pretrain as pretrain_model, pretrained_model_name,
-    read_new_rows, save_classifier,
+    Pretrained, fit_classifier, labelled_training, load_classifier, load_pretrained, pretrain as pretrain_model,
+    pretrained_model_name, read_new_rows, save_classifier,
 )
 from ..segments import (
     Segments, best_segment, compactness, fit_segments, held_out_lift, profile, response_by_segment, segment_names,
@@ -209,7 +209,7 @@ def response_model(data: CustomerData, config: RecipeConfig, pretrained: Pretrai
     """The network trained to predict the response of the training customers, for at least
     `segmentation.fine_tune_steps` steps (no early stopping)."""
     min_steps = 0 if training is not None else config.segmentation.fine_tune_steps
-    training = dataclasses.replace(training or config.training, seed=seed)
+    training = labelled_training(config, training, from_pretrained, seed)
     rows = {s: pretrained.encoder.encode(data.splits[s], data.report.source) for s in ("train", "validation")}
     model, trainer, cost = fit_classifier(
         pretrained, config, rows["train"], data.targets("train"), rows["validation"], data.targets("validation"),
