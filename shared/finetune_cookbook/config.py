@@ -514,7 +514,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
 
 # `pretrain.corruption` and what the pre-training then is, as in "pre-trained by ..."
 PRETRAIN_OBJECTIVES = {"mask_token": "masked-feature reconstruction",
-                       "swap": "denoising (columns swapped between rows, every column rebuilt)"}
+                       "swap": "denoising of swapped columns"}
 HEAD_TASKS = ("text_classification", "intent_classification", "image_classification")  # they read `model.head`
 IMAGE_TRAINING_TASKS = ("image_classification",)  # they read `training.ema_decay` and `training.layer_decay`
 

@@ -1,4 +1,5 @@
-"""The project's own pre-trained tabular model: an FT-Transformer pre-trained by masked-feature reconstruction.
+"""The project's own pre-trained tabular model: an FT-Transformer pre-trained to rebuild rows whose columns were
+partly hidden.
 
 Every column becomes a token (numbers through periodic embeddings, categories through embedding tables), a
 [CLS] token attends over them, and the [CLS] representation is the row's embedding. Pre-training hides a random
@@ -109,11 +110,12 @@ def random_mask(shape: tuple[int, int], rate: float, generator: torch.Generator 
     return mask
 
 
-def swap_columns(numeric: torch.Tensor, categorical: torch.Tensor, mask: torch.Tensor,
-                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each hidden cell (`mask`, numbers first) takes the same column's value from a random row of the batch."""
+def swap_columns(numeric: torch.Tensor, categorical: torch.Tensor,
+                 mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each hidden cell (`mask`, numbers first) takes the same column's value from a random row of the batch (the
+    row itself once in a batch's size: a draw from the column's own values)."""
     rows = len(numeric)
-    donors = torch.randint(rows, tuple(mask.shape), generator=generator).to(mask.device)
+    donors = torch.randint(rows, tuple(mask.shape), device=mask.device)
     columns = torch.arange(mask.shape[1], device=mask.device)
     n_numeric = numeric.shape[1]
     numeric = torch.where(mask[:, :n_numeric], numeric[donors[:, :n_numeric], columns[:n_numeric]], numeric)
@@ -133,10 +135,11 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         self.category_heads = nn.ModuleList(nn.Linear(config.d_token, n) for n in config.cardinalities)
         self.post_init()
 
-    def column_losses(self, numeric, categorical, mask, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Every column's reconstruction loss (rows x columns) once the `mask` columns are hidden."""
-        if self.config.corruption == "swap":
-            hidden = self.encoder(*swap_columns(numeric, categorical, mask, generator)).float()
+    def column_losses(self, numeric, categorical, mask: torch.Tensor | None) -> torch.Tensor:
+        """Every column's reconstruction loss (rows x columns) once the `mask` columns are hidden (None: the row as
+        it is)."""
+        if mask is not None and self.config.corruption == "swap":
+            hidden = self.encoder(*swap_columns(numeric, categorical, mask)).float()
         else:
             hidden = self.encoder(numeric, categorical, mask).float()
         losses = []
@@ -172,8 +175,7 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
             x_num = torch.as_tensor(numeric[part], device=device)
             x_cat = torch.as_tensor(categorical[part], device=device)
             if swap:
-                nothing_hidden = torch.zeros((len(x_num), width), dtype=torch.bool, device=device)
-                scores[part] = self.column_losses(x_num, x_cat, nothing_hidden).mean(1).cpu().numpy()
+                scores[part] = self.column_losses(x_num, x_cat, None).mean(1).cpu().numpy()
                 continue
             total = torch.zeros(len(x_num), device=device)
             for mask in masks:
@@ -195,11 +197,11 @@ class TabularForClassification(TabularPreTrainedModel):
     def forward(self, numeric, categorical, labels=None):
         mask = None
         if self.training and self.config.augment_mask_rate:
-            # Hiding a few columns of each labelled row is an augmentation the pre-trained model already
-            # understands (its mask tokens were trained): with few labels it cannot lean on one column alone.
+            # Hiding a few columns of each labelled row, the way pre-training hid them, is an augmentation the
+            # pre-trained model already understands: with few labels it cannot lean on one column alone.
             mask = random_mask((len(numeric), self.config.n_features), self.config.augment_mask_rate,
                                device=numeric.device, at_least_one=False)
-            if self.config.corruption == "swap":  # hidden the way pre-training hid them: its mask tokens are untrained
+            if self.config.corruption == "swap":  # its mask tokens were never trained
                 numeric, categorical = swap_columns(numeric, categorical, mask)
                 mask = None
         logits = self.head(self.encoder(numeric, categorical, mask)).float()

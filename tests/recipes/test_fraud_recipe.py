@@ -96,6 +96,13 @@ def test_a_checkpoint_of_another_split_is_refused(tmp_path):
         train(moved, tmp_path / "run")
 
 
+def test_a_checkpoint_pretrained_with_another_corruption_is_refused(tmp_path):
+    pretrain(load_config(fraud_config(tmp_path)), tmp_path / "run")
+    swapped = load_config(fraud_config(tmp_path, pretrain={**QUICK["pretrain"], "corruption": "swap"}))
+    with pytest.raises(ConfigError, match=r"pretrain\.corruption 'mask_token'.*asks for 'swap'.*cookbook pretrain"):
+        train(swapped, tmp_path / "run")
+
+
 def test_interrupted_training_resumes_to_the_same_model(tmp_path):
     config = load_config(fraud_config(tmp_path))
     pretrain(config, tmp_path / "whole")

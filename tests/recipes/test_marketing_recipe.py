@@ -52,6 +52,9 @@ def test_train_saves_segments_with_names_and_records_their_lift(trained):
     assert -1 <= scores["silhouette"] <= 1 and scores["davies_bouldin"] > 0 and scores["ari"] <= 1
     card = (output_dir / "model" / "README.md").read_text()
     assert "| segment | name |" in card and saved["names"][best] in card
+    assert "denoising of swapped columns" in card  # the recipe's pre-training, named
+    assert json.loads((output_dir / "pretrained" / "pretraining.json").read_text())["objective"] == \
+        "denoising of swapped columns"
 
 
 def test_predict_assigns_new_customers_to_named_segments(trained, tmp_path):

@@ -2,6 +2,7 @@
 anomaly score and the fine-tuning augmentation use), and the learning rate each network trains on labels at."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -29,16 +30,19 @@ def model_config(corruption, **extra):
                               corruption=corruption, **extra)
 
 
-def test_a_swapped_cell_takes_its_own_column_value_from_another_row():
+def test_a_swapped_cell_takes_its_own_column_value_from_a_random_row():
     numeric, categorical = rows()
     mask = torch.zeros(len(numeric), 5, dtype=torch.bool)
     mask[:, 1] = mask[:, 4] = True
-    swapped_numeric, swapped_categorical = swap_columns(numeric, categorical, mask, torch.Generator().manual_seed(1))
+    torch.manual_seed(1)
+    swapped_numeric, swapped_categorical = swap_columns(numeric, categorical, mask)
+    torch.manual_seed(1)
+    donors = torch.randint(len(numeric), (len(numeric), 5))
     assert torch.equal(swapped_numeric[:, [0, 2]], numeric[:, [0, 2]])  # shown cells are left alone
     assert torch.equal(swapped_categorical[:, 0], categorical[:, 0])
-    assert set(swapped_numeric[:, 1].tolist()) <= set(numeric[:, 1].tolist())  # a value of the same column
-    assert not torch.equal(swapped_numeric[:, 1], numeric[:, 1])  # ... from other rows
-    assert set(swapped_categorical[:, 1].tolist()) <= set(categorical[:, 1].tolist())
+    assert torch.equal(swapped_numeric[:, 1], numeric[donors[:, 1], 1])  # the donor's value of the same column
+    assert torch.equal(swapped_categorical[:, 1], categorical[donors[:, 4], 1])
+    assert not torch.equal(swapped_numeric[:, 1], numeric[:, 1])
 
 
 def test_swap_pretraining_rebuilds_every_column_and_mask_tokens_only_the_hidden_ones():
@@ -68,20 +72,30 @@ def test_swap_pretraining_never_uses_the_mask_tokens():
     assert torch.isfinite(classifier(numeric, categorical)["logits"]).all()  # the augmentation swaps as well
 
 
-def test_a_row_anomaly_score_does_not_depend_on_the_rows_scored_with_it():
+@pytest.mark.parametrize("corruption", ["mask_token", "swap"])
+def test_anomaly_scores_are_the_same_every_time(corruption):
     numeric, categorical = rows()
-    for corruption in ("mask_token", "swap"):
-        model = TabularForMaskedFeatures(model_config(corruption))
-        together = model.anomaly_scores(numeric.numpy(), categorical.numpy())
-        again = model.anomaly_scores(numeric.numpy(), categorical.numpy())
-        assert (together == again).all(), corruption
+    model = TabularForMaskedFeatures(model_config(corruption))
+    first = model.anomaly_scores(numeric.numpy(), categorical.numpy())
+    torch.manual_seed(123)  # the global random state plays no part
+    assert (model.anomaly_scores(numeric.numpy(), categorical.numpy()) == first).all()
+
+
+def test_a_swap_anomaly_score_does_not_depend_on_the_rows_scored_with_it():
+    numeric, categorical = rows()
+    model = TabularForMaskedFeatures(model_config("swap"))
+    together = model.anomaly_scores(numeric.numpy(), categorical.numpy())
     alone = model.anomaly_scores(numeric[:1].numpy(), categorical[:1].numpy())
-    assert alone[0] == pytest.approx(together[0], rel=1e-5)  # swap: the row as it is, no donors
+    assert alone[0] == pytest.approx(together[0], rel=1e-5)
 
 
-def test_the_corruption_is_saved_with_the_checkpoint(tmp_path):
+def test_the_corruption_is_saved_and_a_checkpoint_from_before_it_reads_as_mask_token(tmp_path):
     TabularForMaskedFeatures(model_config("swap")).save_pretrained(tmp_path)
     assert TabularForMaskedFeatures.from_pretrained(tmp_path).config.corruption == "swap"
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["corruption"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert TabularForMaskedFeatures.from_pretrained(tmp_path).config.corruption == "mask_token"
 
 
 def test_an_unknown_corruption_is_refused_with_the_choices():
@@ -107,3 +121,41 @@ def test_a_fine_tune_learning_rate_outside_0_1_is_refused(rate):
     with pytest.raises(ConfigError, match=r"pretrain\.fine_tune_learning_rate is"):
         load_config(ROOT / "recipes" / "marketing_segmentation" / "config.yaml",
                     {"pretrain": {"fine_tune_learning_rate": rate}})
+
+
+class Trained(Exception):
+    """Stands in for training: the spy has seen what it needed."""
+
+
+@pytest.mark.parametrize("task", ["segmentation", "anomaly_detection"])
+def test_each_task_trains_the_pretrained_network_at_its_own_rate(task, monkeypatch):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from finetune_cookbook.tasks import anomaly_detection, segmentation
+
+    module = {"segmentation": segmentation, "anomaly_detection": anomaly_detection}[task]
+    recipe = {"segmentation": "marketing_segmentation", "anomaly_detection": "fraud_anomaly_detection"}[task]
+    config = load_config(ROOT / "recipes" / recipe / "config.yaml",
+                         {"pretrain": {"fine_tune_learning_rate": 4.0e-3}, "training": {"learning_rate": 2.0e-4}})
+    rates = {}
+
+    def spy(*args, from_pretrained, **kwargs):
+        rates[from_pretrained] = args[6].learning_rate  # fit_classifier's `training`
+        raise Trained
+
+    monkeypatch.setattr(module, "fit_classifier", spy)
+    rows = SimpleNamespace(take=lambda index: None)
+    data = SimpleNamespace(splits={"train": None, "validation": None}, report=SimpleNamespace(source="customers"),
+                           targets=lambda split: np.zeros(4, dtype=int))
+    pretrained = SimpleNamespace(encoder=SimpleNamespace(encode=lambda frame, origin: None))
+    for from_pretrained in (True, False):
+        with pytest.raises(Trained):
+            if task == "segmentation":
+                module.response_model(data, config, pretrained, "unused", from_pretrained=from_pretrained, seed=1)
+            else:
+                encoded = SimpleNamespace(rows={"train": rows, "validation": None})
+                module.network(data, config, encoded, pretrained, np.arange(2), "unused",
+                               from_pretrained=from_pretrained, seed=1)
+    assert rates == {True: 4.0e-3, False: 2.0e-4}
