@@ -541,11 +541,17 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         if value is not None and config.task not in tasks:
             raise ConfigError(f"{where}: {name} is {value!r}, a setting of {which} ({', '.join(tasks)}); remove it "
                               f"for task {config.task!r}.")
-    for name, example in (("ema_decay", 0.99), ("layer_decay", 0.8)):
-        value = getattr(config.training, name)
+    # Optional settings that, when set, lie strictly between 0 and 1: (value, what it is, an example, what null does).
+    open_unit_settings = {
+        "training.ema_decay": (config.training.ema_decay, "a factor", 0.99, "to leave it off"),
+        "training.layer_decay": (config.training.layer_decay, "a factor", 0.8, "to leave it off"),
+        "pretrain.fine_tune_learning_rate": (config.pretrain.fine_tune_learning_rate, "a learning rate", 3.0e-3,
+                                             "to use training.learning_rate"),
+    }
+    for name, (value, what, example, unset) in open_unit_settings.items():
         if value is not None and not 0 < value < 1:
-            raise ConfigError(f"{where}: training.{name} is {value}; use a factor between 0 and 1, such as "
-                              f"{example}, or null to leave it off.")
+            raise ConfigError(f"{where}: {name} is {value}; use {what} between 0 and 1, such as {example}, or null "
+                              f"{unset}.")
     if config.data.format is not None:
         choices["data.format"] = (config.data.format, set(DATA_FORMATS))
     for name, (value, allowed) in choices.items():
@@ -593,10 +599,6 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
                                               or segmentation.spend_columns):
         raise ConfigError(f"{where}: name at least one of segmentation.recency_column, purchase_columns and "
                           "spend_columns: customer segments are built on how customers buy.")
-    rate = config.pretrain.fine_tune_learning_rate
-    if rate is not None and not 0 < rate < 1:
-        raise ConfigError(f"{where}: pretrain.fine_tune_learning_rate is {rate}; use a positive learning rate below 1, "
-                          "e.g. 3.0e-3, or leave it unset to use training.learning_rate.")
     if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
         raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:

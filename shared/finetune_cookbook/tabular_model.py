@@ -59,10 +59,11 @@ class TabularModelConfig(PretrainedConfig):
 
 
 class RowEncoder(nn.Module):
-    """Columns to tokens, optional masking, transformer, the [CLS] representation."""
+    """Columns to tokens, optional hiding (`config.corruption`), transformer, the [CLS] representation."""
 
     def __init__(self, config: TabularModelConfig):
         super().__init__()
+        self.corruption = config.corruption
         d = config.d_token
         self.numeric_tokens = PeriodicEmbeddings(config.n_numeric, d, lite=False) if config.n_numeric else None
         self.category_tokens = CategoricalEmbeddings(config.cardinalities, d) if config.cardinalities else None
@@ -76,6 +77,9 @@ class RowEncoder(nn.Module):
         self.normalisation = nn.LayerNorm(d)
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None and self.corruption == "swap":  # hidden behind other rows' values, not the mask tokens
+            numeric, categorical = swap_columns(numeric, categorical, mask)
+            mask = None
         tokens = []
         if self.numeric_tokens is not None:
             tokens.append(self.numeric_tokens(numeric))
@@ -138,10 +142,7 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
     def column_losses(self, numeric, categorical, mask: torch.Tensor | None) -> torch.Tensor:
         """Every column's reconstruction loss (rows x columns) once the `mask` columns are hidden (None: the row as
         it is)."""
-        if mask is not None and self.config.corruption == "swap":
-            hidden = self.encoder(*swap_columns(numeric, categorical, mask)).float()
-        else:
-            hidden = self.encoder(numeric, categorical, mask).float()
+        hidden = self.encoder(numeric, categorical, mask).float()
         losses = []
         if self.numeric_head is not None:
             losses.append(F.mse_loss(self.numeric_head(hidden), numeric.float(), reduction="none"))
@@ -201,9 +202,6 @@ class TabularForClassification(TabularPreTrainedModel):
             # pre-trained model already understands: with few labels it cannot lean on one column alone.
             mask = random_mask((len(numeric), self.config.n_features), self.config.augment_mask_rate,
                                device=numeric.device, at_least_one=False)
-            if self.config.corruption == "swap":  # its mask tokens were never trained
-                numeric, categorical = swap_columns(numeric, categorical, mask)
-                mask = None
         logits = self.head(self.encoder(numeric, categorical, mask)).float()
         output = {"logits": logits}
         if labels is not None:
