@@ -16,6 +16,10 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 
 SILHOUETTE_SAMPLE = 3000  # silhouette is quadratic in customers: larger sets are scored on a seeded sample
+# k-means keeps the best of this many starts. With 10 (scikit-learn's old default) two seeds could settle in
+# different local optima at larger k: on the marketing validation runs the fine-tuned segments' ARI at k = 8 was
+# 0.77 with 10 starts and 0.92 with 50, on the same embeddings, with the validation lift unchanged.
+KMEANS_STARTS = 50
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Segments:
 
 
 def fit_segments(features: np.ndarray, k: int, seed: int) -> Segments:
-    model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(features)
+    model = KMeans(n_clusters=k, n_init=KMEANS_STARTS, random_state=seed).fit(features)
     return Segments(model.cluster_centers_.astype(np.float64))
 
 
