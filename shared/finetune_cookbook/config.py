@@ -109,8 +109,8 @@ class ModelConfig:
     )
     image_size: int = _help("Images are resized to this many pixels a side (image domains).", 128)
     test_time_flip: bool = _help(
-        "Image domains: average each image's prediction with its mirror image's (test-time augmentation), at "
-        "evaluation and prediction alike.", False
+        "Image domains: average each image's prediction with its mirror image's (test-time augmentation), for "
+        "every approach at evaluation, and in prediction. Training keeps its best epoch on the plain images.", False
     )
 
 

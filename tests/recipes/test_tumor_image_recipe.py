@@ -190,3 +190,46 @@ def test_split_folders_with_three_classes_and_the_search(tmp_path):
     stdout = cookbook("tune", config).stdout
     assert "best validation roc_auc" in stdout
     assert (tmp_path / "run" / "search" / "best_training.yaml").is_file()
+
+
+def _mirrored_copies(paths, folder: Path) -> list[str]:
+    folder.mkdir()
+    copies = []
+    for i, path in enumerate(paths):
+        copy = folder / f"mirrored_{i}.png"
+        Image.open(path).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(copy)
+        copies.append(str(copy))
+    return copies
+
+
+def test_test_time_flips_make_scores_and_predictions_blind_to_mirroring(tmp_path):
+    """With `model.test_time_flip` an image counts as the mean of itself and its mirror image, so a mirrored test
+    image scores the same: in the frozen approach's test scores and in a saved model's predictions alike."""
+    import dataclasses
+
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import train
+    from finetune_cookbook.tasks import image_classification as task
+
+    config = load_config(image_config(tmp_path, model={"test_time_flip": True}))
+    data = task.load_data(config)
+    test = data.splits["test"]
+    mirrored = dataclasses.replace(data, splits={**data.splits, "test": test.assign(
+        **{task.IMAGE: _mirrored_copies(test[task.IMAGE], tmp_path / "mirrored_test")})})
+    plain_config = dataclasses.replace(config, model=dataclasses.replace(config.model, test_time_flip=False))
+    assert not np.allclose(task.frozen_baseline(data, plain_config).probabilities,
+                           task.frozen_baseline(mirrored, plain_config).probabilities, atol=1e-3)
+    assert np.allclose(task.frozen_baseline(data, config).probabilities,
+                       task.frozen_baseline(mirrored, config).probabilities, atol=1e-4)
+
+    model_dir = train(config, tmp_path / "run").model_dir
+    originals = [str(SAMPLES / cls / f"{cls}_00{i}.png") for cls in ("benign", "malignant") for i in (1, 2, 3)]
+    copies = _mirrored_copies(originals, tmp_path / "mirrored_scans")
+    probabilities = ["p_benign", "p_malignant"]
+    predicted = task.predict(model_dir, originals)[probabilities].to_numpy()
+    assert np.allclose(predicted, task.predict(model_dir, copies)[probabilities].to_numpy(), atol=2e-4)
+    info = json.loads((model_dir / "cookbook.json").read_text())
+    assert info["test_time_flip"] is True
+    (model_dir / "cookbook.json").write_text(json.dumps({**info, "test_time_flip": False}))
+    assert not np.allclose(task.predict(model_dir, originals)[probabilities].to_numpy(),
+                           task.predict(model_dir, copies)[probabilities].to_numpy(), atol=2e-4)

@@ -153,14 +153,19 @@ def _probabilities(trainer: Trainer, dataset) -> np.ndarray:
     return softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
 
-def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> np.ndarray:
-    """Class probabilities of a split's images, in order; averaged with the mirror images' with `test_time_flip`."""
+def evaluation_views(data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> list:
+    """A split's images as evaluation sees them: as they are, and mirrored too with `model.test_time_flip`."""
     mean, std = normalisation(backbone)
     views = [image_io.eval_transform(config.model.image_size, mean, std)]
     if config.model.test_time_flip:
         views.append(v2.Compose([views[0], v2.RandomHorizontalFlip(p=1.0)]))
     dataset = image_io.to_hf_dataset(data.splits[split][[IMAGE, FILE, LABEL]], data.labels)
-    return np.mean([_probabilities(trainer, image_io.with_image_transform(dataset, view)) for view in views], axis=0)
+    return [image_io.with_image_transform(dataset, view) for view in views]
+
+
+def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> np.ndarray:
+    """Class probabilities of a split's images, in order; averaged with the mirror images' with `test_time_flip`."""
+    return np.mean([_probabilities(trainer, view) for view in evaluation_views(data, config, backbone, split)], axis=0)
 
 
 def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
@@ -276,13 +281,17 @@ def embed_images(model, dataset, batch_size: int = 64) -> np.ndarray:
 
 def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     """The pre-trained backbone left as it is, with a class-balanced linear head (logistic regression) trained on
-    its pooled features: what ImageNet features give without adapting them."""
+    its pooled features: what ImageNet features give without adapting them. With `model.test_time_flip` its
+    validation and test predictions are averaged with the mirror images', as the trained networks' are."""
     datasets = image_datasets(data, config.model.image_size, config.model.name, augment=False)
     model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
     with measure() as cost:
-        features = {split: embed_images(model, datasets[split]) for split in ("train", "validation", "test")}
-        scaler, head = fit_linear_head(features["train"], data.label_ids("train"), config.training.seed)
-    probabilities = {split: head.predict_proba(scaler.transform(f)) for split, f in features.items()}
+        scaler, head = fit_linear_head(embed_images(model, datasets["train"]), data.label_ids("train"), config.training.seed)
+        probabilities = {
+            split: np.mean([head.predict_proba(scaler.transform(embed_images(model, view)))
+                            for view in evaluation_views(data, config, config.model.name, split)], axis=0)
+            for split in ("validation", "test")
+        }
     return score("frozen", f"{config.model.name} (ImageNet) frozen + linear head", data, config,
                  probabilities["test"], probabilities["validation"], cost, len(data.splits["train"]))
 
