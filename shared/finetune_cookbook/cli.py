@@ -42,6 +42,25 @@ def _tune(args) -> None:
     print(f"settings to paste into your config: {Path(args.output_dir or config.output_dir) / 'search' / 'best_training.yaml'}")
 
 
+def _crossval(args) -> None:
+    import pandas as pd
+
+    from .config import load_config
+    from .recipe import crossval
+
+    rows, folds_seen = [], set()
+    for path in args.configs:
+        config = load_config(path)
+        summary = crossval(config, args.folds)
+        folds_seen.add((str(config.data.source), config.data.seed))
+        rows.append({"config": path, "roc_auc per fold": " / ".join(f"{f['roc_auc']:.3f}" for f in summary["folds"]),
+                     "roc_auc": round(summary["roc_auc"], 4), "accuracy": round(summary["accuracy"], 4),
+                     "record": summary["record"]})
+    print(pd.DataFrame(rows).to_string(index=False))
+    if len(folds_seen) > 1:
+        print("note: these configs read different data or seeds (data.source, data.seed), so their folds differ.")
+
+
 def _predict(args) -> None:
     from .recipe import predict_file, write_predictions
 
@@ -120,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("config")
     tune.add_argument("--output-dir", help="override the config's output_dir")
     tune.set_defaults(run=_tune)
+
+    crossval = commands.add_parser("crossval", help="image recipes: compare configs over folds of train + validation "
+                                   "(cross-fitted ROC-AUC and accuracy), for datasets too small for one validation split")
+    crossval.add_argument("configs", nargs="+", help="copies of a recipe config that differ in the settings to compare")
+    crossval.add_argument("--folds", type=int, default=3)
+    crossval.set_defaults(run=_crossval)
 
     predict = commands.add_parser("predict", help="label new inputs with a saved model; CSV to stdout or --output")
     predict.add_argument("model_dir", help="a run's output folder (or the model folder in it)")

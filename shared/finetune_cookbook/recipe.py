@@ -85,6 +85,19 @@ def tune(config: RecipeConfig, output_dir: str | Path | None = None):
     return result
 
 
+def crossval(config: RecipeConfig, folds: int = 3) -> dict:
+    """The config's fine-tune over folds of train + validation, each scored by its cross-fitted kept epoch
+    (`crossval` module); written to `<output_dir>/crossval-<config file name>.json`."""
+    task = get_task(config.task)
+    if not hasattr(task, "validation_views"):
+        raise ConfigError(f"{config.config_path}: `cookbook crossval` serves image recipes (task image_classification) "
+                          f"so far; task {config.task!r} compares settings on its validation split (`cookbook tune`).")
+    from .crossval import cross_validate
+
+    name = f"crossval-{Path(config.config_path).stem}.json" if config.config_path else "crossval.json"
+    return cross_validate(task, task.load_data(config), config, folds, Path(config.output_dir) / name)
+
+
 def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:
     """Runs the saved model's own task on a user's file (or folder); `column` names the input column of a table."""
     task = get_task(read_model_info(model_dir)["task"])

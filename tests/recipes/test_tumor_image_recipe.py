@@ -233,3 +233,41 @@ def test_test_time_flips_make_scores_and_predictions_blind_to_mirroring(tmp_path
     (model_dir / "cookbook.json").write_text(json.dumps({**info, "test_time_flip": False}))
     assert not np.allclose(task.predict(model_dir, originals)[probabilities].to_numpy(),
                            task.predict(model_dir, copies)[probabilities].to_numpy(), atol=2e-4)
+
+
+def test_crossval_compares_configs_on_the_same_folds(tmp_path):
+    """`cookbook crossval` fine-tunes each config once per fold of train + validation, prints a row per config
+    and records every fold's cross-fitted scores; a task without it says what to use instead."""
+    configs = []
+    for name, flip in (("plain", False), ("flipped", True)):
+        (tmp_path / name).mkdir()
+        configs.append(image_config(tmp_path / name, model={"test_time_flip": flip}))
+    stdout = cookbook("crossval", *configs, "--folds", "2").stdout
+    assert str(configs[0]) in stdout and str(configs[1]) in stdout and "roc_auc per fold" in stdout
+    records = [json.loads((tmp_path / name / "run" / "crossval-config.json").read_text()) for name in ("plain", "flipped")]
+    for record in records:
+        assert [f["fold"] for f in record["folds"]] == [1, 2]
+        assert sum(f["validation"] for f in record["folds"]) == records[0]["folds"][0]["train"] + records[0]["folds"][1]["train"]
+        assert all(0 <= f["roc_auc"] <= 1 and len(f["kept_epochs"]) == 2 for f in record["folds"])
+        assert record["roc_auc"] == pytest.approx(np.mean([f["roc_auc"] for f in record["folds"]]))
+    assert [f["validation"] for f in records[0]["folds"]] == [f["validation"] for f in records[1]["folds"]]
+
+    done = cookbook("crossval", ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", expect=2)
+    assert "serves image recipes" in done.stderr and "cookbook tune" in done.stderr
+
+
+def test_recording_validation_probabilities_leaves_the_fine_tune_as_it_is(tmp_path):
+    """The folds' fine-tunes are the recipe's own: the callback that keeps every epoch's validation probabilities
+    changes nothing, and what it keeps is what the Trainer scored."""
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.crossval import ValidationHistory, fold_data
+    from finetune_cookbook.tasks import image_classification as task
+
+    config = load_config(image_config(tmp_path))
+    fold = fold_data(task.load_data(config), 2, config.data.seed)[0]
+    alone = task.fine_tune(fold, config, tmp_path / "alone").result
+    history = ValidationHistory(task.validation_views(config))
+    recorded = task.fine_tune(fold, config, tmp_path / "recorded", callbacks=[history]).result
+    assert recorded.metrics == pytest.approx(alone.metrics, abs=1e-6)
+    assert len(history.probabilities) == config.training.epochs
+    assert any(np.allclose(epoch, recorded.validation_probabilities, atol=1e-4) for epoch in history.probabilities)

@@ -48,6 +48,9 @@ class Task(Protocol):
     - `pretrain(data, config, output_dir, *, resume=False, callbacks=None)`, self-supervised pre-training on
       the training rows without labels (`cookbook pretrain`), for tasks whose pre-trained model the project
       makes itself (tabular).
+    - `validation_views(config)` and `positive_index(config, labels)`, for `cookbook crossval` (the `crossval`
+      module): how a batch of validation inputs is looked at (as it is; mirrored too, for images with test-time
+      flips) and the class whose ROC-AUC counts. Image classification has them.
     """
 
     HEADLINE_METRICS: tuple[str, ...]

@@ -163,6 +163,15 @@ def evaluation_views(data: LabelledData, config: RecipeConfig, backbone: str, sp
     return [image_io.with_image_transform(dataset, view) for view in views]
 
 
+def validation_views(config: RecipeConfig) -> list:
+    """How `cookbook crossval` looks at a batch of validation images: as they are, and mirrored too with
+    `model.test_time_flip`, as evaluation does."""
+    views = [lambda inputs: inputs]
+    if config.model.test_time_flip:
+        views.append(lambda inputs: {**inputs, "pixel_values": torch.flip(inputs["pixel_values"], dims=[-1])})
+    return views
+
+
 def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> np.ndarray:
     """Class probabilities of a split's images, in order; averaged with the mirror images' with `test_time_flip`."""
     return np.mean([_probabilities(trainer, view) for view in evaluation_views(data, config, backbone, split)], axis=0)

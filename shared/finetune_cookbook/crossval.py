@@ -1,0 +1,102 @@
+"""Settings compared over folds of train + validation (`cookbook crossval`), for datasets too small for one
+validation split to rank settings.
+
+Train and validation are pooled (the test split is never read) and cut into stratified folds. Each fold is the
+validation split of a fine-tune on the others, and every epoch's validation probabilities are kept. The epoch is
+kept on one half of the fold and scored on the other half, both ways ("cross-fitted"), so the choice of epoch does
+not flatter the score. Run it on copies of a config that differ in one setting, and keep the higher mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import StratifiedKFold
+from transformers import TrainerCallback
+
+from .data import LABEL, LabelledData
+from .errors import ConfigError, DataError
+from .metrics import roc_auc
+
+HALVES_SEED = 0  # the halves of a fold that choose and score the epoch: fixed, so every config gets the same ones
+
+
+class ValidationHistory(TrainerCallback):
+    """After every evaluation, the model's class probabilities on the validation batches, averaged over `views`
+    (functions from a batch's inputs to the inputs the model sees, e.g. mirrored images). Training is untouched:
+    the random state and train/eval mode are restored."""
+
+    def __init__(self, views: list[Callable[[dict], dict]]):
+        self.views, self.probabilities = views, []
+
+    def on_evaluate(self, args, state, control, model=None, eval_dataloader=None, **kwargs):
+        random_state, was_training = torch.get_rng_state(), model.training
+        model.eval()
+        device = next(model.parameters()).device
+        batches = []
+        half = torch.bfloat16 if args.bf16 else torch.float16  # as the Trainer's own evaluation runs
+        with torch.no_grad(), torch.autocast(device.type, dtype=half, enabled=args.bf16 or args.fp16):
+            for batch in eval_dataloader:
+                inputs = {name: value.to(device) for name, value in batch.items() if name != "labels"}
+                batches.append(np.mean([torch.softmax(model(**view(inputs))["logits"].float(), dim=-1).cpu().numpy()
+                                        for view in self.views], axis=0))
+        self.probabilities.append(np.concatenate(batches).astype(np.float64))
+        model.train(was_training)
+        torch.set_rng_state(random_state)
+
+
+def fold_data(data: LabelledData, folds: int, seed: int) -> list[LabelledData]:
+    """Train and validation pooled and cut into `folds` stratified folds: per fold, the others to train on and
+    the fold itself as validation (and as test, which a fold run never reports)."""
+    pool = pd.concat([data.splits["train"], data.splits["validation"]], ignore_index=True)
+    smallest = pool[LABEL].value_counts().min()
+    if folds < 2 or smallest < 2 * folds:  # each fold is halved again, one half choosing the epoch, one scoring it
+        raise DataError(f"{folds} folds need at least {2 * max(folds, 2)} examples of every class in train + "
+                        f"validation; the rarest class has {smallest}. Use fewer folds (--folds, at least 2) or more data.")
+    cut = StratifiedKFold(folds, shuffle=True, random_state=seed).split(pool, pool[LABEL])
+    return [dataclasses.replace(data, splits={"train": pool.iloc[rest].reset_index(drop=True),
+                                              "validation": pool.iloc[held].reset_index(drop=True),
+                                              "test": pool.iloc[held].reset_index(drop=True)})
+            for rest, held in cut]
+
+
+def cross_fitted(label_ids, history: list[np.ndarray], positive: int | None) -> dict:
+    """The kept epoch's ROC-AUC and accuracy, the epoch chosen on ROC-AUC on one half of the fold and scored on
+    the other half, both ways, averaged."""
+    label_ids = np.asarray(label_ids)
+    halves = [held for _, held in StratifiedKFold(2, shuffle=True, random_state=HALVES_SEED).split(label_ids, label_ids)]
+    aucs, accuracies, epochs = [], [], []
+    for choose, scored in (halves, halves[::-1]):
+        kept = int(np.argmax([roc_auc(label_ids[choose], epoch[choose], positive) for epoch in history]))
+        aucs.append(roc_auc(label_ids[scored], history[kept][scored], positive))
+        accuracies.append(float((history[kept][scored].argmax(axis=1) == label_ids[scored]).mean()))
+        epochs.append(kept + 1)
+    return {"roc_auc": float(np.mean(aucs)), "accuracy": float(np.mean(accuracies)), "kept_epochs": epochs}
+
+
+def cross_validate(task, data: LabelledData, config, folds: int, record: str | Path) -> dict:
+    """Every fold's cross-fitted ROC-AUC and accuracy for one config, and their means, also written to `record`
+    (JSON). `task` provides `fine_tune`, `validation_views(config)` and `positive_index`."""
+    if "validation" not in data.splits:
+        raise ConfigError("crossval pools train and validation; this data has no validation split.")
+    positive = task.positive_index(config, data.labels)
+    results = []
+    for number, fold in enumerate(fold_data(data, folds, config.data.seed), start=1):
+        history = ValidationHistory(task.validation_views(config))
+        with tempfile.TemporaryDirectory(prefix="cookbook-crossval-") as scratch:
+            task.fine_tune(fold, config, scratch, callbacks=[history])
+        scores = cross_fitted(fold.label_ids("validation"), history.probabilities, positive)
+        results.append({"fold": number, "train": len(fold.splits["train"]), "validation": len(fold.splits["validation"]),
+                        **scores})
+    summary = {"folds": results, "roc_auc": float(np.mean([r["roc_auc"] for r in results])),
+               "accuracy": float(np.mean([r["accuracy"] for r in results])), "seed": config.data.seed}
+    Path(record).parent.mkdir(parents=True, exist_ok=True)
+    Path(record).write_text(json.dumps(summary, indent=2))
+    return {**summary, "record": str(record)}
