@@ -43,22 +43,32 @@ def _tune(args) -> None:
 
 
 def _crossval(args) -> None:
+    import dataclasses
+
     import pandas as pd
 
     from .config import load_config
-    from .recipe import crossval
+    from .recipe import crossval, crossval_record, crossval_task
 
-    rows, folds_seen = [], set()
-    for path in args.configs:
-        config = load_config(path)
+    if args.folds < 2:
+        raise CookbookError(f"--folds {args.folds}: cross-validation needs at least 2 folds.")
+    configs = [load_config(path) for path in args.configs]
+    for config in configs:  # every config is checked before the first fold trains
+        crossval_task(config)
+    records = [crossval_record(config) for config in configs]
+    clashing = [str(path) for path, record in zip(args.configs, records) if records.count(record) > 1]
+    if clashing:
+        raise CookbookError(f"{', '.join(clashing)} would write the same record ({records[0].name} in one output_dir); "
+                            "give each copy its own file name or output_dir.")
+    rows = []
+    for path, config in zip(args.configs, configs):
         summary = crossval(config, args.folds)
-        folds_seen.add((str(config.data.source), config.data.seed))
         rows.append({"config": path, "roc_auc per fold": " / ".join(f"{f['roc_auc']:.3f}" for f in summary["folds"]),
                      "roc_auc": round(summary["roc_auc"], 4), "accuracy": round(summary["accuracy"], 4),
                      "record": summary["record"]})
     print(pd.DataFrame(rows).to_string(index=False))
-    if len(folds_seen) > 1:
-        print("note: these configs read different data or seeds (data.source, data.seed), so their folds differ.")
+    if len({str(dataclasses.asdict(config.data)) for config in configs}) > 1:
+        print("note: these configs' data sections differ, so their folds may hold different images.")
 
 
 def _predict(args) -> None:
@@ -143,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     crossval = commands.add_parser("crossval", help="image recipes: compare configs over folds of train + validation "
                                    "(cross-fitted ROC-AUC and accuracy), for datasets too small for one validation split")
     crossval.add_argument("configs", nargs="+", help="copies of a recipe config that differ in the settings to compare")
-    crossval.add_argument("--folds", type=int, default=3)
+    crossval.add_argument("--folds", type=int, default=3, help="how many folds (default 3; at least 2)")
     crossval.set_defaults(run=_crossval)
 
     predict = commands.add_parser("predict", help="label new inputs with a saved model; CSV to stdout or --output")

@@ -388,6 +388,11 @@ def train_transform(image_size: int, mean, std) -> v2.Compose:
     ])
 
 
+def mirror(pixels: torch.Tensor) -> torch.Tensor:
+    """Images (or a batch of them) flipped left to right: the second view of test-time flips."""
+    return torch.flip(pixels, dims=[-1])
+
+
 def eval_transform(image_size: int, mean, std) -> v2.Compose:
     """Resize to a square (no crop, so a lesion near the edge stays in view), then normalise."""
     return v2.Compose([

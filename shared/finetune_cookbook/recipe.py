@@ -7,6 +7,7 @@ model) names.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,17 +86,30 @@ def tune(config: RecipeConfig, output_dir: str | Path | None = None):
     return result
 
 
-def crossval(config: RecipeConfig, folds: int = 3) -> dict:
-    """The config's fine-tune over folds of train + validation, each scored by its cross-fitted kept epoch
-    (`crossval` module); written to `<output_dir>/crossval-<config file name>.json`."""
+def crossval_task(config: RecipeConfig) -> Task:
+    """The config's task, once it is clear that `cookbook crossval` can run it: checked before any fold trains."""
     task = get_task(config.task)
-    if not hasattr(task, "validation_views"):
+    if not hasattr(task, "batch_views"):
         raise ConfigError(f"{config.config_path}: `cookbook crossval` serves image recipes (task image_classification) "
                           f"so far; task {config.task!r} compares settings on its validation split (`cookbook tune`).")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("`cookbook crossval` runs in one process (its folds' scores need every validation row in "
+                          "one place); start it without torchrun.")
+    return task
+
+
+def crossval_record(config: RecipeConfig) -> Path:
+    """Where `cookbook crossval` writes a config's folds: `<output_dir>/crossval-<config file name>.json`."""
+    return Path(config.output_dir) / f"crossval-{Path(config.config_path or 'config').stem}.json"
+
+
+def crossval(config: RecipeConfig, folds: int = 3) -> dict:
+    """The config's fine-tune over folds of train + validation, each scored by its cross-fitted kept epoch
+    (`crossval` module); also written to `crossval_record(config)`."""
+    task = crossval_task(config)
     from .crossval import cross_validate
 
-    name = f"crossval-{Path(config.config_path).stem}.json" if config.config_path else "crossval.json"
-    return cross_validate(task, task.load_data(config), config, folds, Path(config.output_dir) / name)
+    return cross_validate(task, task.load_data(config), config, folds, crossval_record(config))
 
 
 def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:

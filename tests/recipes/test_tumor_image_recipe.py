@@ -238,6 +238,9 @@ def test_test_time_flips_make_scores_and_predictions_blind_to_mirroring(tmp_path
 def test_crossval_compares_configs_on_the_same_folds(tmp_path):
     """`cookbook crossval` fine-tunes each config once per fold of train + validation, prints a row per config
     and records every fold's cross-fitted scores; a task without it says what to use instead."""
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.tasks import image_classification as task
+
     configs = []
     for name, flip in (("plain", False), ("flipped", True)):
         (tmp_path / name).mkdir()
@@ -245,29 +248,42 @@ def test_crossval_compares_configs_on_the_same_folds(tmp_path):
     stdout = cookbook("crossval", *configs, "--folds", "2").stdout
     assert str(configs[0]) in stdout and str(configs[1]) in stdout and "roc_auc per fold" in stdout
     records = [json.loads((tmp_path / name / "run" / "crossval-config.json").read_text()) for name in ("plain", "flipped")]
+    splits = task.load_data(load_config(configs[0])).splits
+    pooled = len(splits["train"]) + len(splits["validation"])
     for record in records:
         assert [f["fold"] for f in record["folds"]] == [1, 2]
-        assert sum(f["validation"] for f in record["folds"]) == records[0]["folds"][0]["train"] + records[0]["folds"][1]["train"]
+        held = [row for fold in record["folds"] for row in fold["held_out_rows"]]
+        assert sorted(held) == list(range(pooled)) == list(range(record["pooled_rows"]))  # every pooled row once
         assert all(0 <= f["roc_auc"] <= 1 and len(f["kept_epochs"]) == 2 for f in record["folds"])
         assert record["roc_auc"] == pytest.approx(np.mean([f["roc_auc"] for f in record["folds"]]))
-    assert [f["validation"] for f in records[0]["folds"]] == [f["validation"] for f in records[1]["folds"]]
+    assert [f["held_out_rows"] for f in records[0]["folds"]] == [f["held_out_rows"] for f in records[1]["folds"]]
 
-    done = cookbook("crossval", ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", expect=2)
+    (tmp_path / "plain" / "run" / "crossval-config.json").unlink()
+    done = cookbook("crossval", configs[0], ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", expect=2)
     assert "serves image recipes" in done.stderr and "cookbook tune" in done.stderr
+    assert not (tmp_path / "plain" / "run" / "crossval-config.json").exists()  # refused before the first config ran
+    done = cookbook("crossval", configs[0], configs[0], expect=2)
+    assert "would write the same record" in done.stderr
 
 
 def test_recording_validation_probabilities_leaves_the_fine_tune_as_it_is(tmp_path):
     """The folds' fine-tunes are the recipe's own: the callback that keeps every epoch's validation probabilities
-    changes nothing, and what it keeps is what the Trainer scored."""
+    changes nothing; its plain probabilities are what training scored each epoch, and its mirror-averaged ones
+    what evaluation reports."""
     from finetune_cookbook.config import load_config
     from finetune_cookbook.crossval import ValidationHistory, fold_data
+    from finetune_cookbook.metrics import roc_auc
     from finetune_cookbook.tasks import image_classification as task
 
-    config = load_config(image_config(tmp_path))
-    fold = fold_data(task.load_data(config), 2, config.data.seed)[0]
+    config = load_config(image_config(tmp_path, model={"test_time_flip": True}))
+    _, fold = fold_data(task.load_data(config), 2, config.data.seed)[0]
     alone = task.fine_tune(fold, config, tmp_path / "alone").result
-    history = ValidationHistory(task.validation_views(config))
-    recorded = task.fine_tune(fold, config, tmp_path / "recorded", callbacks=[history]).result
-    assert recorded.metrics == pytest.approx(alone.metrics, abs=1e-6)
-    assert len(history.probabilities) == config.training.epochs
-    assert any(np.allclose(epoch, recorded.validation_probabilities, atol=1e-4) for epoch in history.probabilities)
+    history = ValidationHistory(task.batch_views(config))
+    run = task.fine_tune(fold, config, tmp_path / "recorded", callbacks=[history])
+    assert run.result.metrics == pytest.approx(alone.metrics, abs=1e-6)
+    truth, positive = fold.label_ids("validation"), task.positive_index(config, fold.labels)
+    logged = [entry["eval_roc_auc"] for entry in run.trainer.state.log_history if "eval_roc_auc" in entry]
+    assert len(history.plain) == len(history.averaged) == len(logged) == config.training.epochs
+    assert [roc_auc(truth, epoch, positive) for epoch in history.plain] == pytest.approx(logged, abs=1e-3)
+    assert not np.allclose(history.plain[-1], history.averaged[-1], atol=1e-3)
+    assert any(np.allclose(epoch, run.result.validation_probabilities, atol=1e-4) for epoch in history.averaged)

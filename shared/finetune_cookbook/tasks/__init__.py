@@ -48,8 +48,8 @@ class Task(Protocol):
     - `pretrain(data, config, output_dir, *, resume=False, callbacks=None)`, self-supervised pre-training on
       the training rows without labels (`cookbook pretrain`), for tasks whose pre-trained model the project
       makes itself (tabular).
-    - `validation_views(config)` and `positive_index(config, labels)`, for `cookbook crossval` (the `crossval`
-      module): how a batch of validation inputs is looked at (as it is; mirrored too, for images with test-time
+    - `batch_views(config)` and `positive_index(config, labels)`, for `cookbook crossval` (the `crossval`
+      module): how evaluation looks at a batch of inputs (as it is; mirrored too, for images with test-time
       flips) and the class whose ROC-AUC counts. Image classification has them.
     """
 

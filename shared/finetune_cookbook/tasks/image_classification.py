@@ -153,28 +153,29 @@ def _probabilities(trainer: Trainer, dataset) -> np.ndarray:
     return softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
 
-def evaluation_views(data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> list:
-    """A split's images as evaluation sees them: as they are, and mirrored too with `model.test_time_flip`."""
+def evaluation_datasets(data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> list:
+    """A split's images as evaluation sees them, one dataset per view: as they are, and mirrored too with
+    `model.test_time_flip`."""
     mean, std = normalisation(backbone)
     views = [image_io.eval_transform(config.model.image_size, mean, std)]
     if config.model.test_time_flip:
-        views.append(v2.Compose([views[0], v2.RandomHorizontalFlip(p=1.0)]))
+        views.append(v2.Compose([views[0], v2.Lambda(image_io.mirror)]))
     dataset = image_io.to_hf_dataset(data.splits[split][[IMAGE, FILE, LABEL]], data.labels)
     return [image_io.with_image_transform(dataset, view) for view in views]
 
 
-def validation_views(config: RecipeConfig) -> list:
-    """How `cookbook crossval` looks at a batch of validation images: as they are, and mirrored too with
-    `model.test_time_flip`, as evaluation does."""
+def batch_views(config: RecipeConfig) -> list:
+    """The same views of a batch of inputs, for `cookbook crossval`: the batch as it is, and mirrored too with
+    `model.test_time_flip`."""
     views = [lambda inputs: inputs]
     if config.model.test_time_flip:
-        views.append(lambda inputs: {**inputs, "pixel_values": torch.flip(inputs["pixel_values"], dims=[-1])})
+        views.append(lambda inputs: {**inputs, "pixel_values": image_io.mirror(inputs["pixel_values"])})
     return views
 
 
 def split_probabilities(trainer: Trainer, data: LabelledData, config: RecipeConfig, backbone: str, split: str) -> np.ndarray:
     """Class probabilities of a split's images, in order; averaged with the mirror images' with `test_time_flip`."""
-    return np.mean([_probabilities(trainer, view) for view in evaluation_views(data, config, backbone, split)], axis=0)
+    return np.mean([_probabilities(trainer, view) for view in evaluation_datasets(data, config, backbone, split)], axis=0)
 
 
 def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, datasets, *,
@@ -298,7 +299,7 @@ def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
         scaler, head = fit_linear_head(embed_images(model, datasets["train"]), data.label_ids("train"), config.training.seed)
         probabilities = {
             split: np.mean([head.predict_proba(scaler.transform(embed_images(model, view)))
-                            for view in evaluation_views(data, config, config.model.name, split)], axis=0)
+                            for view in evaluation_datasets(data, config, config.model.name, split)], axis=0)
             for split in ("validation", "test")
         }
     return score("frozen", f"{config.model.name} (ImageNet) frozen + linear head", data, config,
@@ -411,7 +412,7 @@ def predict(model_dir: str | Path, images: list, names: list[str] | None = None,
         with torch.inference_mode():
             probabilities = torch.softmax(model(pixels)["logits"].float(), dim=1)
             if info.get("test_time_flip"):
-                mirrored = torch.softmax(model(torch.flip(pixels, dims=[-1]))["logits"].float(), dim=1)
+                mirrored = torch.softmax(model(image_io.mirror(pixels))["logits"].float(), dim=1)
                 probabilities = (probabilities + mirrored) / 2
         probabilities = probabilities.numpy()
         for name, p in zip(kept, probabilities):
