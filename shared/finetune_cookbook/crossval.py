@@ -66,10 +66,12 @@ def fold_data(data: LabelledData, folds: int, seed: int) -> list[tuple[np.ndarra
         raise DataError(f"{folds} folds need at least {2 * max(folds, 2)} examples of every class in train + "
                         f"validation; the rarest class has {smallest}. Use fewer folds (--folds, at least 2) or more data.")
     cut = StratifiedKFold(folds, shuffle=True, random_state=seed).split(pool, pool[LABEL])
-    return [(held, dataclasses.replace(data, splits={"train": pool.iloc[rest].reset_index(drop=True),
-                                                     "validation": pool.iloc[held].reset_index(drop=True),
-                                                     "test": pool.iloc[held].reset_index(drop=True)}))
-            for rest, held in cut]
+    runs = []
+    for rest, held in cut:
+        fold = pool.iloc[held].reset_index(drop=True)
+        runs.append((held, dataclasses.replace(data, splits={"train": pool.iloc[rest].reset_index(drop=True),
+                                                             "validation": fold, "test": fold})))
+    return runs
 
 
 def cross_fitted(label_ids, chosen_by: list[np.ndarray], scored: list[np.ndarray], positive: int | None) -> dict:
