@@ -120,6 +120,42 @@ def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
     assert 0 <= scores["average_precision"] <= 1
 
 
+def test_a_claims_file_of_another_schema_needs_only_an_edited_config(tmp_path):
+    """Other column names, semicolons, a Y / N label, year and month-name columns instead of a timestamp, an
+    amount given in text bands, true / false flags and a day-first date: a copy of the config that names the
+    label, the fraud value, the identifiers and the time columns is all it takes."""
+    rows = pd.read_csv(TRANSACTIONS, dtype=str, keep_default_na=False)
+    when = pd.to_datetime(rows["timestamp"])
+    bands = pd.cut(pd.to_numeric(rows["avg_amount_30d"]), [0, 20, 50, 100, float("inf")], right=False,
+                   labels=["less than 20", "20 to 50", "50 to 100", "more than 100"]).astype(str)
+    other = pd.DataFrame({
+        "claim_ref": rows["transaction_id"].str.replace("T", "CL"), "policy": rows["account_id"],
+        "yr": when.dt.year, "mon": when.dt.strftime("%b"),
+        "claimed": rows["amount"], "vendor_type": rows["merchant_category"], "hour_of_day": rows["hour"],
+        "route": rows["channel"], "in_person": rows["card_present"].map({"yes": "True", "no": "False"}),
+        "usual_claim": bands.where(bands != "nan", ""), "holder_age": rows["customer_age_band"],
+        "card_issued": (when - pd.to_timedelta(rows["account_age_days"].astype(int), unit="D")).dt.strftime("%d/%m/%Y"),
+        "claims_last_day": rows["transactions_last_24h"], "km_from_home": rows["distance_from_home_km"],
+        "fraud_flag": rows["is_fraud"].map({"1": "Y", "0": "N"}),
+    })
+    file = tmp_path / "claims.csv"
+    other.to_csv(file, index=False, sep=";")
+    config = load_config(fraud_config(tmp_path, file, data={"label_column": "fraud_flag", "delimiter": "semicolon"},
+                                      tabular={"positive_value": "Y", "drop_columns": ["claim_ref", "policy", "yr"],
+                                               "time_columns": ["yr", "mon"]}))
+    pretrain(config, tmp_path / "run")
+    summary = train(config, tmp_path / "run")
+    kinds = summary.data.kinds
+    assert (kinds["usual_claim"], kinds["in_person"], kinds["card_issued"]) == ("band", "boolean", "date")
+    scores = json.loads((tmp_path / "run" / "metrics.json").read_text())["approaches"]["fine_tuned"]
+    assert scores["average_precision"] > 2 * scores["base_rate"]
+    new_rows = tmp_path / "new_claims.csv"
+    other.drop(columns=["fraud_flag"]).tail(30).to_csv(new_rows, index=False, sep=";")
+    scored = anomaly_detection.predict_file(summary.output_dir, new_rows)
+    assert scored["claim_ref"].tolist() == other["claim_ref"].tail(30).tolist()
+    assert scored["fraud_score"].between(0, 1).all()
+
+
 # ------------------------------------------------------------------------------------------------ bad input
 
 
