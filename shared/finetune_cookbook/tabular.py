@@ -341,11 +341,14 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
     keys = text.map(label_key)
     distinct = sorted(keys.unique())
     if positive_value is None:
+        if len(distinct) == 1:
+            raise DataError(f"{origin}: label column {column!r} holds one value, {distinct[0]!r}, in every row, so no "
+                            f"row is labelled {meaning}. Check that data.label_column names the label, or add the "
+                            f"labelled {meaning} cases.")
         if len(distinct) != 2:
-            shown = ", ".join(distinct[:10]) + (" ..." if len(distinct) > 10 else "")
-            raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values ({shown}), not "
-                            f"two. Say which value means {meaning} with tabular.positive_value in the config; every "
-                            "other value then counts as the other class.")
+            raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values, not two: "
+                            f"{_values_and_rows(keys, rows)}. Say which value means {meaning} with "
+                            "tabular.positive_value in the config; every other value then counts as the other class.")
         known = [v for v in distinct if v in TRUE_WORDS | {"1", meaning}]
         if not known:
             raise DataError(f"{origin}: label column {column!r} holds {distinct[0]!r} and {distinct[1]!r}; say which "
@@ -358,6 +361,12 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
                             f"holds only {', '.join(distinct[:10])}. Set it to the value that means {meaning}.")
     return (keys == positive).to_numpy().astype(np.int64), positive
 
+
+def _values_and_rows(keys: pd.Series, rows: pd.Series, shown: int = 6) -> str:
+    """Each value of a label column with its count and first rows, the commonest first."""
+    counts = keys.value_counts()
+    parts = [f"{value!r} in {count} row(s) ({list_rows(rows[keys == value])})" for value, count in counts.head(shown).items()]
+    return "; ".join(parts) + (f"; and {len(counts) - shown} more values" if len(counts) > shown else "")
 
 
 # ---------------------------------------------------------------------------------------------------- time order

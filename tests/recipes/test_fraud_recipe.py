@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config
+from conftest import ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError, DataError
@@ -110,6 +110,22 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
     assert_resume_reproduces(config, tmp_path / "whole", tmp_path / "cut")
 
 
+def test_interrupted_pretraining_resumes_to_the_same_checkpoint(tmp_path):
+    """`cookbook pretrain --resume` after a Ctrl-C: no half-written checkpoint in between, the same weights after."""
+    import torch
+    from safetensors.torch import load_file
+
+    config = load_config(fraud_config(tmp_path))
+    whole = pretrain(config, tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(config, tmp_path / "cut", callbacks=[Interrupt(20)])
+    assert not (tmp_path / "cut" / "pretrained").exists()
+    resumed = pretrain(config, tmp_path / "cut", resume=True)
+    assert not (tmp_path / "cut" / "pretrained.work").exists()
+    for name, tensor in load_file(whole.folder / "model.safetensors").items():
+        torch.testing.assert_close(load_file(resumed.folder / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
+
+
 def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
     config = fraud_config(tmp_path)
     for command in ("pretrain", "train"):
@@ -181,8 +197,23 @@ def test_a_label_with_more_than_two_values_asks_which_is_fraud(tmp_path):
         rows.loc[rows.index[:50], "is_fraud"] = "2"
         return rows
 
-    with pytest.raises(DataError, match="3 distinct values.*tabular.positive_value"):
+    with pytest.raises(DataError, match=r"3 distinct values, not two: '0' in \d+ row\(s\).*'2' in 50 row\(s\) \(1, 2, 3, "
+                                        r".*tabular.positive_value"):
         load(tmp_path, three_values, tabular={"positive_value": None})
+
+
+def test_a_label_with_one_value_says_no_row_is_fraud(tmp_path):
+    with pytest.raises(DataError, match=r"'is_fraud' holds one value, '0', in every row.*data.label_column"):
+        load(tmp_path, lambda rows: rows.assign(is_fraud="0"), tabular={"positive_value": None})
+
+
+def test_a_training_split_without_fraud_is_refused(tmp_path):
+    def no_early_fraud(rows):  # the file is in time order: the training split is its first 60%
+        rows.loc[rows.index[:4000], "is_fraud"] = "0"
+        return rows
+
+    with pytest.raises(DataError, match=r"training split holds no fraud case.*'is_fraud'.*tabular.positive_value"):
+        load(tmp_path, no_early_fraud)
 
 
 def test_a_budget_without_a_fraud_case_is_refused(tmp_path):
