@@ -110,6 +110,16 @@ def targeting(segment_rates: pd.Series, labels: np.ndarray, responded: np.ndarra
             "random_responses": float(contacts * np.mean(responded))}
 
 
+def contact_plan(segment_rates: pd.Series, labels: np.ndarray, contacts: int, seed: int, k: int) -> pd.DataFrame:
+    """The segments in the order a campaign contacts them (`contact_order`), each with its training response rate,
+    its customers and how many of them the first `contacts` contacts reach."""
+    reached = labels[contact_order(segment_rates, labels, seed)[:contacts]]
+    table = pd.DataFrame({"training_response_rate": segment_rates.reindex(range(k)),
+                          "customers": np.bincount(labels, minlength=k), "contacted": np.bincount(reached, minlength=k)},
+                         index=pd.RangeIndex(k, name="segment"))
+    return table.sort_values("training_response_rate", ascending=False, kind="stable")
+
+
 # ---------------------------------------------------------------------------------------------------- profiles
 
 

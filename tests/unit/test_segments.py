@@ -8,7 +8,7 @@ from finetune_cookbook.config import SegmentationConfig
 from finetune_cookbook.customers import CustomerColumns, spend_labels
 from finetune_cookbook.errors import DataError
 from finetune_cookbook.segments import (
-    best_segment, fit_segments, held_out_lift, response_by_segment, segment_names, stability, targeting,
+    best_segment, contact_plan, fit_segments, held_out_lift, response_by_segment, segment_names, stability, targeting,
 )
 
 
@@ -67,6 +67,14 @@ def test_targeting_contacts_the_best_segments_first():
     outcome = targeting(rates, labels, responded, contacts=20, seed=0)
     assert outcome["responses"] == 10 and outcome["random_responses"] == pytest.approx(20 * 0.14)
     assert outcome["expected_responses"] == pytest.approx(8.0)
+
+
+def test_the_contact_plan_fills_the_best_segment_then_the_next():
+    rates = pd.Series([0.05, 0.40, 0.20])  # segment 3 has no training customers: no rate, contacted last
+    labels = np.array([0] * 50 + [1] * 20 + [2] * 20 + [3] * 10)
+    plan = contact_plan(rates, labels, contacts=30, seed=0, k=4)
+    assert plan.index.tolist() == [1, 2, 0, 3]
+    assert plan["contacted"].tolist() == [20, 10, 0, 0] and plan["customers"].tolist() == [20, 20, 50, 10]
 
 
 def test_spend_labels_drop_the_shared_prefix():

@@ -35,8 +35,8 @@ from ..pretraining import (
     pretrained_model_name, read_new_rows, save_classifier,
 )
 from ..segments import (
-    Segments, best_segment, compactness, fit_segments, held_out_lift, profile, response_by_segment, segment_names,
-    stability, targeting,
+    Segments, best_segment, compactness, contact_order, contact_plan, fit_segments, held_out_lift, profile,
+    response_by_segment, segment_names, stability, targeting,
 )
 from ..tabular import TabularEncoder, check_input_columns, infer_column_types, parse_numbers, source_rows
 from ..tabular_data import TARGET, TabularData, load_tabular_data
@@ -348,10 +348,31 @@ def segment_record(data: CustomerData, config: RecipeConfig, space: EmbeddingSpa
     }
 
 
+def _contacts(data: CustomerData, contact_share: float, split: str) -> int:
+    return max(1, int(round(contact_share * len(data.splits[split]))))
+
+
 def targeting_example(data: CustomerData, run: SegmentRun, contact_share: float, split: str = "test") -> dict:
     """A campaign that can contact `contact_share` of the held-out customers, best segments first."""
-    contacts = max(1, int(round(contact_share * len(data.splits[split]))))
-    return targeting(run.training_rates, run.labels[split], data.targets(split), contacts, run.seed)
+    return targeting(run.training_rates, run.labels[split], data.targets(split), _contacts(data, contact_share, split),
+                     run.seed)
+
+
+def campaign_plan(data: CustomerData, config: RecipeConfig, run: SegmentRun, names: list[str], contact_share: float,
+                  split: str = "test") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Who a campaign that can contact `contact_share` of `split`'s customers contacts first: the segments in
+    contact order (name, training response rate, customers, how many are contacted), and the customers to contact,
+    in order, by their identifier columns (`tabular.drop_columns`) and segment name."""
+    contacts = _contacts(data, contact_share, split)
+    labels = run.labels[split]
+    plan = contact_plan(run.training_rates, labels, contacts, run.seed, run.k)
+    plan.insert(0, "name", [names[segment] for segment in plan.index])
+    chosen = contact_order(run.training_rates, labels, run.seed)[:contacts]
+    frame = data.splits[split]
+    identifiers = [c for c in config.tabular.drop_columns if c in frame.columns]
+    customers = frame.iloc[chosen][identifiers].reset_index(drop=True)
+    customers["segment"] = [names[segment] for segment in labels[chosen]]
+    return plan, customers
 
 
 def model_card(config: RecipeConfig, data: CustomerData, metrics: dict[str, float], output_dir, made_by: str) -> str:
