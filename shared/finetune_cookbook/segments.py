@@ -95,7 +95,8 @@ def held_out_lift(labels: np.ndarray, responded: np.ndarray, segment: int) -> di
 def contact_order(segment_rates: pd.Series, labels: np.ndarray, seed: int) -> np.ndarray:
     """Customers in the order a campaign contacts them: the segments with the highest (training) response rate
     first, in random order within a segment."""
-    rank = segment_rates.rank(ascending=False, method="first").reindex(range(int(labels.max()) + 1)).fillna(len(segment_rates))
+    # a segment without a training rate comes after every rated one
+    rank = segment_rates.rank(ascending=False, method="first").reindex(range(int(labels.max()) + 1)).fillna(np.inf)
     tie_break = np.random.default_rng(seed).random(len(labels))
     return np.lexsort((tie_break, rank.to_numpy()[labels]))
 
@@ -110,10 +111,10 @@ def targeting(segment_rates: pd.Series, labels: np.ndarray, responded: np.ndarra
             "random_responses": float(contacts * np.mean(responded))}
 
 
-def contact_plan(segment_rates: pd.Series, labels: np.ndarray, contacts: int, seed: int, k: int) -> pd.DataFrame:
-    """The segments in the order a campaign contacts them (`contact_order`), each with its training response rate,
-    its customers and how many of them the first `contacts` contacts reach."""
-    reached = labels[contact_order(segment_rates, labels, seed)[:contacts]]
+def contact_plan(segment_rates: pd.Series, labels: np.ndarray, contacted: np.ndarray, k: int) -> pd.DataFrame:
+    """The segments in the order a campaign contacts them, each with its training response rate, its customers
+    and how many of them are among `contacted` (positions, the head of `contact_order`)."""
+    reached = labels[contacted]
     table = pd.DataFrame({"training_response_rate": segment_rates.reindex(range(k)),
                           "customers": np.bincount(labels, minlength=k), "contacted": np.bincount(reached, minlength=k)},
                          index=pd.RangeIndex(k, name="segment"))

@@ -340,14 +340,18 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
                         "labels, or remove the rows.")
     keys = text.map(label_key)
     distinct = sorted(keys.unique())
+    if len(distinct) == 1:
+        only = distinct[0]
+        positive = (label_key(positive_value) == only if positive_value is not None
+                    else only in TRUE_WORDS | {"1", meaning})
+        raise DataError(f"{origin}: label column {column!r} holds one value, {text.iloc[0]!r}, in every row, so "
+                        f"{f'every row is labelled {meaning} and none is not' if positive else f'no row is labelled {meaning}'}"
+                        f": there is nothing to tell apart. Check that data.label_column names the label, or add the "
+                        f"labelled cases of the other class.")
     if positive_value is None:
-        if len(distinct) == 1:
-            raise DataError(f"{origin}: label column {column!r} holds one value, {distinct[0]!r}, in every row, so no "
-                            f"row is labelled {meaning}. Check that data.label_column names the label, or add the "
-                            f"labelled {meaning} cases.")
         if len(distinct) != 2:
             raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values, not two: "
-                            f"{_values_and_rows(keys, rows)}. Say which value means {meaning} with "
+                            f"{_values_and_rows(text, keys, rows)}. Say which value means {meaning} with "
                             "tabular.positive_value in the config; every other value then counts as the other class.")
         known = [v for v in distinct if v in TRUE_WORDS | {"1", meaning}]
         if not known:
@@ -362,10 +366,11 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
     return (keys == positive).to_numpy().astype(np.int64), positive
 
 
-def _values_and_rows(keys: pd.Series, rows: pd.Series, shown: int = 6) -> str:
-    """Each value of a label column with its count and first rows, the commonest first."""
+def _values_and_rows(text: pd.Series, keys: pd.Series, rows: pd.Series, shown: int = 6) -> str:
+    """Each value of a label column, as the file first spells it, with its count and first rows, commonest first."""
     counts = keys.value_counts()
-    parts = [f"{value!r} in {count} row(s) ({list_rows(rows[keys == value])})" for value, count in counts.head(shown).items()]
+    parts = [f"{text[keys == value].iloc[0]!r} in {count} row(s) ({list_rows(rows[keys == value])})"
+             for value, count in counts.head(shown).items()]
     return "; ".join(parts) + (f"; and {len(counts) - shown} more values" if len(counts) > shown else "")
 
 

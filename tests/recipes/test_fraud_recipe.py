@@ -202,14 +202,21 @@ def test_a_label_with_more_than_two_values_asks_which_is_fraud(tmp_path):
         load(tmp_path, three_values, tabular={"positive_value": None})
 
 
-def test_a_label_with_one_value_says_no_row_is_fraud(tmp_path):
-    with pytest.raises(DataError, match=r"'is_fraud' holds one value, '0', in every row.*data.label_column"):
-        load(tmp_path, lambda rows: rows.assign(is_fraud="0"), tabular={"positive_value": None})
+@pytest.mark.parametrize("positive_value", [1, None])
+def test_a_label_with_one_value_says_no_row_is_fraud(tmp_path, positive_value):
+    with pytest.raises(DataError, match=r"'is_fraud' holds one value, '0', in every row, so no row is labelled fraud"
+                                        r".*data.label_column"):
+        load(tmp_path, lambda rows: rows.assign(is_fraud="0"), tabular={"positive_value": positive_value})
+
+
+def test_a_label_with_only_fraud_says_so(tmp_path):
+    with pytest.raises(DataError, match=r"holds one value, 'yes', in every row, so every row is labelled fraud"):
+        load(tmp_path, lambda rows: rows.assign(is_fraud="yes"), tabular={"positive_value": None})
 
 
 def test_a_training_split_without_fraud_is_refused(tmp_path):
-    def no_early_fraud(rows):  # the file is in time order: the training split is its first 60%
-        rows.loc[rows.index[:4000], "is_fraud"] = "0"
+    def no_early_fraud(rows):  # the file is in time order: the training split is its first 60% (3,600 rows)
+        rows.loc[rows.index[:3600], "is_fraud"] = "0"
         return rows
 
     with pytest.raises(DataError, match=r"training split holds no fraud case.*'is_fraud'.*tabular.positive_value"):

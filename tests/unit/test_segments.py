@@ -8,7 +8,8 @@ from finetune_cookbook.config import SegmentationConfig
 from finetune_cookbook.customers import CustomerColumns, spend_labels
 from finetune_cookbook.errors import DataError
 from finetune_cookbook.segments import (
-    best_segment, contact_plan, fit_segments, held_out_lift, response_by_segment, segment_names, stability, targeting,
+    best_segment, contact_order, contact_plan, fit_segments, held_out_lift, response_by_segment, segment_names,
+    stability, targeting,
 )
 
 
@@ -69,12 +70,13 @@ def test_targeting_contacts_the_best_segments_first():
     assert outcome["expected_responses"] == pytest.approx(8.0)
 
 
-def test_the_contact_plan_fills_the_best_segment_then_the_next():
+@pytest.mark.parametrize("contacts, contacted", [(30, [20, 10, 0, 0]), (95, [20, 20, 50, 5])])
+def test_the_contact_plan_fills_the_best_segment_then_the_next(contacts, contacted):
     rates = pd.Series([0.05, 0.40, 0.20])  # segment 3 has no training customers: no rate, contacted last
     labels = np.array([0] * 50 + [1] * 20 + [2] * 20 + [3] * 10)
-    plan = contact_plan(rates, labels, contacts=30, seed=0, k=4)
+    plan = contact_plan(rates, labels, contact_order(rates, labels, seed=0)[:contacts], k=4)
     assert plan.index.tolist() == [1, 2, 0, 3]
-    assert plan["contacted"].tolist() == [20, 10, 0, 0] and plan["customers"].tolist() == [20, 20, 50, 10]
+    assert plan["contacted"].tolist() == contacted and plan["customers"].tolist() == [20, 20, 50, 10]
 
 
 def test_spend_labels_drop_the_shared_prefix():
@@ -127,3 +129,21 @@ def test_dates_in_another_format_need_the_date_format():
         columns().add_features(frame, "customers.csv")
     made = columns(date_format="%d/%m/%Y").add_features(frame, "customers.csv")
     assert made["tenure_days"].tolist() == [515, 166, 731]
+
+
+def test_the_campaign_plan_lists_the_contacted_customers_by_their_rows_and_identifiers():
+    from types import SimpleNamespace
+
+    from finetune_cookbook.tasks.segmentation import campaign_plan
+
+    labels = np.array([0, 1, 2] * 10)
+    frame = pd.DataFrame({"row": np.arange(2, 32), "customer_id": [f"C{i:02d}" for i in range(30)], "income": 1.0})
+    run = SimpleNamespace(labels={"test": labels}, training_rates=pd.Series([0.1, 0.3, 0.2]), seed=0, k=3)
+    config = SimpleNamespace(tabular=SimpleNamespace(drop_columns=["customer_id"]))
+    plan, customers = campaign_plan(SimpleNamespace(splits={"test": frame}), config, run, ["a", "b", "c"], 0.5)
+    assert plan["name"].tolist() == ["b", "c", "a"] and plan["contacted"].tolist() == [10, 5, 0]
+    assert list(customers.columns) == ["row", "customer_id", "segment"] and len(customers) == 15
+    positions = customers["row"].to_numpy() - 2
+    assert (customers["customer_id"] == frame["customer_id"].iloc[positions].to_numpy()).all()
+    assert customers["segment"].tolist() == [["a", "b", "c"][s] for s in labels[positions]]
+    assert customers["segment"].head(10).eq("b").all()

@@ -34,6 +34,7 @@ from ..pretraining import (
     Pretrained, fit_classifier, labelled_training, load_classifier, load_pretrained, pretrain as pretrain_model,
     pretrained_model_name, read_new_rows, save_classifier,
 )
+from ..readers import ROW
 from ..segments import (
     Segments, best_segment, compactness, contact_order, contact_plan, fit_segments, held_out_lift, profile,
     response_by_segment, segment_names, stability, targeting,
@@ -348,13 +349,13 @@ def segment_record(data: CustomerData, config: RecipeConfig, space: EmbeddingSpa
     }
 
 
-def _contacts(data: CustomerData, contact_share: float, split: str) -> int:
+def _contact_count(data: CustomerData, contact_share: float, split: str) -> int:
     return max(1, int(round(contact_share * len(data.splits[split]))))
 
 
 def targeting_example(data: CustomerData, run: SegmentRun, contact_share: float, split: str = "test") -> dict:
     """A campaign that can contact `contact_share` of the held-out customers, best segments first."""
-    return targeting(run.training_rates, run.labels[split], data.targets(split), _contacts(data, contact_share, split),
+    return targeting(run.training_rates, run.labels[split], data.targets(split), _contact_count(data, contact_share, split),
                      run.seed)
 
 
@@ -362,14 +363,13 @@ def campaign_plan(data: CustomerData, config: RecipeConfig, run: SegmentRun, nam
                   split: str = "test") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Who a campaign that can contact `contact_share` of `split`'s customers contacts first: the segments in
     contact order (name, training response rate, customers, how many are contacted), and the customers to contact,
-    in order, by their identifier columns (`tabular.drop_columns`) and segment name."""
-    contacts = _contacts(data, contact_share, split)
+    in order, by their row in the file, their identifier columns (`tabular.drop_columns`) and segment name."""
     labels = run.labels[split]
-    plan = contact_plan(run.training_rates, labels, contacts, run.seed, run.k)
+    chosen = contact_order(run.training_rates, labels, run.seed)[:_contact_count(data, contact_share, split)]
+    plan = contact_plan(run.training_rates, labels, chosen, run.k)
     plan.insert(0, "name", [names[segment] for segment in plan.index])
-    chosen = contact_order(run.training_rates, labels, run.seed)[:contacts]
     frame = data.splits[split]
-    identifiers = [c for c in config.tabular.drop_columns if c in frame.columns]
+    identifiers = [ROW] + [c for c in config.tabular.drop_columns if c in frame.columns and c != ROW]
     customers = frame.iloc[chosen][identifiers].reset_index(drop=True)
     customers["segment"] = [names[segment] for segment in labels[chosen]]
     return plan, customers
