@@ -109,7 +109,7 @@ def _bench(args) -> None:
 
 def _run_notebooks(args) -> None:
     from .notebooks import notebook_paths, run_notebook
-    from .records import metrics_table
+    from .records import metrics_summary
 
     paths = notebook_paths(args.notebooks)
     if not paths:
@@ -118,13 +118,13 @@ def _run_notebooks(args) -> None:
     for path in paths:
         print(f"running {path.name} ...", flush=True)
         finished.append(run_notebook(path, args.output_dir, {"SMOKE": args.smoke}))
-    print(metrics_table(finished).to_string(index=False))
+    print(metrics_summary(finished))
 
 
 def _report(args) -> None:
-    from .records import metrics_table, recorded_runs
+    from .records import metrics_summary, recorded_runs
 
-    print(metrics_table(recorded_runs(args.output_dir)).to_string(index=False))
+    print(metrics_summary(recorded_runs(args.output_dir)))
 
 
 def build_parser() -> argparse.ArgumentParser:

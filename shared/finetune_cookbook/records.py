@@ -41,12 +41,31 @@ def recorded_runs(root: str | Path) -> list[Path]:
     return [path.parent for path in sorted(Path(root).glob(f"*/{METRICS_FILE}"))]
 
 
-def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] = ("accuracy", "macro_f1", "roc_auc")) -> pd.DataFrame:
+# every task's headline metrics; a run's table shows those its approaches hold
+HEADLINE_METRICS = ("accuracy", "macro_f1", "average_precision", "roc_auc", "lift", "ari")
+
+
+def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] = HEADLINE_METRICS) -> pd.DataFrame:
     """One row per (run, approach) from each folder's `metrics.json`."""
     rows = []
     for folder in run_dirs:
         record = read_metrics(folder)
         for approach, scores in record["approaches"].items():
             rows.append({"run": record["name"], "approach": approach,
-                         **{m: round(scores[m], 4) for m in metrics if m in scores}})
+                         **{m: round(scores[m], 4) for m in metrics if scores.get(m) is not None}})
     return pd.DataFrame(rows)
+
+
+def metrics_summary(run_dirs: list[Path]) -> str:
+    """Each run's approaches with the headline metrics its task records, one table per run. Rows of one approach
+    at one setting (`scratch@0.05#1`: a label budget and seed; `fine_tuned@5`: a k) stay in `metrics.json`."""
+    table = metrics_table(run_dirs)
+    if table.empty:
+        return "no recorded metrics"
+    parts = []
+    for run, rows in table.groupby("run", sort=False):
+        headline = rows[~rows["approach"].str.contains("@")].drop(columns="run").dropna(axis=1, how="all")
+        detail = len(rows) - len(headline)
+        parts.append(f"{run}\n{headline.to_string(index=False)}"
+                     + (f"\n(its metrics.json holds {detail} more row(s): approaches at other settings)" if detail else ""))
+    return "\n\n".join(parts)

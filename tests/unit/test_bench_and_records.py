@@ -8,7 +8,7 @@ from finetune_cookbook import bench
 from finetune_cookbook.compare import classification_result, comparison_table, most_confident_mistakes
 from finetune_cookbook.config import load_config
 from finetune_cookbook.measure import Measurement, measure
-from finetune_cookbook.records import metrics_table, read_metrics, record_metrics, recorded_runs
+from finetune_cookbook.records import metrics_summary, metrics_table, read_metrics, record_metrics, recorded_runs
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -49,6 +49,16 @@ def test_metrics_are_recorded_and_tabled(tmp_path):
         read_metrics(tmp_path / "missing")
 
 
+def test_the_summary_shows_each_run_its_own_headline_metrics(tmp_path):
+    record_metrics(tmp_path / "a", "01_text", {"fine_tuned": {"accuracy": 0.9, "macro_f1": 0.8, "recall_x": 0.5}})
+    record_metrics(tmp_path / "b", "05_segments", {"fine_tuned": {"lift": 2.5, "ari": 0.95, "silhouette": 0.6},
+                                                   "fine_tuned@4": {"lift": 3.0, "ari": 0.9}})
+    first, second = metrics_summary(recorded_runs(tmp_path)).split("\n\n")
+    assert first.splitlines()[1].split() == ["approach", "accuracy", "macro_f1"]
+    assert second.splitlines()[1].split() == ["approach", "lift", "ari"] and "fine_tuned@4" not in second
+    assert "holds 1 more row(s): approaches at other settings" in second and "NaN" not in first + second
+
+
 def test_comparison_and_confident_mistakes():
     import pandas as pd
 
@@ -79,3 +89,11 @@ def test_records_over_seeds_carry_the_mean_and_the_spread():
     assert record["seeds"] == [1, 2] and record["per_seed"]["accuracy"] == [1.0, 0.75]
     markdown = bench.render_markdown([record])
     assert "accuracy 0.8750 ± 0.1768" in markdown and "(mean ± sd of 2 seeds)" in markdown
+
+
+def test_cookbook_report_prints_the_summary(tmp_path):
+    from conftest import run_cookbook
+
+    record_metrics(tmp_path / "run", "03_fraud", {"gbt": {"average_precision": 0.5, "roc_auc": 0.9, "threshold": 0.4}})
+    out, _ = run_cookbook("report", tmp_path)
+    assert out.splitlines()[:3] == ["03_fraud", "approach  average_precision  roc_auc", "     gbt                0.5      0.9"]
