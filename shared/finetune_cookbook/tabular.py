@@ -344,10 +344,10 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
         only = distinct[0]
         positive = (label_key(positive_value) == only if positive_value is not None
                     else only in TRUE_WORDS | {"1", meaning})
+        labelled = "every row is" if positive else "no row is"
         raise DataError(f"{origin}: label column {column!r} holds one value, {text.iloc[0]!r}, in every row, so "
-                        f"{f'every row is labelled {meaning} and none is not' if positive else f'no row is labelled {meaning}'}"
-                        f": there is nothing to tell apart. Check that data.label_column names the label, or add the "
-                        f"labelled cases of the other class.")
+                        f"{labelled} labelled {meaning}: there is nothing to tell apart. Check that data.label_column "
+                        "names the label, or add the labelled cases of the other class.")
     if positive_value is None:
         if len(distinct) != 2:
             raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values, not two: "
