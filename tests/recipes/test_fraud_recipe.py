@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config
+from conftest import (
+    ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config,
+)
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError, DataError
@@ -150,7 +152,8 @@ def test_a_claims_file_of_another_schema_needs_only_an_edited_config(tmp_path):
         "claimed": rows["amount"], "vendor_type": rows["merchant_category"], "hour_of_day": rows["hour"],
         "route": rows["channel"], "in_person": rows["card_present"].map({"yes": "True", "no": "False"}),
         "usual_claim": bands.where(bands != "nan", ""), "holder_age": rows["customer_age_band"],
-        "card_issued": (when - pd.to_timedelta(rows["account_age_days"].astype(int), unit="D")).dt.strftime("%d/%m/%Y"),
+        "card_issued": (when - pd.to_timedelta(rows["account_age_days"].astype(int), unit="D")).dt.strftime(
+            "%d/%m/%Y"),
         "claims_last_day": rows["transactions_last_24h"], "km_from_home": rows["distance_from_home_km"],
         "fraud_flag": rows["is_fraud"].map({"1": "Y", "0": "N"}),
     })
