@@ -30,6 +30,8 @@ def test_notebook_follows_the_template(path):
     for name in ("SMOKE", "OUTPUT_DIR", "MODEL_NAME", "EPOCHS", "DATA_SOURCE"):
         assert f"{name} =" in parameters
     assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code"), "commit notebooks without outputs"
+    ids = [c.get("id") for c in cells]  # nbformat 4.5 requires one per cell; a hand-inserted cell can lack it
+    assert None not in ids and len(set(ids)) == len(ids), "every cell needs its own id (nbformat.validator.normalize)"
     headings = [line for c in cells if c["cell_type"] == "markdown"
                 for line in "".join(c["source"]).splitlines() if line.startswith("## ")]
     for section in REQUIRED_SECTIONS:
