@@ -56,10 +56,11 @@ def _crossval(args) -> None:
     for config in configs:  # every config is checked before the first fold trains
         crossval_task(config)
     records = [crossval_record(config) for config in configs]
-    clashing = [str(path) for path, record in zip(args.configs, records) if records.count(record) > 1]
-    if clashing:
-        raise CookbookError(f"{', '.join(clashing)} would write the same record ({records[0].name} in one output_dir); "
-                            "give each copy its own file name or output_dir.")
+    shared = next((record for record in records if records.count(record) > 1), None)
+    if shared is not None:
+        clashing = [str(path) for path, record in zip(args.configs, records) if record == shared]
+        raise CookbookError(f"{', '.join(clashing)} would write the same record ({shared}); give each copy its own "
+                            "file name or output_dir.")
     rows = []
     for path, config in zip(args.configs, configs):
         summary = crossval(config, args.folds)

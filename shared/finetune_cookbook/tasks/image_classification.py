@@ -293,10 +293,10 @@ def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     """The pre-trained backbone left as it is, with a class-balanced linear head (logistic regression) trained on
     its pooled features: what ImageNet features give without adapting them. With `model.test_time_flip` its
     validation and test predictions are averaged with the mirror images', as the trained networks' are."""
-    datasets = image_datasets(data, config.model.image_size, config.model.name, augment=False)
+    train_images = evaluation_datasets(data, config, config.model.name, "train")[0]  # as they are: never mirrored
     model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
     with measure() as cost:
-        scaler, head = fit_linear_head(embed_images(model, datasets["train"]), data.label_ids("train"), config.training.seed)
+        scaler, head = fit_linear_head(embed_images(model, train_images), data.label_ids("train"), config.training.seed)
         probabilities = {
             split: np.mean([head.predict_proba(scaler.transform(embed_images(model, view)))
                             for view in evaluation_datasets(data, config, config.model.name, split)], axis=0)
