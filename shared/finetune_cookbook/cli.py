@@ -11,11 +11,15 @@ from .errors import CookbookError
 
 def _train(args) -> None:
     from .config import load_config
+    from .data import DataReport
     from .recipe import train
 
     summary = train(load_config(args.config), args.output_dir, resume=args.resume)
     if not summary.main_process:
         return
+    report = getattr(summary.data, "report", None)
+    if isinstance(report, DataReport):
+        print(report.console_summary())
     scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in summary.headline_metrics if k in summary.metrics)
     print(f"test: {scores}")
     print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")

@@ -18,8 +18,10 @@ import yaml
 from .errors import ConfigError
 
 
-def _help(text: str, default: Any = dataclasses.MISSING, default_factory: Any = dataclasses.MISSING) -> Any:
-    return field(default=default, default_factory=default_factory, metadata={"help": text})
+def _help(text: str, default: Any = dataclasses.MISSING, default_factory: Any = dataclasses.MISSING,
+          internal: bool = False) -> Any:
+    """A field with its help text; an `internal` one is set by the code, never shown to users as a setting."""
+    return field(default=default, default_factory=default_factory, metadata={"help": text, "internal": internal})
 
 
 DATA_FORMATS = ("csv", "json", "parquet", "excel")  # the values `data.format` takes
@@ -40,6 +42,10 @@ class DataConfig:
     text_column: str | None = _help("The column that holds the text to classify (text domains).", None)
     image_column: str | None = _help(
         "Images listed in a CSV: the column of image paths (relative to the CSV's folder). Default `image`.", None
+    )
+    split_column: str | None = _help(
+        "Images listed in a CSV: a column saying each image's split (train, validation or val, test); those splits are "
+        "kept, as split folders' are. Unset, the splits are made here.", None
     )
     format: str | None = _help(
         "How to read the files: `csv` (any delimited text), `json` (JSON Lines, an array of records, or a document "
@@ -387,7 +393,7 @@ class RecipeConfig:
         "records the mean and the spread.", default_factory=lambda: [42]
     )
     output_dir: str = _help("Where the model, metrics, model card and checkpoints are written.", "outputs/run")
-    config_path: str | None = _help("The file this config was read from (set by the loader).", None)
+    config_path: str | None = _help("The file this config was read from (set by the loader).", None, internal=True)
 
     @property
     def search_dirs(self) -> list[Path]:
@@ -407,8 +413,10 @@ def _build(cls: type, values: Any, where: str) -> Any:
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
+        # `config_path` and the like are accepted (a saved config.yaml holds them) but never offered to users
+        shown = [name for name, f in known.items() if not f.metadata.get("internal")]
         raise ConfigError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(known)}."
+            f"{where}: unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(shown)}."
         )
     kwargs = {}
     for name, value in values.items():

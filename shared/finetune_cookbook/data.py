@@ -51,6 +51,22 @@ class DataReport:
     skipped: list[str] = field(default_factory=list)  # "file: reason" of every input left out (unreadable images)
     notes: list[str] = field(default_factory=list)  # anything else a reader of the data should know
 
+    def console_summary(self, shown: int = 3) -> str:
+        """What was read, dropped and skipped, and the notes: what a run on the command line should say."""
+        parts = [f"{self.rows_read} read"]
+        if self.split_sizes:
+            parts.append("split " + " / ".join(f"{name} {size}" for name, size in self.split_sizes.items()))
+        crossing = sum(self.cross_split_duplicates.values())
+        if self.duplicates_dropped or crossing:
+            parts.append(f"{self.duplicates_dropped + crossing} duplicate(s) dropped"
+                         + (f" ({crossing} of them also in a later split)" if crossing else ""))
+        if self.empty_dropped:
+            parts.append(f"{self.empty_dropped} empty dropped")
+        if self.skipped:
+            more = f"; and {len(self.skipped) - shown} more" if len(self.skipped) > shown else ""
+            parts.append(f"{len(self.skipped)} skipped ({'; '.join(self.skipped[:shown])}{more})")
+        return "\n".join([f"data: {self.source}: " + ", ".join(parts)] + [f"note: {note}" for note in self.notes])
+
     def splits_sentence(self) -> str:
         """Which splits came with the data and which were made, in one sentence for notebooks and model cards."""
         given = ", ".join(f"{s} ({self.split_sources.get(s, self.source)})" for s in self.given_splits)

@@ -2,7 +2,7 @@
 
 Four layouts are found (`discover_images` picks one):
     class folders      root/<label>/<image>
-    split folders      root/<split>/<label>/<image>   (e.g. train/, test/ or Training/, Testing/)
+    split folders      root/<split>/<label>/<image>   (train/, Testing/, train_set/: any name that says its split)
     a label CSV        a path column (relative to the CSV's folder) and a label column
     an .npz file       arrays <split>_images and <split>_labels (the MedMNIST layout)
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ OS_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
 HIGH_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 COLUMNS = ["image", "label", "split", "file", "digest", "width", "height"]
+# A word of a folder's name that starts so says its split: trainset, testing_images, validation-data.
+SPLIT_PREFIXES = (("train", "train"), ("test", "test"), ("valid", "validation"))
 
 
 class FoundImages(NamedTuple):
@@ -55,6 +58,7 @@ class ImageCheck:
     height: int = 0
     mode: str = ""
     upscaled: bool = False
+    digest: str = ""  # of the 8-bit RGB pixels: the same image saved as PNG and as BMP, or re-saved, is one image
 
     @property
     def ok(self) -> bool:
@@ -119,7 +123,7 @@ def check_image(source, input_size: int | None = None, min_side: int = MIN_SIDE)
     try:
         decoded = _decode(source)
         width, height = decoded.size
-        to_rgb(decoded)
+        pixels = to_rgb(decoded)
     except UnidentifiedImageError:
         return ImageCheck(reason="not an image file (PIL cannot identify it)")
     except Image.DecompressionBombError:
@@ -130,7 +134,12 @@ def check_image(source, input_size: int | None = None, min_side: int = MIN_SIDE)
         return ImageCheck(reason=f"{width}x{height} px is smaller than {min_side} px on a side: too small to "
                                  "upscale to the input size", width=width, height=height, mode=decoded.mode)
     upscaled = input_size is not None and min(width, height) < input_size
-    return ImageCheck(width=width, height=height, mode=decoded.mode, upscaled=upscaled)
+    return ImageCheck(width=width, height=height, mode=decoded.mode, upscaled=upscaled, digest=pixel_digest(pixels))
+
+
+def pixel_digest(image: Image.Image) -> str:
+    """What makes two images the same image: their size and 8-bit RGB pixels, however the files encode them."""
+    return hashlib.sha256(f"{image.width}x{image.height}:".encode() + image.tobytes()).hexdigest()
 
 
 def count_upscaled(table: pd.DataFrame, input_size: int) -> int:
@@ -169,17 +178,25 @@ def _scan(candidates: list[tuple[Path, str, str | None, str]], input_size: int |
             skipped.append((file, check.reason))
             continue
         rows.append({"image": str(path), "label": label, "split": split, "file": file,
-                     "digest": hashlib.sha256(data).hexdigest(), "width": check.width, "height": check.height})
+                     "digest": check.digest, "width": check.width, "height": check.height})
     return FoundImages(pd.DataFrame(rows, columns=COLUMNS), skipped)
+
+
+def describe_skipped(skipped: list[tuple[str, str]], shown: int = 5) -> str:
+    """`file: reason` of the first few skipped files, and how many more there are."""
+    listed = "; ".join(f"{file}: {reason}" for file, reason in skipped[:shown])
+    return listed + (f"; and {len(skipped) - shown} more" if len(skipped) > shown else "")
 
 
 def _require_images(found: FoundImages, where: Path, folders: dict[tuple[str, str], Path]) -> FoundImages:
     """Every class folder must keep at least one usable image after skips."""
     kept = set(zip(found.table["split"].fillna(""), found.table["label"]))
-    unusable = [f"{folder}" for key, folder in folders.items() if key not in kept]
+    unusable = [folder for key, folder in folders.items() if key not in kept]
     if unusable:
-        raise DataError(f"No usable image in {', '.join(unusable)} (every file there was skipped; see the reasons "
-                        f"in the skipped list). Fix or remove those folders under {where}.")
+        inside = [(file, reason) for file, reason in found.skipped
+                  if any((where / file).is_relative_to(folder) for folder in unusable)]
+        raise DataError(f"No usable image in {', '.join(map(str, unusable))}: every file there was skipped "
+                        f"({describe_skipped(inside)}). Fix or remove those files, or remove those folders under {where}.")
     return found
 
 
@@ -224,16 +241,56 @@ def images_from_class_folders(root, input_size: int | None = None) -> FoundImage
                            {("", cls.name): cls for cls in classes})
 
 
-def _is_split_layout(root: Path) -> bool:
-    """Split folders are recognised when every subfolder is named after a split (train, val, test, Training ...)
-    and holds only folders; class folders with per-patient subfolders stay class folders."""
+def folder_split(name: str) -> str | None:
+    """The split a folder's (or array's) name says, whatever its spelling: train, Training, train_set, seg_train,
+    TEST, val-images ...; None when it names no split, or more than one."""
+    key = name.strip().lower()
+    if key in SPLIT_NAMES:
+        return SPLIT_NAMES[key]
+    said = {_split_word(word) for word in re.split(r"[^a-z]+", key)} - {None}
+    return said.pop() if len(said) == 1 else None
+
+
+def _split_word(word: str) -> str | None:
+    if word in SPLIT_NAMES:
+        return SPLIT_NAMES[word]
+    return next((split for prefix, split in SPLIT_PREFIXES if word.startswith(prefix)), None)
+
+
+def _class_folder_names(folder: Path) -> set[str]:
+    return {child.name for child in _subfolders(folder)}
+
+
+def is_split_layout(root: Path) -> bool:
+    """Split folders: every subfolder's name says a split (train, Testing, val_set ...) and holds class folders.
+
+    Files beside the class folders (a README, a stray image) do not change that; a stray image is reported.
+    Class folders with per-patient subfolders stay class folders: their names say no split.
+    """
     subfolders = _subfolders(root)
-    if not all(folder.name.lower() in SPLIT_NAMES for folder in subfolders):
+    if not subfolders or not all(folder_split(folder.name) for folder in subfolders):
         return False
-    inner = [[child for child in folder.iterdir() if not _is_hidden(child) and child.name.lower() not in OS_FILES]
-             for folder in subfolders]
-    return bool(subfolders) and all(all(child.is_dir() for child in children) for children in inner) \
-        and any(inner)
+    if not all(_class_folder_names(folder) for folder in subfolders):
+        return False
+    splits = [folder_split(folder.name) for folder in subfolders]
+    repeated = sorted({split for split in splits if splits.count(split) > 1})
+    if repeated:
+        clashing = [folder.name for folder in subfolders if folder_split(folder.name) in repeated]
+        raise DataError(f"{root}: the folders {', '.join(clashing)} all look like the {' and '.join(repeated)} split. "
+                        "Keep one folder per split (merge or move the others), or give each split's folder in "
+                        "data.source: {train: ..., test: ...}.")
+    return True
+
+
+def shared_subfolders(root: Path) -> list[str]:
+    """The subfolder names that every subfolder of `root` holds, when there are two subfolders or more and they
+    all hold the same ones: split folders whose names say no split (part1/benign, part2/benign ...) look so, and
+    so do class folders sorted the same way inside (benign/left, malignant/left ...). Else an empty list."""
+    subfolders = _subfolders(root) if root.is_dir() else []
+    if len(subfolders) < 2:
+        return []
+    inner = [_class_folder_names(folder) for folder in subfolders]
+    return sorted(inner[0]) if inner[0] and all(names == inner[0] for names in inner) else []
 
 
 def images_from_split_folders(root, input_size: int | None = None) -> FoundImages:
@@ -252,7 +309,7 @@ def images_from_split_folders(root, input_size: int | None = None) -> FoundImage
     return _require_images(FoundImages(found.table, skipped + found.skipped), root, folders)
 
 
-def _read_csv(csv_path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_csv(csv_path: Path, columns: list[str], fix: str = "Name the right columns in the config.") -> pd.DataFrame:
     if not csv_path.is_file():
         raise DataError(f"{csv_path} does not exist.")
     # The package's reader: strings throughout (a label "NA" or "001" stays what the user wrote), a byte-order
@@ -261,7 +318,7 @@ def _read_csv(csv_path: Path, columns: list[str]) -> pd.DataFrame:
     absent = [column for column in columns if column not in frame.columns]
     if absent:
         raise DataError(f"{csv_path} has no column {', '.join(map(repr, absent))}; its columns are "
-                        f"{list(frame.columns)}. Name the right columns in the config.")
+                        f"{list(frame.columns)}. {fix}")
     for column in columns:
         blank = frame.index[frame[column].str.strip() == ""]
         if len(blank):
@@ -291,7 +348,7 @@ def images_from_csv(csv_path, path_column: str = "image", label_column: str = "l
     splits = frame[split_column] if split_column else [None] * len(frame)
     found = _scan(list(zip(paths, frame[label_column], splits, frame[path_column])), input_size)
     if found.table.empty:
-        raise DataError(f"None of the images listed in {csv_path} can be used; see the skipped list for why.")
+        raise DataError(f"None of the images listed in {csv_path} can be used ({describe_skipped(found.skipped)}).")
     return found
 
 
@@ -356,7 +413,7 @@ def discover_images(source, path_column: str = "image", label_column: str = "lab
         return images_from_csv(source, path_column, label_column, split_column, input_size)
     if source.suffix.lower() == ".npz":
         return images_from_npz(source, label_names, input_size)
-    if source.is_dir() and _is_split_layout(source):
+    if source.is_dir() and is_split_layout(source):
         return images_from_split_folders(source, input_size)
     return images_from_class_folders(source, input_size)
 
@@ -365,9 +422,11 @@ def list_prediction_images(path, path_column: str = "image") -> list[str]:
     """Image files to predict on: one image, a folder of images (searched recursively), or a CSV with a path column."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path} does not exist. Give an image, a folder of images, or a CSV with a '{path_column}' column.")
+        raise DataError(f"{path} does not exist. Give an image, a folder of images, or a CSV with the column "
+                        f"{path_column!r}.")
     if path.is_file() and path.suffix.lower() == ".csv":
-        return [str(p) for p in _resolve_csv_paths(path, _read_csv(path, [path_column])[path_column])]
+        fix = f"Name the column of image paths with --column (now {path_column!r})."
+        return [str(p) for p in _resolve_csv_paths(path, _read_csv(path, [path_column], fix)[path_column])]
     if path.is_file():
         return [str(path)]
     images = [str(p) for p in _files_under(path) if p.suffix.lower() in IMAGE_SUFFIXES]

@@ -7,6 +7,14 @@ from pathlib import Path
 from .config import PRETRAIN_OBJECTIVES, RecipeConfig
 from .data import DataReport
 
+SKIPPED_SHOWN = 5  # skipped files a card names; metrics.json lists them all
+
+
+def _trained_on(report: DataReport, unit: str) -> str:
+    """How many rows the model was trained on (the train split) out of all the cleaned rows, split by split."""
+    sizes = ", ".join(f"{name} {n}" for name, n in report.split_sizes.items())
+    return f"{report.split_sizes.get('train', 0)} {unit} (the train split of {sum(report.split_sizes.values())}: {sizes})"
+
 
 def _metrics_table(metrics: dict[str, float], labels: list[str]) -> str:
     lines = ["| metric | test |", "|---|---|"]
@@ -88,7 +96,7 @@ checking low-confidence predictions (`cookbook predict` reports each prediction'
 
 ## Limitations
 
-- Trained on {sum(report.class_counts.values())} rows from one source; texts of another product, domain or
+- Trained on {_trained_on(report, 'rows')} from one source; texts of another product, domain or
   language may score far lower. Measure on your own labelled sample before relying on it.
 - The test split is small ({report.split_sizes.get('test', 0)} rows; the class `{smallest}` has only
   {report.class_counts[smallest]} rows in all), so the metrics above carry several points of uncertainty.
@@ -126,7 +134,13 @@ def image_model_card(config: RecipeConfig, report: DataReport, metrics: dict[str
         screening = (f"\nDecision threshold {metrics['threshold']:.3f} on p({positive}), chosen on the validation split "
                      f"to find {config.evaluation.target_sensitivity:.0%} of `{positive}` cases there: on test, "
                      f"sensitivity {metrics['sensitivity']:.3f} and specificity {metrics['specificity']:.3f}.\n")
-    skipped = f"{len(report.skipped)} ({'; '.join(report.skipped[:5])})" if report.skipped else "none"
+    skipped = "none"
+    if report.skipped:
+        shown = report.skipped[:SKIPPED_SHOWN]
+        # `cookbook train` records the whole list (as data.skipped) in the run's metrics.json, and notebook 02 too
+        more = (f"; … and {len(report.skipped) - len(shown)} more, all listed in the run's `metrics.json`"
+                if len(report.skipped) > len(shown) else "")
+        skipped = f"{len(report.skipped)} ({'; '.join(shown)}{more})"
     return f"""---
 library_name: timm
 pipeline_tag: image-classification
@@ -164,7 +178,7 @@ medical device and must not make or replace a diagnosis.
 
 ## Limitations
 
-- Trained on {sum(report.class_counts.values())} images from one source; scanners, sites and populations differ, and
+- Trained on {_trained_on(report, 'images')} from one source; scanners, sites and populations differ, and
   performance elsewhere is unknown until measured on a labelled local sample.
 - With a test split of {report.split_sizes.get('test', 0)} images, every metric above carries several points of
   uncertainty; the benchmark reports the spread over seeds.

@@ -98,7 +98,7 @@ def resolve_model(name: str, search_dirs: list[Path] | None = None) -> str:
 
 def missing_data_error(source: str, search_dirs: list[Path]) -> DataError:
     tried = ", ".join(str(p) for p in candidate_paths(source, search_dirs))
-    return DataError(f"{source}: file not found (tried {tried}). Check data.source in the config.")
+    return DataError(f"{source}: no such file or folder (tried {tried}). Check data.source in the config.")
 
 
 def looks_like_path(source: str) -> bool:

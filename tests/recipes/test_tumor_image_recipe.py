@@ -30,7 +30,7 @@ def cookbook(*args, expect=0, cwd=ROOT):
 def image_config(folder: Path, source=SAMPLES, **overrides) -> Path:
     """A copy of the recipe with small images and a short schedule: every step runs, in seconds."""
     raw = yaml.safe_load(RECIPE.read_text())
-    raw["data"]["source"] = str(source)
+    raw["data"]["source"] = source if isinstance(source, dict) else str(source)
     raw["model"]["image_size"] = 32
     raw["training"].update(epochs=2, batch_size=16, logging_steps=2, early_stopping_patience=None)
     raw["output_dir"] = str(folder / "run")
@@ -107,7 +107,9 @@ def _broken_dataset(root: Path) -> list[str]:
 
 def test_a_folder_with_broken_files_trains_and_reports_them(tmp_path):
     skipped = _broken_dataset(tmp_path / "scans")
-    cookbook("train", image_config(tmp_path, source=tmp_path / "scans"))
+    done = cookbook("train", image_config(tmp_path, source=tmp_path / "scans"))
+    said = next(line for line in done.stdout.splitlines() if line.startswith("data: "))
+    assert "4 skipped (" in said and "; and 1 more)" in said  # the console says what was left out, not only metrics.json
     report = json.loads((tmp_path / "run" / "metrics.json").read_text())["data"]
     reported = "\n".join(report["skipped"])
     for name in skipped:
@@ -128,6 +130,87 @@ def test_an_empty_class_folder_and_a_csv_naming_missing_files(tmp_path):
     shutil.copytree(SAMPLES / "benign", tmp_path / "benign")
     done = cookbook("train", image_config(tmp_path, source=listing, data={"image_column": "path"}), expect=2)
     assert "1 file(s) named in" in done.stderr and "line 3: benign/gone.png" in done.stderr
+
+
+def _load(tmp_path, source, **sections):
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.tasks import get_task
+
+    return get_task("image_classification").load_data(load_config(image_config(tmp_path, source=source, **sections)))
+
+
+def _split_tree(root: Path, names=("Training", "Testing")) -> Path:
+    for split, numbers in zip(names, (range(1, 46), range(46, 61))):
+        for cls in ("benign", "malignant"):
+            (root / split / cls).mkdir(parents=True)
+            for i in numbers:
+                shutil.copy(SAMPLES / cls / f"{cls}_{i:03d}.png", root / split / cls)
+    return root
+
+
+def test_split_folders_of_any_name_or_one_folder_per_split(tmp_path):
+    root = _split_tree(tmp_path / "kaggle", names=("train_set", "test_set"))
+    (root / "train_set" / "README.md").write_text("downloaded 2026")
+    data = _load(tmp_path, root)
+    assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
+    data = _load(tmp_path, {"train": str(root / "train_set"), "test": str(root / "test_set")})
+    assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
+    assert data.splits["test"]["file"].str.startswith("test_set/").all()
+    with pytest.raises(Exception, match=r"holds splits of its own \(test_set, train_set\)"):
+        _load(tmp_path, {"train": str(root), "test": str(root / "test_set")})
+
+
+def test_npz_label_ids_are_named_by_the_mapping(tmp_path):
+    from finetune_cookbook.errors import DataError
+
+    rng = np.random.default_rng(0)
+    arrays = {f"{split}_{kind}": values for split, count in (("train", 30), ("test", 12)) for kind, values in (
+        ("images", rng.integers(0, 255, (count, 28, 28, 3), dtype=np.uint8)), ("labels", np.arange(count) % 3))}
+    np.savez(tmp_path / "blood.npz", **arrays)
+    with pytest.raises(DataError, match=r"label ids.*include '0', '1', '2', which data.labels does not name .* "
+                                        r"Name every id in data.label_mapping"):
+        _load(tmp_path, tmp_path / "blood.npz", data={"labels": ["basophil", "eosinophil", "platelet"]})
+    data = _load(tmp_path, tmp_path / "blood.npz", data={"labels": None, "label_mapping": {
+        0: "basophil", 1: "eosinophil", 2: "platelet"}}, evaluation={"positive_class": None})
+    assert data.labels == ["basophil", "eosinophil", "platelet"] and data.report.given_splits == ["train", "test"]
+
+
+def test_a_label_csv_with_a_split_column(tmp_path):
+    from finetune_cookbook.errors import DataError
+
+    rows = [(f"{cls}/{cls}_{i:03d}.png", cls, "test" if i > 45 else "Training") for cls in ("benign", "malignant")
+            for i in range(1, 61)]
+    listing = tmp_path / "scans" / "labels.csv"  # paths are read relative to the CSV: it sits beside the scans
+    shutil.copytree(SAMPLES, tmp_path / "scans")
+    pd.DataFrame(rows, columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
+    data = _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
+    assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
+    pd.DataFrame([(*row[:2], "holdout") for row in rows], columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
+    with pytest.raises(DataError, match=r"the split 'holdout' .* is not train, validation"):
+        _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
+
+
+def test_a_wrapper_folder_a_class_without_images_and_an_unnamed_class(tmp_path):
+    from finetune_cookbook.errors import DataError
+
+    wrapped = _split_tree(tmp_path / "download" / "brain-scans")
+    with pytest.raises(DataError, match=r"every image has the class 'brain-scans'; a classifier needs two classes or "
+                                        r"more .* point data.source at it"):
+        _load(tmp_path, tmp_path / "download")
+    with pytest.raises(DataError, match=r"data.labels names 'cyst', but no image has that class \(the classes are the "
+                                        r"names of the class folders: 'benign', 'malignant'\)"):
+        _load(tmp_path, SAMPLES, data={"labels": ["benign", "cyst", "malignant"]})
+    with pytest.raises(DataError, match=r"the classes are the names of the class folders, and they include 'malignant', "
+                                        r"which data.labels does not name"):
+        _load(tmp_path, SAMPLES, data={"labels": ["benign", "normal"]})
+    # Splits named so that no split can be read from the names: the folders would become the classes.
+    for number in (1, 2):
+        (wrapped / f"Training").rename(wrapped / "part1") if number == 1 else (wrapped / "Testing").rename(wrapped / "part2")
+    with pytest.raises(DataError, match=r"include 'part1', 'part2'.* each hold the same folders \(benign, malignant\)"
+                                        r".* rename them"):
+        _load(tmp_path, wrapped)
+    data = _load(tmp_path, wrapped, data={"labels": None})
+    assert data.labels == ["part1", "part2"] and any("each hold the same folders" in note for note in data.report.notes)
 
 
 def test_train_under_torchrun_with_two_processes(tmp_path):

@@ -32,7 +32,7 @@ def _load(tmp_path, frame=None, name="reviews.csv", raw: bytes | None = None, **
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(DataError, match=r"nowhere\.csv: file not found \(tried .*\)\. Check data.source"):
+    with pytest.raises(DataError, match=r"nowhere\.csv: no such file or folder \(tried .*\)\. Check data.source"):
         _load(tmp_path, name="nowhere.csv")
 
 

@@ -15,8 +15,8 @@ from finetune_cookbook import image_plots
 from finetune_cookbook.errors import DataError
 from finetune_cookbook.images import (
     check_image, collate_images, count_upscaled, discover_images, eval_transform, images_from_class_folders,
-    images_from_csv, images_from_npz, images_from_split_folders, list_prediction_images, open_image,
-    to_hf_dataset, train_transform, with_image_transform,
+    folder_split, images_from_csv, images_from_npz, images_from_split_folders, list_prediction_images, open_image,
+    pixel_digest, shared_subfolders, to_hf_dataset, train_transform, with_image_transform,
 )
 
 matplotlib.use("Agg")
@@ -163,7 +163,7 @@ def test_class_folders_skip_bad_files_and_report_them(tmp_path):
     assert table["label"].value_counts().to_dict() == {"malignant": 4, "benign": 3}
     assert table["split"].isna().all()
     row = table.set_index("file").loc["malignant/wide.png"]
-    assert row["digest"] == hashlib.sha256((root / "malignant" / "wide.png").read_bytes()).hexdigest()
+    assert row["digest"] == pixel_digest(open_image(root / "malignant" / "wide.png"))
     assert count_upscaled(table, 24) == 1
 
 
@@ -172,6 +172,19 @@ def test_duplicate_files_share_a_digest(tmp_path):
     write(root / "benign" / "copy.png", (root / "malignant" / "malignant_0.png").read_bytes())
     table, _ = images_from_class_folders(root)
     assert table["digest"].duplicated().sum() == 1
+
+
+def test_the_same_pixels_in_another_file_share_a_digest(tmp_path):
+    root = class_tree(tmp_path / "data", per_class=2)
+    original = Image.open(root / "malignant" / "malignant_0.png")
+    write(root / "benign" / "resaved.bmp", png_bytes(original, "BMP"))
+    write(root / "benign" / "as_rgb.png", png_bytes(original.convert("RGB")))
+    write(root / "benign" / "compressed.png", png_bytes(original, compress_level=9))
+    table, _ = images_from_class_folders(root)
+    digests = table.set_index("file")["digest"]
+    assert digests["benign/resaved.bmp"] == digests["benign/as_rgb.png"] == digests["benign/compressed.png"] \
+        == digests["malignant/malignant_0.png"]
+    assert digests["malignant/malignant_0.png"] != digests["malignant/malignant_1.png"]
 
 
 def test_empty_class_folder_is_an_error_naming_it(tmp_path):
@@ -184,7 +197,10 @@ def test_empty_class_folder_is_an_error_naming_it(tmp_path):
 def test_class_folder_with_only_non_images_is_an_error(tmp_path):
     root = class_tree(tmp_path / "data")
     write(root / "normal" / "readme.txt", b"todo")
-    with pytest.raises(DataError, match="No usable image in .*normal"):
+    write(root / "normal" / "cut.jpg", jpeg_bytes()[:1500])
+    # The run stops before anything is written, so the error itself says why each file was skipped.
+    with pytest.raises(DataError, match=r"No usable image in .*normal: every file there was skipped \(normal/cut\.jpg: "
+                                        r"corrupt or truncated .*normal/readme\.txt: not an image file"):
         images_from_class_folders(root)
 
 
@@ -211,6 +227,44 @@ def test_split_folders_keep_their_names(tmp_path, splits):
     assert len(found.table) == 4 * len(splits)
     assert found.table["file"].iloc[0].count("/") == 2
     assert found.skipped == []
+
+
+@pytest.mark.parametrize("name, split", [
+    ("train", "train"), ("Training", "train"), ("train_set", "train"), ("seg_train", "train"), ("TRAIN", "train"),
+    ("trainset", "train"), ("Testing", "test"), ("test-images", "test"), ("val", "validation"),
+    ("Validation_Data", "validation"), ("dev", "validation"), ("benign", None), ("part1", None),
+    ("train_test", None),
+])
+def test_folder_split_reads_the_split_from_any_spelling(name, split):
+    assert folder_split(name) == split
+
+
+def test_split_folders_of_other_names_and_with_stray_files(tmp_path):
+    root = tmp_path / "data"
+    for split in ("train_set", "test_set"):
+        class_tree(root / split, classes=("glioma", "meningioma", "notumor"), per_class=2)
+    write(root / "train_set" / "README.md", b"# notes")
+    write(root / "train_set" / "stray.png", png_bytes(grey_image()))
+    found = discover_images(root)
+    assert sorted(found.table["split"].unique()) == ["test_set", "train_set"]
+    assert sorted(found.table["label"].unique()) == ["glioma", "meningioma", "notumor"]
+    assert found.skipped == [("train_set/stray.png", "not inside a class folder")]
+
+
+def test_two_folders_of_one_split_are_an_error(tmp_path):
+    root = tmp_path / "data"
+    for split in ("train", "training_extra", "test"):
+        class_tree(root / split, per_class=2)
+    with pytest.raises(DataError, match=r"train, training_extra all look like the train split"):
+        discover_images(root)
+
+
+def test_folders_holding_the_same_subfolders_are_found(tmp_path):
+    root = tmp_path / "data"
+    for part in ("part1", "part2"):
+        class_tree(root / part, per_class=2)
+    assert shared_subfolders(root) == ["benign", "malignant"]
+    assert shared_subfolders(class_tree(tmp_path / "plain")) == []
 
 
 def test_split_folder_with_an_empty_class_is_an_error(tmp_path):

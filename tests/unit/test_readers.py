@@ -306,7 +306,7 @@ def test_column_names_of_the_wrong_length(tmp_path):
 
 def test_a_split_mapping_naming_a_missing_file(tmp_path):
     _frame().to_csv(tmp_path / "train.csv", index=False)
-    with pytest.raises(DataError, match=r"tests\.csv: file not found \(tried .*\)\. Check data\.source"):
+    with pytest.raises(DataError, match=r"tests\.csv: no such file or folder \(tried .*\)\. Check data\.source"):
         load_data(_config(tmp_path, {"source": {"train": "train.csv", "test": "tests.csv"},
                                      "text_column": "review", "label_column": "stars"}))
 
