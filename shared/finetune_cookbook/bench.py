@@ -91,6 +91,11 @@ def update_results(new: list[dict], folder: str | Path) -> list[dict]:
     return merged
 
 
+def _shown(value) -> str:
+    """A metric as the table shows it; one that could not be computed (null in results.json) as n/a."""
+    return "n/a" if value is None or value != value else f"{value:.4f}"
+
+
 def render_markdown(results: list[dict]) -> str:
     lines = [
         "# Benchmark results",
@@ -105,7 +110,8 @@ def render_markdown(results: list[dict]) -> str:
     ]
     for r in results:
         spread = r.get("metrics_std", {})
-        metrics = ", ".join(f"{k} {v:.4f}" + (f" ± {spread[k]:.4f}" if k in spread else "") for k, v in r["metrics"].items())
+        metrics = ", ".join(f"{k} {_shown(v)}" + (f" ± {_shown(spread[k])}" if k in spread else "")
+                            for k, v in r["metrics"].items())
         if "seeds" in r:
             metrics += f" (mean ± sd of {len(r['seeds'])} seeds)"
         setting = "; ".join(f"{f} {r[f] if r[f] is not None else 'all'}" for f in SETTING_FIELDS if f in r)

@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 METRICS_FILE = "metrics.json"
 
 
+def strict_json(value):
+    """`value` with every NaN and infinity as None: JSON has neither, and strict readers (jq, browsers) refuse
+    the `NaN` Python would write. A metric that cannot be computed (ROC-AUC of one class) reads as null."""
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
 def write_json(path: str | Path, payload) -> Path:
-    """Writes JSON through a temporary file, so a reader never sees half a file."""
+    """Writes strict JSON through a temporary file, so a reader never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=False, default=float) + "\n")
+    partial.write_text(json.dumps(strict_json(payload), indent=2, sort_keys=False, default=float, allow_nan=False) + "\n")
     os.replace(partial, path)
     return path
 
 
 def record_metrics(output_dir: str | Path, name: str, approaches: dict[str, dict[str, float]], **details) -> Path:
     """Records each approach's test metrics (`{approach: {metric: value}}`) under `output_dir/metrics.json`."""
-    # JSON has no infinity: a threshold that flags nothing (an infinite one) is written as null.
-    clean = {a: {m: None if abs(float(v)) == float("inf") else float(v) for m, v in scores.items()}
-             for a, scores in approaches.items()}
+    # JSON has no infinity: a threshold that flags nothing (an infinite one) is written as null, as is NaN.
+    clean = {a: {m: float(v) for m, v in scores.items()} for a, scores in approaches.items()}
     return write_json(Path(output_dir) / METRICS_FILE, {"name": name, "approaches": clean, **details})
 
 

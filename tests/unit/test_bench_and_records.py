@@ -49,6 +49,22 @@ def test_metrics_are_recorded_and_tabled(tmp_path):
         read_metrics(tmp_path / "missing")
 
 
+def test_metrics_files_are_strict_json(tmp_path):
+    record_metrics(tmp_path, "02_one_class", {"fine_tuned": {"accuracy": 1.0, "roc_auc": float("nan"),
+                                                             "threshold": float("inf")}},
+                   data={"spread": [np.float32("nan"), 0.5]})
+    text = (tmp_path / "metrics.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    saved = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in metrics.json"))
+    assert saved["approaches"]["fine_tuned"] == {"accuracy": 1.0, "roc_auc": None, "threshold": None}
+    assert saved["data"]["spread"] == [None, 0.5]
+    one_class = {"domain": "d", "dataset": "s", "approach": "a", "metrics": {"accuracy": 1.0, "roc_auc": float("nan")},
+                 "train_seconds": 1.0, "samples_per_second": 1.0, "peak_memory_mb": 1, "machine": "m", "measured_at": "t"}
+    bench.update_results([one_class], tmp_path)
+    bench.update_results([dict(one_class, approach="b")], tmp_path)  # the first record comes back with a null
+    assert "accuracy 1.0000, roc_auc n/a" in (tmp_path / "results.md").read_text()
+
+
 def test_the_summary_shows_each_run_its_own_headline_metrics(tmp_path):
     record_metrics(tmp_path / "a", "01_text", {"fine_tuned": {"accuracy": 0.9, "macro_f1": 0.8, "recall_x": 0.5}})
     record_metrics(tmp_path / "b", "05_segments", {"fine_tuned": {"lift": 2.5, "ari": 0.95, "silhouette": 0.6},
