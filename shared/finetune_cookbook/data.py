@@ -56,10 +56,10 @@ class DataReport:
         parts = [f"{self.rows_read} read"]
         if self.split_sizes:
             parts.append("split " + " / ".join(f"{name} {size}" for name, size in self.split_sizes.items()))
-        crossing = sum(self.cross_split_duplicates.values())
-        if self.duplicates_dropped or crossing:
-            parts.append(f"{self.duplicates_dropped + crossing} duplicate(s) dropped"
-                         + (f" ({crossing} of them also in a later split)" if crossing else ""))
+        if self.duplicates_dropped:
+            parts.append(f"{self.duplicates_dropped} duplicate(s) dropped")
+        for split, dropped in self.cross_split_duplicates.items():
+            parts.append(f"{dropped} dropped from {split} (also in {'test' if split == 'validation' else 'a later split'})")
         if self.empty_dropped:
             parts.append(f"{self.empty_dropped} empty dropped")
         if self.skipped:
@@ -425,6 +425,10 @@ def prepare_splits(tables: dict[str, Table], config: DataConfig, input_column: s
             report.duplicates_dropped += dropped
             report.conflicting_duplicates += conflicting
         report.cross_split_duplicates = drop_across_splits(frames, keys)
+        for split in report.cross_split_duplicates:
+            if frames[split].empty:
+                raise DataError(f"{tables[split].origin}: every row of the {split} split is also in a later split "
+                                "(validation or test), so none is left to use. Give the splits different data.")
     if ALL in frames or set(frames) == {"train"}:  # nothing but training rows: every split is made from them
         key = ALL if ALL in frames else "train"
         report.given_splits, report.split_sources = [], {}

@@ -38,8 +38,8 @@ OS_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
 HIGH_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 COLUMNS = ["image", "label", "split", "file", "digest", "width", "height"]
-# A word of a folder's name that starts so says its split: trainset, testing_images, validation-data.
-SPLIT_PREFIXES = (("train", "train"), ("test", "test"), ("valid", "validation"))
+# Endings that still leave a word naming its split: trainset, testdata, valimages (never testicular, validated).
+SPLIT_WORD_ENDINGS = ("set", "sets", "data", "images", "imgs", "split")
 
 
 class FoundImages(NamedTuple):
@@ -147,6 +147,11 @@ def count_upscaled(table: pd.DataFrame, input_size: int) -> int:
     return int((table[["width", "height"]].min(axis=1) < input_size).sum())
 
 
+def is_os_file(path: Path) -> bool:
+    """Files an operating system leaves beside images: .DS_Store, Thumbs.db, macOS's ._name copies."""
+    return path.name.lower() in OS_FILES or path.name.startswith("._")
+
+
 def _is_hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == "__MACOSX"
 
@@ -165,13 +170,16 @@ def _scan(candidates: list[tuple[Path, str, str | None, str]], input_size: int |
     """Check every (path, label, split, file) candidate; keep the usable ones, report the rest."""
     rows, skipped = [], []
     for path, label, split, file in candidates:
-        if path.name.lower() in OS_FILES:
+        if is_os_file(path):
             skipped.append((file, "operating-system file, not an image"))
             continue
         try:
             data = path.read_bytes()
         except OSError as error:
             skipped.append((file, f"cannot be read ({error.strerror or error})"))
+            continue
+        if not data:
+            skipped.append((file, "empty file (0 bytes)"))
             continue
         check = check_image(data, input_size)
         if not check.ok:
@@ -254,7 +262,8 @@ def folder_split(name: str) -> str | None:
 def _split_word(word: str) -> str | None:
     if word in SPLIT_NAMES:
         return SPLIT_NAMES[word]
-    return next((split for prefix, split in SPLIT_PREFIXES if word.startswith(prefix)), None)
+    return next((SPLIT_NAMES[word[: -len(ending)]] for ending in SPLIT_WORD_ENDINGS
+                 if word.endswith(ending) and word[: -len(ending)] in SPLIT_NAMES), None)
 
 
 def _class_folder_names(folder: Path) -> set[str]:
@@ -262,16 +271,25 @@ def _class_folder_names(folder: Path) -> set[str]:
 
 
 def is_split_layout(root: Path) -> bool:
-    """Split folders: every subfolder's name says a split (train, Testing, val_set ...) and holds class folders.
+    """Split folders: subfolders whose names say a split (train, Testing, val_set ...), each holding class folders.
 
     Files beside the class folders (a README, a stray image) do not change that; a stray image is reported.
-    Class folders with per-patient subfolders stay class folders: their names say no split.
+    Class folders with per-patient subfolders stay class folders: their names say no split. Two split folders
+    or more beside a folder that is not one (a nested copy of the download) are an error naming it.
     """
     subfolders = _subfolders(root)
-    if not subfolders or not all(folder_split(folder.name) for folder in subfolders):
+    named = [folder for folder in subfolders if folder_split(folder.name) and _class_folder_names(folder)]
+    if not named:
         return False
-    if not all(_class_folder_names(folder) for folder in subfolders):
-        return False
+    others = [folder for folder in subfolders if folder not in named]
+    if others:
+        if len(named) < 2:  # one class folder that happens to be called test_set: class folders after all
+            return False
+        described = ", ".join(f"{folder.name} ({'holds no class folders' if folder_split(folder.name) else 'names no split'})"
+                              for folder in others)
+        raise DataError(f"{root} holds the split folders {', '.join(f.name for f in named)} and also {described}. "
+                        "Move or remove those; if one is a copy of the data (as some downloads nest one), point "
+                        "data.source at one copy, or give each split's folder in data.source: {train: ..., test: ...}.")
     splits = [folder_split(folder.name) for folder in subfolders]
     repeated = sorted({split for split in splits if splits.count(split) > 1})
     if repeated:
@@ -429,7 +447,7 @@ def list_prediction_images(path, path_column: str = "image") -> list[str]:
         return [str(p) for p in _resolve_csv_paths(path, _read_csv(path, [path_column], fix)[path_column])]
     if path.is_file():
         return [str(path)]
-    images = [str(p) for p in _files_under(path) if p.suffix.lower() in IMAGE_SUFFIXES]
+    images = [str(p) for p in _files_under(path) if p.suffix.lower() in IMAGE_SUFFIXES and not is_os_file(p)]
     if not images:
         raise DataError(f"{path} holds no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too).")
     return images

@@ -112,6 +112,8 @@ class RocAuc(evaluate.Metric):
             return {"roc_auc": float(roc_auc_score(references == positive, scores[:, positive]))}
         present = np.unique(references)  # classes absent from the references cannot be scored one-vs-rest
         scores = scores[:, present] / scores[:, present].sum(axis=1, keepdims=True)
+        if len(present) == 2:  # sklearn reads two classes as a binary task; one-vs-rest is then one class's AUC
+            return {"roc_auc": float(roc_auc_score(references == present[1], scores[:, 1]))}
         return {"roc_auc": float(roc_auc_score(references, scores, multi_class="ovr", average="macro", labels=present))}
 
 

@@ -155,7 +155,9 @@ def test_split_folders_of_any_name_or_one_folder_per_split(tmp_path):
     assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
     data = _load(tmp_path, {"train": str(root / "train_set"), "test": str(root / "test_set")})
     assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
-    assert data.splits["test"]["file"].str.startswith("test_set/").all()
+    assert data.splits["test"]["file"].str.startswith("test/").all()
+    with pytest.raises(Exception, match=r"data.source.(train|test) and data.source.(train|test) are the same .*: every image "):
+        _load(tmp_path, {"train": str(root / "train_set"), "test": str(root / "train_set")})
     with pytest.raises(Exception, match=r"holds splits of its own \(test_set, train_set\)"):
         _load(tmp_path, {"train": str(root), "test": str(root / "test_set")})
 
@@ -167,7 +169,7 @@ def test_npz_label_ids_are_named_by_the_mapping(tmp_path):
     arrays = {f"{split}_{kind}": values for split, count in (("train", 30), ("test", 12)) for kind, values in (
         ("images", rng.integers(0, 255, (count, 28, 28, 3), dtype=np.uint8)), ("labels", np.arange(count) % 3))}
     np.savez(tmp_path / "blood.npz", **arrays)
-    with pytest.raises(DataError, match=r"label ids.*include '0', '1', '2', which data.labels does not name .* "
+    with pytest.raises(DataError, match=r"label ids, and they include '0' \(npz:test\[0\] ...\), '1' .* which data.labels does not name .* "
                                         r"Name every id in data.label_mapping"):
         _load(tmp_path, tmp_path / "blood.npz", data={"labels": ["basophil", "eosinophil", "platelet"]})
     data = _load(tmp_path, tmp_path / "blood.npz", data={"labels": None, "label_mapping": {
@@ -185,6 +187,13 @@ def test_a_label_csv_with_a_split_column(tmp_path):
     pd.DataFrame(rows, columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
     data = _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
     assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
+    # One split spelled several ways is one split, none of its rows lost
+    spelled = [(*row[:2], ("train", "Train", " training ")[i % 3] if row[2] == "Training" else ("test", "TEST")[i % 2])
+               for i, row in enumerate(rows)]
+    pd.DataFrame(spelled, columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
+    data = _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
+    assert data.report.rows_read == 120 and data.report.split_sizes["test"] == 30
+    assert sum(data.report.split_sizes.values()) == 120
     pd.DataFrame([(*row[:2], "holdout") for row in rows], columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
     with pytest.raises(DataError, match=r"the split 'holdout' .* is not train, validation"):
         _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
@@ -200,14 +209,14 @@ def test_a_wrapper_folder_a_class_without_images_and_an_unnamed_class(tmp_path):
     with pytest.raises(DataError, match=r"data.labels names 'cyst', but no image has that class \(the classes are the "
                                         r"names of the class folders: 'benign', 'malignant'\)"):
         _load(tmp_path, SAMPLES, data={"labels": ["benign", "cyst", "malignant"]})
-    with pytest.raises(DataError, match=r"the classes are the names of the class folders, and they include 'malignant', "
-                                        r"which data.labels does not name"):
+    with pytest.raises(DataError, match=r"the classes are the names of the class folders, and they include "
+                                        r"'malignant' \(malignant/malignant_001\.png ...\), which data.labels does not"):
         _load(tmp_path, SAMPLES, data={"labels": ["benign", "normal"]})
     # Splits named so that no split can be read from the names: the folders would become the classes.
-    for number in (1, 2):
-        (wrapped / f"Training").rename(wrapped / "part1") if number == 1 else (wrapped / "Testing").rename(wrapped / "part2")
-    with pytest.raises(DataError, match=r"include 'part1', 'part2'.* each hold the same folders \(benign, malignant\)"
-                                        r".* rename them"):
+    (wrapped / "Training").rename(wrapped / "part1")
+    (wrapped / "Testing").rename(wrapped / "part2")
+    with pytest.raises(DataError, match=r"include 'part1' \(part1/benign/.*, 'part2' .* each hold the same folders "
+                                        r"\(benign, malignant\).* rename them"):
         _load(tmp_path, wrapped)
     data = _load(tmp_path, wrapped, data={"labels": None})
     assert data.labels == ["part1", "part2"] and any("each hold the same folders" in note for note in data.report.notes)

@@ -48,11 +48,13 @@ def test_predict_keeps_the_input_order_with_unreadable_files(untrained_model, tm
         assert table["file"].tolist() == listing, batch_size
         assert table["label"].isna().tolist() == [False, False, True, False]
         assert table["skipped"].notna().tolist() == [False, False, True, False]
+        assert table.columns[:3].tolist() == ["file", "label", "confidence"] and table.columns[-1] == "skipped"
 
     csv = tmp_path / "scans.csv"
     pd.DataFrame({"image": [new[0], new[1], str(broken)]}).to_csv(csv, index=False)
     table = task.predict_file(untrained_model, csv)
     assert table["file"].tolist() == [new[0], new[1], str(broken)]
+    assert "skipped" not in task.predict(untrained_model, new).columns  # a column only when a file was skipped
 
 
 def test_predict_with_a_whole_batch_unreadable_keeps_the_order(untrained_model, tmp_path):

@@ -233,7 +233,8 @@ def test_split_folders_keep_their_names(tmp_path, splits):
     ("train", "train"), ("Training", "train"), ("train_set", "train"), ("seg_train", "train"), ("TRAIN", "train"),
     ("trainset", "train"), ("Testing", "test"), ("test-images", "test"), ("val", "validation"),
     ("Validation_Data", "validation"), ("dev", "validation"), ("benign", None), ("part1", None),
-    ("train_test", None),
+    ("train_test", None), ("testicular_seminoma", None), ("validated_benign", None), ("Training_Data", "train"),
+    ("valimages", "validation"),
 ])
 def test_folder_split_reads_the_split_from_any_spelling(name, split):
     assert folder_split(name) == split
@@ -249,6 +250,39 @@ def test_split_folders_of_other_names_and_with_stray_files(tmp_path):
     assert sorted(found.table["split"].unique()) == ["test_set", "train_set"]
     assert sorted(found.table["label"].unique()) == ["glioma", "meningioma", "notumor"]
     assert found.skipped == [("train_set/stray.png", "not inside a class folder")]
+
+
+def test_class_folders_whose_names_start_like_a_split_stay_class_folders(tmp_path):
+    root = tmp_path / "scans"
+    for cls in ("testicular_normal", "testicular_seminoma"):
+        for patient in ("p01", "p02"):
+            write(root / cls / patient / "slice1.png", png_bytes(grey_image(value=len(cls) + len(patient))))
+    found = discover_images(root)
+    assert sorted(found.table["label"].unique()) == ["testicular_normal", "testicular_seminoma"]
+    assert found.table["split"].isna().all()
+
+
+def test_split_folders_beside_a_nested_copy_are_an_error_naming_it(tmp_path):
+    root = tmp_path / "chest_xray"
+    for split in ("train", "test", "val"):
+        class_tree(root / split, classes=("NORMAL", "PNEUMONIA"), per_class=2)
+        class_tree(root / "chest_xray" / split, classes=("NORMAL", "PNEUMONIA"), per_class=2)
+    write(root / "__MACOSX" / "train" / "._x.png", b"\x00")
+    with pytest.raises(DataError, match=r"holds the split folders test, train, val and also chest_xray \(names no "
+                                        r"split\)\. Move or remove those; if one is a copy"):
+        discover_images(root)
+    assert sorted(discover_images(root / "chest_xray").table["split"].unique()) == ["test", "train", "val"]
+
+
+def test_macos_copies_and_empty_files_are_skipped_as_such(tmp_path):
+    root = class_tree(tmp_path / "data", per_class=2)
+    write(root / "benign" / "._benign_0.png", b"\x00\x05\x16\x07 AppleDouble")
+    write(root / "benign" / "blank.png", b"")
+    reasons = dict(images_from_class_folders(root).skipped)
+    assert reasons == {"benign/._benign_0.png": "operating-system file, not an image",
+                       "benign/blank.png": "empty file (0 bytes)"}
+    assert list_prediction_images(root / "benign") == [str(root / "benign" / name) for name in
+                                                       ("benign_0.png", "benign_1.png", "blank.png")]
 
 
 def test_two_folders_of_one_split_are_an_error(tmp_path):

@@ -36,6 +36,9 @@ def test_roc_auc_binary_and_multiclass():
     assert roc_auc([0, 0, 1, 1], probabilities) == pytest.approx(0.75)  # one of four pairs ranked the wrong way
     three = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.7, 0.2, 0.1]])
     assert roc_auc([0, 1, 2, 0], three) == pytest.approx(1.0)
+    # A three-class model scored on a split that holds two of its classes (a small given test split)
+    two_present = np.array([[0.6, 0.1, 0.3], [0.2, 0.1, 0.7], [0.4, 0.1, 0.5], [0.3, 0.2, 0.5]])
+    assert roc_auc([0, 2, 2, 0], two_present) == pytest.approx(0.75)  # p(2) among {0, 2}: .33 .78 .56 .63
 
 
 def test_screening_threshold_finds_the_target_share_on_validation():

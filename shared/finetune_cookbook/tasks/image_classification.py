@@ -68,14 +68,19 @@ def load_data(config: RecipeConfig) -> LabelledData:
 def _found_images(config: RecipeConfig) -> tuple[image_io.FoundImages, dict[str, Table]]:
     """Every usable image the config's source holds, and its tables by split (`all` when none is given)."""
     sources = config.data.source if isinstance(config.data.source, dict) else {None: config.data.source}
-    tables, parts, skipped = {}, [], []
+    tables, parts, skipped, read = {}, [], [], {}
     for given_split, entry in sources.items():
         named = _entry_path(entry, given_split)
+        where = "data.source" if given_split is None else f"data.source.{given_split}"
         if given_split is not None:
-            given_split = split_name(given_split, f"data.source.{given_split}")
+            given_split = split_name(given_split, where)
         source = find_local(named, config.search_dirs)
         if source is None:
-            raise missing_data_error(named, config.search_dirs)
+            raise DataError(f"{where}: {missing_data_error(named, config.search_dirs)}")
+        if source.resolve() in read:
+            raise DataError(f"{where} and {read[source.resolve()]} are the same ({named}): every image would sit in "
+                            "two splits. Give each split its own folder or CSV.")
+        read[source.resolve()] = where
         found = image_io.discover_images(
             source, path_column=config.data.image_column or IMAGE, label_column=config.data.label_column,
             split_column=config.data.split_column, input_size=config.model.image_size,
@@ -84,16 +89,19 @@ def _found_images(config: RecipeConfig) -> tuple[image_io.FoundImages, dict[str,
             found = _one_split(found, source, given_split)
         if found.table.empty:
             raise DataError(f"{source}: no usable image found ({image_io.describe_skipped(found.skipped)}).")
-        for split, frame in found.table.groupby(found.table["split"].fillna("all"), sort=False):
-            key = "all" if split == "all" else _split_key(split, source)
+        # Several spellings of one split (train, Train, training in a CSV's split column) make one table.
+        given = found.table["split"].fillna("all")
+        keys = given.map(lambda split: "all" if split == "all" else _split_key(split, source))
+        for key, frame in found.table.groupby(keys, sort=False):
+            spelled = ", ".join(dict.fromkeys(map(str, given[frame.index])))
             frame = frame.reset_index(drop=True).assign(**{ROW: lambda f: range(1, len(f) + 1)})
-            where = named if key == "all" or given_split is not None else (
-                f"{named} [{split}]" if source.is_file() else f"{named.rstrip('/')}/{split}")
-            tables[key] = Table(frame, str(source) if key == "all" else f"{source} ({split})", where)
+            shown = named if key == "all" or given_split is not None else (
+                f"{named} [{spelled}]" if source.is_file() else f"{named.rstrip('/')}/{spelled}")
+            tables[key] = Table(frame, str(source) if key == "all" else f"{source} ({spelled})", shown)
         parts.append(found.table)
         skipped += found.skipped
     if "all" not in tables and "train" not in tables:
-        raise DataError(f"{config.data.source}: holds the splits {', '.join(tables)} but no train split. Add a train "
+        raise DataError(f"{describe_source(config.data.source)}: holds the splits {', '.join(tables)} but no train split. Add a train "
                         "folder (or array), or give each split in data.source: {train: ..., test: ...}.")
     return image_io.FoundImages(pd.concat(parts, ignore_index=True), skipped), tables
 
@@ -113,9 +121,9 @@ def _one_split(found: image_io.FoundImages, source: Path, given_split: str) -> i
     if held:
         raise DataError(f"{source}: data.source.{given_split} holds splits of its own ({', '.join(map(str, held))}). "
                         "Give a folder of class folders, or a CSV, per split; or give the whole folder as data.source.")
-    prefix = source.name
-    table = found.table.assign(split=given_split, file=prefix + "/" + found.table["file"].astype(str))
-    return image_io.FoundImages(table, [(f"{prefix}/{file}", reason) for file, reason in found.skipped])
+    # Files are named under their split (train/benign/x.png): two splits' folders may share a name.
+    table = found.table.assign(split=given_split, file=given_split + "/" + found.table["file"].astype(str))
+    return image_io.FoundImages(table, [(f"{given_split}/{file}", reason) for file, reason in found.skipped])
 
 
 def _split_key(name: str, source: Path) -> str:
@@ -134,8 +142,9 @@ def _split_like_classes(config: RecipeConfig) -> str:
     source = find_local(config.data.source, config.search_dirs)
     inner = image_io.shared_subfolders(source) if source is not None and source.is_dir() \
         and not image_io.is_split_layout(source) else []
-    if not inner:
-        return ""
+    classes = {folder.name for folder in source.iterdir()} if inner else set()
+    if not inner or (config.data.labels and classes <= set(map(str, config.data.labels))):
+        return ""  # data.labels naming the class folders says they are classes
     return (f"The class folders each hold the same folders ({', '.join(inner)}). If the class folders are really "
             "splits (and those folders the classes), rename them (train, validation, test, or names holding those "
             "words, like train_set), or give each split's folder in data.source: {train: <folder>, test: <folder>}.")
@@ -161,7 +170,9 @@ def _check_classes(table: pd.DataFrame, config: RecipeConfig, split_like: str = 
     if unknown:
         fix = (f"Name every id in data.label_mapping ({{{unknown[0]}: <class name>, ...}})" if "npz" in where
                and setting == "data.labels" else f"Add them to {setting}, or remove those images")
-        raise DataError(f"{source}: {where}, and they include {', '.join(map(repr, unknown))}, which {setting} does "
+        examples = ", ".join(f"{label!r} ({table.loc[table['label'].astype(str) == label, 'file'].iloc[0]} ...)"
+                             for label in unknown)
+        raise DataError(f"{source}: {where}, and they include {examples}, which {setting} does "
                         f"not name ({setting}: {', '.join(map(repr, map(str, named)))}). {fix}."
                         f"{(' ' + split_like) if split_like else ''}")
     absent = [] if config.data.label_mapping else [
@@ -176,7 +187,7 @@ def _label_place(source: str, config: RecipeConfig) -> str:
     if suffix == ".csv":
         return f"the classes are the values of the CSV's column {config.data.label_column!r}"
     if suffix == ".npz":
-        return "the classes are the npz's label ids, which data.label_mapping names"
+        return "the classes are the npz's label ids"
     return "the classes are the names of the class folders"
 
 
@@ -519,7 +530,10 @@ def predict(model_dir: str | Path, images: list, names: list[str] | None = None,
                 row[f"flag_{labels[positive]}"] = bool(p[positive] >= info["threshold"])
             slots[slot] = row
         rows.extend(slots)
-    return pd.DataFrame(rows)
+    columns = ["file", "label", "confidence", *(f"p_{label}" for label in labels)]
+    columns += [f"flag_{labels[positive]}"] if positive is not None and info.get("threshold") is not None else []
+    table = pd.DataFrame(rows, columns=columns + ["skipped"])  # the same columns, in one order, whatever is read
+    return table if table["skipped"].notna().any() else table.drop(columns="skipped")
 
 
 def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:
