@@ -4,6 +4,7 @@ from conftest import RECIPE, SAMPLE_REVIEWS
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.data import LABEL, load_labelled_data, read_table
+from finetune_cookbook.errors import DataError
 from finetune_cookbook.tasks.text_classification import TEXT, load_data
 
 
@@ -70,6 +71,19 @@ def test_duplicates_with_conflicting_labels_are_counted(tmp_path):
     data = load_labelled_data(_config(path).data, [tmp_path], "review")
     assert data.report.duplicates_dropped == 1
     assert data.report.conflicting_duplicates == 1
+
+
+def test_a_split_made_only_of_another_splits_rows_is_an_error_and_drops_are_said(tmp_path):
+    rows = pd.DataFrame([(f"text {i}", 1 + i % 5) for i in range(120)], columns=["review", "stars"])
+    rows.to_csv(tmp_path / "train.csv", index=False)
+    rows.iloc[:30].to_csv(tmp_path / "test.csv", index=False)
+    config = _config(tmp_path).data
+    data = load_labelled_data(config, [tmp_path], "review")
+    assert data.report.cross_split_duplicates == {"train": 30}
+    assert "30 dropped from train (also in a later split)" in data.report.console_summary()
+    rows.to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(DataError, match=r"train.csv.*every row of the train split is also in a later split"):
+        load_labelled_data(config, [tmp_path], "review")
 
 
 def test_stratified_sample_keeps_every_class():
