@@ -59,7 +59,8 @@ class DataReport:
         if self.duplicates_dropped:
             parts.append(f"{self.duplicates_dropped} duplicate(s) dropped")
         for split, dropped in self.cross_split_duplicates.items():
-            parts.append(f"{dropped} dropped from {split} (also in {'test' if split == 'validation' else 'a later split'})")
+            later = "test" if split == "validation" else "a later split"
+            parts.append(f"{dropped} dropped from {split} (also in {later})")
         if self.empty_dropped:
             parts.append(f"{self.empty_dropped} empty dropped")
         if self.skipped:

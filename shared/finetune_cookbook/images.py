@@ -204,7 +204,8 @@ def _require_images(found: FoundImages, where: Path, folders: dict[tuple[str, st
         inside = [(file, reason) for file, reason in found.skipped
                   if any((where / file).is_relative_to(folder) for folder in unusable)]
         raise DataError(f"No usable image in {', '.join(map(str, unusable))}: every file there was skipped "
-                        f"({describe_skipped(inside)}). Fix or remove those files, or remove those folders under {where}.")
+                        f"({describe_skipped(inside)}). Fix or remove those files, or remove those folders under "
+                        f"{where}.")
     return found
 
 
@@ -285,8 +286,9 @@ def is_split_layout(root: Path) -> bool:
     if others:
         if len(named) < 2:  # one class folder that happens to be called test_set: class folders after all
             return False
-        described = ", ".join(f"{folder.name} ({'holds no class folders' if folder_split(folder.name) else 'names no split'})"
-                              for folder in others)
+        described = ", ".join(
+            f"{folder.name} ({'holds no class folders' if folder_split(folder.name) else 'names no split'})"
+            for folder in others)
         raise DataError(f"{root} holds the split folders {', '.join(f.name for f in named)} and also {described}. "
                         "Move or remove those; if one is a copy of the data (as some downloads nest one), point "
                         "data.source at one copy, or give each split's folder in data.source: {train: ..., test: ...}.")

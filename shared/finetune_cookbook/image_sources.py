@@ -1,0 +1,149 @@
+"""Where a recipe's images come from: its data.source read into tables by split, and the classes checked.
+
+`data.source` is one folder (of class folders, or of split folders holding class folders), a CSV of image paths and
+labels (with an optional split column), an npz of split arrays, or a mapping of split to its own folder or CSV.
+Mistakes a user makes there (a wrapper folder, a class the config names that no image has, splits whose names say no
+split) are errors in the layout's own terms, raised before anything is trained or written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import images as image_io
+from .config import RecipeConfig
+from .data import ROW, Table, describe_source, label_key, split_name
+from .errors import ConfigError, DataError
+from .resolve import find_local, missing_data_error
+
+DEFAULT_PATH_COLUMN = "image"  # of a label CSV, as `images.discover_images` reads it
+
+
+def found_images(config: RecipeConfig) -> tuple[image_io.FoundImages, dict[str, Table]]:
+    """Every usable image the config's source holds, and its tables by split (`all` when none is given)."""
+    sources = config.data.source if isinstance(config.data.source, dict) else {None: config.data.source}
+    tables, parts, skipped, read = {}, [], [], {}
+    for given_split, entry in sources.items():
+        named = _entry_path(entry, given_split)
+        where = "data.source" if given_split is None else f"data.source.{given_split}"
+        if given_split is not None:
+            given_split = split_name(given_split, where)
+        source = find_local(named, config.search_dirs)
+        if source is None:
+            raise DataError(f"{where}: {missing_data_error(named, config.search_dirs)}")
+        if source.resolve() in read:
+            raise DataError(f"{where} and {read[source.resolve()]} are the same ({named}): every image would sit in "
+                            "two splits. Give each split its own folder or CSV.")
+        read[source.resolve()] = where
+        found = image_io.discover_images(
+            source, path_column=config.data.image_column or DEFAULT_PATH_COLUMN, label_column=config.data.label_column,
+            split_column=config.data.split_column, input_size=config.model.image_size,
+        )
+        if given_split is not None:
+            found = _one_split(found, source, given_split)
+        if found.table.empty:
+            raise DataError(f"{source}: no usable image found ({image_io.describe_skipped(found.skipped)}).")
+        # Several spellings of one split (train, Train, training in a CSV's split column) make one table.
+        given = found.table["split"].fillna("all")
+        keys = given.map(lambda split: "all" if split == "all" else _split_key(split, source))
+        for key, frame in found.table.groupby(keys, sort=False):
+            spelled = ", ".join(dict.fromkeys(map(str, given[frame.index])))
+            frame = frame.reset_index(drop=True).assign(**{ROW: lambda f: range(1, len(f) + 1)})
+            shown = named if key == "all" or given_split is not None else (
+                f"{named} [{spelled}]" if source.is_file() else f"{named.rstrip('/')}/{spelled}")
+            tables[key] = Table(frame, str(source) if key == "all" else f"{source} ({spelled})", shown)
+        parts.append(found.table)
+        skipped += found.skipped
+    if "all" not in tables and "train" not in tables:
+        raise DataError(f"{describe_source(config.data.source)}: holds the splits {', '.join(tables)} but no train "
+                        "split. Add a train folder (or array), or give each split in data.source: "
+                        "{train: ..., test: ...}.")
+    return image_io.FoundImages(pd.concat(parts, ignore_index=True), skipped), tables
+
+
+def _entry_path(entry, split: str | None) -> str:
+    where = "data.source" if split is None else f"data.source.{split}"
+    path = entry.get("path") if isinstance(entry, dict) else entry
+    if not isinstance(path, str):
+        raise ConfigError(f"{where}: for images, give a folder of class folders, a CSV of image paths and labels, or "
+                          "an npz; or, per split, a folder or CSV: {train: <folder>, test: <folder>}.")
+    return path
+
+
+def _one_split(found: image_io.FoundImages, source: Path, given_split: str) -> image_io.FoundImages:
+    """A split's own folder or CSV: its images all belong to the split data.source names it as."""
+    held = sorted(set(found.table["split"].dropna()))
+    if held:
+        raise DataError(f"{source}: data.source.{given_split} holds splits of its own ({', '.join(map(str, held))}). "
+                        "Give a folder of class folders, or a CSV, per split; or give the whole folder as data.source.")
+    # Files are named under their split (train/benign/x.png): two splits' folders may share a name.
+    table = found.table.assign(split=given_split, file=given_split + "/" + found.table["file"].astype(str))
+    return image_io.FoundImages(table, [(f"{given_split}/{file}", reason) for file, reason in found.skipped])
+
+
+def _split_key(name: str, source: Path) -> str:
+    split = image_io.folder_split(str(name))
+    if split is None:
+        raise DataError(f"{source}: the split {name!r} (a split folder's name, an npz array's prefix, or a value of "
+                        "data.split_column) is not train, validation (val, valid, dev) or test. Rename it (names like "
+                        "Training or test_set are understood), or give each split in data.source: {train: ..., "
+                        "test: ...}.")
+    return split
+
+
+def split_like_classes(config: RecipeConfig) -> str:
+    """A warning when the class folders each hold the same folders, as split folders named otherwise would."""
+    if isinstance(config.data.source, dict):
+        return ""
+    source = find_local(config.data.source, config.search_dirs)
+    inner = image_io.shared_subfolders(source) if source is not None and source.is_dir() \
+        and not image_io.is_split_layout(source) else []
+    classes = {folder.name for folder in source.iterdir()} if inner else set()
+    if not inner or (config.data.labels and classes <= set(map(str, config.data.labels))):
+        return ""  # data.labels naming the class folders says they are classes
+    return (f"The class folders each hold the same folders ({', '.join(inner)}). If the class folders are really "
+            "splits (and those folders the classes), rename them (train, validation, test, or names holding those "
+            "words, like train_set), or give each split's folder in data.source: {train: <folder>, test: <folder>}.")
+
+
+def check_classes(table: pd.DataFrame, config: RecipeConfig, split_like: str = "") -> None:
+    """Two classes or more, and the classes the config names are the ones the images have: said in the
+    layout's own terms (class folders, a CSV's label column, an npz's label ids)."""
+    source = describe_source(config.data.source)
+    found = sorted(set(table["label"].astype(str)), key=label_key)
+    first = next(iter(config.data.source.values())) if isinstance(config.data.source, dict) else config.data.source
+    where = _label_place(_entry_path(first, None), config)
+    if len(found) < 2:
+        wrapper = (f" If {found[0]!r} is a folder that wraps your class (or split) folders, point data.source at it."
+                   if "folder" in where else "")
+        raise DataError(f"{source}: every image has the class {found[0]!r}; a classifier needs two classes or more "
+                        f"({where}).{wrapper}")
+    setting = "data.label_mapping" if config.data.label_mapping else "data.labels" if config.data.labels else None
+    if setting is None:
+        return
+    named = list(config.data.label_mapping or config.data.labels)
+    unknown = [label for label in found if label_key(label) not in {label_key(name) for name in named}]
+    if unknown:
+        fix = (f"Name every id in data.label_mapping ({{{unknown[0]}: <class name>, ...}})" if "npz" in where
+               and setting == "data.labels" else f"Add them to {setting}, or remove those images")
+        examples = ", ".join(f"{label!r} ({table.loc[table['label'].astype(str) == label, 'file'].iloc[0]} ...)"
+                             for label in unknown)
+        raise DataError(f"{source}: {where}, and they include {examples}, which {setting} does "
+                        f"not name ({setting}: {', '.join(map(repr, map(str, named)))}). {fix}."
+                        f"{(' ' + split_like) if split_like else ''}")
+    absent = [] if config.data.label_mapping else [
+        label for label in named if label_key(label) not in {label_key(value) for value in found}]
+    if absent:
+        raise DataError(f"{source}: data.labels names {', '.join(map(repr, absent))}, but no image has that class "
+                        f"({where}: {', '.join(map(repr, found))}). Fix data.labels, or add those images.")
+
+
+def _label_place(source: str, config: RecipeConfig) -> str:
+    suffix = Path(source).suffix.lower()
+    if suffix == ".csv":
+        return f"the classes are the values of the CSV's column {config.data.label_column!r}"
+    if suffix == ".npz":
+        return "the classes are the npz's label ids"
+    return "the classes are the names of the class folders"
