@@ -11,7 +11,6 @@ differ in one setting, and keep the higher mean by a rule written down before th
 from __future__ import annotations
 
 import dataclasses
-import json
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -25,6 +24,7 @@ from transformers import TrainerCallback
 from .data import LABEL, LabelledData
 from .errors import ConfigError, DataError
 from .metrics import roc_auc
+from .records import write_json
 
 HALVES_SEED = 0  # the halves of a fold that choose and score the epoch: fixed, so every config gets the same ones
 
@@ -111,6 +111,5 @@ def cross_validate(task, data: LabelledData, config, folds: int, record: str | P
     summary = {"folds": results, "roc_auc": float(np.mean([r["roc_auc"] for r in results])),
                "accuracy": float(np.mean([r["accuracy"] for r in results])), "seed": config.data.seed,
                "pooled_rows": int(sum(len(r["held_out_rows"]) for r in results))}
-    Path(record).parent.mkdir(parents=True, exist_ok=True)
-    Path(record).write_text(json.dumps(summary, indent=2))
+    write_json(record, summary)
     return {**summary, "record": str(record)}

@@ -428,8 +428,9 @@ def prepare_splits(tables: dict[str, Table], config: DataConfig, input_column: s
         report.cross_split_duplicates = drop_across_splits(frames, keys)
         for split in report.cross_split_duplicates:
             if frames[split].empty:
-                raise DataError(f"{tables[split].origin}: every row of the {split} split is also in a later split "
-                                "(validation or test), so none is left to use. Give the splits different data.")
+                later = "the test split" if split == "validation" else "the validation or test split"
+                raise DataError(f"{tables[split].origin}: every row of the {split} split is also in {later}, so none "
+                                "is left to use. Give the splits different data.")
     if ALL in frames or set(frames) == {"train"}:  # nothing but training rows: every split is made from them
         key = ALL if ALL in frames else "train"
         report.given_splits, report.split_sources = [], {}

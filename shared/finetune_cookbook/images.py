@@ -114,13 +114,21 @@ def open_image(source) -> Image.Image:
     return to_rgb(_decode(source))
 
 
+def _is_empty(source) -> bool:
+    if isinstance(source, (bytes, bytearray)):
+        return not source
+    return isinstance(source, (str, Path)) and Path(source).stat().st_size == 0
+
+
 def check_image(source, input_size: int | None = None, min_side: int = MIN_SIDE) -> ImageCheck:
     """Decode `source` fully and say whether it can be used, and whether it will be upscaled.
 
-    Skipped: files PIL cannot identify, corrupt or truncated files, images with a side under
+    Skipped: empty files, files PIL cannot identify, corrupt or truncated files, images with a side under
     `min_side` pixels. Kept but flagged `upscaled`: a side under `input_size`.
     """
     try:
+        if _is_empty(source):
+            return ImageCheck(reason="empty file (0 bytes)")
         decoded = _decode(source)
         width, height = decoded.size
         pixels = to_rgb(decoded)
@@ -156,7 +164,7 @@ def _is_hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == "__MACOSX"
 
 
-def _subfolders(folder: Path) -> list[Path]:
+def subfolders(folder: Path) -> list[Path]:
     """Visible subfolders; hidden ones (.ipynb_checkpoints, .git, __MACOSX) are not data."""
     return sorted(child for child in folder.iterdir() if child.is_dir() and not _is_hidden(child))
 
@@ -177,9 +185,6 @@ def _scan(candidates: list[tuple[Path, str, str | None, str]], input_size: int |
             data = path.read_bytes()
         except OSError as error:
             skipped.append((file, f"cannot be read ({error.strerror or error})"))
-            continue
-        if not data:
-            skipped.append((file, "empty file (0 bytes)"))
             continue
         check = check_image(data, input_size)
         if not check.ok:
@@ -219,7 +224,7 @@ def _stray_images(folder: Path, root: Path, reason: str) -> list[tuple[str, str]
 
 
 def _class_folder_candidates(folder: Path, root: Path, split: str | None):
-    classes = _subfolders(folder)
+    classes = subfolders(folder)
     files = {cls: _files_under(cls) for cls in classes}
     empty = [str(cls) for cls in classes if not files[cls]]
     if empty:
@@ -268,34 +273,37 @@ def _split_word(word: str) -> str | None:
 
 
 def _class_folder_names(folder: Path) -> set[str]:
-    return {child.name for child in _subfolders(folder)}
+    return {child.name for child in subfolders(folder)}
 
 
 def is_split_layout(root: Path) -> bool:
     """Split folders: subfolders whose names say a split (train, Testing, val_set ...), each holding class folders.
 
     Files beside the class folders (a README, a stray image) do not change that; a stray image is reported.
-    Class folders with per-patient subfolders stay class folders: their names say no split. Two split folders
-    or more beside a folder that is not one (a nested copy of the download) are an error naming it.
+    Class folders with per-patient subfolders stay class folders: their names say no split, or their subfolders
+    differ from class to class. A folder that is not a split of class folders beside split folders (a nested copy
+    of the download, a test folder of loose images) is an error naming it.
     """
-    subfolders = _subfolders(root)
-    named = [folder for folder in subfolders if folder_split(folder.name) and _class_folder_names(folder)]
+    folders = subfolders(root)
+    named = [folder for folder in folders if folder_split(folder.name) and _class_folder_names(folder)]
     if not named:
         return False
-    others = [folder for folder in subfolders if folder not in named]
+    if len(named) > 1 and not set.intersection(*(_class_folder_names(folder) for folder in named)):
+        return False  # test_positive/p01, test_negative/p02: classes, whose per-patient folders differ
+    others = [folder for folder in folders if folder not in named]
     if others:
-        if len(named) < 2:  # one class folder that happens to be called test_set: class folders after all
-            return False
+        if len(named) < 2 and not any(folder_split(folder.name) for folder in others):
+            return False  # one class folder that happens to be called test_set: class folders after all
         described = ", ".join(
             f"{folder.name} ({'holds no class folders' if folder_split(folder.name) else 'names no split'})"
             for folder in others)
         raise DataError(f"{root} holds the split folders {', '.join(f.name for f in named)} and also {described}. "
                         "Move or remove those; if one is a copy of the data (as some downloads nest one), point "
                         "data.source at one copy, or give each split's folder in data.source: {train: ..., test: ...}.")
-    splits = [folder_split(folder.name) for folder in subfolders]
+    splits = [folder_split(folder.name) for folder in folders]
     repeated = sorted({split for split in splits if splits.count(split) > 1})
     if repeated:
-        clashing = [folder.name for folder in subfolders if folder_split(folder.name) in repeated]
+        clashing = [folder.name for folder in folders if folder_split(folder.name) in repeated]
         raise DataError(f"{root}: the folders {', '.join(clashing)} all look like the {' and '.join(repeated)} split. "
                         "Keep one folder per split (merge or move the others), or give each split's folder in "
                         "data.source: {train: ..., test: ...}.")
@@ -306,10 +314,10 @@ def shared_subfolders(root: Path) -> list[str]:
     """The subfolder names that every subfolder of `root` holds, when there are two subfolders or more and they
     all hold the same ones: split folders whose names say no split (part1/benign, part2/benign ...) look so, and
     so do class folders sorted the same way inside (benign/left, malignant/left ...). Else an empty list."""
-    subfolders = _subfolders(root) if root.is_dir() else []
-    if len(subfolders) < 2:
+    folders = subfolders(root) if root.is_dir() else []
+    if len(folders) < 2:
         return []
-    inner = [_class_folder_names(folder) for folder in subfolders]
+    inner = [_class_folder_names(folder) for folder in folders]
     return sorted(inner[0]) if inner[0] and all(names == inner[0] for names in inner) else []
 
 
@@ -318,7 +326,7 @@ def images_from_split_folders(root, input_size: int | None = None) -> FoundImage
     root = _existing_folder(root)
     candidates, folders = [], {}
     skipped = _stray_images(root, root, "not inside a split folder")
-    for split_folder in _subfolders(root):
+    for split_folder in subfolders(root):
         classes, found, stray = _class_folder_candidates(split_folder, root, split_folder.name)
         if not classes:
             raise DataError(f"Split folder {split_folder} has no class folders. Remove it, or add one folder per class.")

@@ -30,7 +30,9 @@ def write_json(path: str | Path, payload) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(strict_json(payload), indent=2, sort_keys=False, default=float, allow_nan=False) + "\n")
+    # default: numpy integers, torch scalars and the like, as numbers (or null)
+    text = json.dumps(strict_json(payload), indent=2, default=lambda value: strict_json(float(value)), allow_nan=False)
+    partial.write_text(text + "\n")
     os.replace(partial, path)
     return path
 

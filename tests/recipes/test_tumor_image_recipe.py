@@ -149,16 +149,26 @@ def _split_tree(root: Path, names=("Training", "Testing")) -> Path:
 
 
 def test_split_folders_of_any_name_or_one_folder_per_split(tmp_path):
+    from finetune_cookbook.errors import ConfigError, DataError
+
     root = _split_tree(tmp_path / "kaggle", names=("train_set", "test_set"))
     (root / "train_set" / "README.md").write_text("downloaded 2026")
     data = _load(tmp_path, root)
     assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
     data = _load(tmp_path, {"train": str(root / "train_set"), "test": str(root / "test_set")})
     assert data.report.given_splits == ["train", "test"] and data.report.split_sizes["test"] == 30
-    assert data.splits["test"]["file"].str.startswith("test/").all()
-    with pytest.raises(Exception, match=r"data.source.(train|test) and data.source.(train|test) are the same .*: every image "):
+    assert data.splits["test"]["file"].str.startswith(f"{root / 'test_set'}/").all()  # where a user finds them
+    with pytest.raises(ConfigError, match=r"data.source.(val|validation) and data.source.(val|validation) both name "
+                                          r"the validation split"):
+        _load(tmp_path, {"train": str(root / "train_set"), "val": str(root / "test_set"), "validation": str(root)})
+    with pytest.raises(ConfigError, match=r"data.source.train: an image split's entry is its folder or CSV "
+                                          r"\(\['delimiter'\] are settings for tables\)"):
+        _load(tmp_path, {"train": {"path": str(root / "train_set"), "delimiter": ";"}, "test": str(root / "test_set")})
+    with pytest.raises(ConfigError, match=r"data.split_column \('fold'\) is for a CSV of image paths"):
+        _load(tmp_path, root, data={"split_column": "fold"})
+    with pytest.raises(DataError, match=r"data.source.(train|test) and data.source.(train|test) are the same .*: every "):
         _load(tmp_path, {"train": str(root / "train_set"), "test": str(root / "train_set")})
-    with pytest.raises(Exception, match=r"holds splits of its own \(test_set, train_set\)"):
+    with pytest.raises(DataError, match=r"holds splits of its own \(test_set, train_set\)"):
         _load(tmp_path, {"train": str(root), "test": str(root / "test_set")})
 
 
@@ -194,9 +204,11 @@ def test_a_label_csv_with_a_split_column(tmp_path):
     data = _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
     assert data.report.rows_read == 120 and data.report.split_sizes["test"] == 30
     assert sum(data.report.split_sizes.values()) == 120
-    pd.DataFrame([(*row[:2], "holdout") for row in rows], columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
-    with pytest.raises(DataError, match=r"the split 'holdout' .* is not train, validation"):
-        _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
+    for unknown in ("holdout", "all"):  # "all" is no split either, whatever the code calls a source without one
+        pd.DataFrame([(*row[:2], unknown if row[2] == "test" else row[2]) for row in rows],
+                     columns=["path", "diagnosis", "fold"]).to_csv(listing, index=False)
+        with pytest.raises(DataError, match=rf"the split '{unknown}' .* is not train, validation"):
+            _load(tmp_path, listing, data={"image_column": "path", "label_column": "diagnosis", "split_column": "fold"})
 
 
 def test_a_wrapper_folder_a_class_without_images_and_an_unnamed_class(tmp_path):
@@ -220,6 +232,15 @@ def test_a_wrapper_folder_a_class_without_images_and_an_unnamed_class(tmp_path):
         _load(tmp_path, wrapped)
     data = _load(tmp_path, wrapped, data={"labels": None})
     assert data.labels == ["part1", "part2"] and any("each hold the same folders" in note for note in data.report.notes)
+    # Class folders sorted the same way inside, named in data.labels (spelled as the user likes): no warning
+    (wrapped / "part1" / "README.md").write_text("scanner A")
+    data = _load(tmp_path, wrapped, data={"labels": ["Part1", "PART2"]})
+    assert not any("each hold the same folders" in note for note in data.report.notes)
+    # One class spelled two ways, in two split folders
+    spelled = _split_tree(tmp_path / "spelled")
+    (spelled / "Testing" / "benign").rename(spelled / "Testing" / "Benign")
+    with pytest.raises(DataError, match=r"the classes 'Benign', 'benign' differ only in how they are written"):
+        _load(tmp_path, spelled, data={"labels": None})
 
 
 def test_train_under_torchrun_with_two_processes(tmp_path):

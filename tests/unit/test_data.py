@@ -82,7 +82,7 @@ def test_a_split_made_only_of_another_splits_rows_is_an_error_and_drops_are_said
     assert data.report.cross_split_duplicates == {"train": 30}
     assert "30 dropped from train (also in a later split)" in data.report.console_summary()
     rows.to_csv(tmp_path / "test.csv", index=False)
-    with pytest.raises(DataError, match=r"train.csv.*every row of the train split is also in a later split"):
+    with pytest.raises(DataError, match=r"train.csv.*every row of the train split is also in the validation or test"):
         load_labelled_data(config, [tmp_path], "review")
 
 

@@ -262,6 +262,23 @@ def test_class_folders_whose_names_start_like_a_split_stay_class_folders(tmp_pat
     assert found.table["split"].isna().all()
 
 
+def test_class_folders_named_like_a_split_with_per_patient_folders_stay_class_folders(tmp_path):
+    root = tmp_path / "scans"
+    for cls, patients in (("test_positive", ("p01", "p02")), ("test_negative", ("p03", "p04"))):
+        for patient in patients:
+            write(root / cls / patient / "slice1.png", png_bytes(grey_image(value=10 * int(patient[1:]))))
+    found = discover_images(root)
+    assert sorted(found.table["label"].unique()) == ["test_negative", "test_positive"]
+
+
+def test_a_split_folder_of_loose_images_beside_one_of_class_folders_is_an_error(tmp_path):
+    root = tmp_path / "data"
+    class_tree(root / "train", classes=("cat", "dog"), per_class=2)
+    write(root / "test" / "a.png", png_bytes(grey_image()))
+    with pytest.raises(DataError, match=r"holds the split folders train and also test \(holds no class folders\)"):
+        discover_images(root)
+
+
 def test_split_folders_beside_a_nested_copy_are_an_error_naming_it(tmp_path):
     root = tmp_path / "chest_xray"
     for split in ("train", "test", "val"):

@@ -27,7 +27,7 @@ from ..config import RecipeConfig, TrainingConfig
 from ..data import LABEL, LabelledData, prepare_splits
 from ..errors import ConfigError
 from ..few_shot import probe_weights, set_head
-from ..image_sources import check_classes, found_images, split_like_classes
+from ..image_sources import check_classes, found_images, split_like_warning
 from ..measure import measure
 from ..metrics import roc_auc, screening_threshold, sensitivity_specificity, trainer_probability_metrics
 from ..modelcard import image_model_card
@@ -51,7 +51,7 @@ def load_data(config: RecipeConfig) -> LabelledData:
     that cannot be used (an empty class folder, a CSV naming missing files, a single class) is an error.
     """
     found, tables = found_images(config)
-    split_like = split_like_classes(config)
+    split_like = split_like_warning(config)
     check_classes(found.table, config, split_like)
     # The folder (or CSV, or npz) names each image's class in a `label` column.
     data_config = dataclasses.replace(config.data, label_column="label")
