@@ -126,7 +126,7 @@ def check_classes(table: pd.DataFrame, config: RecipeConfig, split_like: str = "
     """Two classes or more, and the classes the config names are the ones the images have: said in the
     layout's own terms (class folders, a CSV's label column, an npz's label ids)."""
     source = describe_source(config.data.source)
-    found = sorted(set(table["label"].astype(str)), key=label_key)
+    found = sorted(set(table["label"].astype(str)), key=lambda label: (label_key(label), label))
     if len({label_key(label) for label in found}) < len(found):
         spellings = [label for label in found if [label_key(x) for x in found].count(label_key(label)) > 1]
         raise DataError(f"{source}: the classes {', '.join(map(repr, spellings))} differ only in how they are written "
