@@ -64,8 +64,7 @@ class DataReport:
         if self.empty_dropped:
             parts.append(f"{self.empty_dropped} empty dropped")
         if self.skipped:
-            more = f"; and {len(self.skipped) - shown} more" if len(self.skipped) > shown else ""
-            parts.append(f"{len(self.skipped)} skipped ({'; '.join(self.skipped[:shown])}{more})")
+            parts.append(f"{len(self.skipped)} skipped ({list_first(self.skipped, shown)})")
         return "\n".join([f"data: {self.source}: " + ", ".join(parts)] + [f"note: {note}" for note in self.notes])
 
     def splits_sentence(self) -> str:
@@ -97,6 +96,11 @@ def list_rows(rows: pd.Series) -> str:
     listed = [str(r) for r in rows.head(MAX_ROWS_LISTED)]
     more = f" and {len(rows) - MAX_ROWS_LISTED} more" if len(rows) > MAX_ROWS_LISTED else ""
     return ", ".join(listed) + more
+
+
+def list_first(items: list[str], shown: int) -> str:
+    """The first `shown` items and how many more, for a message that cannot list them all."""
+    return "; ".join(items[:shown]) + (f"; and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def _rows(frame: pd.DataFrame) -> str:

@@ -107,13 +107,13 @@ def _split_key(name: str, source: Path) -> str:
     return split
 
 
-def split_like_warning(config: RecipeConfig) -> str:
-    """A warning when the class folders each hold the same folders, as split folders named otherwise would."""
-    if isinstance(config.data.source, dict):
+def split_like_warning(config: RecipeConfig, found: pd.DataFrame) -> str:
+    """A warning when the class folders each hold the same folders, as split folders named otherwise would.
+    `found`: the images `found_images` read, whose `split` column says whether the folder held splits."""
+    if isinstance(config.data.source, dict) or found["split"].notna().any():
         return ""
     source = find_local(config.data.source, config.search_dirs)
-    inner = image_io.shared_subfolders(source) if source is not None and source.is_dir() \
-        and not image_io.is_split_layout(source) else []
+    inner = image_io.shared_subfolders(source) if source.is_dir() else []
     classes = {label_key(folder.name) for folder in image_io.subfolders(source)} if inner else set()
     if not inner or (config.data.labels and classes <= {label_key(label) for label in config.data.labels}):
         return ""  # data.labels naming the class folders says they are classes

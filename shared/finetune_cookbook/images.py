@@ -28,6 +28,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from torchvision.transforms import v2
 
+from .data import list_first
 from .errors import DataError
 from .readers import ROW, SPLIT_NAMES, read_table
 
@@ -195,10 +196,14 @@ def _scan(candidates: list[tuple[Path, str, str | None, str]], input_size: int |
     return FoundImages(pd.DataFrame(rows, columns=COLUMNS), skipped)
 
 
+def skipped_lines(skipped: list[tuple[str, str]]) -> list[str]:
+    """`file: reason` of each skipped file, as reports and messages show them."""
+    return [f"{file}: {reason}" for file, reason in skipped]
+
+
 def describe_skipped(skipped: list[tuple[str, str]], shown: int = 5) -> str:
     """`file: reason` of the first few skipped files, and how many more there are."""
-    listed = "; ".join(f"{file}: {reason}" for file, reason in skipped[:shown])
-    return listed + (f"; and {len(skipped) - shown} more" if len(skipped) > shown else "")
+    return list_first(skipped_lines(skipped), shown)
 
 
 def _require_images(found: FoundImages, where: Path, folders: dict[tuple[str, str], Path]) -> FoundImages:

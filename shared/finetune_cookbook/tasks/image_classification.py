@@ -51,12 +51,12 @@ def load_data(config: RecipeConfig) -> LabelledData:
     that cannot be used (an empty class folder, a CSV naming missing files, a single class) is an error.
     """
     found, tables = found_images(config)
-    split_like = split_like_warning(config)
+    split_like = split_like_warning(config, found.table)
     check_classes(found.table, config, split_like)
     # The folder (or CSV, or npz) names each image's class in a `label` column.
     data_config = dataclasses.replace(config.data, label_column="label")
     data = prepare_splits(tables, data_config, FILE, keys=lambda frame: frame["digest"])
-    data.report.skipped = [f"{file}: {reason}" for file, reason in found.skipped]
+    data.report.skipped = image_io.skipped_lines(found.skipped)
     if split_like:
         data.report.notes.append(split_like)
     upscaled = image_io.count_upscaled(found.table, config.model.image_size)
