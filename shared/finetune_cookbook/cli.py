@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def _pretrain(args) -> None:
     from .config import load_config
     from .recipe import pretrain
 
-    checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume)
+    def announce(data) -> None:  # what was read, before the minutes of pre-training; once under torchrun
+        if os.environ.get("RANK", "0") == "0":
+            print(data.report.console_summary(), flush=True)
+
+    checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce)
     if checkpoint.saved:  # under torchrun, only the main process saves and reports
         print(f"pre-trained checkpoint: {checkpoint.folder} ({checkpoint.seconds:.0f} s)")
 

@@ -255,6 +255,15 @@ class TabularConfig:
     min_category_count: int = _help(
         "Categories seen fewer times than this in the training rows are grouped into one 'rare' category.", 5
     )
+    missing_values: list[str] | dict[str, Any] = _help(
+        "Cell values that mean 'unknown' and are read as empty cells: a list for every column (e.g. ['?', 'NA']), "
+        "or per column (e.g. {pdays: [-1, 999], job: [unknown]}). Numbers match by value (999 matches 999.0). "
+        "The label column is never changed.", default_factory=list
+    )
+    decimal: str = _help(
+        "The decimal mark of the file's numbers: '.' (12,345.67) or ',' (12.345,67, as many semicolon files "
+        "write them).", "."
+    )
 
 
 @dataclass
@@ -330,6 +339,8 @@ class SegmentationConfig:
         "The day the data was taken (ISO date): tenure and age are counted up to it. Unset: the latest join date "
         "in the file.", None)
     birth_year_column: str | None = _help("The customer's year of birth; becomes an age.", None)
+    age_column: str | None = _help("The customer's age in years, for files that give an age instead of a year of "
+                                   "birth (set one of the two).", None)
     household_columns: list[str] = _help(
         "Counts of other people in the household (children, teenagers); household size adds them to the "
         "customer and a partner.", default_factory=list)
@@ -537,6 +548,7 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
         "training.lr_scheduler": (config.training.lr_scheduler, {"linear", "cosine", "constant"}),
         "model.head": (config.model.head, {"random", "probe"}),
         "pretrain.corruption": (config.pretrain.corruption, set(PRETRAIN_OBJECTIVES)),
+        "tabular.decimal": (config.tabular.decimal, {".", ","}),
     }
     # Settings only some tasks read, when set away from their default: (value, the tasks, what those tasks are).
     task_settings = {
@@ -603,10 +615,14 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
     if not 0 < segmentation.contact_share < 1:
         raise ConfigError(f"{where}: segmentation.contact_share is {segmentation.contact_share}; use a share of the "
                           "customers in (0, 1), e.g. 0.1.")
-    if config.task == "segmentation" and not (segmentation.recency_column or segmentation.purchase_columns
-                                              or segmentation.spend_columns):
-        raise ConfigError(f"{where}: name at least one of segmentation.recency_column, purchase_columns and "
-                          "spend_columns: customer segments are built on how customers buy.")
+    if segmentation.birth_year_column and segmentation.age_column:
+        raise ConfigError(f"{where}: segmentation.birth_year_column and age_column are both set; set the one your "
+                          "file has (age_column for ages, birth_year_column for years of birth).")
+    for column, markers in (config.tabular.missing_values.items() if isinstance(config.tabular.missing_values, dict)
+                            else []):
+        if not isinstance(markers, list) or not all(isinstance(m, (str, int, float)) for m in markers):
+            raise ConfigError(f"{where}: tabular.missing_values.{column} is {markers!r}; give a list of the values "
+                              f"that mean unknown, e.g. {{{column}: [-1, 999]}}.")
     if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
         raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:

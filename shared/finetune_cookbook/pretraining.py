@@ -29,7 +29,7 @@ from .measure import Measurement, measure
 from .rare_events import ranking_metrics
 from .readers import ROW
 from .saving import model_folder, read_model_info, save_atomically
-from .tabular import EncodedRows, TabularEncoder
+from .tabular import EncodedRows, TabularEncoder, clean_cells
 from .tabular_data import TabularData
 from .tabular_model import TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, row_embeddings
 from .training import build_trainer, checkpoint_to_resume, training_arguments
@@ -274,7 +274,8 @@ def save_classifier(model: TabularForClassification, config: RecipeConfig, outpu
     columns, how new files are read, and the task's own `info`."""
     info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
             "identifier_columns": config.tabular.drop_columns, **info,
-            "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding}}
+            "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding},
+            "cells": {"missing_values": config.tabular.missing_values, "decimal": config.tabular.decimal}}
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder)
@@ -294,7 +295,10 @@ def read_new_rows(model_dir, path) -> tuple[pd.DataFrame, str]:
     info = read_model_info(model_dir)
     tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
     table = next(iter(tables.values()))
-    return table.frame, table.origin
+    cells = info.get("cells", {})
+    frame, _ = clean_cells(table.frame, cells.get("missing_values", []), cells.get("decimal", "."),
+                           keep=[info.get("label_column"), *(info.get("identifier_columns") or [])])
+    return frame, table.origin
 
 
 @torch.no_grad()

@@ -57,14 +57,18 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
     return summary
 
 
-def pretrain(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None):
+def pretrain(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None,
+             on_data=None):
     """Self-supervised pre-training for tasks that make their own pre-trained model (tabular); returns the
-    task's checkpoint (its `.folder` is where it was saved)."""
+    task's checkpoint (its `.folder` is where it was saved). `on_data` is called with the data once it is read
+    and checked, before training (the command line prints its report)."""
     task = get_task(config.task)
     if not hasattr(task, "pretrain"):
         raise ConfigError(f"{config.config_path}: task {config.task!r} starts from a published pre-trained model "
                           "(model.name), so there is nothing to pre-train. Run `cookbook train`.")
     data = task.load_data(config)
+    if on_data is not None:
+        on_data(data)
     return task.pretrain(data, config, output_dir or config.output_dir, resume=resume, callbacks=callbacks)
 
 

@@ -45,6 +45,8 @@ BAND = re.compile(
 DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|^\d{1,2}/\d{1,2}/\d{2,4}")
 DATE_PARTS = ("year", "month", "weekday", "hour")
 MISSING = "(missing)"
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # 12,345.67: the only place a comma may be in a number
+DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")  # 12.345,67 or 12,5
 TEXT_SHARE_FOR_NUMERIC = 0.9  # a column this much numbers is numeric with stray text, not a category
 # skops loads only objects of these types from an encoder file.
 TRUSTED_TYPES = [
@@ -98,8 +100,61 @@ def _is_band(values: pd.Series) -> bool:
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
-    """Text cells as numbers (thousands commas allowed); what does not read as a number is NaN."""
-    return pd.to_numeric(values.str.replace(",", "", regex=False), errors="coerce")
+    """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a number is
+    NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
+    text = values.astype("string").str.strip()
+    grouped = text.str.fullmatch(THOUSANDS).fillna(False).astype(bool)
+    return pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
+                         errors="coerce")
+
+
+def _decimal_comma(values: pd.Series) -> pd.Series:
+    """Cells that read as numbers only with a decimal comma (12,50 or 1.234,56)."""
+    text = values.astype("string").str.strip()
+    return (text.str.fullmatch(DECIMAL_COMMA).fillna(False).astype(bool) & text.str.contains(",", regex=False)
+            & ~text.str.fullmatch(THOUSANDS).fillna(False).astype(bool))
+
+
+def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """`frame` with `tabular.missing_values` emptied and, when `decimal` is ',', numbers such as 1.234,56 written
+    1234.56; the columns in `keep` (the label) are left as they are. Also returns what was emptied, per column."""
+    frame = frame.copy()
+    emptied = []
+    for column in frame.columns:
+        if column == ROW or column in keep:
+            continue
+        markers = missing_values.get(column, []) if isinstance(missing_values, dict) else missing_values
+        text = frame[column].astype("string").str.strip()
+        if decimal == ",":
+            european = text.str.fullmatch(DECIMAL_COMMA).fillna(False).astype(bool)
+            if european.any():
+                rewritten = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+                frame[column] = frame[column].where(~european, rewritten)
+                text = frame[column].astype("string").str.strip()
+        if not markers:
+            continue
+        numbers = {float(m) for m in markers if _number(m) is not None}
+        hit = text.isin([str(m).strip() for m in markers]).fillna(False).astype(bool)
+        if numbers:
+            hit |= parse_numbers(text).isin(numbers)
+        if hit.any():
+            shown = ", ".join(repr(v) for v in text[hit].unique()[:3])
+            emptied.append(f"{column!r} {int(hit.sum())} cell(s) ({shown})")
+            frame[column] = frame[column].where(~hit, "")
+    return frame, emptied
+
+
+def column_list(columns) -> str:
+    """A file's columns for an error message; a column without a header shows as '' (pandas calls it
+    'Unnamed: 0' elsewhere; here its name is the empty text)."""
+    return ", ".join(repr(c) if not str(c).strip() else str(c) for c in columns if c != ROW)
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------- column types
@@ -113,7 +168,7 @@ def infer_column_types(frame: pd.DataFrame, exclude: list[str], overrides: dict[
     for column, kind in overrides.items():
         if column not in frame.columns:
             raise ConfigError(f"tabular.column_types names {column!r}, which {origin} does not have. Columns: "
-                              f"{', '.join(c for c in frame.columns if c != ROW)}.")
+                              f"{column_list(frame.columns)}.")
         if kind not in KINDS:
             raise ConfigError(f"tabular.column_types.{column} is {kind!r}; choose one of {', '.join(KINDS)}.")
     kinds = {}
@@ -136,10 +191,55 @@ def infer_column_types(frame: pd.DataFrame, exclude: list[str], overrides: dict[
     return kinds
 
 
+IDENTIFIER_DIGITS = 11  # whole numbers this long are card, account or phone numbers, not quantities
+MANY_CATEGORIES = 50
+
+
+def column_notes(frame: pd.DataFrame, kinds: dict[str, str], overrides: dict[str, str], time_columns: list[str],
+                 shown: int = 8) -> list[str]:
+    """What a user should know about the inferred columns of `frame` (the training rows): each kind's columns,
+    and the columns that look like identifiers, row numbers or times, which a model learns little from."""
+    by_kind: dict[str, list[str]] = {}
+    for column, kind in kinds.items():
+        if kind != CONSTANT:
+            by_kind.setdefault(kind, []).append(repr(column) if not str(column).strip() else str(column))
+    notes = ["Column kinds (inferred from the training rows; tabular.column_types overrides them): " + "; ".join(
+        f"{kind} {len(names)}: {', '.join(names[:shown])}{f' and {len(names) - shown} more' if len(names) > shown else ''}"
+        for kind, names in by_kind.items()) + "."]
+    suspects = []
+    for column, kind in kinds.items():
+        if column in overrides or kind == CONSTANT:
+            continue
+        present = _present(frame[column])
+        distinct = present.nunique()
+        if not str(column).strip() or str(column).startswith("Unnamed:"):
+            suspects.append(f"{column!r} has no header name (a saved row index?)")
+        elif kind == "categorical" and distinct > MANY_CATEGORIES and distinct >= 0.5 * len(present):
+            suspects.append(f"{column!r} holds {distinct} different values in {len(present)} training rows")
+        elif kind == "numeric":
+            numbers = parse_numbers(present)
+            whole = bool((numbers == numbers.round()).all())
+            if whole and numbers.abs().median() >= 10 ** IDENTIFIER_DIGITS:
+                suspects.append(f"{column!r} holds whole numbers of {IDENTIFIER_DIGITS + 1} or more digits")
+            elif whole and distinct == len(present) > MANY_CATEGORIES and (numbers.is_monotonic_increasing
+                                                                           or numbers.is_monotonic_decreasing):
+                suspects.append(f"{column!r} counts the rows up, one value per row")
+    if suspects:
+        notes.append("These look like identifiers, row numbers or timestamps, which a model can memorise but not "
+                     f"learn from: {'; '.join(suspects)}. Add them to tabular.drop_columns (predict copies them "
+                     "through), or keep them by naming their kind in tabular.column_types.")
+    kept_times = [c for c in time_columns if c in kinds and kinds[c] != CONSTANT]
+    if kept_times:
+        notes.append(f"Time column(s) {', '.join(map(repr, kept_times))} are also features. With a time-ordered split "
+                     "the test rows lie beyond every training time; add them to tabular.drop_columns unless a "
+                     "part of them (a month, an hour) says something on its own.")
+    return notes
+
+
 def _guess_kind(present: pd.Series) -> str:
     numbers = parse_numbers(present)
-    if numbers.notna().mean() >= TEXT_SHARE_FOR_NUMERIC:
-        return "numeric"  # stray text in it is reported by _check_numeric
+    if (numbers.notna() | _decimal_comma(present)).mean() >= TEXT_SHARE_FOR_NUMERIC:
+        return "numeric"  # stray text (or decimal commas) in it is reported by _check_numeric
     lowered = set(present.str.lower().unique())
     if lowered <= TRUE_WORDS | FALSE_WORDS and len(lowered) == 2:
         return "boolean"
@@ -155,11 +255,20 @@ def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series)
     bad = present[parse_numbers(present).isna()]
     if not bad.empty:
         rows = rows.loc[bad.index]
+        comma = bad[_decimal_comma(bad)]
+        if len(comma):
+            raise DataError(
+                f"{origin}: column {column!r} holds numbers written with a decimal comma in row(s) "
+                f"{list_rows(rows.loc[comma.index])} ({', '.join(repr(v) for v in comma.unique()[:3])}). Set "
+                "tabular.decimal: ',' in the config so that they read as numbers (a point then separates "
+                "thousands: 1.234,56), then pre-train and train again; or write them with a decimal point."
+            )
         examples = ", ".join(repr(v) for v in bad.unique()[:3])
         raise DataError(
             f"{origin}: column {column!r} holds numbers, but row(s) {list_rows(rows)} hold text ({examples}). Correct "
-            f"those cells (leave a cell empty for a missing value), or declare the column categorical: "
-            f"tabular.column_types: {{{column}: categorical}}."
+            f"those cells (leave a cell empty for a missing value, or name such values in tabular.missing_values). "
+            f"If the column is really a category, declare it so before training: tabular.column_types: "
+            f"{{{column}: categorical}}."
         )
 
 
@@ -330,7 +439,7 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
     values and one of them is such."""
     if column not in frame.columns:
         raise DataError(f"{origin}: no label column {column!r}. Columns found: "
-                        f"{', '.join(c for c in frame.columns if c != ROW)}. Set data.label_column to the column "
+                        f"{column_list(frame.columns)}. Set data.label_column to the column "
                         f"that says which rows are {meaning}.")
     text = frame[column].astype("string").str.strip()
     empty = text.isna() | (text == "")
@@ -387,7 +496,7 @@ def time_order(frame: pd.DataFrame, columns: list[str], origin: str) -> np.ndarr
     for column in columns:
         if column not in frame.columns:
             raise DataError(f"{origin}: tabular.time_columns names {column!r}, which is not a column. Columns: "
-                            f"{', '.join(c for c in frame.columns if c != ROW)}.")
+                            f"{column_list(frame.columns)}.")
         text = frame[column].astype("string").str.strip().str.lower()
         numbers = parse_numbers(text.fillna(""))
         for names in (MONTH_NAMES, WEEKDAY_NAMES):

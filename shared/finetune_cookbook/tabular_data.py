@@ -15,8 +15,7 @@ import pandas as pd
 from .config import RecipeConfig
 from .data import ALL, LABEL, SPLITS, DataReport, LabelledData, describe_source, load_tables, stratified_sample, stratified_split
 from .errors import ConfigError, DataError
-from .readers import ROW
-from .tabular import CONSTANT, binary_targets, infer_column_types, model_columns, time_order
+from .tabular import CONSTANT, binary_targets, clean_cells, column_list, column_notes, infer_column_types, model_columns, time_order
 
 TARGET = "target"  # 1 for the positive outcome (a fraud), 0 otherwise
 
@@ -37,19 +36,30 @@ class TabularData(LabelledData):
         return [c for c, kind in self.kinds.items() if kind != CONSTANT]
 
 
-def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine", "fraud")) -> TabularData:
-    """The config's table, labelled 1 (`tabular.positive_value`) / 0, split and typed; nothing is written."""
+def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine", "fraud"),
+                      describe_columns: bool = True) -> TabularData:
+    """The config's table, labelled 1 (`tabular.positive_value`) / 0, split and typed; nothing is written.
+    `describe_columns`: the report notes the inferred kinds and suspect columns (off for a task that adds
+    columns of its own and describes them itself)."""
     tables = load_tables(config.data, config.search_dirs)
     report = DataReport(source=describe_source(config.data.source), rows_read=sum(len(t.frame) for t in tables.values()))
     frames, positive = {}, None
     for split, table in tables.items():
-        frame = table.frame.copy()
+        unknown = [c for c in (config.tabular.missing_values if isinstance(config.tabular.missing_values, dict)
+                               else []) if c not in table.frame.columns]
+        if unknown:
+            raise ConfigError(f"tabular.missing_values names {', '.join(map(repr, unknown))}, not columns of "
+                              f"{table.origin}. Columns: {column_list(table.frame.columns)}.")
+        frame, emptied = clean_cells(table.frame, config.tabular.missing_values, config.tabular.decimal,
+                                     keep=[config.data.label_column, *config.tabular.drop_columns])
+        if emptied:
+            report.notes.append(f"Read as missing (tabular.missing_values) in {table.origin}: {'; '.join(emptied)}.")
         targets, positive = binary_targets(frame, config.data.label_column, config.tabular.positive_value,
                                            table.origin, meaning=labels[1])
         missing = [c for c in config.tabular.drop_columns if c not in frame.columns]
         if missing:
-            raise ConfigError(f"tabular.drop_columns names {', '.join(missing)}, not columns of {table.origin}. "
-                              f"Columns: {', '.join(c for c in frame.columns if c != ROW)}.")
+            raise ConfigError(f"tabular.drop_columns names {', '.join(map(repr, missing))}, not columns of "
+                              f"{table.origin}. Columns: {column_list(frame.columns)}.")
         frame[TARGET] = targets
         frame[LABEL] = np.where(targets == 1, labels[1], labels[0])
         frames[split] = frame
@@ -72,6 +82,8 @@ def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine"
     kinds = infer_column_types(train, exclude, config.tabular.column_types, origin)
     for split, frame in splits.items():  # bad cells in any split are found now, before anything trains
         model_columns(frame, kinds, split_origins.get(split, origin))
+    if describe_columns:
+        report.notes += column_notes(train, kinds, config.tabular.column_types, config.tabular.time_columns or [])
     constant = [c for c, kind in kinds.items() if kind == CONSTANT]
     if constant:
         report.notes.append(f"Left out for holding one value in every training row: {', '.join(constant)}.")

@@ -139,17 +139,19 @@ def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
 
 
 def test_a_claims_file_of_another_schema_needs_only_an_edited_config(tmp_path):
-    """Other column names, semicolons, a Y / N label, year and month-name columns instead of a timestamp, an
-    amount given in text bands, true / false flags and a day-first date: a copy of the config that names the
-    label, the fraud value, the identifiers and the time columns is all it takes."""
+    """Other column names, semicolons, decimal commas, '?' for unknown, a saved row index without a header, a Y / N
+    label, year and month-name columns instead of a timestamp, an amount given in text bands, true / false flags
+    and a day-first date: a copy of the config that names the label, the fraud value, the identifiers, the time
+    columns, the decimal mark and the unknown marker is all it takes."""
     rows = pd.read_csv(TRANSACTIONS, dtype=str, keep_default_na=False)
     when = pd.to_datetime(rows["timestamp"])
     bands = pd.cut(pd.to_numeric(rows["avg_amount_30d"]), [0, 20, 50, 100, float("inf")], right=False,
                    labels=["less than 20", "20 to 50", "50 to 100", "more than 100"]).astype(str)
     other = pd.DataFrame({
-        "claim_ref": rows["transaction_id"].str.replace("T", "CL"), "policy": rows["account_id"],
+        "": range(len(rows)), "claim_ref": rows["transaction_id"].str.replace("T", "CL"), "policy": rows["account_id"],
         "yr": when.dt.year, "mon": when.dt.strftime("%b"),
-        "claimed": rows["amount"], "vendor_type": rows["merchant_category"], "hour_of_day": rows["hour"],
+        "claimed": rows["amount"].str.replace(".", ",", regex=False),
+        "vendor_type": rows["merchant_category"].where(rows.index % 50 != 7, "?"), "hour_of_day": rows["hour"],
         "route": rows["channel"], "in_person": rows["card_present"].map({"yes": "True", "no": "False"}),
         "usual_claim": bands.where(bands != "nan", ""), "holder_age": rows["customer_age_band"],
         "card_issued": (when - pd.to_timedelta(rows["account_age_days"].astype(int), unit="D")).dt.strftime(
@@ -160,12 +162,17 @@ def test_a_claims_file_of_another_schema_needs_only_an_edited_config(tmp_path):
     file = tmp_path / "claims.csv"
     other.to_csv(file, index=False, sep=";")
     config = load_config(fraud_config(tmp_path, file, data={"label_column": "fraud_flag", "delimiter": "semicolon"},
-                                      tabular={"positive_value": "Y", "drop_columns": ["claim_ref", "policy", "yr"],
-                                               "time_columns": ["yr", "mon"]}))
+                                      tabular={"positive_value": "Y", "drop_columns": ["", "claim_ref", "policy", "yr"],
+                                               "time_columns": ["yr", "mon"], "decimal": ",",
+                                               "missing_values": ["?"]}))
     pretrain(config, tmp_path / "run")
     summary = train(config, tmp_path / "run")
     kinds = summary.data.kinds
     assert (kinds["usual_claim"], kinds["in_person"], kinds["card_issued"]) == ("band", "boolean", "date")
+    assert kinds["claimed"] == "numeric" and "" not in kinds
+    train_rows = summary.data.splits["train"].set_index("row")["claimed"].astype(float)
+    assert train_rows.tolist() == pytest.approx(pd.to_numeric(rows["amount"]).loc[train_rows.index - 1].tolist())
+    assert any("'vendor_type' 120 cell(s) ('?')" in note for note in summary.data.report.notes)
     scores = json.loads((tmp_path / "run" / "metrics.json").read_text())["approaches"]["fine_tuned"]
     assert scores["average_precision"] > 2 * scores["base_rate"]
     new_rows = tmp_path / "new_claims.csv"
@@ -226,11 +233,14 @@ def test_a_training_split_without_fraud_is_refused(tmp_path):
         load(tmp_path, no_early_fraud)
 
 
-def test_a_budget_without_a_fraud_case_is_refused(tmp_path):
-    config = load_config(fraud_config(tmp_path, fraud={"label_budget": 0.005}))
-    pretrain(config, tmp_path / "run")
+def test_a_budget_without_a_fraud_case_is_refused_before_pretraining(tmp_path):
+    small = load_config(fraud_config(tmp_path, fraud={"label_budget": 0.005}))
     with pytest.raises(DataError, match="label budget of 0.005 .* keeps no fraud case.*fraud.label_budget"):
-        train(config, tmp_path / "run")
+        pretrain(small, tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    pretrain(load_config(fraud_config(tmp_path)), tmp_path / "run")  # the same split, a budget that holds frauds
+    with pytest.raises(DataError, match="label budget of 0.005 .* keeps no fraud case.*fraud.label_budget"):
+        train(small, tmp_path / "run")
 
 
 def test_an_empty_column_is_named(tmp_path):

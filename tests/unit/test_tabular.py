@@ -8,7 +8,8 @@ import pytest
 from finetune_cookbook.errors import DataError
 from finetune_cookbook.rare_events import alert_budget_metrics, cost_threshold, expected_cost
 from finetune_cookbook.tabular import (
-    CONSTANT, TabularEncoder, band_value, binary_targets, check_input_columns, infer_column_types, time_order,
+    CONSTANT, TabularEncoder, band_value, binary_targets, check_input_columns, clean_cells, column_list, column_notes,
+    infer_column_types, parse_numbers, time_order,
 )
 from finetune_cookbook.tabular_data import label_subset
 
@@ -145,3 +146,44 @@ def test_trees_take_a_column_of_many_categories_as_a_number():
     assert positions.tolist() == [3, 5]
     HistGradientBoostingClassifier(categorical_features=positions, max_iter=5).fit(
         encoded.rows["train"].flat(), rng.integers(0, 2, 600))  # a 300-category column as a category would fail
+
+
+def test_a_decimal_comma_is_never_read_as_a_thousands_comma():
+    assert parse_numbers(pd.Series(["1,234.5", "12,50", "1.234,56", "7", "-3.5"])).tolist()[:1] == [1234.5]
+    assert parse_numbers(pd.Series(["12,50", "1.234,56"])).isna().all()  # not 1250 and 1.23456
+    frame = claims().assign(amount=[f"{v:.2f}".replace(".", ",") for v in np.linspace(1, 2000, 60)])
+    with pytest.raises(DataError, match=r"column 'amount' holds numbers written with a decimal comma.*tabular.decimal"):
+        infer_column_types(frame, ["fraud"], None, "claims.csv")
+    cleaned, _ = clean_cells(frame, [], ",", keep=["fraud"])
+    assert infer_column_types(cleaned, ["fraud"], None, "claims.csv")["amount"] == "numeric"
+    assert parse_numbers(cleaned["amount"]).iloc[-1] == pytest.approx(2000.0)
+    european, _ = clean_cells(pd.DataFrame({"x": ["1.234,56", "0,5", "2.000"]}), [], ",", keep=[])
+    assert parse_numbers(european["x"]).tolist() == [1234.56, 0.5, 2000.0]
+
+
+def test_missing_value_markers_empty_the_cells_but_never_the_label():
+    frame = pd.DataFrame({"pdays": ["999", "999.0", "-1", "5"], "job": ["?", "admin.", "?", "unknown"],
+                          "y": ["?", "yes", "no", "no"]})
+    per_column, emptied = clean_cells(frame, {"pdays": [999, -1], "job": ["unknown"]}, ".", keep=["y"])
+    assert per_column["pdays"].tolist() == ["", "", "", "5"] and per_column["job"].tolist() == ["?", "admin.", "?", ""]
+    assert emptied == ["'pdays' 3 cell(s) ('999', '999.0', '-1')", "'job' 1 cell(s) ('unknown')"]
+    everywhere, _ = clean_cells(frame, ["?"], ".", keep=["y"])
+    assert everywhere["job"].tolist() == ["", "admin.", "", "unknown"] and everywhere["y"].tolist()[0] == "?"
+
+
+def test_identifiers_row_numbers_and_kept_time_columns_are_pointed_out():
+    n = 120
+    frame = pd.DataFrame({
+        "": [str(i) for i in range(n)], "cc_num": [str(4_000_000_000_000 + 7 * (i % 9)) for i in range(n)],
+        "trans_num": [f"t{i:05x}" for i in range(n)], "amount": [str(i % 17) for i in range(n)],
+        "month": [str(1 + i % 12) for i in range(n)], "shop": ["a", "b", "c"] * (n // 3),
+    })
+    kinds = infer_column_types(frame, [], None, "cards.csv")
+    notes = column_notes(frame, kinds, {}, ["month"])
+    assert notes[0].startswith("Column kinds") and "categorical 2: trans_num, shop" in notes[0]
+    suspects = notes[1]
+    assert "'' has no header name" in suspects and "'cc_num' holds whole numbers of 12 or more digits" in suspects
+    assert "'trans_num' holds 120 different values" in suspects and "'amount'" not in suspects
+    assert "'shop'" not in suspects and "Time column(s) 'month' are also features" in notes[2]
+    assert column_notes(frame, kinds, {"": "numeric", "cc_num": "numeric", "trans_num": "categorical"}, [])[1:] == []
+    assert column_list(["", "amount", "row"]) == "'', amount"
