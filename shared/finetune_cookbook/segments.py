@@ -131,26 +131,36 @@ def profile(features: pd.DataFrame, labels: np.ndarray, responded: np.ndarray, k
     return table.join(typical).reindex(range(k))
 
 
-def segment_names(features: pd.DataFrame, labels: np.ndarray, k: int, words: dict[str, tuple[str | None, str | None]],
-                  per_name: int = 2) -> list[str]:
+Words = dict[str, tuple[str | None, str | None]]  # feature -> (word when high, word when low)
+
+
+def segment_names(features: pd.DataFrame, labels: np.ndarray, k: int, words: Words, per_name: int = 2,
+                  fallback: Words | None = None) -> list[str]:
     """A name per segment from the features that set it most apart (the gap of its mean from the overall mean in
-    standard deviations), in the words of `words` (feature -> (word when high, word when low))."""
+    standard deviations), in the words of `words`. A segment those words leave unnamed, or named like another,
+    takes words from `fallback` too (the file's own columns, for schemas the words were not written for)."""
+    names = [_name(features, labels == segment, words, per_name, []) for segment in range(k)]
+    if fallback:
+        for segment, name in enumerate(names):
+            if not name or names.count(name) > 1:
+                names[segment] = _name(features, labels == segment, fallback, per_name, name.split(", ") if name else [])
+    return _unique([name or "average customers" for name in names])
+
+
+def _name(features: pd.DataFrame, inside: np.ndarray, words: Words, per_name: int, chosen: list[str]) -> str:
     columns = [c for c in words if c in features.columns]
     values = features[columns].astype(float)
     spread = values.std().replace(0, np.nan)
-    names = []
-    for segment in range(k):
-        inside = values[labels == segment]
-        gaps = ((inside.mean() - values.mean()) / spread).dropna() if len(inside) else pd.Series(dtype=float)
-        chosen = []
-        for column in gaps.abs().sort_values(ascending=False).index:
-            word = words[column][0 if gaps[column] > 0 else 1]
-            if word and abs(gaps[column]) >= 0.25 and word not in chosen:
-                chosen.append(word)
-            if len(chosen) == per_name:
-                break
-        names.append(", ".join(chosen) or "average customers")
-    return _unique(names)
+    members = values[inside]
+    gaps = ((members.mean() - values.mean()) / spread).dropna() if len(members) else pd.Series(dtype=float)
+    chosen = list(chosen)
+    for column in gaps.abs().sort_values(ascending=False).index:
+        if len(chosen) >= per_name:
+            break
+        word = words[column][0 if gaps[column] > 0 else 1]
+        if word and abs(gaps[column]) >= 0.25 and word not in chosen:
+            chosen.append(word)
+    return ", ".join(chosen)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -131,6 +131,59 @@ def test_a_customer_file_of_another_schema_needs_only_an_edited_config(tmp_path)
     assert predicted["client"].str.startswith("K").all() and len(predicted) == len(other)
 
 
+def bank_customers(folder: Path) -> Path:
+    """The sample's customers in the shape of a bank's campaign file: an age instead of a birth year, a balance that
+    can be negative, -1 for 'never contacted', no purchase or spend columns, quoted fields, semicolons."""
+    rows = pd.read_csv(CUSTOMERS, dtype=str, keep_default_na=False)
+    days = rows["days_since_last_purchase"].astype(int)
+    bank = pd.DataFrame({
+        "age": (2025 - pd.to_numeric(rows["birth_year"])).astype(str),
+        "job": rows["education"].map(lambda e: "unknown" if e == "basic" else e),
+        "marital": rows["marital_status"],
+        "balance": (pd.to_numeric(rows["income"], errors="coerce").fillna(0) / 20 - 1200).round().astype(int),
+        "pdays": days.where(days < 80, -1).astype(str),
+        "campaign": rows["web_purchases"], "contacts_before": rows["deal_purchases"],
+        "y": rows["responded"].map({"1": "yes", "0": "no"}),
+    })
+    file = folder / "bank.csv"
+    bank.to_csv(file, index=False, sep=";", quoting=1)
+    return file
+
+
+BANK_ROLES = {"recency_column": "pdays", "purchase_columns": [], "spend_columns": [], "joined_column": None,
+              "birth_year_column": None, "age_column": "age", "household_columns": [], "partner_column": "marital",
+              "partner_values": ["married"], "income_column": None, "snapshot_date": "2025-06-30"}
+
+
+def test_a_bank_campaign_file_without_purchases_or_birth_years_needs_only_an_edited_config(tmp_path):
+    """Another common shape: the roles a file lacks are left out, -1 is declared a missing value, and a negative
+    balance is an ordinary feature."""
+    file = bank_customers(tmp_path)
+    config = load_config(write_config(tmp_path, QUICK, RECIPE, file, {
+        "data": {"label_column": "y"},
+        "tabular": {"drop_columns": [], "positive_value": "yes", "missing_values": {"pdays": [-1]}},
+        "segmentation": BANK_ROLES,
+    }))
+    pretrain(config, tmp_path / "run")
+    summary = train(config, tmp_path / "run")
+    assert summary.data.engineered == ["recency", "age", "household_size"]
+    assert any(note.startswith("Read as missing (tabular.missing_values)") and "'pdays'" in note
+               for note in summary.data.report.notes)
+    predicted = segmentation.predict_file(summary.output_dir, file)  # -1 is read as missing here too
+    assert len(predicted) == len(pd.read_csv(file, sep=";")) and predicted["segment_name"].str.len().gt(0).all()
+
+
+def test_a_file_without_recency_purchases_or_spend_segments_without_the_rfm_baseline(tmp_path):
+    file = bank_customers(tmp_path)
+    data = segmentation.load_data(load_config(write_config(tmp_path, QUICK, RECIPE, file, {
+        "data": {"label_column": "y"}, "tabular": {"drop_columns": [], "positive_value": "yes"},
+        "segmentation": {**BANK_ROLES, "recency_column": None},
+    })))
+    assert data.engineered == ["age", "household_size"]
+    assert any("no RFM baseline (kmeans_rfm)" in note for note in data.report.notes)
+    assert "balance" in data.own_columns() and (data.naming_features("train")["balance"] < 0).any()
+
+
 # ------------------------------------------------------------------------------------------------ bad input
 
 
@@ -193,5 +246,6 @@ def test_customers_who_joined_after_the_training_snapshot_are_assigned_with_a_no
     file = tmp_path / "newest.csv"
     rows.to_csv(file, index=False)
     out, err = run_cookbook("predict", output_dir, file)
-    assert "Tenure and age counted to 2026-02-01" in err and "trained with 2025-06-30" in err
+    assert "Joined after 2025-06-30, the snapshot the model was trained with, so counted with a tenure of 0 days: " \
+           "row(s) 1, 2" in err
     assert len(pd.read_csv(io.StringIO(out))) == 6

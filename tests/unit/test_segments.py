@@ -93,9 +93,10 @@ def customers_frame() -> pd.DataFrame:
 
 
 def columns(**changes) -> CustomerColumns:
-    settings = SegmentationConfig(recency_column="days", purchase_columns=["web", "shop"], spend_columns=["wine", "meat"],
-                                  joined_column="joined", birth_year_column="born", household_columns=["kids"],
-                                  partner_column="status", snapshot_date="2025-06-30", **changes)
+    roles = dict(recency_column="days", purchase_columns=["web", "shop"], spend_columns=["wine", "meat"],
+                 joined_column="joined", birth_year_column="born", household_columns=["kids"], partner_column="status",
+                 snapshot_date="2025-06-30")
+    settings = SegmentationConfig(**{**roles, **changes})
     customer_columns = CustomerColumns(settings)
     customer_columns.fit_snapshot(customers_frame(), "customers.csv")
     return customer_columns
@@ -147,3 +148,54 @@ def test_the_campaign_plan_lists_the_contacted_customers_by_their_rows_and_ident
     assert (customers["customer_id"] == frame["customer_id"].iloc[positions].to_numpy()).all()
     assert customers["segment"].tolist() == [["a", "b", "c"][s] for s in labels[positions]]
     assert customers["segment"].head(10).eq("b").all()
+
+
+def test_an_age_column_stands_in_for_a_birth_year_and_ages_given_as_birth_years_are_refused():
+    frame = customers_frame().assign(age=["45", "130", ""])
+    made = columns(birth_year_column=None, age_column="age").add_features(frame, "customers.csv")
+    assert made["age"].iloc[0] == 45 and made["age"].iloc[1:].isna().all()  # 130 is implausible
+    with pytest.raises(DataError, match=r"'born' is segmentation.birth_year_column, but most of its values \(45, 30, 61\) "
+                                        r"look like ages.*segmentation.age_column"):
+        columns().add_features(customers_frame().assign(born=["45", "30", "61"]), "customers.csv")
+    with pytest.raises(DataError, match=r"file has column\(s\) 'age'.*would overwrite"):
+        columns().check_config(list(frame.columns), "customers.csv")
+    columns(birth_year_column=None, age_column="age").check_config(list(frame.columns), "customers.csv")
+
+
+def test_negative_values_name_their_role_and_the_way_out():
+    with pytest.raises(DataError, match=r"row\(s\) 2, 4 \(-1, -1\): the value cannot be negative as "
+                                        r"segmentation.recency_column.*tabular.missing_values \(e.g. \{days: \[-1\]\}\)"):
+        columns().add_features(customers_frame().assign(days=["-1", "40", "-1"]), "customers.csv")
+    balance = customers_frame().assign(balance=["-50", "10", "3"])
+    with pytest.raises(DataError, match=r"as segmentation.income_column.*leave segmentation.income_column unset"):
+        columns(income_column="balance").add_features(balance, "customers.csv")
+    with pytest.raises(DataError, match=r"'days' is segmentation.recency_column, which must be a number of days since "
+                                        r"the last purchase \(not a date\), but row\(s\) 2"):
+        columns().add_features(customers_frame().assign(days=["2024-01-01", "40", "9"]), "customers.csv")
+
+
+def test_a_new_customer_who_joined_after_the_snapshot_does_not_move_anyone_else():
+    def placed(joined_last: str) -> pd.DataFrame:
+        customer_columns = columns()
+        customer_columns.new_customers = True
+        made = customer_columns.add_features(customers_frame().assign(
+            joined=["2024-01-01", "2025-01-01", joined_last]), "customers.csv")
+        return made, customer_columns.notes()
+
+    before, _ = placed("2023-06-30")
+    after, notes = placed("2026-03-01")
+    assert before["tenure_days"].tolist()[:2] == after["tenure_days"].tolist()[:2] == [546, 180]
+    assert after["tenure_days"].iloc[2] == 0 and "counted with a tenure of 0 days: row(s) 4" in notes[-1]
+    with pytest.raises(DataError, match="is after the snapshot date 2025-06-30"):  # training data: a mistake
+        columns().add_features(customers_frame().assign(joined=["2024-01-01", "2025-01-01", "2026-03-01"]), "c.csv")
+
+
+def test_segments_the_role_words_leave_unnamed_take_the_files_own_columns():
+    features = pd.DataFrame({"monetary": [10, 10, 10, 10, 10, 10], "premium": [1, 1, 1, 9, 9, 9],
+                             "insured": [0, 0, 0, 1, 1, 0]})
+    words = {"monetary": ("big spenders", "low spenders")}
+    fallback = {"premium": ("high premium", "low premium"), "insured": ("insured", "not insured")}
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    assert segment_names(features, labels, 2, words) == ["average customers (1)", "average customers (2)"]
+    assert segment_names(features, labels, 2, words, fallback=fallback) == ["low premium, not insured",
+                                                                             "high premium, insured"]

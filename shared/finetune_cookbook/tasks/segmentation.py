@@ -24,7 +24,7 @@ from ..compare import ApproachResult
 from ..config import RecipeConfig, SegmentationConfig, TrainingConfig
 from ..customer_spaces import EmbeddingSpace, raw_space, response_weights, rfm_space
 from ..customers import (
-    AGE, FREQUENCY, HOUSEHOLD, MONETARY, RECENCY, SHARE_PREFIX, TENURE, CustomerColumns, spend_labels,
+    AGE, FREQUENCY, HOUSEHOLD, MONETARY, RECENCY, RFM, SHARE_PREFIX, TENURE, CustomerColumns, spend_labels,
 )
 from ..data import LABEL
 from ..errors import ConfigError, DataError
@@ -39,7 +39,9 @@ from ..segments import (
     Segments, best_segment, compactness, contact_order, contact_plan, fit_segments, held_out_lift, profile,
     response_by_segment, segment_names, stability, targeting,
 )
-from ..tabular import TabularEncoder, check_input_columns, infer_column_types, parse_numbers, source_rows
+from ..tabular import (
+    TabularEncoder, check_input_columns, column_notes, infer_column_types, model_columns, parse_numbers, source_rows,
+)
 from ..tabular_data import TARGET, TabularData, load_tabular_data
 from ..tabular_model import TabularForClassification
 from ..training import FineTuneResult
@@ -73,6 +75,18 @@ class CustomerData(TabularData):
         columns = self.engineered + ([income] if income else [])
         return frame[columns].apply(lambda values: parse_numbers(values.astype("string")))
 
+    def own_columns(self) -> dict[str, str]:
+        """The file's numeric, band and yes / no columns that no role names: they name segments the role
+        features leave unnamed (a schema without spend or purchases, say)."""
+        income = self.customers.settings.income_column
+        return {c: kind for c, kind in self.kinds.items()
+                if kind in ("numeric", "band", "boolean") and c not in self.engineered and c != income}
+
+    def naming_features(self, split: str) -> pd.DataFrame:
+        """`features` and the file's own columns as numbers, for segment names."""
+        own = model_columns(self.splits[split], self.own_columns(), self.report.source)
+        return pd.concat([self.features(split), own], axis=1)
+
 
 def model_name(config: RecipeConfig) -> str:
     return f"{pretrained_model_name(config)}, fine-tuned on campaign responses"
@@ -86,20 +100,27 @@ def k_values(config: RecipeConfig) -> list[int]:
 def load_data(config: RecipeConfig) -> CustomerData:
     """The customers: the response labelled 1 / 0, split (stratified), checked, with RFM, spend shares, tenure,
     age and household size added; nothing is written."""
-    data = load_tabular_data(config, LABELS)
+    data = load_tabular_data(config, LABELS, describe_columns=False)
     origin = data.report.source
     columns = CustomerColumns(config.segmentation)
     columns.check_config(data.splits["train"].columns, origin)
-    columns.fit_snapshot(pd.concat(data.splits.values()), origin)  # no label in it: every customer may count
-    splits = {split: columns.add_features(frame, origin) for split, frame in data.splits.items()}
+    everyone = pd.concat(data.splits, names=["split", None])  # checked at once: an error counts every bad row
+    columns.fit_snapshot(everyone, origin)  # no label in it: every customer may count
+    featured = columns.add_features(everyone, origin)
+    splits = {split: featured.xs(split, level="split") for split in data.splits}
     engineered = columns.engineered_columns()
     exclude = [config.data.label_column, *config.tabular.drop_columns, TARGET, LABEL, *columns.replaced_columns]
     kinds = infer_column_types(splits["train"], exclude, config.tabular.column_types, origin)
     report = data.report
     report.notes += columns.notes()
-    if columns.replaced_columns:
-        report.notes.append(f"Stand-ins: {', '.join(columns.replaced_columns)} enter as {TENURE} and {AGE} "
+    report.notes += column_notes(splits["train"], {c: k for c, k in kinds.items() if c not in engineered},
+                                 config.tabular.column_types, config.tabular.time_columns or [])
+    if columns.stand_ins:
+        report.notes.append(f"Stand-ins: {', '.join(f'{c} enters as {f}' for c, f in columns.stand_ins.items())} "
                             f"(counted to {columns.snapshot.date() if columns.snapshot is not None else 'today'}).")
+    if not any(c in engineered for c in RFM):
+        report.notes.append("No recency, purchase or spend column is named in the segmentation section, so there "
+                            "is no RFM baseline (kmeans_rfm); the other approaches run as usual.")
     _check_enough(splits, config, origin)
     return CustomerData(splits=splits, labels=data.labels, report=report, kinds=kinds,
                         positive_value=data.positive_value, label_column=data.label_column, customers=columns,
@@ -190,9 +211,11 @@ def chosen_k(runs: list[SegmentRun], config: RecipeConfig) -> int:
 
 def baseline_spaces(data: CustomerData, config: RecipeConfig, pretrained: Pretrained) -> dict:
     origin = data.report.source
-    return {"kmeans_raw": raw_space(data.kinds, data.engineered, origin, config.tabular.min_category_count),
-            "kmeans_rfm": rfm_space(data.engineered, origin),
-            "pretrained": EmbeddingSpace(pretrained.model.encoder, pretrained.encoder, origin)}
+    spaces = {"kmeans_raw": raw_space(data.kinds, data.engineered, origin, config.tabular.min_category_count)}
+    if any(c in data.engineered for c in RFM):  # else no recency, purchase or spend column: the report says so
+        spaces["kmeans_rfm"] = rfm_space(data.engineered, origin)
+    spaces["pretrained"] = EmbeddingSpace(pretrained.model.encoder, pretrained.encoder, origin)
+    return spaces
 
 
 @dataclass
@@ -317,11 +340,21 @@ def segment_words(settings: SegmentationConfig) -> dict[str, tuple[str | None, s
     return words
 
 
+def column_words(kinds: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Plain words for the file's own columns: high / low Annual Premium, Previously Insured / not ..."""
+    words = {}
+    for column, kind in kinds.items():
+        name = str(column).replace("_", " ").strip()
+        words[column] = (name, f"not {name}") if kind == "boolean" else (f"high {name}", f"low {name}")
+    return words
+
+
 def segment_profile(data: CustomerData, config: RecipeConfig, run: SegmentRun, split: str = "train") -> pd.DataFrame:
     """Per segment: a name, size, share, response rate and typical (median) features, on `split`'s customers."""
     features = data.features(split)
     table = profile(features, run.labels[split], data.targets(split), run.k)
-    names = segment_names(data.features("train"), run.labels["train"], run.k, segment_words(config.segmentation))
+    names = segment_names(data.naming_features("train"), run.labels["train"], run.k, segment_words(config.segmentation),
+                          fallback=column_words(data.own_columns()))
     table.insert(0, "name", names)
     return table
 
@@ -393,12 +426,11 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
     `result.attrs["ignored_columns"]`."""
     model, encoder, info = load_model(model_dir)
     saved = info["segments"]
-    columns = CustomerColumns(SegmentationConfig(**saved["settings"]))
+    columns = CustomerColumns(SegmentationConfig(**saved["settings"]), new_customers=True)
     columns.snapshot = pd.Timestamp(saved["snapshot"]) if saved["snapshot"] else None
     needed = [c for c in encoder.input_columns if c not in saved["engineered"]] + columns.role_columns
     needed = list(dict.fromkeys(needed))
     extra = check_input_columns(frame, needed, origin)
-    columns.move_snapshot_to(frame, origin)  # customers who joined after the training data was taken
     featured = columns.add_features(frame, origin)
     space = EmbeddingSpace(model.encoder, encoder, origin, weights=np.asarray(saved["embedding_weights"]))
     space.mean, space.scale = np.asarray(saved["embedding_mean"]), np.asarray(saved["embedding_scale"])
