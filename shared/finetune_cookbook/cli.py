@@ -10,17 +10,33 @@ from pathlib import Path
 from .errors import CookbookError
 
 
+def _announcer():
+    """A callback that prints what was read, split and noticed before the minutes of training (once under
+    torchrun), and the number of notes it printed."""
+    from .data import DataReport
+
+    shown = {"notes": 0}
+
+    def announce(data) -> None:
+        report = getattr(data, "report", None)
+        if isinstance(report, DataReport) and os.environ.get("RANK", "0") == "0":
+            print(report.console_summary(), flush=True)
+            shown["notes"] = len(report.notes)
+
+    return announce, shown
+
+
 def _train(args) -> None:
     from .config import load_config
-    from .data import DataReport
     from .recipe import train
 
-    summary = train(load_config(args.config), args.output_dir, resume=args.resume)
+    announce, shown = _announcer()
+    summary = train(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce)
     if not summary.main_process:
         return
     report = getattr(summary.data, "report", None)
-    if isinstance(report, DataReport):
-        print(report.console_summary())
+    for note in report.notes[shown["notes"]:] if report is not None else []:
+        print(f"note: {note}")  # what training itself noticed
     scores = ", ".join(f"{k} {summary.metrics[k]:.4f}" for k in summary.headline_metrics if k in summary.metrics)
     print(f"test: {scores}")
     print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")
@@ -31,11 +47,7 @@ def _pretrain(args) -> None:
     from .config import load_config
     from .recipe import pretrain
 
-    def announce(data) -> None:  # what was read, before the minutes of pre-training; once under torchrun
-        if os.environ.get("RANK", "0") == "0":
-            print(data.report.console_summary(), flush=True)
-
-    checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce)
+    checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume, on_data=_announcer()[0])
     if checkpoint.saved:  # under torchrun, only the main process saves and reports
         print(f"pre-trained checkpoint: {checkpoint.folder} ({checkpoint.seconds:.0f} s)")
 

@@ -231,7 +231,7 @@ def _refuse(bad: pd.Series, rows: pd.Series, origin: str, column: str, values: p
     if bad.any():
         shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[bad].head(3))
         raise DataError(f"{origin}: column {column!r}, row(s) {list_rows(rows[bad].sort_values())} ({shown}): the "
-                        f"value {what}.")
+                        f"value {what.rstrip('.')}.")
 
 
 def spend_labels(columns: list[str]) -> list[str]:

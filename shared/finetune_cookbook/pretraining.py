@@ -297,7 +297,7 @@ def read_new_rows(model_dir, path) -> tuple[pd.DataFrame, str]:
     table = next(iter(tables.values()))
     cells = info.get("cells", {})
     frame, _ = clean_cells(table.frame, cells.get("missing_values", []), cells.get("decimal", "."),
-                           keep=[info.get("label_column"), *(info.get("identifier_columns") or [])])
+                           keep=[info.get("label_column"), *(info.get("identifier_columns") or [])], origin=table.origin)
     return frame, table.origin
 
 

@@ -34,11 +34,15 @@ class TrainSummary:
     main_process: bool = True  # False in the other processes of a torchrun launch
 
 
-def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None) -> TrainSummary:
+def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None,
+          on_data=None) -> TrainSummary:
     """Validates the data (before anything is written), fine-tunes, scores on test, and saves the model,
-    `metrics.json`, the model card and the config that produced them."""
+    `metrics.json`, the model card and the config that produced them. `on_data` is called with the data once it
+    is read and checked, before training (the command line prints its report)."""
     task: Task = get_task(config.task)
     data = task.load_data(config)
+    if on_data is not None:
+        on_data(data)
     output_dir = Path(output_dir or config.output_dir)
     tuned = task.fine_tune(data, config, output_dir, resume=resume, callbacks=callbacks)
     summary = TrainSummary(output_dir, output_dir / MODEL_DIR, tuned.result.metrics, data, task.HEADLINE_METRICS)

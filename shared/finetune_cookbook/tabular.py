@@ -45,8 +45,9 @@ BAND = re.compile(
 DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|^\d{1,2}/\d{1,2}/\d{2,4}")
 DATE_PARTS = ("year", "month", "weekday", "hour")
 MISSING = "(missing)"
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # 12,345.67: the only place a comma may be in a number
+THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?")  # 12,345.67: the only place a comma may be in a number
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")  # 12.345,67 or 12,5
+DECIMAL_POINT = re.compile(r"[+-]?\d*\.(\d{1,2}|\d{4,})")  # 12.5 or 0.12345: never a 1.234 thousands point
 TEXT_SHARE_FOR_NUMERIC = 0.9  # a column this much numbers is numeric with stray text, not a category
 # skops loads only objects of these types from an encoder file.
 TRUSTED_TYPES = [
@@ -115,9 +116,11 @@ def _decimal_comma(values: pd.Series) -> pd.Series:
             & ~text.str.fullmatch(THOUSANDS).fillna(False).astype(bool))
 
 
-def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[str],
+                origin: str = "the file") -> tuple[pd.DataFrame, list[str]]:
     """`frame` with `tabular.missing_values` emptied and, when `decimal` is ',', numbers such as 1.234,56 written
-    1234.56; the columns in `keep` (the label) are left as they are. Also returns what was emptied, per column."""
+    1234.56; the columns in `keep` (the label) are left as they are. Also returns what was emptied, per column.
+    With ',', a number written with a decimal point (12.5) is an error: the setting does not match the file."""
     frame = frame.copy()
     emptied = []
     for column in frame.columns:
@@ -127,6 +130,14 @@ def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[st
         text = frame[column].astype("string").str.strip()
         if decimal == ",":
             european = text.str.fullmatch(DECIMAL_COMMA).fillna(False).astype(bool)
+            pointed = text.str.fullmatch(DECIMAL_POINT).fillna(False).astype(bool)
+            if pointed.any():
+                raise DataError(
+                    f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
+                    f"{list_rows(source_rows(frame)[pointed])} ({', '.join(repr(v) for v in text[pointed].unique()[:3])}), "
+                    "but tabular.decimal is ','. Remove tabular.decimal from the config if the file writes 12.5, or "
+                    "correct those cells (12,5)."
+                )
             if european.any():
                 rewritten = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
                 frame[column] = frame[column].where(~european, rewritten)

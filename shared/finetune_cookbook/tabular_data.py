@@ -51,7 +51,7 @@ def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine"
             raise ConfigError(f"tabular.missing_values names {', '.join(map(repr, unknown))}, not columns of "
                               f"{table.origin}. Columns: {column_list(table.frame.columns)}.")
         frame, emptied = clean_cells(table.frame, config.tabular.missing_values, config.tabular.decimal,
-                                     keep=[config.data.label_column, *config.tabular.drop_columns])
+                                     keep=[config.data.label_column, *config.tabular.drop_columns], origin=table.origin)
         if emptied:
             report.notes.append(f"Read as missing (tabular.missing_values) in {table.origin}: {'; '.join(emptied)}.")
         targets, positive = binary_targets(frame, config.data.label_column, config.tabular.positive_value,

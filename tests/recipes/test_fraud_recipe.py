@@ -46,6 +46,11 @@ def test_pretrain_saves_a_checkpoint_that_train_loads(trained):
         assert (checkpoint / name).is_file(), name
     assert json.loads((checkpoint / "config.json").read_text())["model_type"] == "cookbook_tabular"
     assert "test: average_precision" in train_out
+    # what was read and inferred comes before the minutes of training; what training noticed, before the scores
+    assert pre_out.index("note: Column kinds") < pre_out.index("pre-trained checkpoint")
+    assert train_out.index("note: Column kinds") < train_out.index("note: On the validation rows, gradient-boosted "
+                                                                   "trees") < train_out.index("test: ")
+    assert train_out.count("note: Column kinds") == 1
     model_dir = output_dir / "model"
     info = json.loads((model_dir / "cookbook.json").read_text())
     assert info["task"] == "anomaly_detection" and 0 <= info["threshold"] <= 1

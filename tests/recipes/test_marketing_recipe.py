@@ -143,6 +143,7 @@ def bank_customers(folder: Path) -> Path:
         "balance": (pd.to_numeric(rows["income"], errors="coerce").fillna(0) / 20 - 1200).round().astype(int),
         "pdays": days.where(days < 80, -1).astype(str),
         "campaign": rows["web_purchases"], "contacts_before": rows["deal_purchases"],
+        "has_loan": (pd.to_numeric(rows["kids_at_home"]) > 0).astype(int).astype(str),
         "y": rows["responded"].map({"1": "yes", "0": "no"}),
     })
     file = folder / "bank.csv"
@@ -181,7 +182,10 @@ def test_a_file_without_recency_purchases_or_spend_segments_without_the_rfm_base
     })))
     assert data.engineered == ["age", "household_size"]
     assert any("no RFM baseline (kmeans_rfm)" in note for note in data.report.notes)
-    assert "balance" in data.own_columns() and (data.naming_features("train")["balance"] < 0).any()
+    own = data.own_columns()
+    assert {"balance", "pdays", "has_loan"} <= set(own) and "age" not in own  # roles name segments their own way
+    words = segmentation.column_words(data.naming_features("train"), ["balance", "has_loan"])
+    assert words == {"balance": ("high balance", "low balance"), "has_loan": ("has loan", "not has loan")}
 
 
 # ------------------------------------------------------------------------------------------------ bad input

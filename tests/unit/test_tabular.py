@@ -159,6 +159,10 @@ def test_a_decimal_comma_is_never_read_as_a_thousands_comma():
     assert parse_numbers(cleaned["amount"]).iloc[-1] == pytest.approx(2000.0)
     european, _ = clean_cells(pd.DataFrame({"x": ["1.234,56", "0,5", "2.000"]}), [], ",", keep=[])
     assert parse_numbers(european["x"]).tolist() == [1234.56, 0.5, 2000.0]
+    assert parse_numbers(pd.Series(["0,634", "-0,5"])).isna().all()  # a thousands group never starts with 0
+    with pytest.raises(DataError, match=r"rates.csv: column 'x' holds numbers written with a decimal point in row\(s\) "
+                                        r"2 \('12.5'\), but tabular.decimal is ','"):
+        clean_cells(pd.DataFrame({"x": ["1.234,56", "12.5", "31.01.2025"]}), [], ",", keep=[], origin="rates.csv")
 
 
 def test_missing_value_markers_empty_the_cells_but_never_the_label():

@@ -78,9 +78,8 @@ class CustomerData(TabularData):
     def own_columns(self) -> dict[str, str]:
         """The file's numeric, band and yes / no columns that no role names: they name segments the role
         features leave unnamed (a schema without spend or purchases, say)."""
-        income = self.customers.settings.income_column
-        return {c: kind for c, kind in self.kinds.items()
-                if kind in ("numeric", "band", "boolean") and c not in self.engineered and c != income}
+        taken = set(self.engineered) | set(self.customers.role_columns)
+        return {c: kind for c, kind in self.kinds.items() if kind in ("numeric", "band", "boolean") and c not in taken}
 
     def naming_features(self, split: str) -> pd.DataFrame:
         """`features` and the file's own columns as numbers, for segment names."""
@@ -340,12 +339,14 @@ def segment_words(settings: SegmentationConfig) -> dict[str, tuple[str | None, s
     return words
 
 
-def column_words(kinds: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """Plain words for the file's own columns: high / low Annual Premium, Previously Insured / not ..."""
+def column_words(features: pd.DataFrame, columns: list[str]) -> dict[str, tuple[str, str]]:
+    """Plain words for the file's own columns: high / low Annual Premium; Previously Insured / not ... for a
+    yes / no or 0 / 1 column."""
     words = {}
-    for column, kind in kinds.items():
+    for column in columns:
         name = str(column).replace("_", " ").strip()
-        words[column] = (name, f"not {name}") if kind == "boolean" else (f"high {name}", f"low {name}")
+        yes_no = set(features[column].dropna().unique()) <= {0.0, 1.0}
+        words[column] = (name, f"not {name}") if yes_no else (f"high {name}", f"low {name}")
     return words
 
 
@@ -353,8 +354,9 @@ def segment_profile(data: CustomerData, config: RecipeConfig, run: SegmentRun, s
     """Per segment: a name, size, share, response rate and typical (median) features, on `split`'s customers."""
     features = data.features(split)
     table = profile(features, run.labels[split], data.targets(split), run.k)
-    names = segment_names(data.naming_features("train"), run.labels["train"], run.k, segment_words(config.segmentation),
-                          fallback=column_words(data.own_columns()))
+    naming = data.naming_features("train")
+    names = segment_names(naming, run.labels["train"], run.k, segment_words(config.segmentation),
+                          fallback=column_words(naming, list(data.own_columns())))
     table.insert(0, "name", names)
     return table
 
@@ -431,6 +433,7 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
     needed = [c for c in encoder.input_columns if c not in saved["engineered"]] + columns.role_columns
     needed = list(dict.fromkeys(needed))
     extra = check_input_columns(frame, needed, origin)
+    columns.check_config(frame.columns, origin)  # a column named like a computed feature would be overwritten
     featured = columns.add_features(frame, origin)
     space = EmbeddingSpace(model.encoder, encoder, origin, weights=np.asarray(saved["embedding_weights"]))
     space.mean, space.scale = np.asarray(saved["embedding_mean"]), np.asarray(saved["embedding_scale"])
