@@ -104,16 +104,21 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a number is
     NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
     text = values.astype("string").str.strip()
-    grouped = text.str.fullmatch(THOUSANDS).fillna(False).astype(bool)
+    grouped = _matches(text, THOUSANDS)
     return pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
                          errors="coerce")
+
+
+def _matches(text: pd.Series, pattern: re.Pattern) -> pd.Series:
+    """Which cells `pattern` matches whole (an empty cell never does)."""
+    return text.str.fullmatch(pattern).fillna(False).astype(bool)
 
 
 def _decimal_comma(values: pd.Series) -> pd.Series:
     """Cells that read as numbers only with a decimal comma (12,50 or 1.234,56)."""
     text = values.astype("string").str.strip()
-    return (text.str.fullmatch(DECIMAL_COMMA).fillna(False).astype(bool) & text.str.contains(",", regex=False)
-            & ~text.str.fullmatch(THOUSANDS).fillna(False).astype(bool))
+    return (_matches(text, DECIMAL_COMMA) & text.str.contains(",", regex=False)
+            & ~_matches(text, THOUSANDS))
 
 
 def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[str],
@@ -129,8 +134,8 @@ def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[st
         markers = missing_values.get(column, []) if isinstance(missing_values, dict) else missing_values
         text = frame[column].astype("string").str.strip()
         if decimal == ",":
-            european = text.str.fullmatch(DECIMAL_COMMA).fillna(False).astype(bool)
-            pointed = text.str.fullmatch(DECIMAL_POINT).fillna(False).astype(bool)
+            european = _matches(text, DECIMAL_COMMA)
+            pointed = _matches(text, DECIMAL_POINT)
             if pointed.any():
                 raise DataError(
                     f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
@@ -158,7 +163,12 @@ def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[st
 def column_list(columns) -> str:
     """A file's columns for an error message; a column without a header shows as '' (pandas calls it
     'Unnamed: 0' elsewhere; here its name is the empty text)."""
-    return ", ".join(repr(c) if not str(c).strip() else str(c) for c in columns if c != ROW)
+    return ", ".join(column_name(c) for c in columns if c != ROW)
+
+
+def column_name(column) -> str:
+    """A column's name as messages show it: '' for a column without a header."""
+    return repr(column) if not str(column).strip() else str(column)
 
 
 def _number(value) -> float | None:
@@ -213,7 +223,7 @@ def column_notes(frame: pd.DataFrame, kinds: dict[str, str], overrides: dict[str
     by_kind: dict[str, list[str]] = {}
     for column, kind in kinds.items():
         if kind != CONSTANT:
-            by_kind.setdefault(kind, []).append(repr(column) if not str(column).strip() else str(column))
+            by_kind.setdefault(kind, []).append(column_name(column))
     notes = ["Column kinds (inferred from the training rows; tabular.column_types overrides them): " + "; ".join(
         f"{kind} {len(names)}: {', '.join(names[:shown])}{f' and {len(names) - shown} more' if len(names) > shown else ''}"
         for kind, names in by_kind.items()) + "."]
