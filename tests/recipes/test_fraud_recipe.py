@@ -161,7 +161,7 @@ def test_a_claims_file_of_another_schema_needs_only_an_edited_config(tmp_path):
         "usual_claim": bands.where(bands != "nan", ""), "holder_age": rows["customer_age_band"],
         "card_issued": (when - pd.to_timedelta(rows["account_age_days"].astype(int), unit="D")).dt.strftime(
             "%d/%m/%Y"),
-        "claims_last_day": rows["transactions_last_24h"], "km_from_home": rows["distance_from_home_km"],
+        "claims_last_day": rows["transactions_last_24h"], "km_from_home": rows["distance_from_home_km"].str.replace(".", ",", regex=False),
         "fraud_flag": rows["is_fraud"].map({"1": "Y", "0": "N"}),
     })
     file = tmp_path / "claims.csv"
