@@ -94,13 +94,15 @@ def _crossval(args) -> None:
 
 
 def _predict(args) -> None:
-    from .recipe import predict_file, write_predictions
+    from .recipe import check_output, predict_file, write_predictions
+    from .tabular import column_list
 
+    check_output(args.output)
     predictions = predict_file(args.model_dir, args.file, args.column)
     write_predictions(predictions, args.output)
     ignored = predictions.attrs.get("ignored_columns")
     if ignored:
-        print(f"note: columns the model does not read were ignored: {', '.join(ignored)}", file=sys.stderr)
+        print(f"note: columns the model does not read were ignored: {column_list(ignored)}", file=sys.stderr)
     for note in predictions.attrs.get("notes", []):  # values read differently, e.g. implausible ages set missing
         print(f"note: {note}", file=sys.stderr)
 

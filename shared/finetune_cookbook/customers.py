@@ -123,10 +123,12 @@ class CustomerColumns:
                 unset = (" Or, if negative values are real here (an account balance), leave "
                          "segmentation.income_column unset: the column stays a feature of the model"
                          if column == s.income_column else "")
+                settings = ("" if self.new_customers else  # a saved model's settings are fixed
+                            f", or, if a value such as -1 means 'never' or 'unknown', name it in "
+                            f"tabular.missing_values (e.g. {{{column}: [-1]}}).{unset}")
                 _refuse(numbers[column] < 0, rows, origin, column, numbers[column],
-                        f"cannot be negative as {self.role_of(column)}. Correct the cells (leave one empty if unknown), "
-                        f"or, if a value such as -1 means 'never' or 'unknown', name it in tabular.missing_values "
-                        f"(e.g. {{{column}: [-1]}}).{unset}")
+                        f"cannot be negative as {self.role_of(column)}. Correct the cells (leave one empty if "
+                        f"unknown){settings}")
         if s.recency_column:
             out[RECENCY] = numbers[s.recency_column]
         if s.purchase_columns:
@@ -165,7 +167,8 @@ class CustomerColumns:
         _refuse(birth_year > year, rows, origin, column, birth_year,
                 f"is after the snapshot year {year}. Correct those birth years (leave a cell empty if unknown)")
         present = birth_year.dropna()
-        if len(present) and (present <= MAX_AGE + 20).mean() > 0.5:
+        # decided on the training file; in new customers a stray 45 is one implausible age, whatever the others hold
+        if not self.new_customers and len(present) and (present <= MAX_AGE + 20).mean() > 0.5:
             raise DataError(
                 f"{origin}: column {column!r} is segmentation.birth_year_column, but most of its values "
                 f"({', '.join(f'{v:g}' for v in present.unique()[:3])}) look like ages, not years of birth. Name the "
@@ -186,11 +189,13 @@ class CustomerColumns:
         bad = text.notna() & (text != "") & dates.isna()
         if bad.any():
             rows = source_rows(frame)[bad]
+            # the saved model reads dates as it was trained to: a predict user rewrites the dates, not the setting
+            way_out = ("Write them as the training file did" if self.new_customers else
+                       "Correct them, or set segmentation.date_format to how the dates are written (e.g. '%d-%m-%Y')")
             raise DataError(
                 f"{origin}: column {column!r} holds dates, but row(s) {list_rows(rows)} hold "
                 f"{', '.join(repr(v) for v in text[bad].unique()[:3])}, which do not read as dates"
-                f"{f' in the format {pattern!r}' if pattern else ' as ISO dates (2024-07-08)'}. Correct them, or set "
-                "segmentation.date_format to how the dates are written (e.g. '%d-%m-%Y')."
+                f"{f' in the format {pattern!r}' if pattern else ' as ISO dates (2024-07-08)'}. {way_out}."
             )
         return dates
 
@@ -203,12 +208,14 @@ class CustomerColumns:
             kind = "a count or an amount" if role.endswith("s") else "a number"
             if role.endswith("recency_column"):
                 kind = "a number of days since the last purchase (not a date)"
+            way_out = ("Correct those cells (leave one empty for a missing value)" if self.new_customers else
+                       "Correct those cells (leave one empty for a missing value, or name such values in "
+                       "tabular.missing_values; a decimal comma needs tabular.decimal: ','), or take the column out "
+                       "of the segmentation section: it then stays a feature of the model")
             raise DataError(
                 f"{origin}: column {column!r} is {role}, which must be {kind}, but row(s) "
                 f"{list_rows(rows[bad].sort_values())} hold ({', '.join(repr(v) for v in text[bad].unique()[:3])}). "
-                "Correct those cells (leave one empty for a missing value, or name such values in "
-                "tabular.missing_values; a decimal comma needs tabular.decimal: ','), or take the column out of "
-                "the segmentation section: it then stays a feature of the model."
+                f"{way_out}."
             )
         return values.astype(float)
 

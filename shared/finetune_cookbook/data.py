@@ -92,7 +92,10 @@ class LabelledData:
 
 
 def list_rows(rows: pd.Series) -> str:
-    """Row numbers for an error message: the first few, and how many more."""
+    """Row numbers for an error message: the first few in the file's order, and how many more."""
+    rows = pd.Series(rows)
+    if pd.api.types.is_numeric_dtype(rows):  # a time-ordered split holds its rows out of the file's order
+        rows = rows.sort_values(kind="stable")
     listed = [str(r) for r in rows.head(MAX_ROWS_LISTED)]
     more = f" and {len(rows) - MAX_ROWS_LISTED} more" if len(rows) > MAX_ROWS_LISTED else ""
     return ", ".join(listed) + more

@@ -29,7 +29,7 @@ from .measure import Measurement, measure
 from .rare_events import ranking_metrics
 from .readers import ROW
 from .saving import model_folder, read_model_info, save_atomically
-from .tabular import EncodedRows, TabularEncoder, clean_cells
+from .tabular import EncodedRows, TabularEncoder, clean_cells, without_empty_rows
 from .tabular_data import TabularData
 from .tabular_model import TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, row_embeddings
 from .training import build_trainer, checkpoint_to_resume, training_arguments
@@ -298,6 +298,8 @@ def read_new_rows(model_dir, path) -> tuple[pd.DataFrame, str]:
     cells = info.get("cells", {})
     frame, _ = clean_cells(table.frame, cells.get("missing_values", []), cells.get("decimal", "."),
                            keep=[info.get("label_column"), *(info.get("identifier_columns") or [])], origin=table.origin)
+    frame, skipped = without_empty_rows(frame, table.origin)
+    frame.attrs["notes"] = [skipped] if skipped else []  # predict passes them on with its own
     return frame, table.origin
 
 

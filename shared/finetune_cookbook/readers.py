@@ -231,6 +231,10 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
         names = list(settings.column_names)
     else:
         names = [c.strip() for c in first_fields]
+        _refuse_one_column_at_another_delimiter(names, lines, sep, settings, origin)
+        _refuse_repeated_names(names, origin)
+    rows, short = _row_numbers(text.lstrip("\ufeff"), sep, quoting, len(names), header=not settings.column_names,
+                               origin=origin)
     # Every column as text: type guessing per chunk would clash on a column that turns to text halfway.
     features = datasets.Features({name: datasets.Value("string") for name in names})
     try:
@@ -248,7 +252,67 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
     frame = dataset.to_pandas()
     if settings.quoting and sep == "\t":
         _refuse_merged_rows(frame, origin)
+    _refuse_short_rows(short, len(names), sep, origin)  # after the parser, whose errors (a quote left open) come first
+    if len(rows) == len(frame):  # else the parser read the records otherwise; number them in order
+        frame.attrs[ROW] = rows
     return frame
+
+
+def _refuse_one_column_at_another_delimiter(names: list[str], lines: list[str], sep: str, settings: ReadSettings,
+                                           origin: str) -> None:
+    """data.delimiter set to one the file does not use reads every line as one column: say so, before a later
+    check blames the label column or another setting for a name it cannot find."""
+    if len(names) != 1 or not settings.delimiter:
+        return
+    sample = [line for line in lines[:50] if line.strip()][:20]
+    for other in (d for d in ("\t", ",", ";", "|") if d != sep):
+        counts = {len(next(csv.reader([line], delimiter=other))) for line in sample}
+        if len(counts) == 1 and counts.pop() > 1:
+            shown = {v: k for k, v in DELIMITER_NAMES.items() if len(k) > 2}.get(other, other)
+            raise DataError(f"{origin}: data.delimiter is {sep!r}, which leaves every line one column, but the lines "
+                            f"split alike at {other!r}. Set data.delimiter: {shown}, or remove the setting (the "
+                            "delimiter is then detected).")
+
+
+def _refuse_repeated_names(names: list[str], origin: str, empty_allowed: bool = False) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1 and (name or not empty_allowed)})
+    if repeated:
+        where = "; ".join(f"{name!r} in columns {', '.join(str(i + 1) for i, n in enumerate(names) if n == name)}"
+                          for name in repeated)
+        raise DataError(f"{origin}: the header names a column more than once ({where}). Give each column its own "
+                        "name (an empty name counts as one too: delete the empty columns, or name them).")
+
+
+def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool,
+                 origin: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """Each record's row number as a spreadsheet shows it less the header row: blank lines, which the parser
+    skips, still count. Also the rows with fewer fields than the header, and their field counts. Refuses a file
+    with a header and no rows."""
+    numbers, short, number, header_seen = [], [], 0, not header
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting):
+        blank = not record or (len(record) == 1 and not record[0].strip())
+        if not header_seen:
+            header_seen = not blank
+            continue
+        number += 1
+        if blank:
+            continue
+        numbers.append(number)
+        if len(record) < width:
+            short.append((number, len(record)))
+    if header and not numbers:
+        raise DataError(f"{origin}: holds a header and no data rows.")
+    return numbers, short
+
+
+def _refuse_short_rows(short: list[tuple[int, int]], width: int, sep: str, origin: str) -> None:
+    """A row cut short (a truncated last line, a separator missing) would otherwise be read with empty cells."""
+    if short:
+        listed = ", ".join(f"{row} ({fields} fields)" for row, fields in short[:5])
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        raise DataError(f"{origin}: the header has {width} columns (separated by {sep!r}), but row(s) {listed}{more} "
+                        "hold fewer: a row cut short, or a separator missing. Complete those "
+                        "rows or delete them.")
 
 
 def _refuse_merged_rows(frame: pd.DataFrame, origin: str) -> None:
@@ -343,6 +407,11 @@ def _read_excel(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame
     sheet = settings.sheet if settings.sheet is not None else sheets.sheet_names[0]
     if sheet not in sheets.sheet_names:
         raise DataError(f"{origin}: has no sheet {sheet!r} (data.sheet). Sheets: {', '.join(sheets.sheet_names)}.")
+    if not settings.column_names:  # pandas would rename a repeated name (amount, amount.1) without a word
+        header = sheets.parse(sheet, header=None, nrows=1, dtype=str, keep_default_na=False)
+        # empty header cells are allowed here: pandas names them Unnamed: 3 and so on
+        _refuse_repeated_names([str(name).strip() for name in header.iloc[0]] if len(header) else [],
+                               f"{origin} (sheet {sheet!r})", empty_allowed=True)
     frame = sheets.parse(sheet, header=None if settings.column_names else 0, dtype=str, keep_default_na=False)
     if settings.column_names:
         _check_column_count(frame.shape[1], settings, origin, f"sheet {sheet!r}")
@@ -388,16 +457,21 @@ def read_table(path: str | Path, settings: ReadSettings | None = None, origin: s
         frame.columns = list(settings.column_names)
     if frame.empty:
         raise DataError(f"{origin}: holds no data rows.")
+    rows = frame.attrs.pop(ROW, None)
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = as_strings(frame)
+    if ROW in frame.columns:
+        raise DataError(f"{origin}: has a column named {ROW!r}, the name the cookbook gives each row's number in the "
+                        "file (so errors and predictions can point back to it). Rename that column.")
+    frame = as_strings(frame, rows)
     frame.attrs["label_names"] = label_names if kind == "parquet" else {}  # the source's declared class order
     return frame
 
 
-def as_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as text (missing cells empty; 5.0 read from a float column stays '5.0'), plus the source row."""
+def as_strings(frame: pd.DataFrame, rows: list[int] | None = None) -> pd.DataFrame:
+    """Every cell as text (missing cells empty; 5.0 read from a float column stays '5.0'), plus the source row
+    (`rows`, else 1 to n)."""
     frame = frame.astype(object).where(frame.notna(), "").astype(str)
-    frame[ROW] = range(1, len(frame) + 1)
+    frame[ROW] = rows if rows is not None else range(1, len(frame) + 1)
     return frame
 
 
@@ -465,8 +539,9 @@ def folder_files(folder: Path, recursive: bool = False) -> dict[str | None, list
 def read_files(paths: list[Path], settings: ReadSettings, origin: str) -> pd.DataFrame:
     """Several shards of one split, read alike and stacked."""
     frames = [read_table(p, settings, origin if len(paths) == 1 else f"{origin} ({p.name})") for p in paths]
-    frame = pd.concat([f.drop(columns=ROW) for f in frames], ignore_index=True) if len(frames) > 1 else frames[0]
-    stacked = as_strings(frame.drop(columns=ROW, errors="ignore"))
+    if len(frames) == 1:
+        return frames[0]
+    stacked = as_strings(pd.concat([f.drop(columns=ROW) for f in frames], ignore_index=True))
     stacked.attrs["label_names"] = frames[0].attrs.get("label_names", {})
     return stacked
 

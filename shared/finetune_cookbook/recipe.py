@@ -145,9 +145,30 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
     return runs
 
 
+def check_output(output: str | Path | None) -> None:
+    """Refuses an --output that cannot be written, before minutes of predicting rather than after."""
+    if output is None:
+        return
+    output = Path(output)
+    if output.is_dir():
+        raise ConfigError(f"--output {output} is a folder; give a file name, such as {output / 'predictions.csv'}.")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--output {output}: its folder cannot be made ({error}). Give a path you can write to.") \
+            from error
+
+
 def write_predictions(predictions: pd.DataFrame, output: str | Path | None) -> None:
+    """CSV to stdout, or to `output` whole: written beside it first and renamed, so no half-written file is left."""
     if output is None:
         print(predictions.to_csv(index=False), end="")
-    else:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        predictions.to_csv(output, index=False)
+        return
+    check_output(output)
+    output = Path(output)
+    partial = output.with_name(output.name + ".partial")
+    try:
+        predictions.to_csv(partial, index=False)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)

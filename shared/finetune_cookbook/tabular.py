@@ -101,12 +101,13 @@ def _is_band(values: pd.Series) -> bool:
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
-    """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a number is
-    NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
+    """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a finite number
+    is NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
     text = values.astype("string").str.strip()
     grouped = _matches(text, THOUSANDS)
-    return pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
-                         errors="coerce")
+    numbers = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
+                            errors="coerce")
+    return numbers.where(np.isfinite(numbers))  # inf, -Infinity, 1e400: no scaler reads them, so they are text
 
 
 def _matches(text: pd.Series, pattern: re.Pattern) -> pd.Series:
@@ -158,6 +159,17 @@ def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[st
             emptied.append(f"{column!r} {int(hit.sum())} cell(s) ({shown})")
             frame[column] = frame[column].where(~hit, "")
     return frame, emptied
+
+
+def without_empty_rows(frame: pd.DataFrame, origin: str) -> tuple[pd.DataFrame, str | None]:
+    """`frame` less the rows with every cell empty (a spreadsheet's blank rows, a line of separators), and a note
+    that names them; they hold nothing to learn from or to score."""
+    cells = frame.drop(columns=[ROW], errors="ignore").astype("string").apply(lambda c: c.str.strip())
+    empty = (cells.isna() | (cells == "")).all(axis=1)
+    if not empty.any():
+        return frame, None
+    note = f"Skipped {int(empty.sum())} row(s) of {origin} with every cell empty: row(s) {list_rows(source_rows(frame)[empty])}."
+    return frame[~empty].reset_index(drop=True), note
 
 
 def column_list(columns) -> str:
@@ -461,7 +473,7 @@ def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None,
     if column not in frame.columns:
         raise DataError(f"{origin}: no label column {column!r}. Columns found: "
                         f"{column_list(frame.columns)}. Set data.label_column to the column "
-                        f"that says which rows are {meaning}.")
+                        f"that holds the outcome ({meaning} or not).")
     text = frame[column].astype("string").str.strip()
     empty = text.isna() | (text == "")
     rows = source_rows(frame)

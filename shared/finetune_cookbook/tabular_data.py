@@ -15,7 +15,8 @@ import pandas as pd
 from .config import RecipeConfig
 from .data import ALL, LABEL, SPLITS, DataReport, LabelledData, describe_source, load_tables, stratified_sample, stratified_split
 from .errors import ConfigError, DataError
-from .tabular import CONSTANT, binary_targets, clean_cells, column_list, column_notes, infer_column_types, model_columns, time_order
+from .tabular import (CONSTANT, binary_targets, clean_cells, column_list, column_notes, infer_column_types,
+                      model_columns, time_order, without_empty_rows)
 
 TARGET = "target"  # 1 for the positive outcome (a fraud), 0 otherwise
 
@@ -54,6 +55,12 @@ def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine"
                                      keep=[config.data.label_column, *config.tabular.drop_columns], origin=table.origin)
         if emptied:
             report.notes.append(f"Read as missing (tabular.missing_values) in {table.origin}: {'; '.join(emptied)}.")
+        frame, skipped = without_empty_rows(frame, table.origin)
+        report.notes += [skipped] if skipped else []
+        clash = [c for c in (TARGET, LABEL) if c in frame.columns and c != config.data.label_column]
+        if clash:
+            raise DataError(f"{table.origin}: has a column named {clash[0]!r}, a name the cookbook gives a column of "
+                            "its own (the outcome as 1 / 0, and as a class name). Rename that column in the file.")
         targets, positive = binary_targets(frame, config.data.label_column, config.tabular.positive_value,
                                            table.origin, meaning=labels[1])
         missing = [c for c in config.tabular.drop_columns if c not in frame.columns]

@@ -248,6 +248,31 @@ def test_a_budget_without_a_fraud_case_is_refused_before_pretraining(tmp_path):
         train(small, tmp_path / "run")
 
 
+def test_infinity_in_a_numeric_column_is_named_like_text(tmp_path):
+    def infinite_amounts(rows):
+        rows.loc[rows.index[[4, 9]], "amount"] = ["inf", "1e400"]
+        return rows
+
+    with pytest.raises(DataError, match=r"'amount'.*row\(s\) 5, 10.*'inf'"):
+        load(tmp_path, infinite_amounts)
+
+
+def test_rows_with_every_cell_empty_are_skipped_and_named(tmp_path):
+    """A spreadsheet's trailing blank rows, or a line of separators: nothing to learn from, and no label."""
+    def blank_rows(rows):
+        rows.loc[rows.index[[7, 5999]]] = ""
+        return rows
+
+    data = load(tmp_path, blank_rows)
+    assert sum(len(frame) for frame in data.splits.values()) == 5998
+    assert any(note.startswith("Skipped 2 row(s) of") and note.endswith("row(s) 8, 6000.") for note in data.report.notes)
+
+
+def test_a_column_named_like_the_outcome_column_the_cookbook_adds_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"has a column named 'target', a name the cookbook gives.*Rename that column"):
+        load(tmp_path, lambda rows: rows.rename(columns={"hour": "target"}))
+
+
 def test_an_empty_column_is_named(tmp_path):
     with pytest.raises(DataError, match="column 'channel' is empty in every row.*tabular.drop_columns"):
         load(tmp_path, lambda rows: rows.assign(channel=""))

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config
 
+from finetune_cookbook import cli
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import DataError
 from finetune_cookbook.recipe import pretrain, train
@@ -172,6 +173,10 @@ def test_a_bank_campaign_file_without_purchases_or_birth_years_needs_only_an_edi
                for note in summary.data.report.notes)
     predicted = segmentation.predict_file(summary.output_dir, file)  # -1 is read as missing here too
     assert len(predicted) == len(pd.read_csv(file, sep=";")) and predicted["segment_name"].str.len().gt(0).all()
+    # the notebook's reload check: held-out customers as the file has them, `age` (a role and a feature) included
+    held_out = summary.data.as_in_file("test")
+    assert "age" in held_out.columns and "household_size" not in held_out.columns
+    assert len(segmentation.predict(summary.output_dir, held_out)) == len(held_out)
 
 
 def test_a_file_without_recency_purchases_or_spend_segments_without_the_rfm_baseline(tmp_path):
@@ -253,3 +258,25 @@ def test_customers_who_joined_after_the_training_snapshot_are_assigned_with_a_no
     assert "Joined after 2025-06-30, the snapshot the model was trained with, so counted with a tenure of 0 days: " \
            "row(s) 1, 2" in err
     assert len(pd.read_csv(io.StringIO(out))) == 6
+
+
+def test_a_customer_is_placed_alike_alone_or_in_a_batch_and_empty_rows_are_skipped(trained, tmp_path):
+    """No customer's features depend on the others in the file: a stray birth year of 45 is one implausible age,
+    whether the file holds one customer or many."""
+    output_dir, _, _ = trained
+    rows = pd.read_csv(CUSTOMERS, dtype=str, keep_default_na=False).head(6).drop(columns=["responded"])
+    rows.loc[rows.index[0], "birth_year"] = "45"
+    alone, batch = tmp_path / "alone.csv", tmp_path / "batch.csv"
+    rows.head(1).to_csv(alone, index=False)
+    pd.concat([rows.head(3), rows.head(1).map(lambda _: ""), rows.tail(3)]).to_csv(batch, index=False)
+    one = segmentation.predict_file(output_dir, alone)
+    many = segmentation.predict_file(output_dir, batch)
+    assert many["row"].tolist() == [1, 2, 3, 5, 6, 7] and many["segment"].iloc[0] == one["segment"].iloc[0]
+    assert "Skipped 1 row(s) of" in many.attrs["notes"][0] and many.attrs["notes"][0].endswith("row(s) 4.")
+    assert any("an age over 100): column 'birth_year', row(s) 1." in note for note in one.attrs["notes"])
+
+
+def test_predict_refuses_an_output_path_it_cannot_write_before_reading_anything(trained, tmp_path, capsys):
+    output_dir, _, _ = trained
+    assert cli.main(["predict", str(output_dir), str(tmp_path / "not_read.csv"), "--output", str(tmp_path)]) == 2
+    assert f"--output {tmp_path} is a folder; give a file name" in capsys.readouterr().err

@@ -472,3 +472,57 @@ def test_a_zipped_excel_workbook(tmp_path):
     with zipfile.ZipFile(tmp_path / "reviews.zip", "w") as archive:
         archive.write(workbook, "reviews.xlsx")
     assert read_table(tmp_path / "reviews.zip")["stars"].tolist() == [str(s) for _, s in REVIEWS]
+
+
+# ------------------------------------------------------------------------------------------- damaged files
+
+
+def test_a_row_cut_short_is_refused_by_its_row_number(tmp_path):
+    """A truncated last line or a missing separator would otherwise be read with empty cells, and scored."""
+    path = tmp_path / "cut.csv"
+    lines = _frame().to_csv(index=False).splitlines()
+    lines[4] = lines[4].split(",")[0]  # data row 4 keeps its text and loses its stars
+    lines[-1] = lines[-1][:6]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"cut\.csv: the header has 2 columns.*row\(s\) 4 \(1 fields\), 40 \(1 fields\) "
+                                        r"hold fewer.*Complete those rows or delete them"):
+        read_table(path)
+
+
+def test_blank_lines_still_count_in_the_row_numbers(tmp_path):
+    """Row numbers point back to the file as a spreadsheet shows it, though the parser skips blank lines."""
+    path = tmp_path / "gaps.csv"
+    lines = _frame().to_csv(index=False).splitlines()
+    path.write_text("\n".join(lines[:3] + ["", "   "] + lines[3:]) + "\n")
+    table = read_table(path)
+    assert len(table) == 40 and table["row"].tolist() == [1, 2] + list(range(5, 43))
+    assert table.loc[table["row"] == 5, "review"].item() == REVIEWS[2][0]
+
+
+def test_a_header_without_rows_repeated_names_and_a_row_column_are_named(tmp_path):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("review,stars\n\n")
+    with pytest.raises(DataError, match=r"header\.csv: holds a header and no data rows"):
+        read_table(header_only)
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("review,stars,review,,\n" + "".join(f"{text},{stars},x,,\n" for text, stars in REVIEWS))
+    with pytest.raises(DataError, match=r"names a column more than once \('' in columns 4, 5; 'review' in columns 1, 3\)"):
+        read_table(repeated)
+    workbook = tmp_path / "repeated.xlsx"
+    _frame().assign(more=1).rename(columns={"more": "stars"}).to_excel(workbook, index=False)
+    with pytest.raises(DataError, match=r"repeated\.xlsx \(sheet 'Sheet1'\): the header names a column more than once "
+                                        r"\('stars' in columns 2, 3\)"):
+        read_table(workbook)
+    numbered = tmp_path / "numbered.csv"
+    _frame().assign(row=range(40)).to_csv(numbered, index=False)
+    with pytest.raises(DataError, match=r"numbered\.csv: has a column named 'row'.*Rename that column"):
+        read_table(numbered)
+
+
+def test_a_delimiter_setting_the_file_does_not_use_names_the_one_it_does(tmp_path):
+    path = tmp_path / "semicolons.csv"
+    _frame().to_csv(path, index=False, sep=";")
+    with pytest.raises(DataError, match=r"data\.delimiter is ',', which leaves every line one column, but the lines "
+                                        r"split alike at ';'\. Set data\.delimiter: semicolon, or remove the setting"):
+        read_table(path, ReadSettings(delimiter="comma"))
+    assert len(read_table(path)) == 40

@@ -303,6 +303,7 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFram
     out["flagged"] = scores >= threshold if threshold is not None else False
     out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
     out.attrs["threshold"] = info["threshold"]
+    out.attrs["notes"] = list(frame.attrs.get("notes", []))
     return out
 
 

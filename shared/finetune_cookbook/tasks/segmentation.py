@@ -13,6 +13,7 @@ judged on the same held-out (test) customers:
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,12 @@ class CustomerData(TabularData):
         features leave unnamed (a schema without spend or purchases, say)."""
         taken = set(self.engineered) | set(self.customers.role_columns)
         return {c: kind for c, kind in self.kinds.items() if kind in ("numeric", "band", "boolean") and c not in taken}
+
+    def as_in_file(self, split: str) -> pd.DataFrame:
+        """The split's customers with the file's columns only, as new customers come to `predict`: no response,
+        no computed feature (a role column that carries its feature's name, such as `age`, stays)."""
+        computed = [c for c in self.engineered if c not in self.customers.role_columns]
+        return self.splits[split].drop(columns=list(dict.fromkeys([*computed, TARGET, LABEL, self.label_column])))
 
     def naming_features(self, split: str) -> pd.DataFrame:
         """`features` and the file's own columns as numbers, for segment names."""
@@ -352,11 +359,14 @@ def column_words(features: pd.DataFrame, columns: list[str]) -> dict[str, tuple[
 
 def segment_profile(data: CustomerData, config: RecipeConfig, run: SegmentRun, split: str = "train") -> pd.DataFrame:
     """Per segment: a name, size, share, response rate and typical (median) features, on `split`'s customers."""
-    features = data.features(split)
-    table = profile(features, run.labels[split], data.targets(split), run.k)
     naming = data.naming_features("train")
-    names = segment_names(naming, run.labels["train"], run.k, segment_words(config.segmentation),
-                          fallback=column_words(naming, list(data.own_columns())))
+    own_words = column_words(naming, list(data.own_columns()))
+    names = segment_names(naming, run.labels["train"], run.k, segment_words(config.segmentation), fallback=own_words)
+    words_used = {re.sub(r" \(\d+\)$", "", part) for name in names for part in name.split(", ")}
+    named_by = [column for column, words in own_words.items() if words_used & set(words)]
+    # the file's own columns that gave a segment its name are shown beside the role features, so the name is explained
+    features = pd.concat([data.features(split), data.naming_features(split)[named_by]], axis=1)
+    table = profile(features, run.labels[split], data.targets(split), run.k)
     table.insert(0, "name", names)
     return table
 
@@ -447,7 +457,7 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
     out["segment_name"] = [saved["names"][i] for i in labels]
     out["segment_response_rate"] = [saved["training_response_rates"][i] for i in labels]
     out.attrs["ignored_columns"] = [c for c in extra if c not in identifiers]
-    out.attrs["notes"] = columns.notes()
+    out.attrs["notes"] = [*frame.attrs.get("notes", []), *columns.notes()]
     return out
 
 
