@@ -66,6 +66,25 @@ def run_cookbook(*args, cwd=ROOT, expect: int = 0, timeout: int = 900):
     return done.stdout, done.stderr
 
 
+def run_in_process(*args, expect: int = 0, stdin: bytes = b"") -> tuple[str, str]:
+    """The `cookbook` command in this process, for an error or a quick command: what a new process shows, without
+    the seconds it spends importing torch. (Each test file's trained-model fixture keeps the real entry point
+    tested.) `stdin` is what is piped in. Returns (stdout, stderr); an exception the command does not turn into an
+    error message fails the test."""
+    import contextlib
+    import io
+    from unittest import mock
+
+    from finetune_cookbook import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    piped = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), mock.patch("sys.stdin", piped):
+        code = cli.main([str(a) for a in args])
+    assert code == expect, err.getvalue()[-3000:]
+    return out.getvalue(), err.getvalue()
+
+
 def pretrain_and_train(recipe: Path, output_dir: Path) -> tuple[Path, str, str]:
     """`cookbook pretrain` then `cookbook train` on a tabular recipe's config, unchanged; returns the output folder
     and both commands' stdout."""

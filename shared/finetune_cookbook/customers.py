@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .config import SegmentationConfig
-from .data import list_rows
+from .data import list_rows, shown_values
 from .errors import ConfigError, DataError
 from .tabular import column_list, parse_numbers, source_rows
 
@@ -194,7 +194,7 @@ class CustomerColumns:
                        "Correct them, or set segmentation.date_format to how the dates are written (e.g. '%d-%m-%Y')")
             raise DataError(
                 f"{origin}: column {column!r} holds dates, but row(s) {list_rows(rows)} hold "
-                f"{', '.join(repr(v) for v in text[bad].unique()[:3])}, which do not read as dates"
+                f"{shown_values(text[bad], rows)}, which do not read as dates"
                 f"{f' in the format {pattern!r}' if pattern else ' as ISO dates (2024-07-08)'}. {way_out}."
             )
         return dates
@@ -214,7 +214,7 @@ class CustomerColumns:
                        "of the segmentation section: it then stays a feature of the model")
             raise DataError(
                 f"{origin}: column {column!r} is {role}, which must be {kind}, but row(s) "
-                f"{list_rows(rows[bad].sort_values())} hold ({', '.join(repr(v) for v in text[bad].unique()[:3])}). "
+                f"{list_rows(rows[bad])} hold ({shown_values(text[bad], rows[bad])}). "
                 f"{way_out}."
             )
         return values.astype(float)
@@ -236,8 +236,9 @@ def _total(numbers: dict[str, pd.Series], columns: list[str]) -> pd.Series:
 def _refuse(bad: pd.Series, rows: pd.Series, origin: str, column: str, values: pd.Series, what: str) -> None:
     bad = bad.fillna(False).astype(bool)
     if bad.any():
-        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[bad].head(3))
-        raise DataError(f"{origin}: column {column!r}, row(s) {list_rows(rows[bad].sort_values())} ({shown}): the "
+        in_order = values[bad].loc[rows[bad].sort_values(kind="stable").index]  # as list_rows lists the rows
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in in_order.head(3))
+        raise DataError(f"{origin}: column {column!r}, row(s) {list_rows(rows[bad])} ({shown}): the "
                         f"value {what.rstrip('.')}.")
 
 

@@ -101,6 +101,14 @@ def list_rows(rows: pd.Series) -> str:
     return ", ".join(listed) + more
 
 
+def shown_values(values: pd.Series, rows: pd.Series, shown: int = 3) -> str:
+    """The first few distinct `values`, in the order `list_rows` lists their `rows` (same index), so a message
+    that names both pairs them as the file does."""
+    if pd.api.types.is_numeric_dtype(rows):
+        values = values.loc[rows.sort_values(kind="stable").index]
+    return ", ".join(repr(v) for v in values.unique()[:shown])
+
+
 def list_first(items: list[str], shown: int) -> str:
     """The first `shown` items and how many more, for a message that cannot list them all."""
     return "; ".join(items[:shown]) + (f"; and {len(items) - shown} more" if len(items) > shown else "")

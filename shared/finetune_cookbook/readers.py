@@ -233,7 +233,7 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
         names = [c.strip() for c in first_fields]
         _refuse_one_column_at_another_delimiter(names, lines, sep, settings, origin)
         _refuse_repeated_names(names, origin)
-    rows, short = _row_numbers(text.lstrip("\ufeff"), sep, quoting, len(names), header=not settings.column_names,
+    rows, ragged = _row_numbers(text.lstrip("\ufeff"), sep, quoting, len(names), header=not settings.column_names,
                                origin=origin)
     # Every column as text: type guessing per chunk would clash on a column that turns to text halfway.
     features = datasets.Features({name: datasets.Value("string") for name in names})
@@ -252,8 +252,9 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
     frame = dataset.to_pandas()
     if settings.quoting and sep == "\t":
         _refuse_merged_rows(frame, origin)
-    _refuse_short_rows(short, len(names), sep, origin)  # after the parser, whose errors (a quote left open) come first
-    if len(rows) == len(frame):  # else the parser read the records otherwise; number them in order
+    # after the parser, whose own errors (a quote left open) come first
+    _refuse_ragged_rows(ragged, len(names), sep, not settings.column_names, origin)
+    if rows is not None and len(rows) == len(frame):  # else the parser read the records otherwise: 1 to n
         frame.attrs[ROW] = rows
     return frame
 
@@ -284,35 +285,47 @@ def _refuse_repeated_names(names: list[str], origin: str, empty_allowed: bool = 
 
 
 def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool,
-                 origin: str) -> tuple[list[int], list[tuple[int, int]]]:
+                 origin: str) -> tuple[list[int] | None, list[tuple[int, int]]]:
     """Each record's row number as a spreadsheet shows it less the header row: blank lines, which the parser
-    skips, still count. Also the rows with fewer fields than the header, and their field counts. Refuses a file
-    with a header and no rows."""
-    numbers, short, number, header_seen = [], [], 0, not header
-    for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting):
-        blank = not record or (len(record) == 1 and not record[0].strip())
-        if not header_seen:
-            header_seen = not blank
-            continue
-        number += 1
-        if blank:
-            continue
-        numbers.append(number)
-        if len(record) < width:
-            short.append((number, len(record)))
+    skips, still count. Also the rows whose field count differs from the header's, with their counts. Refuses a
+    file with a header and no rows. (None, []) where Python's csv module cannot follow the file."""
+    numbers, ragged, number, header_seen = [], [], 0, not header
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # pandas reads fields of any length; so must this
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting):
+            # pandas skips an empty or whitespace-only line, but reads "" as a row with an empty cell
+            blank = not record or (len(record) == 1 and record[0] != "" and not record[0].strip())
+            if not header_seen:
+                header_seen = not blank
+                continue
+            number += 1
+            if blank:
+                continue
+            numbers.append(number)
+            if len(record) != width:
+                ragged.append((number, len(record)))
+    except csv.Error:
+        return None, []
     if header and not numbers:
         raise DataError(f"{origin}: holds a header and no data rows.")
-    return numbers, short
+    return numbers, ragged
 
 
-def _refuse_short_rows(short: list[tuple[int, int]], width: int, sep: str, origin: str) -> None:
-    """A row cut short (a truncated last line, a separator missing) would otherwise be read with empty cells."""
-    if short:
-        listed = ", ".join(f"{row} ({fields} fields)" for row, fields in short[:5])
-        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
-        raise DataError(f"{origin}: the header has {width} columns (separated by {sep!r}), but row(s) {listed}{more} "
-                        "hold fewer: a row cut short, or a separator missing. Complete those "
-                        "rows or delete them.")
+def _refuse_ragged_rows(ragged: list[tuple[int, int]], width: int, sep: str, header: bool, origin: str) -> None:
+    """A row cut short (a truncated last line) would otherwise be read with empty cells, and one field too many on
+    the first row makes pandas take the first column as an index and shift every other column."""
+    if not ragged:
+        return
+    listed = ", ".join(f"{row} ({fields} fields)" for row, fields in ragged[:5])
+    more = f" and {len(ragged) - 5} more" if len(ragged) > 5 else ""
+    shape = (f"the header has {width} columns" if header else f"data.column_names names {width} columns") + \
+        f" (separated by {sep!r})"
+    if ragged[0][1] < width:
+        raise DataError(f"{origin}: {shape}, but row(s) {listed}{more} hold fewer: a row cut short, or a separator "
+                        "missing. Complete those rows or delete them.")
+    raise DataError(f"{origin}: {shape}, but row(s) {listed}{more} hold more: a separator inside a value that is not "
+                    "quoted, or one at the end of the line. Quote such values (\"1,5\"), remove the trailing "
+                    "separators, or name the extra column in the header.")
 
 
 def _refuse_merged_rows(frame: pd.DataFrame, origin: str) -> None:
@@ -459,17 +472,17 @@ def read_table(path: str | Path, settings: ReadSettings | None = None, origin: s
         raise DataError(f"{origin}: holds no data rows.")
     rows = frame.attrs.pop(ROW, None)
     frame.columns = [str(c).strip() for c in frame.columns]
-    if ROW in frame.columns:
-        raise DataError(f"{origin}: has a column named {ROW!r}, the name the cookbook gives each row's number in the "
-                        "file (so errors and predictions can point back to it). Rename that column.")
-    frame = as_strings(frame, rows)
+    frame = as_strings(frame, rows, origin)
     frame.attrs["label_names"] = label_names if kind == "parquet" else {}  # the source's declared class order
     return frame
 
 
-def as_strings(frame: pd.DataFrame, rows: list[int] | None = None) -> pd.DataFrame:
+def as_strings(frame: pd.DataFrame, rows: list[int] | None = None, origin: str = "the data") -> pd.DataFrame:
     """Every cell as text (missing cells empty; 5.0 read from a float column stays '5.0'), plus the source row
     (`rows`, else 1 to n)."""
+    if ROW in frame.columns:
+        raise DataError(f"{origin}: has a column named {ROW!r}, the name the cookbook gives each row's number in the "
+                        "file (so errors and predictions can point back to it). Rename that column.")
     frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame[ROW] = rows if rows is not None else range(1, len(frame) + 1)
     return frame
@@ -597,7 +610,7 @@ def read_hub(dataset_id: str, settings: ReadSettings, tried: str = "") -> dict[s
         key = None if settings.split else SPLIT_NAMES.get(name.lower())
         if key is None and not settings.split:
             continue  # a split the cookbook does not use (e.g. `unsupervised`)
-        frame = as_strings(_named_classes(dataset.to_pandas(), _label_names(dataset)))
+        frame = as_strings(_named_classes(dataset.to_pandas(), _label_names(dataset)), origin=f"hub:{dataset_id}")
         tables[key] = Table(frame, f"hub:{dataset_id}[{name}]", f"hub:{dataset_id}[{name}]", _label_names(dataset))
     if not tables:
         raise DataError(f"{dataset_id}{wanted}: no train / validation / test split. Set data.split to the one to use.")

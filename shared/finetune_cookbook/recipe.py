@@ -166,6 +166,9 @@ def write_predictions(predictions: pd.DataFrame, output: str | Path | None) -> N
         return
     check_output(output)
     output = Path(output)
+    if output.is_symlink() or (output.exists() and not output.is_file()):  # /dev/stdout, a link: write through it
+        predictions.to_csv(output, index=False)
+        return
     partial = output.with_name(output.name + ".partial")
     try:
         predictions.to_csv(partial, index=False)

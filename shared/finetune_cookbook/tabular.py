@@ -26,7 +26,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer
 
-from .data import label_key, list_rows
+from .data import label_key, list_rows, shown_values
 from .errors import ConfigError, DataError
 from .readers import ROW
 
@@ -140,7 +140,7 @@ def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[st
             if pointed.any():
                 raise DataError(
                     f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
-                    f"{list_rows(source_rows(frame)[pointed])} ({', '.join(repr(v) for v in text[pointed].unique()[:3])}), "
+                    f"{list_rows(source_rows(frame)[pointed])} ({shown_values(text[pointed], source_rows(frame)[pointed])}), "
                     "but tabular.decimal is ','. Remove tabular.decimal from the config if the file writes 12.5, or "
                     "correct those cells (12,5)."
                 )
@@ -168,6 +168,9 @@ def without_empty_rows(frame: pd.DataFrame, origin: str) -> tuple[pd.DataFrame, 
     empty = (cells.isna() | (cells == "")).all(axis=1)
     if not empty.any():
         return frame, None
+    if empty.all():
+        raise DataError(f"{origin}: every row is empty (no cell holds a value). Check the file, and data.sheet for a "
+                        "workbook.")
     note = f"Skipped {int(empty.sum())} row(s) of {origin} with every cell empty: row(s) {list_rows(source_rows(frame)[empty])}."
     return frame[~empty].reset_index(drop=True), note
 
@@ -292,11 +295,11 @@ def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series)
         if len(comma):
             raise DataError(
                 f"{origin}: column {column!r} holds numbers written with a decimal comma in row(s) "
-                f"{list_rows(rows.loc[comma.index])} ({', '.join(repr(v) for v in comma.unique()[:3])}). Set "
+                f"{list_rows(rows.loc[comma.index])} ({shown_values(comma, rows.loc[comma.index])}). Set "
                 "tabular.decimal: ',' in the config so that they read as numbers (a point then separates "
                 "thousands: 1.234,56), then pre-train and train again; or write them with a decimal point."
             )
-        examples = ", ".join(repr(v) for v in bad.unique()[:3])
+        examples = shown_values(bad, rows)
         raise DataError(
             f"{origin}: column {column!r} holds numbers, but row(s) {list_rows(rows)} hold text ({examples}). Correct "
             f"those cells (leave a cell empty for a missing value, or name such values in tabular.missing_values). "
@@ -325,7 +328,7 @@ def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd
             unknown = lowered.notna() & ~lowered.isin(TRUE_WORDS | FALSE_WORDS | {"1", "0"})
             if unknown.any():
                 raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {list_rows(rows[unknown])} hold "
-                                f"{', '.join(repr(v) for v in text[unknown].unique()[:3])}. Use yes / no (or true / "
+                                f"{shown_values(text[unknown], rows[unknown])}. Use yes / no (or true / "
                                 f"false), or declare it categorical in tabular.column_types.")
             out[column] = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS or v == "1"))
         elif kind == "band":
@@ -333,7 +336,7 @@ def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd
             unread = text.notna() & values.isna()
             if unread.any():
                 raise DataError(f"{origin}: column {column!r} holds bands such as 'more than 30', but row(s) "
-                                f"{list_rows(rows[unread])} hold {', '.join(repr(v) for v in text[unread].unique()[:3])}. "
+                                f"{list_rows(rows[unread])} hold {shown_values(text[unread], rows[unread])}. "
                                 "Write them as bands (a number, 'X to Y', 'more than X', 'under X', 'none'), or "
                                 "declare the column categorical in tabular.column_types.")
             out[column] = values.astype(float)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import (
-    ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config,
+    ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_cookbook, run_in_process, torchrun_cookbook, write_config,
 )
 
 from finetune_cookbook.config import load_config
@@ -85,7 +85,7 @@ def test_predict_refuses_a_file_without_a_column_the_model_reads(trained, tmp_pa
     rows = pd.read_csv(TRANSACTIONS, dtype=str).head(5).drop(columns=["amount", "channel"])
     file = tmp_path / "short.csv"
     rows.to_csv(file, index=False)
-    _, err = cookbook("predict", output_dir, file, expect=2)
+    _, err = run_in_process("predict", output_dir, file, expect=2)
     assert "amount, channel missing" in err and str(file) in err
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, torchrun_cookbook, write_config
+from conftest import (ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, run_in_process, torchrun_cookbook,
+                      write_config)
 
-from finetune_cookbook import cli
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import DataError
 from finetune_cookbook.recipe import pretrain, train
@@ -81,7 +81,7 @@ def test_predict_refuses_a_customer_file_without_a_column_the_model_reads(traine
     rows = pd.read_csv(CUSTOMERS, dtype=str).head(5).drop(columns=["spend_wine", "joined_on"])
     file = tmp_path / "short.csv"
     rows.to_csv(file, index=False)
-    _, err = run_cookbook("predict", output_dir, file, expect=2)
+    _, err = run_in_process("predict", output_dir, file, expect=2)
     assert "spend_wine" in err and "joined_on" in err and str(file) in err
 
 
@@ -254,7 +254,7 @@ def test_customers_who_joined_after_the_training_snapshot_are_assigned_with_a_no
     rows.loc[rows.index[2], ["spend_wine", "spend_fruit", "spend_meat", "spend_fish", "spend_sweets", "spend_gold"]] = ""
     file = tmp_path / "newest.csv"
     rows.to_csv(file, index=False)
-    out, err = run_cookbook("predict", output_dir, file)
+    out, err = run_in_process("predict", output_dir, file)
     assert "Joined after 2025-06-30, the snapshot the model was trained with, so counted with a tenure of 0 days: " \
            "row(s) 1, 2" in err
     assert len(pd.read_csv(io.StringIO(out))) == 6
@@ -276,7 +276,7 @@ def test_a_customer_is_placed_alike_alone_or_in_a_batch_and_empty_rows_are_skipp
     assert any("an age over 100): column 'birth_year', row(s) 1." in note for note in one.attrs["notes"])
 
 
-def test_predict_refuses_an_output_path_it_cannot_write_before_reading_anything(trained, tmp_path, capsys):
+def test_predict_refuses_an_output_path_it_cannot_write_before_reading_anything(trained, tmp_path):
     output_dir, _, _ = trained
-    assert cli.main(["predict", str(output_dir), str(tmp_path / "not_read.csv"), "--output", str(tmp_path)]) == 2
-    assert f"--output {tmp_path} is a folder; give a file name" in capsys.readouterr().err
+    _, err = run_in_process("predict", output_dir, tmp_path / "not_read.csv", "--output", tmp_path, expect=2)
+    assert f"--output {tmp_path} is a folder; give a file name" in err

@@ -5,7 +5,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import write_config
+from conftest import run_in_process, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import DataError
@@ -107,7 +107,5 @@ def test_cli_reports_the_error_and_writes_nothing(tmp_path):
 def test_predict_on_a_folder_without_a_model(tmp_path):
     texts = tmp_path / "new.txt"
     texts.write_text("fine\n")
-    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", "predict", str(tmp_path), str(texts)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2
-    assert "no saved model here" in done.stderr and "Traceback" not in done.stderr
+    _, err = run_in_process("predict", tmp_path, texts, expect=2)
+    assert "no saved model here" in err

@@ -526,3 +526,21 @@ def test_a_delimiter_setting_the_file_does_not_use_names_the_one_it_does(tmp_pat
                                         r"split alike at ';'\. Set data\.delimiter: semicolon, or remove the setting"):
         read_table(path, ReadSettings(delimiter="comma"))
     assert len(read_table(path)) == 40
+
+
+def test_a_separator_at_the_end_of_each_row_is_refused_not_shifted(tmp_path):
+    """One field more than the header on the first row makes pandas take the first column as an index and shift
+    every other column: the reviews would become their stars."""
+    path = tmp_path / "trailing.csv"
+    path.write_text("review,stars\n" + "".join(f"{text},{stars},\n" for text, stars in REVIEWS))
+    with pytest.raises(DataError, match=r"trailing\.csv: the header has 2 columns.*row\(s\) 1 \(3 fields\).*"
+                                        r"and 35 more hold more.*remove the trailing separators"):
+        read_table(path)
+
+
+def test_a_field_longer_than_the_csv_modules_default_limit_reads(tmp_path):
+    path = tmp_path / "long.csv"
+    rows = REVIEWS[:5] + [("a very long review " * 8000, 5)]
+    pd.DataFrame(rows, columns=["review", "stars"]).to_csv(path, index=False)
+    table = read_table(path)
+    assert len(table) == 6 and len(table["review"].iloc[5]) > 131072 and table["row"].tolist() == [1, 2, 3, 4, 5, 6]
