@@ -85,12 +85,12 @@ def run_in_process(*args, expect: int = 0, stdin: bytes = b"") -> tuple[str, str
     return out.getvalue(), err.getvalue()
 
 
-def pretrain_and_train(recipe: Path, output_dir: Path) -> tuple[Path, str, str]:
-    """`cookbook pretrain` then `cookbook train` on a tabular recipe's config, unchanged; returns the output folder
-    and both commands' stdout."""
-    pre_out, _ = run_cookbook("pretrain", recipe.relative_to(ROOT), "--output-dir", output_dir)
-    train_out, _ = run_cookbook("train", recipe.relative_to(ROOT), "--output-dir", output_dir)
-    return output_dir, pre_out, train_out
+def pretrain_and_train(config: Path) -> tuple[Path, str, str]:
+    """`cookbook pretrain` (in this process) then `cookbook train` (a new process: the real entry point) on a
+    tabular recipe's config; returns the config's output folder and both commands' stdout."""
+    pre_out, _ = run_in_process("pretrain", config)
+    train_out, _ = run_cookbook("train", config)
+    return Path(yaml.safe_load(config.read_text())["output_dir"]), pre_out, train_out
 
 
 def torchrun_cookbook(*args, timeout: int = 600):

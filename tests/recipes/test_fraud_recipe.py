@@ -34,8 +34,8 @@ def fraud_config(folder: Path, source: Path = TRANSACTIONS, **sections) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """`cookbook pretrain` then `cookbook train` on the recipe's config, unchanged, on data_samples/."""
-    return pretrain_and_train(RECIPE, tmp_path_factory.mktemp("fraud") / "run")
+    """`cookbook pretrain` then `cookbook train` on the recipe's config with a shorter schedule, on data_samples/."""
+    return pretrain_and_train(fraud_config(tmp_path_factory.mktemp("fraud")))
 
 
 def test_pretrain_saves_a_checkpoint_that_train_loads(trained):
@@ -133,12 +133,15 @@ def test_interrupted_pretraining_resumes_to_the_same_checkpoint(tmp_path):
         torch.testing.assert_close(load_file(resumed.folder / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
 
 
-def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
+def test_pretrain_under_torchrun_with_two_processes(tmp_path):
+    """Training under torchrun is the marketing recipe's (the same tabular fine-tune); here the pre-training,
+    whose checkpoint one process writes and `cookbook train` then loads."""
     config = fraud_config(tmp_path)
-    for command in ("pretrain", "train"):
-        done = torchrun_cookbook(command, config)
-        assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("test: average_precision") == 1
+    done = torchrun_cookbook("pretrain", config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("pre-trained checkpoint:") == 1
+    stdout, _ = run_in_process("train", config)
+    assert "test: average_precision" in stdout
     scores = json.loads((tmp_path / "run" / "metrics.json").read_text())["approaches"]["fine_tuned"]
     assert 0 <= scores["average_precision"] <= 1
 

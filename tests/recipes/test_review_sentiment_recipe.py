@@ -1,30 +1,21 @@
 """The recipe's commands, end to end, as a user runs them: train, predict, tune."""
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import RECIPE, ROOT, write_config
+from conftest import ROOT, run_cookbook, run_in_process, write_config
 
 pytestmark = pytest.mark.recipe
 
 
-def cookbook(*args, cwd=ROOT):
-    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """`cookbook train recipes/review_sentiment/config.yaml`, unchanged, on data_samples/."""
-    output_dir = tmp_path_factory.mktemp("recipe") / "run"
-    stdout = cookbook("train", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
-    return output_dir, stdout
+    """`cookbook train` on the recipe's config for 3 epochs instead of 8 (the rest unchanged), on data_samples/."""
+    folder = tmp_path_factory.mktemp("recipe")
+    stdout, _ = run_cookbook("train", write_config(folder, {"training": {"epochs": 3}}))
+    return folder / "run", stdout
 
 
 def test_train_writes_model_metrics_and_card(trained):
@@ -50,14 +41,14 @@ def test_predict_labels_a_csv_and_a_text_file(trained, tmp_path):
     reviews = tmp_path / "new.csv"
     pd.DataFrame({"review": ["Absolutely love it, works perfectly.", "Broke after two days. Returning it."]}).to_csv(reviews, index=False)
     out = tmp_path / "predictions.csv"
-    cookbook("predict", output_dir, reviews, "--output", out)
+    run_in_process("predict", output_dir, reviews, "--output", out)
     predictions = pd.read_csv(out)
     assert list(predictions["label"]) == ["positive", "negative"]
     assert predictions["confidence"].between(0, 1).all()
 
     lines = tmp_path / "new.txt"
     lines.write_text("Great sound, easy setup.\n\nTerrible, stopped working.\n")
-    printed = pd.read_csv(pd.io.common.StringIO(cookbook("predict", output_dir / "model", lines)))
+    printed = pd.read_csv(pd.io.common.StringIO(run_in_process("predict", output_dir / "model", lines)[0]))
     assert len(printed) == 2
     assert set(printed.columns) >= {"text", "label", "confidence", "p_neutral"}
 
@@ -66,15 +57,14 @@ def test_predict_names_a_missing_column(trained, tmp_path):
     output_dir, _ = trained
     path = tmp_path / "wrong.csv"
     pd.DataFrame({"body": ["fine"]}).to_csv(path, index=False)
-    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", "predict", str(output_dir), str(path)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2
-    assert "wrong.csv: no column 'review'. Columns found: body" in done.stderr
+    _, err = run_in_process("predict", output_dir, path, expect=2)
+    assert "wrong.csv: no column 'review'. Columns found: body" in err
 
 
-def test_tune_writes_trials_and_best_settings(tmp_path):
-    config = write_config(tmp_path, {"data": {"sample_size": 150}, "tune": {"n_trials": 2, "epochs": [1, 1]}})
-    stdout = cookbook("tune", config)
+def test_tune_writes_trials_and_best_settings(tmp_path, tiny_model_dir):
+    config = write_config(tmp_path, {"data": {"sample_size": 150}, "model": {"name": str(tiny_model_dir)},
+                                     "tune": {"n_trials": 2, "epochs": [1, 1]}})
+    stdout, _ = run_in_process("tune", config)
     assert "best validation macro_f1" in stdout
     trials = pd.read_csv(tmp_path / "run" / "search" / "trials.csv")
     assert len(trials) == 2
@@ -84,7 +74,7 @@ def test_tune_writes_trials_and_best_settings(tmp_path):
     assert 2e-5 <= best["learning_rate"] <= 2e-4
 
 
-def test_a_copied_config_trains_on_a_new_dataset(tmp_path):
+def test_a_copied_config_trains_on_a_new_dataset(tmp_path, tiny_model_dir):
     """Bringing your own data: a review file with other column names and labels, by editing a config copy only."""
     rows = pd.read_csv(ROOT / "data_samples" / "reviews.csv")
     mood = {1: "bad", 2: "bad", 3: "ok", 4: "good", 5: "good"}
@@ -93,9 +83,9 @@ def test_a_copied_config_trains_on_a_new_dataset(tmp_path):
     config = write_config(tmp_path, {
         "data": {"source": str(data), "text_column": "comment", "label_column": "verdict",
                  "label_mapping": None, "labels": ["bad", "ok", "good"], "sample_size": 200},
-        "training": {"epochs": 1},
+        "model": {"name": str(tiny_model_dir)}, "training": {"epochs": 1},
     })
-    cookbook("train", config)
+    run_in_process("train", config)
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "recall_ok" in record["approaches"]["fine_tuned"]
     assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["id2label"] == {"0": "bad", "1": "ok", "2": "good"}

@@ -2,13 +2,11 @@
 the bad input a bot meets."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, torchrun_cookbook, write_config
+from conftest import ROOT, assert_resume_reproduces, run_cookbook, run_in_process, torchrun_cookbook, write_config
 
 from finetune_cookbook.bot import Bot
 from finetune_cookbook.config import load_config
@@ -20,13 +18,6 @@ pytestmark = pytest.mark.recipe
 RECIPE = ROOT / "recipes" / "support_chatbot_intent" / "config.yaml"
 QUERIES = ROOT / "data_samples" / "support_intents" / "queries.csv"
 RESPONSES = ROOT / "data_samples" / "support_intents" / "responses.yaml"
-
-
-def cookbook(*args, stdin: bytes | None = None, cwd=ROOT, expect: int = 0):
-    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
-                          capture_output=True, input=stdin, cwd=cwd, timeout=900)
-    assert done.returncode == expect, done.stderr.decode()[-3000:]
-    return done.stdout.decode(), done.stderr.decode()
 
 
 def intent_config(folder: Path, tiny_model_dir: Path, **sections) -> Path:
@@ -45,10 +36,11 @@ def intent_config(folder: Path, tiny_model_dir: Path, **sections) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """`cookbook train recipes/support_chatbot_intent/config.yaml`, unchanged, on data_samples/."""
-    output_dir = tmp_path_factory.mktemp("intent") / "run"
-    stdout, _ = cookbook("train", RECIPE.relative_to(ROOT), "--output-dir", output_dir)
-    return output_dir, stdout
+    """`cookbook train` on the recipe's config for 4 epochs instead of 15 (the rest unchanged), on data_samples/."""
+    folder = tmp_path_factory.mktemp("intent")
+    config = write_config(folder, {"intent": {"responses": str(RESPONSES)}, "training": {"epochs": 4}}, RECIPE, QUERIES)
+    stdout, _ = run_cookbook("train", config)
+    return folder / "run", stdout
 
 
 def test_train_saves_the_model_threshold_and_replies(trained):
@@ -77,7 +69,7 @@ def test_predict_gives_intent_confidence_and_handover(trained, tmp_path):
     messages = tmp_path / "messages.csv"
     pd.DataFrame({"text": texts, "extra": range(len(texts))}).to_csv(messages, index=False)
     out = tmp_path / "predictions.csv"
-    cookbook("predict", output_dir, messages, "--output", out)
+    run_in_process("predict", output_dir, messages, "--output", out)
     predictions = pd.read_csv(out)
     assert list(predictions.columns[:4]) == ["text", "label", "confidence", "handed_over"]
     assert predictions["label"].iloc[0] == "change_pin"
@@ -90,7 +82,7 @@ def test_chat_answers_piped_messages_and_every_awkward_one(trained):
     output_dir, _ = trained
     messages = [b"How can I set a different PIN on my card?", b"", b"\xff\xfe\xfa not utf-8", "🙂🙂🙂".encode(),
                 b"reset my pin\x07\x1b[2J please", b"x" * 10_000]
-    stdout, _ = cookbook("chat", output_dir, "--jsonl", stdin=b"\n".join(messages) + b"\n")
+    stdout, _ = run_in_process("chat", output_dir, "--jsonl", stdin=b"\n".join(messages) + b"\n")
     replies = [json.loads(line) for line in stdout.splitlines()]
     assert len(replies) == len(messages)
     pin, empty, not_utf8, emoji, control, long = replies
@@ -102,7 +94,7 @@ def test_chat_answers_piped_messages_and_every_awkward_one(trained):
     assert long["reason"] == "too long" and not long["answered"] and long["intent"] is None
     assert "colleague" in long["reply"]
 
-    readable, _ = cookbook("chat", output_dir, stdin=b"How can I set a different PIN on my card?\n")
+    readable, _ = run_in_process("chat", output_dir, stdin=b"How can I set a different PIN on my card?\n")
     assert "intent change_pin, confidence" in readable and "bot: " in readable
 
 
@@ -113,13 +105,13 @@ def test_chat_refuses_a_responses_file_that_does_not_match(trained, tmp_path):
     replies["mortgage_advice"] = "Call us."
     other = tmp_path / "responses.json"
     other.write_text(json.dumps(replies))
-    _, stderr = cookbook("chat", output_dir, "--responses", other, stdin=b"hi\n", expect=2)
+    _, stderr = run_in_process("chat", output_dir, "--responses", other, stdin=b"hi\n", expect=2)
     assert "mortgage_advice" in stderr and "change_pin" in stderr and str(other) in stderr
 
 
 def test_tune_searches_on_validation(tmp_path, tiny_model_dir):
     config = intent_config(tmp_path, tiny_model_dir, tune={"n_trials": 2, "epochs": [1, 1]})
-    stdout, _ = cookbook("tune", config)
+    stdout, _ = run_in_process("tune", config)
     assert "best validation accuracy" in stdout
     assert (tmp_path / "run" / "search" / "best_training.yaml").is_file()
 

@@ -3,28 +3,19 @@
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, torchrun_cookbook
+from conftest import ROOT, run_cookbook, run_in_process, torchrun_cookbook
 from PIL import Image
 
 pytestmark = pytest.mark.recipe
 
 RECIPE = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
 SAMPLES = ROOT / "data_samples" / "tumor_images"
-
-
-def cookbook(*args, expect=0, cwd=ROOT):
-    done = subprocess.run([sys.executable, "-m", "finetune_cookbook", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=900)
-    assert done.returncode == expect, done.stderr[-3000:]
-    return done
 
 
 def image_config(folder: Path, source=SAMPLES, **overrides) -> Path:
@@ -44,8 +35,8 @@ def image_config(folder: Path, source=SAMPLES, **overrides) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
-    done = cookbook("train", image_config(folder))
-    return folder / "run", done.stdout
+    stdout, _ = run_cookbook("train", image_config(folder))
+    return folder / "run", stdout
 
 
 def test_train_writes_model_metrics_and_card(trained):
@@ -69,23 +60,23 @@ def test_train_writes_model_metrics_and_card(trained):
 def test_predict_an_image_a_folder_and_a_csv(trained, tmp_path):
     run, _ = trained
     one = SAMPLES / "malignant" / "malignant_001.png"
-    single = pd.read_csv(io.StringIO(cookbook("predict", run, one).stdout))
+    single = pd.read_csv(io.StringIO(run_in_process("predict", run, one)[0]))
     assert list(single.columns) == ["file", "label", "confidence", "p_benign", "p_malignant", "flag_malignant"]
     assert single["p_benign"].iloc[0] + single["p_malignant"].iloc[0] == pytest.approx(1, abs=1e-3)
     out = tmp_path / "folder.csv"
-    cookbook("predict", run / "model", SAMPLES / "benign", "--output", out)
+    run_in_process("predict", run / "model", SAMPLES / "benign", "--output", out)
     assert len(pd.read_csv(out)) == 60
     listing = tmp_path / "scans.csv"
     pd.DataFrame({"image": [str(one), str(SAMPLES / "benign" / "benign_002.png")]}).to_csv(listing, index=False)
-    assert len(pd.read_csv(io.StringIO(cookbook("predict", run, listing).stdout))) == 2
+    assert len(pd.read_csv(io.StringIO(run_in_process("predict", run, listing)[0]))) == 2
 
 
 def test_predict_on_a_folder_without_images(trained, tmp_path):
     run, _ = trained
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no scans here")
-    done = cookbook("predict", run, tmp_path / "empty", expect=2)
-    assert "holds no images" in done.stderr and "Traceback" not in done.stderr
+    _, err = run_in_process("predict", run, tmp_path / "empty", expect=2)
+    assert "holds no images" in err
 
 
 def _broken_dataset(root: Path) -> list[str]:
@@ -107,8 +98,8 @@ def _broken_dataset(root: Path) -> list[str]:
 
 def test_a_folder_with_broken_files_trains_and_reports_them(tmp_path):
     skipped = _broken_dataset(tmp_path / "scans")
-    done = cookbook("train", image_config(tmp_path, source=tmp_path / "scans"))
-    said = next(line for line in done.stdout.splitlines() if line.startswith("data: "))
+    stdout, _ = run_in_process("train", image_config(tmp_path, source=tmp_path / "scans"))
+    said = next(line for line in stdout.splitlines() if line.startswith("data: "))
     assert "4 skipped (" in said and "; and 1 more)" in said  # the console says what was left out, not only metrics.json
     report = json.loads((tmp_path / "run" / "metrics.json").read_text())["data"]
     reported = "\n".join(report["skipped"])
@@ -121,15 +112,15 @@ def test_an_empty_class_folder_and_a_csv_naming_missing_files(tmp_path):
     root = tmp_path / "scans"
     shutil.copytree(SAMPLES / "benign", root / "benign")
     (root / "malignant").mkdir()
-    done = cookbook("train", image_config(tmp_path, source=root), expect=2)
-    assert "Empty class folder(s)" in done.stderr and "malignant" in done.stderr
+    _, err = run_in_process("train", image_config(tmp_path, source=root), expect=2)
+    assert "Empty class folder(s)" in err and "malignant" in err
     assert not (tmp_path / "run").exists()
 
     listing = tmp_path / "labels.csv"
     pd.DataFrame({"path": ["benign/benign_001.png", "benign/gone.png"], "label": ["benign", "malignant"]}).to_csv(listing, index=False)
     shutil.copytree(SAMPLES / "benign", tmp_path / "benign")
-    done = cookbook("train", image_config(tmp_path, source=listing, data={"image_column": "path"}), expect=2)
-    assert "1 file(s) named in" in done.stderr and "line 3: benign/gone.png" in done.stderr
+    _, err = run_in_process("train", image_config(tmp_path, source=listing, data={"image_column": "path"}), expect=2)
+    assert "1 file(s) named in" in err and "line 3: benign/gone.png" in err
 
 
 def _load(tmp_path, source, **sections):
@@ -294,13 +285,13 @@ def test_split_folders_with_three_classes_and_the_search(tmp_path):
     # The search's trials also train with layer-wise learning rates and a moving average of the weights.
     config = image_config(tmp_path, source=root, data={"labels": None}, training={"layer_decay": 0.8, "ema_decay": 0.9},
                           evaluation={"positive_class": "malignant"}, tune={"n_trials": 1, "epochs": [1, 1]})
-    cookbook("train", config)
+    run_in_process("train", config)
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["data"]["given_splits"] == ["train", "test"] and record["data"]["made_splits"] == ["validation"]
     assert record["data"]["split_sizes"]["test"] == 45  # the Testing folder, as given
     scores = record["approaches"]["fine_tuned"]
     assert {"roc_auc", "sensitivity", "recall_cyst"} <= set(scores)  # one-vs-rest AUC; malignant against the rest
-    stdout = cookbook("tune", config).stdout
+    stdout, _ = run_in_process("tune", config)
     assert "best validation roc_auc" in stdout
     assert (tmp_path / "run" / "search" / "best_training.yaml").is_file()
 
@@ -358,7 +349,7 @@ def test_crossval_compares_configs_on_the_same_folds(tmp_path):
     for name, flip in (("plain", False), ("flipped", True)):
         (tmp_path / name).mkdir()
         configs.append(image_config(tmp_path / name, model={"test_time_flip": flip}))
-    stdout = cookbook("crossval", *configs, "--folds", "2").stdout
+    stdout, _ = run_in_process("crossval", *configs, "--folds", "2")
     assert str(configs[0]) in stdout and str(configs[1]) in stdout and "roc_auc per fold" in stdout
     records = [json.loads((tmp_path / name / "run" / "crossval-config.json").read_text()) for name in ("plain", "flipped")]
     splits = task.load_data(load_config(configs[0])).splits
@@ -372,11 +363,12 @@ def test_crossval_compares_configs_on_the_same_folds(tmp_path):
     assert [f["held_out_rows"] for f in records[0]["folds"]] == [f["held_out_rows"] for f in records[1]["folds"]]
 
     (tmp_path / "plain" / "run" / "crossval-config.json").unlink()
-    done = cookbook("crossval", configs[0], ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", expect=2)
-    assert "serves image recipes" in done.stderr and "cookbook tune" in done.stderr
+    _, err = run_in_process("crossval", configs[0], ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
+                            expect=2)
+    assert "serves image recipes" in err and "cookbook tune" in err
     assert not (tmp_path / "plain" / "run" / "crossval-config.json").exists()  # refused before the first config ran
-    done = cookbook("crossval", configs[0], configs[0], expect=2)
-    assert "would write the same record" in done.stderr
+    _, err = run_in_process("crossval", configs[0], configs[0], expect=2)
+    assert "would write the same record" in err
 
 
 def test_recording_validation_probabilities_leaves_the_fine_tune_as_it_is(tmp_path):
