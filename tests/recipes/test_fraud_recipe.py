@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import (
-    ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_cookbook, run_in_process, torchrun_cookbook, write_config,
+    ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_in_process, torchrun_cookbook, write_config,
 )
 
 from finetune_cookbook.config import load_config
@@ -22,9 +22,6 @@ RECIPE = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
 TRANSACTIONS = ROOT / "data_samples" / "card_transactions" / "transactions.csv"
 QUICK = {"pretrain": {"epochs": 2, "d_token": 16, "n_heads": 2}, "fraud": {"min_steps": 20},
          "training": {"epochs": 2, "logging_steps": 5}}
-
-
-cookbook = run_cookbook
 
 
 def fraud_config(folder: Path, source: Path = TRANSACTIONS, **sections) -> Path:
@@ -70,7 +67,7 @@ def test_predict_scores_rows_and_names_ignored_columns(trained, tmp_path):
     rows["note"] = "from the new branch"  # extra column
     file = tmp_path / "new.csv"
     rows.to_csv(file, index=False)
-    out, err = cookbook("predict", output_dir, file, "--output", tmp_path / "scored.csv")
+    out, err = run_in_process("predict", output_dir, file, "--output", tmp_path / "scored.csv")
     scored = pd.read_csv(tmp_path / "scored.csv")
     assert list(scored.columns) == ["row", "transaction_id", "account_id", "timestamp", "fraud_score", "flagged"]
     assert len(scored) == 40 and scored["fraud_score"].between(0, 1).all()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import (ROOT, assert_resume_reproduces, pretrain_and_train, run_cookbook, run_in_process, torchrun_cookbook,
+from conftest import (ROOT, assert_resume_reproduces, pretrain_and_train, run_in_process, torchrun_cookbook,
                       write_config)
 
 from finetune_cookbook.config import load_config
@@ -66,7 +66,7 @@ def test_predict_assigns_new_customers_to_named_segments(trained, tmp_path):
     rows["note"] = "from the spring mailing"  # extra column
     file = tmp_path / "new.csv"
     rows.to_csv(file, index=False)
-    _, err = run_cookbook("predict", output_dir, file, "--output", tmp_path / "segments.csv")
+    _, err = run_in_process("predict", output_dir, file, "--output", tmp_path / "segments.csv")
     assigned = pd.read_csv(tmp_path / "segments.csv")
     assert list(assigned.columns) == ["row", "customer_id", "segment", "segment_name", "segment_response_rate"]
     assert assigned["customer_id"].tolist() == rows["customer_id"].tolist()

@@ -36,9 +36,9 @@ def intent_config(folder: Path, tiny_model_dir: Path, **sections) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """`cookbook train` on the recipe's config for 4 epochs instead of 15 (the rest unchanged), on data_samples/."""
+    """`cookbook train` on the recipe's config for 3 epochs instead of 15 (the rest unchanged), on data_samples/."""
     folder = tmp_path_factory.mktemp("intent")
-    config = write_config(folder, {"intent": {"responses": str(RESPONSES)}, "training": {"epochs": 4}}, RECIPE, QUERIES)
+    config = write_config(folder, {"intent": {"responses": str(RESPONSES)}, "training": {"epochs": 3}}, RECIPE, QUERIES)
     stdout, _ = run_cookbook("train", config)
     return folder / "run", stdout
 
