@@ -67,10 +67,10 @@ def run_cookbook(*args, cwd=ROOT, expect: int = 0, timeout: int = 900):
 
 
 def run_in_process(*args, expect: int = 0, stdin: bytes = b"") -> tuple[str, str]:
-    """The `cookbook` command in this process, for an error or a quick command: what a new process shows, without
-    the seconds it spends importing torch. (Each test file's trained-model fixture keeps the real entry point
-    tested.) `stdin` is what is piped in. Returns (stdout, stderr); an exception the command does not turn into an
-    error message fails the test."""
+    """The `cookbook` command in this process: what a new process shows, without the 15 s or so it spends
+    importing torch and transformers. (`run_cookbook` and the torchrun tests keep the real entry point tested.)
+    `stdin` is what is piped in. Returns (stdout, stderr); an exception the command does not turn into an error
+    message fails the test."""
     import contextlib
     import io
     from unittest import mock
@@ -86,10 +86,10 @@ def run_in_process(*args, expect: int = 0, stdin: bytes = b"") -> tuple[str, str
 
 
 def pretrain_and_train(config: Path) -> tuple[Path, str, str]:
-    """`cookbook pretrain` (in this process) then `cookbook train` (a new process: the real entry point) on a
-    tabular recipe's config; returns the config's output folder and both commands' stdout."""
+    """`cookbook pretrain` then `cookbook train` on a tabular recipe's config; returns the config's output folder
+    and both commands' stdout."""
     pre_out, _ = run_in_process("pretrain", config)
-    train_out, _ = run_cookbook("train", config)
+    train_out, _ = run_in_process("train", config)
     return Path(yaml.safe_load(config.read_text())["output_dir"]), pre_out, train_out
 
 

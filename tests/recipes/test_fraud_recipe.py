@@ -130,15 +130,12 @@ def test_interrupted_pretraining_resumes_to_the_same_checkpoint(tmp_path):
         torch.testing.assert_close(load_file(resumed.folder / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
 
 
-def test_pretrain_under_torchrun_with_two_processes(tmp_path):
-    """Training under torchrun is the marketing recipe's (the same tabular fine-tune); here the pre-training,
-    whose checkpoint one process writes and `cookbook train` then loads."""
+def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
     config = fraud_config(tmp_path)
-    done = torchrun_cookbook("pretrain", config)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("pre-trained checkpoint:") == 1
-    stdout, _ = run_in_process("train", config)
-    assert "test: average_precision" in stdout
+    for command in ("pretrain", "train"):
+        done = torchrun_cookbook(command, config)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("test: average_precision") == 1
     scores = json.loads((tmp_path / "run" / "metrics.json").read_text())["approaches"]["fine_tuned"]
     assert 0 <= scores["average_precision"] <= 1
 

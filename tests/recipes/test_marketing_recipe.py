@@ -93,7 +93,8 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
 
 
 def test_train_under_torchrun_with_two_processes(tmp_path):
-    """Pre-training under torchrun is the fraud recipe's (the same code); here the segmentation fine-tune."""
+    """Pre-training under torchrun is tested in the fraud recipe (the same code, another corruption); here the
+    segmentation fine-tune."""
     config = marketing_config(tmp_path)
     run_in_process("pretrain", config)
     done = torchrun_cookbook("train", config)

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, run_cookbook, run_in_process, write_config
+from conftest import ROOT, run_in_process, write_config
 
 pytestmark = pytest.mark.recipe
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.recipe
 def trained(tmp_path_factory):
     """`cookbook train` on the recipe's config for 3 epochs instead of 8 (the rest unchanged), on data_samples/."""
     folder = tmp_path_factory.mktemp("recipe")
-    stdout, _ = run_cookbook("train", write_config(folder, {"training": {"epochs": 3}}))
+    stdout, _ = run_in_process("train", write_config(folder, {"training": {"epochs": 3}}))
     return folder / "run", stdout
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, run_cookbook, run_in_process, torchrun_cookbook, write_config
+from conftest import ROOT, assert_resume_reproduces, run_in_process, torchrun_cookbook, write_config
 
 from finetune_cookbook.bot import Bot
 from finetune_cookbook.config import load_config
@@ -39,7 +39,7 @@ def trained(tmp_path_factory):
     """`cookbook train` on the recipe's config for 3 epochs instead of 15 (the rest unchanged), on data_samples/."""
     folder = tmp_path_factory.mktemp("intent")
     config = write_config(folder, {"intent": {"responses": str(RESPONSES)}, "training": {"epochs": 3}}, RECIPE, QUERIES)
-    stdout, _ = run_cookbook("train", config)
+    stdout, _ = run_in_process("train", config)
     return folder / "run", stdout
 
 

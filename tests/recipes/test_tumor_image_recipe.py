@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, run_cookbook, run_in_process, torchrun_cookbook
+from conftest import ROOT, run_in_process, torchrun_cookbook
 from PIL import Image
 
 pytestmark = pytest.mark.recipe
@@ -35,7 +35,7 @@ def image_config(folder: Path, source=SAMPLES, **overrides) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
-    stdout, _ = run_cookbook("train", image_config(folder))
+    stdout, _ = run_in_process("train", image_config(folder))
     return folder / "run", stdout
 
 
