@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .config import SegmentationConfig
-from .data import list_rows, shown_values
+from .data import in_row_order, list_rows, shown_values
 from .errors import ConfigError, DataError
 from .tabular import column_list, parse_numbers, source_rows
 
@@ -236,8 +236,8 @@ def _total(numbers: dict[str, pd.Series], columns: list[str]) -> pd.Series:
 def _refuse(bad: pd.Series, rows: pd.Series, origin: str, column: str, values: pd.Series, what: str) -> None:
     bad = bad.fillna(False).astype(bool)
     if bad.any():
-        in_order = values[bad].loc[rows[bad].sort_values(kind="stable").index]  # as list_rows lists the rows
-        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in in_order.head(3))
+        first = in_row_order(values[bad], rows[bad]).head(3)
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in first)
         raise DataError(f"{origin}: column {column!r}, row(s) {list_rows(rows[bad])} ({shown}): the "
                         f"value {what.rstrip('.')}.")
 

@@ -94,19 +94,23 @@ class LabelledData:
 def list_rows(rows: pd.Series) -> str:
     """Row numbers for an error message: the first few in the file's order, and how many more."""
     rows = pd.Series(rows)
-    if pd.api.types.is_numeric_dtype(rows):  # a time-ordered split holds its rows out of the file's order
-        rows = rows.sort_values(kind="stable")
+    rows = in_row_order(rows, rows)  # a time-ordered split holds its rows out of the file's order
     listed = [str(r) for r in rows.head(MAX_ROWS_LISTED)]
     more = f" and {len(rows) - MAX_ROWS_LISTED} more" if len(rows) > MAX_ROWS_LISTED else ""
     return ", ".join(listed) + more
 
 
+def in_row_order(values: pd.Series, rows: pd.Series) -> pd.Series:
+    """`values` in the order `list_rows` lists their `rows` (same index): the file's order, where rows are numbers."""
+    if pd.api.types.is_numeric_dtype(rows):
+        return values.loc[rows.sort_values(kind="stable").index]
+    return values
+
+
 def shown_values(values: pd.Series, rows: pd.Series, shown: int = 3) -> str:
     """The first few distinct `values`, in the order `list_rows` lists their `rows` (same index), so a message
     that names both pairs them as the file does."""
-    if pd.api.types.is_numeric_dtype(rows):
-        values = values.loc[rows.sort_values(kind="stable").index]
-    return ", ".join(repr(v) for v in values.unique()[:shown])
+    return ", ".join(repr(v) for v in in_row_order(values, rows).unique()[:shown])
 
 
 def list_first(items: list[str], shown: int) -> str:

@@ -138,9 +138,10 @@ def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[st
             european = _matches(text, DECIMAL_COMMA)
             pointed = _matches(text, DECIMAL_POINT)
             if pointed.any():
+                rows = source_rows(frame)[pointed]
                 raise DataError(
                     f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
-                    f"{list_rows(source_rows(frame)[pointed])} ({shown_values(text[pointed], source_rows(frame)[pointed])}), "
+                    f"{list_rows(rows)} ({shown_values(text[pointed], rows)}), "
                     "but tabular.decimal is ','. Remove tabular.decimal from the config if the file writes 12.5, or "
                     "correct those cells (12,5)."
                 )
