@@ -97,6 +97,16 @@ class OrderedEvalTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
 
+    def train(self, *args, **kwargs):
+        # accelerate wraps the model's forward in bf16 / fp16 autocast for good. Training keeps it; once training
+        # ends the model answers in fp32, as it does when `predict` reloads it, so the scores and thresholds
+        # reported for a model are the ones its saved copy reproduces.
+        with_autocast(self.model)
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            without_autocast(self.model)
+
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
             return None  # the DataLoader's default; accelerate shards it in order across processes
@@ -108,6 +118,19 @@ class OrderedEvalTrainer(Trainer):
             self.optimizer = layer_decay_adamw(self.model, self.args, self.layer_decay)  # parameters shared with a wrapper
             return self.optimizer
         return super().create_optimizer(model)
+
+
+def without_autocast(model) -> None:
+    """Restores the forward accelerate's mixed precision replaced (kept as `_original_forward`)."""
+    state = vars(model)
+    if "_original_forward" in state and state.get("forward") is not state["_original_forward"]:
+        model._autocast_forward, model.forward = state.get("forward"), state["_original_forward"]
+
+
+def with_autocast(model) -> None:
+    """Puts back the autocast forward `without_autocast` took off, for another round of training."""
+    if vars(model).get("_autocast_forward") is not None:
+        model.forward, model._autocast_forward = model._autocast_forward, None
 
 
 class WeightAveraging(TrainerCallback):

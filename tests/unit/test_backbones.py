@@ -266,3 +266,32 @@ def test_the_weight_average_follows_the_model_a_search_trial_trains():
     callback.on_step_end(None, SimpleNamespace(global_step=1), None, model=first)  # the first step copies
     assert torch.equal(trial.average.module.get_classifier().weight, trial.head().weight)
     assert not torch.equal(first.average.module.get_classifier().weight, first.head().weight)
+
+
+def test_a_model_trained_in_bf16_answers_in_fp32_afterwards_as_its_reloaded_copy_does(tmp_path):
+    """accelerate wraps the forward in autocast for good; the scores a run reports must come from the fp32 model
+    that `predict` reloads, else a threshold chosen on bf16 scores decides otherwise after reloading."""
+    import datasets
+
+    from finetune_cookbook.config import TrainingConfig
+    from finetune_cookbook.training import build_trainer, training_arguments
+
+    torch.manual_seed(0)
+    classifier = ImageClassifier(small_cnn(2), {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2})
+    seen = []
+    classifier.network.blocks[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    images = datasets.Dataset.from_dict({"pixel_values": torch.rand(8, 3, 16, 16).numpy(),
+                                         "labels": [0, 1] * 4}).with_format("torch")
+    training = TrainingConfig(precision="bf16", max_steps=2, batch_size=4, logging_steps=1)
+    args = training_arguments(training, tmp_path, checkpoints=False, eval_strategy="no", report_to=[],
+                              train_sampling_strategy="random", remove_unused_columns=False)
+    trainer = build_trainer(training, args, model=classifier, train_dataset=images, eval_dataset=images,
+                            train_label_ids=[0, 1] * 4, n_classes=2)
+    trainer.train()
+    assert torch.bfloat16 in seen  # training ran in bf16
+    seen.clear()
+    trainer.predict(images)
+    classifier(torch.rand(2, 3, 16, 16))
+    assert seen and set(seen) == {torch.float32}
+    trainer.train()  # a second round trains in bf16 again
+    assert torch.bfloat16 in seen
