@@ -23,7 +23,7 @@ from transformers import set_seed
 
 from .config import PRETRAIN_OBJECTIVES, RecipeConfig, TrainingConfig
 from .data import ReadSettings, read_source
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .few_shot import probe_weights, set_head
 from .measure import Measurement, measure
 from .rare_events import ranking_metrics
@@ -294,6 +294,9 @@ def read_new_rows(model_dir, path) -> tuple[pd.DataFrame, str]:
     """The first table of `path`, read with the delimiter and encoding the model's training data had."""
     info = read_model_info(model_dir)
     tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
+    if len(tables) > 1:  # a folder of split files: scoring one of them silently would surprise
+        files = ", ".join(table.origin for table in tables.values())
+        raise DataError(f"{path}: holds several splits ({files}); predict scores one table. Name the file to score.")
     table = next(iter(tables.values()))
     cells = info.get("cells", {})
     frame, _ = clean_cells(table.frame, cells.get("missing_values", []), cells.get("decimal", "."),

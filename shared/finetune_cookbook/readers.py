@@ -297,6 +297,7 @@ def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool,
             blank = not record or (len(record) == 1 and record[0] != "" and not record[0].strip())
             if not header_seen:
                 header_seen = not blank
+                number += blank  # a blank line above the header moves every row down in a spreadsheet too
                 continue
             number += 1
             if blank:

@@ -86,6 +86,17 @@ def test_predict_refuses_a_file_without_a_column_the_model_reads(trained, tmp_pa
     assert "amount, channel missing" in err and str(file) in err
 
 
+def test_predict_refuses_a_folder_of_splits_instead_of_scoring_one(trained, tmp_path):
+    output_dir, _, _ = trained
+    rows = pd.read_csv(TRANSACTIONS, dtype=str).head(10).drop(columns=["is_fraud"])
+    folder = tmp_path / "new"
+    folder.mkdir()
+    rows.to_csv(folder / "train.csv", index=False)
+    rows.to_csv(folder / "test.csv", index=False)
+    _, err = run_in_process("predict", output_dir, folder, expect=2)
+    assert "train.csv" in err and "test.csv" in err and "Name the file to score" in err
+
+
 def test_train_without_a_checkpoint_says_to_pretrain(tmp_path):
     config = load_config(fraud_config(tmp_path))
     with pytest.raises(ConfigError, match="cookbook pretrain"):

@@ -497,6 +497,8 @@ def test_blank_lines_still_count_in_the_row_numbers(tmp_path):
     table = read_table(path)
     assert len(table) == 40 and table["row"].tolist() == [1, 2] + list(range(5, 43))
     assert table.loc[table["row"] == 5, "review"].item() == REVIEWS[2][0]
+    path.write_text("\n\n" + "\n".join(lines) + "\n")  # blank lines above the header move every row down too
+    assert read_table(path)["row"].tolist() == list(range(3, 43))
 
 
 def test_a_header_without_rows_repeated_names_and_a_row_column_are_named(tmp_path):
