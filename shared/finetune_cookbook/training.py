@@ -122,14 +122,14 @@ class OrderedEvalTrainer(Trainer):
 
 def without_autocast(model) -> None:
     """Restores the forward accelerate's mixed precision replaced (kept as `_original_forward`)."""
-    state = vars(model)
+    state = getattr(model, "__dict__", {})  # None before a search's first trial builds its model
     if "_original_forward" in state and state.get("forward") is not state["_original_forward"]:
         model._autocast_forward, model.forward = state.get("forward"), state["_original_forward"]
 
 
 def with_autocast(model) -> None:
     """Puts back the autocast forward `without_autocast` took off, for another round of training."""
-    if vars(model).get("_autocast_forward") is not None:
+    if getattr(model, "__dict__", {}).get("_autocast_forward") is not None:
         model.forward, model._autocast_forward = model._autocast_forward, None
 
 
