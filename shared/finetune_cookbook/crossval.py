@@ -25,15 +25,16 @@ from .data import LABEL, LabelledData
 from .errors import ConfigError, DataError
 from .metrics import roc_auc
 from .records import write_json
+from .training import with_autocast, without_autocast
 
 HALVES_SEED = 0  # the halves of a fold that choose and score the epoch: fixed, so every config gets the same ones
 
 
 class ValidationHistory(TrainerCallback):
     """After every evaluation, the model's class probabilities on the validation batches: `plain`, as training
-    sees them (the first of `views`), and `averaged` over all `views` (functions from a batch's inputs to the
-    inputs the model sees, e.g. mirrored images), as evaluation scores them. Training is untouched: the random
-    state and train/eval mode are restored."""
+    sees them (the first of `views`, in training's precision), and `averaged` over all `views` (functions from a
+    batch's inputs to the inputs the model sees, e.g. mirrored images) in fp32, as the trained model scores them.
+    Training is untouched: the random state, train/eval mode and autocast are restored."""
 
     def __init__(self, views: list[Callable[[dict], dict]]):
         self.views, self.plain, self.averaged = views, [], []
@@ -42,16 +43,25 @@ class ValidationHistory(TrainerCallback):
         random_state, was_training = torch.get_rng_state(), model.training
         model.eval()
         device = next(model.parameters()).device
-        per_view = [[] for _ in self.views]
-        # No autocast here: the Trainer's accelerate wraps the model's own forward in it for bf16 / fp16 runs.
+        plain, per_view = [], [[] for _ in self.views]
+
+        def probabilities(inputs: dict) -> np.ndarray:
+            return torch.softmax(model(**inputs)["logits"].float(), dim=-1).cpu().numpy()
+
+        # The Trainer's accelerate wraps the model's own forward in autocast for bf16 / fp16 runs: `plain` keeps
+        # it, as training's evaluation does; the views go without, as the trained model scores (`OrderedEvalTrainer`).
         with torch.no_grad():
             for batch in eval_dataloader:
                 inputs = {name: value.to(device) for name, value in batch.items() if name != "labels"}
-                for seen, view in zip(per_view, self.views):
-                    seen.append(torch.softmax(model(**view(inputs))["logits"].float(), dim=-1).cpu().numpy())
-        per_view = [np.concatenate(seen).astype(np.float64) for seen in per_view]
-        self.plain.append(per_view[0])
-        self.averaged.append(np.mean(per_view, axis=0))
+                plain.append(probabilities(self.views[0](inputs)))
+                without_autocast(model)
+                try:
+                    for seen, view in zip(per_view, self.views):
+                        seen.append(probabilities(view(inputs)))
+                finally:
+                    with_autocast(model)
+        self.plain.append(np.concatenate(plain).astype(np.float64))
+        self.averaged.append(np.mean([np.concatenate(seen).astype(np.float64) for seen in per_view], axis=0))
         model.train(was_training)
         torch.set_rng_state(random_state)
 

@@ -35,7 +35,7 @@ def image_config(folder: Path, source=SAMPLES, **overrides) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
-    stdout, _ = run_in_process("train", image_config(folder))
+    stdout, _ = run_in_process("train", image_config(folder, model={"image_size": 64}))
     return folder / "run", stdout
 
 
@@ -53,7 +53,8 @@ def test_train_writes_model_metrics_and_card(trained):
     assert "No split came with the data" in card
     scores = json.loads((run / "metrics.json").read_text())["approaches"]["fine_tuned"]
     assert {"accuracy", "roc_auc", "sensitivity", "specificity", "threshold"} <= set(scores)
-    # recorded, not a quality bar: two epochs at 32 px must still rank better than a coin toss
+    # recorded, not a quality bar: two epochs at 64 px must still rank better than a coin toss (at 32 px the
+    # test ROC-AUC was one: 0.47 to 0.67 from run to run)
     assert scores["roc_auc"] > 0.5
 
 
