@@ -25,7 +25,7 @@ from .data import LABEL, LabelledData
 from .errors import ConfigError, DataError
 from .metrics import roc_auc
 from .records import write_json
-from .training import with_autocast, without_autocast
+from .training import answering_in_fp32
 
 HALVES_SEED = 0  # the halves of a fold that choose and score the epoch: fixed, so every config gets the same ones
 
@@ -54,12 +54,9 @@ class ValidationHistory(TrainerCallback):
             for batch in eval_dataloader:
                 inputs = {name: value.to(device) for name, value in batch.items() if name != "labels"}
                 plain.append(probabilities(self.views[0](inputs)))
-                without_autocast(model)
-                try:
+                with answering_in_fp32(model):
                     for seen, view in zip(per_view, self.views):
                         seen.append(probabilities(view(inputs)))
-                finally:
-                    with_autocast(model)
         self.plain.append(np.concatenate(plain).astype(np.float64))
         self.averaged.append(np.mean([np.concatenate(seen).astype(np.float64) for seen in per_view], axis=0))
         model.train(was_training)

@@ -291,7 +291,8 @@ def load_classifier(model_dir) -> tuple[TabularForClassification, TabularEncoder
 
 
 def read_new_rows(model_dir, path) -> tuple[pd.DataFrame, str]:
-    """The first table of `path`, read with the delimiter and encoding the model's training data had."""
+    """The one table `path` holds (a file, or a folder of one split's files), read with the delimiter and encoding
+    the model's training data had."""
     info = read_model_info(model_dir)
     tables = read_source(str(path), ReadSettings(**info.get("reading", {})), [Path.cwd()])
     if len(tables) > 1:  # a folder of split files: scoring one of them silently would surprise

@@ -7,6 +7,7 @@ stopping, checkpoints, resume, bf16 and multi-device runs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 from dataclasses import dataclass
@@ -120,17 +121,31 @@ class OrderedEvalTrainer(Trainer):
         return super().create_optimizer(model)
 
 
-def without_autocast(model) -> None:
-    """Restores the forward accelerate's mixed precision replaced (kept as `_original_forward`)."""
+def without_autocast(model) -> bool:
+    """Restores the forward accelerate's mixed precision replaced (kept as `_original_forward`); True if it was
+    on until now."""
     state = getattr(model, "__dict__", {})  # None before a search's first trial builds its model
     if "_original_forward" in state and state.get("forward") is not state["_original_forward"]:
         model._autocast_forward, model.forward = state.get("forward"), state["_original_forward"]
+        return True
+    return False
 
 
 def with_autocast(model) -> None:
     """Puts back the autocast forward `without_autocast` took off, for another round of training."""
     if getattr(model, "__dict__", {}).get("_autocast_forward") is not None:
         model.forward, model._autocast_forward = model._autocast_forward, None
+
+
+@contextlib.contextmanager
+def answering_in_fp32(model):
+    """Inside, the model answers in fp32 even mid-training; afterwards its forward is as it was before."""
+    took_off = without_autocast(model)
+    try:
+        yield model
+    finally:
+        if took_off:
+            with_autocast(model)
 
 
 class WeightAveraging(TrainerCallback):

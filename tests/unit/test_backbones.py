@@ -274,7 +274,7 @@ def test_a_model_trained_in_bf16_answers_in_fp32_afterwards_as_its_reloaded_copy
     import datasets
 
     from finetune_cookbook.config import TrainingConfig
-    from finetune_cookbook.training import build_trainer, training_arguments
+    from finetune_cookbook.training import answering_in_fp32, build_trainer, training_arguments
 
     torch.manual_seed(0)
     classifier = ImageClassifier(small_cnn(2), {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2})
@@ -293,5 +293,9 @@ def test_a_model_trained_in_bf16_answers_in_fp32_afterwards_as_its_reloaded_copy
     trainer.predict(images)
     classifier(torch.rand(2, 3, 16, 16))
     assert seen and set(seen) == {torch.float32}
+    with answering_in_fp32(classifier):  # used mid-training by crossval: afterwards the model is as it was
+        pass
+    classifier(torch.rand(2, 3, 16, 16))
+    assert set(seen) == {torch.float32}
     trainer.train()  # a second round trains in bf16 again
     assert torch.bfloat16 in seen
