@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH := "torch==2.14.1" "torchvision==0.29.1"
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run test lab bench clean
+.PHONY: install install-offline wheelhouse run test lab bench clean
 
 install: $(STAMP)
 
@@ -15,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
+	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
@@ -31,6 +32,15 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/cookbook bench recipes/*/bench_*.yaml --results-dir benchmarks
+
+# For a workshop: every wheel `make install` needs, downloaded once into wheelhouse/ (3.2 GB on Linux x86_64).
+# Copy the clone with its wheelhouse to laptops of the same system and Python, and run `make install-offline` there.
+wheelhouse:
+	$(PYTHON) -m pip download --quiet --dest wheelhouse pip "setuptools>=68" $(TORCH) ".[dev]"
+
+install-offline:
+	test -d wheelhouse || { echo "no wheelhouse/ here: run 'make wheelhouse' where there is a network, then copy it" >&2; exit 1; }
+	PIP_NO_INDEX=1 PIP_FIND_LINKS="$(CURDIR)/wheelhouse" $(MAKE) install
 
 clean:
 	rm -rf outputs .pytest_cache
