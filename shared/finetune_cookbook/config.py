@@ -282,6 +282,10 @@ class PretrainConfig:
         "looks like real data, as fine-tuning's do; the model rebuilds every column of the clean row (denoising).",
         "mask_token",
     )
+    contrastive_weight: float = _help(
+        "Weight of a contrastive term added to the rebuilding (SCARF): two corruptions of each row must recognise "
+        "each other among the batch's other rows. 0 turns it off.", 0.0
+    )
     d_token: int = _help("Width of each column's token (and of the row embedding).", 64)
     n_blocks: int = _help("Transformer blocks.", 2)
     n_heads: int = _help("Attention heads per block (d_token must be a multiple of it).", 8)
@@ -625,6 +629,9 @@ def _check_choices(config: RecipeConfig, where: str) -> None:
                               f"that mean unknown, e.g. {{{column}: [-1, 999]}}.")
     if not 0 <= config.pretrain.fine_tune_mask_rate < 1:
         raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
+    if not config.pretrain.contrastive_weight >= 0:
+        raise ConfigError(f"{where}: pretrain.contrastive_weight is {config.pretrain.contrastive_weight}; use 0 (off) "
+                          "or a positive weight, e.g. 1.0.")
     if not 0 < config.pretrain.mask_rate < 1 or config.pretrain.d_token % config.pretrain.n_heads:
         raise ConfigError(f"{where}: pretrain.mask_rate must lie in (0, 1) and pretrain.d_token be a multiple of "
                           "pretrain.n_heads.")

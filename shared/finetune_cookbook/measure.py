@@ -53,16 +53,29 @@ class measure:
         self.result.peak_memory_mb = peak / 2**20
 
 
+def bf16_support(flags: set[str]) -> str | None:
+    """What a CPU multiplies bf16 with, from its /proc/cpuinfo flags: training speed on a CPU hangs on it."""
+    if "amx_bf16" in flags:
+        return "AMX"
+    if "avx512_bf16" in flags:
+        return "AVX-512 bf16"
+    return "AVX2, no bf16" if "avx2" in flags else None
+
+
 def machine_description() -> str:
     """One line naming the hardware and software a number was measured on."""
     cpu = platform.processor() or platform.machine()
+    flags: set[str] = set()
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    units = bf16_support(flags)
+    cpu = f"{cpu} with {units}" if units else cpu
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
     memory = psutil.virtual_memory().total / 2**30
     return (

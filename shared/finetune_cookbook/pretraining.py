@@ -96,7 +96,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     model_config = TabularModelConfig(
         n_numeric=rows["train"].numeric.shape[1], cardinalities=encoder.cardinalities, d_token=settings.d_token,
         n_blocks=settings.n_blocks, n_heads=settings.n_heads, mask_rate=settings.mask_rate,
-        corruption=settings.corruption,
+        corruption=settings.corruption, contrastive_weight=settings.contrastive_weight,
     )
     set_seed(config.training.seed)
     model = TabularForMaskedFeatures(model_config)

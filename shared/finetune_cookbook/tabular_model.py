@@ -39,7 +39,7 @@ class TabularModelConfig(PretrainedConfig):
     def __init__(self, n_numeric: int = 0, cardinalities: list[int] | None = None, d_token: int = 64,
                  n_blocks: int = 2, n_heads: int = 8, attention_dropout: float = 0.1, ffn_dropout: float = 0.1,
                  residual_dropout: float = 0.0, mask_rate: float = 0.3, augment_mask_rate: float = 0.0,
-                 corruption: str = "mask_token", num_labels: int = 2, **kwargs):
+                 corruption: str = "mask_token", contrastive_weight: float = 0.0, num_labels: int = 2, **kwargs):
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities or [])
         self.d_token = d_token
@@ -51,6 +51,7 @@ class TabularModelConfig(PretrainedConfig):
         self.mask_rate = mask_rate
         self.augment_mask_rate = augment_mask_rate
         self.corruption = corruption
+        self.contrastive_weight = contrastive_weight
         super().__init__(num_labels=num_labels, **kwargs)
 
     @property
@@ -128,6 +129,15 @@ def swap_columns(numeric: torch.Tensor, categorical: torch.Tensor,
     return numeric, categorical
 
 
+def matching_views_loss(first: torch.Tensor, second: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """InfoNCE over a batch (SCARF, Bahri et al., 2022): each row's two corrupted views must find each other among
+    the other rows' views, so rows that differ get embeddings that differ."""
+    first, second = F.normalize(first, dim=1), F.normalize(second, dim=1)
+    similarities = first @ second.T / temperature
+    rows = torch.arange(len(first), device=first.device)
+    return (F.cross_entropy(similarities, rows) + F.cross_entropy(similarities.T, rows)) / 2
+
+
 class TabularForMaskedFeatures(TabularPreTrainedModel):
     """Pre-training: rebuild the hidden columns (`mask_token`) or the whole clean row (`swap`) from the [CLS]
     representation."""
@@ -137,12 +147,17 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         self.encoder = RowEncoder(config)
         self.numeric_head = nn.Linear(config.d_token, config.n_numeric) if config.n_numeric else None
         self.category_heads = nn.ModuleList(nn.Linear(config.d_token, n) for n in config.cardinalities)
+        d = config.d_token
+        self.projection = (nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d))
+                           if config.contrastive_weight > 0 else None)
         self.post_init()
 
     def column_losses(self, numeric, categorical, mask: torch.Tensor | None) -> torch.Tensor:
         """Every column's reconstruction loss (rows x columns) once the `mask` columns are hidden (None: the row as
         it is)."""
-        hidden = self.encoder(numeric, categorical, mask).float()
+        return self._rebuilding_losses(self.encoder(numeric, categorical, mask).float(), numeric, categorical)
+
+    def _rebuilding_losses(self, hidden, numeric, categorical) -> torch.Tensor:
         losses = []
         if self.numeric_head is not None:
             losses.append(F.mse_loss(self.numeric_head(hidden), numeric.float(), reduction="none"))
@@ -153,10 +168,16 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
     def forward(self, numeric, categorical, labels=None, mask=None):
         if mask is None:
             mask = random_mask(numeric.shape[:1] + (self.config.n_features,), self.config.mask_rate, device=numeric.device)
-        losses = self.column_losses(numeric, categorical, mask)
+        hidden = self.encoder(numeric, categorical, mask).float()
+        losses = self._rebuilding_losses(hidden, numeric, categorical)
         hidden_losses = losses * mask
         # A swapped value looks real, so the model must also tell which values are wrong: it answers for every column.
         loss = losses.mean() if self.config.corruption == "swap" else hidden_losses.sum() / mask.sum()
+        if self.projection is not None and self.training:
+            other = random_mask(mask.shape, self.config.mask_rate, device=numeric.device)
+            second_view = self.encoder(numeric, categorical, other).float()
+            loss = loss + self.config.contrastive_weight * matching_views_loss(self.projection(hidden),
+                                                                               self.projection(second_view))
         return {"loss": loss, "logits": hidden_losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}
 
     @torch.no_grad()

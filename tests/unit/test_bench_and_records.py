@@ -7,7 +7,7 @@ from conftest import RECIPE
 from finetune_cookbook import bench
 from finetune_cookbook.compare import classification_result, comparison_table, most_confident_mistakes
 from finetune_cookbook.config import load_config
-from finetune_cookbook.measure import Measurement, measure
+from finetune_cookbook.measure import Measurement, bf16_support, machine_description, measure
 from finetune_cookbook.records import metrics_summary, metrics_table, read_metrics, record_metrics, recorded_runs
 
 LABELS = ["negative", "neutral", "positive"]
@@ -113,3 +113,11 @@ def test_cookbook_report_prints_the_summary(tmp_path):
     record_metrics(tmp_path / "run", "03_fraud", {"gbt": {"average_precision": 0.5, "roc_auc": 0.9, "threshold": 0.4}})
     out, _ = run_cookbook("report", tmp_path)
     assert out.splitlines()[:3] == ["03_fraud", "approach  average_precision  roc_auc", "     gbt                0.5      0.9"]
+
+
+def test_the_machine_line_names_what_the_cpu_multiplies_bf16_with():
+    assert bf16_support({"avx2", "avx512_bf16", "amx_bf16", "amx_tile"}) == "AMX"
+    assert bf16_support({"avx2", "avx512f", "avx512_bf16"}) == "AVX-512 bf16"
+    assert bf16_support({"sse4_2", "avx2"}) == "AVX2, no bf16"
+    assert bf16_support(set()) is None  # not x86, or no /proc/cpuinfo: the line names the CPU only
+    assert "cores" in machine_description() and "torch" in machine_description()

@@ -11,7 +11,7 @@ from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError
 from finetune_cookbook.pretraining import labelled_training
 from finetune_cookbook.tabular_model import (
-    TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, swap_columns,
+    TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, matching_views_loss, swap_columns,
 )
 from conftest import ROOT
 
@@ -96,6 +96,53 @@ def test_the_corruption_is_saved_and_a_checkpoint_from_before_it_reads_as_mask_t
     del saved["corruption"]
     (tmp_path / "config.json").write_text(json.dumps(saved))
     assert TabularForMaskedFeatures.from_pretrained(tmp_path).config.corruption == "mask_token"
+
+
+def test_matching_views_are_cheap_and_mismatched_ones_costly():
+    views = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+    shuffled = views[torch.roll(torch.arange(16), 1)]
+    assert matching_views_loss(views, views, temperature=0.1) < 0.1
+    assert matching_views_loss(views, shuffled, temperature=0.1) > 2.0
+
+
+@pytest.mark.parametrize("corruption", ["mask_token", "swap"])
+def test_the_contrastive_term_adds_to_the_rebuilding_in_training_only(corruption):
+    numeric, categorical = rows()
+    mask = torch.zeros(len(numeric), 5, dtype=torch.bool)
+    mask[:, 2] = True
+    torch.manual_seed(0)
+    plain = TabularForMaskedFeatures(model_config(corruption))
+    torch.manual_seed(0)
+    contrastive = TabularForMaskedFeatures(model_config(corruption, contrastive_weight=0.5))
+    contrastive.load_state_dict(plain.state_dict(), strict=False)  # the same encoder and heads, plus a projection
+    for model in (plain, contrastive):
+        model.encoder.eval()  # no dropout: the rebuilding parts must match exactly
+    torch.manual_seed(3)
+    rebuilding = plain(numeric, categorical, mask=mask)["loss"]
+    torch.manual_seed(3)
+    with_views = contrastive(numeric, categorical, mask=mask)["loss"]
+    assert plain.projection is None and with_views > rebuilding
+    torch.manual_seed(3)
+    assert contrastive.eval()(numeric, categorical, mask=mask)["loss"].item() == pytest.approx(rebuilding.item(),
+                                                                                                rel=1e-5)
+    with_views.backward()
+    assert contrastive.projection[0].weight.grad.abs().sum() > 0
+
+
+def test_a_contrastive_checkpoint_fine_tunes_like_any_other(tmp_path):
+    TabularForMaskedFeatures(model_config("swap", contrastive_weight=1.0)).save_pretrained(tmp_path)
+    pretrained = TabularForMaskedFeatures.from_pretrained(tmp_path)
+    assert pretrained.config.contrastive_weight == 1.0 and pretrained.projection is not None
+    classifier = TabularForClassification(pretrained.config)
+    classifier.encoder.load_state_dict(pretrained.encoder.state_dict())
+    numeric, categorical = rows()
+    assert classifier(numeric, categorical)["logits"].shape == (len(numeric), 2)
+
+
+def test_a_negative_contrastive_weight_is_refused():
+    with pytest.raises(ConfigError, match=r"pretrain\.contrastive_weight is -1"):
+        load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
+                    {"pretrain": {"contrastive_weight": -1}})
 
 
 def test_an_unknown_corruption_is_refused_with_the_choices():
