@@ -538,6 +538,14 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
 # `pretrain.corruption` and what the pre-training then is, as in "pre-trained by ..."
 PRETRAIN_OBJECTIVES = {"mask_token": "masked-feature reconstruction",
                        "swap": "denoising of swapped columns"}
+
+
+def pretraining_objective(settings: PretrainConfig) -> str:
+    """What pre-training taught, as in "pre-trained by ..."."""
+    objective = PRETRAIN_OBJECTIVES[settings.corruption]
+    return f"{objective} and contrastive views" if settings.contrastive_weight > 0 else objective
+
+
 HEAD_TASKS = ("text_classification", "intent_classification", "image_classification")  # they read `model.head`
 IMAGE_TRAINING_TASKS = ("image_classification",)  # they read `training.ema_decay` and `training.layer_decay`
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import PRETRAIN_OBJECTIVES, RecipeConfig
+from .config import RecipeConfig, pretraining_objective
 from .data import DataReport
 
 SKIPPED_SHOWN = 5  # skipped files a card names; metrics.json lists them all
@@ -284,7 +284,7 @@ tags: [finetune-cookbook, {config.domain}, segmentation]
 # {config.domain}: customer segments
 
 A tabular FT-Transformer pre-trained on the training customers by
-{PRETRAIN_OBJECTIVES[config.pretrain.corruption]}, fine-tuned on their responses to a campaign
+{pretraining_objective(config.pretrain)}, fine-tuned on their responses to a campaign
 (`{data.label_column}`); the segments are k-means clusters of its embeddings. Made by the fine-tuning cookbook:
 {made_by}.
 

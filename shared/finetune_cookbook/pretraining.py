@@ -21,7 +21,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from transformers import set_seed
 
-from .config import PRETRAIN_OBJECTIVES, RecipeConfig, TrainingConfig
+from .config import RecipeConfig, TrainingConfig, pretraining_objective
 from .data import ReadSettings, read_source
 from .errors import ConfigError, DataError
 from .few_shot import probe_weights, set_head
@@ -48,7 +48,7 @@ def rows_dataset(rows: EncodedRows, targets: np.ndarray | None = None) -> datase
 
 def pretrained_model_name(config: RecipeConfig) -> str:
     settings = config.pretrain
-    return (f"FT-Transformer pre-trained by {PRETRAIN_OBJECTIVES[settings.corruption]} ({settings.n_blocks} blocks, "
+    return (f"FT-Transformer pre-trained by {pretraining_objective(settings)} ({settings.n_blocks} blocks, "
             f"d_token {settings.d_token})")
 
 
@@ -124,7 +124,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
 def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: RecipeConfig, data: TabularData,
                      cost: Measurement) -> None:
     record = {"split": split_fingerprint(config, data), "training_rows": len(data.splits["train"]),
-              "train_seconds": round(cost.seconds, 1), "objective": PRETRAIN_OBJECTIVES[config.pretrain.corruption],
+              "train_seconds": round(cost.seconds, 1), "objective": pretraining_objective(config.pretrain),
               "mask_rate": config.pretrain.mask_rate}
 
     def write(partial: Path) -> None:

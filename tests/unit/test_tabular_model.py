@@ -9,7 +9,7 @@ import torch
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError
-from finetune_cookbook.pretraining import labelled_training
+from finetune_cookbook.pretraining import labelled_training, pretrained_model_name
 from finetune_cookbook.tabular_model import (
     TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, matching_views_loss, swap_columns,
 )
@@ -137,6 +137,13 @@ def test_a_contrastive_checkpoint_fine_tunes_like_any_other(tmp_path):
     classifier.encoder.load_state_dict(pretrained.encoder.state_dict())
     numeric, categorical = rows()
     assert classifier(numeric, categorical)["logits"].shape == (len(numeric), 2)
+
+
+def test_the_model_name_says_when_pre_training_was_contrastive_too():
+    recipe = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+    assert "contrastive" not in pretrained_model_name(load_config(recipe))
+    named = pretrained_model_name(load_config(recipe, {"pretrain": {"contrastive_weight": 1.0}}))
+    assert named.startswith("FT-Transformer pre-trained by masked-feature reconstruction and contrastive views")
 
 
 def test_a_negative_contrastive_weight_is_refused():

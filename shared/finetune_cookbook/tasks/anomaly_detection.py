@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 
 from ..compare import ApproachResult
-from ..config import PRETRAIN_OBJECTIVES, RecipeConfig, TrainingConfig
+from ..config import RecipeConfig, TrainingConfig, pretraining_objective
 from ..measure import Measurement, measure
 from ..modelcard import tabular_model_card
 from ..pretraining import (
@@ -272,7 +272,7 @@ def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResu
 def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float], output_dir, made_by: str) -> str:
     return tabular_model_card(config, data, metrics, output_dir, made_by, what="fraud",
                               how=f"pre-trained on unlabelled rows by "
-                                  f"{PRETRAIN_OBJECTIVES[config.pretrain.corruption]}, then fine-tuned on "
+                                  f"{pretraining_objective(config.pretrain)}, then fine-tuned on "
                                   f"{config.fraud.label_budget:.0%} of the training labels")
 
 
