@@ -283,8 +283,9 @@ class PretrainConfig:
         "mask_token",
     )
     contrastive_weight: float = _help(
-        "Weight of a contrastive term added to the rebuilding (SCARF): two corruptions of each row must recognise "
-        "each other among the batch's other rows. 0 turns it off.", 0.0
+        "Weight of a contrastive term added to the rebuilding (SCARF-like): two corruptions of each row must "
+        "recognise each other among the batch's other rows (under torchrun, the process's own batch). Each step "
+        "then encodes every row twice. 0 turns it off.", 0.0
     )
     d_token: int = _help("Width of each column's token (and of the row embedding).", 64)
     n_blocks: int = _help("Transformer blocks.", 2)

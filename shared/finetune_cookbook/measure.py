@@ -6,6 +6,7 @@ import platform
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 import torch
@@ -59,21 +60,31 @@ def bf16_support(flags: set[str]) -> str | None:
         return "AMX"
     if "avx512_bf16" in flags:
         return "AVX-512 bf16"
+    if "avx512f" in flags:
+        return "AVX-512, no bf16"
     return "AVX2, no bf16" if "avx2" in flags else None
 
 
-def machine_description() -> str:
+def cpu_model_and_flags(cpuinfo: str | None = None) -> tuple[str | None, set[str]]:
+    """The CPU's model name and instruction-set flags, from /proc/cpuinfo (None and no flags where there is none)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None, set()
+    model, flags = None, set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name") and model is None:
+            model = line.split(":", 1)[1].strip()
+        elif line.startswith("flags") and not flags:
+            flags = set(line.split(":", 1)[1].split())
+    return model, flags
+
+
+def machine_description(cpuinfo: str | None = None) -> str:
     """One line naming the hardware and software a number was measured on."""
-    cpu = platform.processor() or platform.machine()
-    flags: set[str] = set()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+    model, flags = cpu_model_and_flags(cpuinfo)
+    cpu = model or platform.processor() or platform.machine()
     units = bf16_support(flags)
     cpu = f"{cpu} with {units}" if units else cpu
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"

@@ -149,12 +149,13 @@ def load_pretrained(config: RecipeConfig, data: TabularData, output_dir: str | P
                           f"({record.get('split')}); its training rows may include this config's test rows. Run "
                           f"`cookbook pretrain {config.config_path}` again.")
     model = TabularForMaskedFeatures.from_pretrained(folder)
-    if model.config.corruption != config.pretrain.corruption:
-        raise ConfigError(f"{folder}: this checkpoint was pre-trained with pretrain.corruption "
-                          f"'{model.config.corruption}', and {config.config_path} asks for "
-                          f"'{config.pretrain.corruption}' (its fine-tuning settings were chosen for that). Run "
-                          f"`cookbook pretrain {config.config_path}` again, or set pretrain.corruption to "
-                          f"'{model.config.corruption}'.")
+    for setting in ("corruption", "contrastive_weight"):
+        saved, asked = getattr(model.config, setting), getattr(config.pretrain, setting)
+        if saved != asked:
+            raise ConfigError(f"{folder}: this checkpoint was pre-trained with pretrain.{setting} {saved!r}, and "
+                              f"{config.config_path} asks for {asked!r} (its fine-tuning settings were chosen for "
+                              f"that). Run `cookbook pretrain {config.config_path}` again, or set pretrain.{setting} "
+                              f"to {saved!r}.")
     return Pretrained(folder, TabularEncoder.load(folder), model, float(record.get("train_seconds", 0.0)))
 
 

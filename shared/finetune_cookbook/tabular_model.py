@@ -14,6 +14,9 @@ Two ways to hide a column (`corruption`):
   (a denoising objective, as in Rubachev et al., 2022, "Revisiting pretraining objectives for tabular deep
   learning").
 
+Optionally (`contrastive_weight`), a contrastive term joins the rebuilding: two corruptions of each row must pick
+each other out among the batch's other rows (SCARF-like), which spreads rows that differ apart in the embedding.
+
 The pieces are `rtdl_revisiting_models` (FT-Transformer blocks) and `rtdl_num_embeddings` (periodic numeric
 embeddings); a `PretrainedConfig` / `PreTrainedModel` pair gives `save_pretrained` / `from_pretrained` as for
 any other model (safetensors and config.json).
@@ -130,12 +133,15 @@ def swap_columns(numeric: torch.Tensor, categorical: torch.Tensor,
 
 
 def matching_views_loss(first: torch.Tensor, second: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """InfoNCE over a batch (SCARF, Bahri et al., 2022): each row's two corrupted views must find each other among
-    the other rows' views, so rows that differ get embeddings that differ."""
-    first, second = F.normalize(first, dim=1), F.normalize(second, dim=1)
-    similarities = first @ second.T / temperature
-    rows = torch.arange(len(first), device=first.device)
-    return (F.cross_entropy(similarities, rows) + F.cross_entropy(similarities.T, rows)) / 2
+    """InfoNCE over a batch, as in SCARF (Bahri et al., 2022), though both views here are corrupted: each row's two
+    views must find each other among the other rows' views, so rows that differ get embeddings that differ. In fp32,
+    autocast or not: bf16 similarities would round the small differences the loss is made of. At temperature 1 even
+    matching views cost about log(batch size) - 1, so the logged pre-training loss carries that offset."""
+    with torch.autocast(first.device.type, enabled=False):
+        first, second = F.normalize(first.float(), dim=1), F.normalize(second.float(), dim=1)
+        similarities = first @ second.T / temperature
+        rows = torch.arange(len(first), device=first.device)
+        return (F.cross_entropy(similarities, rows) + F.cross_entropy(similarities.T, rows)) / 2
 
 
 class TabularForMaskedFeatures(TabularPreTrainedModel):
@@ -173,9 +179,12 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         hidden_losses = losses * mask
         # A swapped value looks real, so the model must also tell which values are wrong: it answers for every column.
         loss = losses.mean() if self.config.corruption == "swap" else hidden_losses.sum() / mask.sum()
+        # Training only: the reported loss of evaluation and the anomaly score stay the rebuilding alone, and
+        # fine-tuning can drop the projection. The rebuilding pass's corrupted row is one view; the second costs
+        # one more encoder pass.
         if self.projection is not None and self.training:
-            other = random_mask(mask.shape, self.config.mask_rate, device=numeric.device)
-            second_view = self.encoder(numeric, categorical, other).float()
+            second_mask = random_mask(mask.shape, self.config.mask_rate, device=numeric.device)
+            second_view = self.encoder(numeric, categorical, second_mask)
             loss = loss + self.config.contrastive_weight * matching_views_loss(self.projection(hidden),
                                                                                self.projection(second_view))
         return {"loss": loss, "logits": hidden_losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}

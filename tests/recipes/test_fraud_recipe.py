@@ -111,11 +111,15 @@ def test_a_checkpoint_of_another_split_is_refused(tmp_path):
         train(moved, tmp_path / "run")
 
 
-def test_a_checkpoint_pretrained_with_another_corruption_is_refused(tmp_path):
+@pytest.mark.parametrize("setting, value, message", [
+    ("corruption", "swap", r"pretrain\.corruption 'mask_token'.*asks for 'swap'.*cookbook pretrain"),
+    ("contrastive_weight", 1.0, r"pretrain\.contrastive_weight 0\.0.*asks for 1\.0.*cookbook pretrain"),
+])
+def test_a_checkpoint_pretrained_with_another_objective_is_refused(tmp_path, setting, value, message):
     pretrain(load_config(fraud_config(tmp_path)), tmp_path / "run")
-    swapped = load_config(fraud_config(tmp_path, pretrain={**QUICK["pretrain"], "corruption": "swap"}))
-    with pytest.raises(ConfigError, match=r"pretrain\.corruption 'mask_token'.*asks for 'swap'.*cookbook pretrain"):
-        train(swapped, tmp_path / "run")
+    changed = load_config(fraud_config(tmp_path, pretrain={**QUICK["pretrain"], setting: value}))
+    with pytest.raises(ConfigError, match=message):
+        train(changed, tmp_path / "run")
 
 
 def test_interrupted_training_resumes_to_the_same_model(tmp_path):

@@ -120,4 +120,8 @@ def test_the_machine_line_names_what_the_cpu_multiplies_bf16_with():
     assert bf16_support({"avx2", "avx512f", "avx512_bf16"}) == "AVX-512 bf16"
     assert bf16_support({"sse4_2", "avx2"}) == "AVX2, no bf16"
     assert bf16_support(set()) is None  # not x86, or no /proc/cpuinfo: the line names the CPU only
-    assert "cores" in machine_description() and "torch" in machine_description()
+    assert bf16_support({"avx2", "avx512f"}) == "AVX-512, no bf16"
+    cpuinfo = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 avx512f avx512_bf16\n\n"
+               "processor\t: 1\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    assert machine_description(cpuinfo).startswith("Intel(R) Xeon(R) Processor with AVX-512 bf16, ")
+    assert "torch" in machine_description()

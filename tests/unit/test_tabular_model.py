@@ -9,7 +9,8 @@ import torch
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.errors import ConfigError
-from finetune_cookbook.pretraining import labelled_training, pretrained_model_name
+from finetune_cookbook import tabular_model
+from finetune_cookbook.pretraining import Pretrained, classifier_from, labelled_training, pretrained_model_name
 from finetune_cookbook.tabular_model import (
     TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, matching_views_loss, swap_columns,
 )
@@ -100,41 +101,60 @@ def test_the_corruption_is_saved_and_a_checkpoint_from_before_it_reads_as_mask_t
 
 def test_matching_views_are_cheap_and_mismatched_ones_costly():
     views = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+    others = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
     shuffled = views[torch.roll(torch.arange(16), 1)]
     assert matching_views_loss(views, views, temperature=0.1) < 0.1
     assert matching_views_loss(views, shuffled, temperature=0.1) > 2.0
+    # At the temperature pre-training uses, matching views still beat mismatched ones, by less.
+    assert matching_views_loss(views, views) + 0.5 < matching_views_loss(views, shuffled)
+    assert matching_views_loss(views, others).item() == pytest.approx(matching_views_loss(others, views).item())
 
 
 @pytest.mark.parametrize("corruption", ["mask_token", "swap"])
-def test_the_contrastive_term_adds_to_the_rebuilding_in_training_only(corruption):
+def test_the_contrastive_term_matches_two_independent_corruptions_in_training_only(corruption, monkeypatch):
     numeric, categorical = rows()
     mask = torch.zeros(len(numeric), 5, dtype=torch.bool)
     mask[:, 2] = True
     torch.manual_seed(0)
-    plain = TabularForMaskedFeatures(model_config(corruption))
-    torch.manual_seed(0)
-    contrastive = TabularForMaskedFeatures(model_config(corruption, contrastive_weight=0.5))
-    contrastive.load_state_dict(plain.state_dict(), strict=False)  # the same encoder and heads, plus a projection
-    for model in (plain, contrastive):
-        model.encoder.eval()  # no dropout: the rebuilding parts must match exactly
+    model = TabularForMaskedFeatures(model_config(corruption, contrastive_weight=0.5))
+    model.encoder.eval()  # no dropout, so each pass can be repeated exactly
+    drawn = []
+    original = tabular_model.random_mask
+    monkeypatch.setattr(tabular_model, "random_mask", lambda *a, **k: drawn.append(original(*a, **k)) or drawn[-1])
     torch.manual_seed(3)
-    rebuilding = plain(numeric, categorical, mask=mask)["loss"]
+    loss = model(numeric, categorical, mask=mask)["loss"]
+    (second_mask,) = drawn
+    assert not torch.equal(second_mask, mask)
     torch.manual_seed(3)
-    with_views = contrastive(numeric, categorical, mask=mask)["loss"]
-    assert plain.projection is None and with_views > rebuilding
+    first_view = model.encoder(numeric, categorical, mask)
+    rebuilding = model._rebuilding_losses(first_view.float(), numeric, categorical)
+    rebuilding = rebuilding.mean() if corruption == "swap" else (rebuilding * mask).sum() / mask.sum()
+    original(mask.shape, model.config.mask_rate)  # the random state the forward pass left for the second swap
+    second_view = model.encoder(numeric, categorical, second_mask)
+    views = matching_views_loss(model.projection(first_view), model.projection(second_view))
+    assert loss.item() == pytest.approx((rebuilding + 0.5 * views).item(), rel=1e-5)
     torch.manual_seed(3)
-    assert contrastive.eval()(numeric, categorical, mask=mask)["loss"].item() == pytest.approx(rebuilding.item(),
-                                                                                                rel=1e-5)
-    with_views.backward()
-    assert contrastive.projection[0].weight.grad.abs().sum() > 0
+    assert model.eval()(numeric, categorical, mask=mask)["loss"].item() == pytest.approx(rebuilding.item(), rel=1e-5)
+    loss.backward()
+    assert model.projection[0].weight.grad.abs().sum() > 0
 
 
-def test_a_contrastive_checkpoint_fine_tunes_like_any_other(tmp_path):
-    TabularForMaskedFeatures(model_config("swap", contrastive_weight=1.0)).save_pretrained(tmp_path)
+def test_swap_pretraining_with_views_never_uses_the_mask_tokens():
+    numeric, categorical = rows()
+    model = TabularForMaskedFeatures(model_config("swap", contrastive_weight=1.0)).train()
+    with torch.no_grad():
+        model.encoder.mask_tokens.fill_(float("nan"))
+    assert torch.isfinite(model(numeric, categorical)["loss"])
+
+
+def test_a_contrastive_checkpoint_keeps_its_projection_and_fine_tunes_like_any_other(tmp_path):
+    saved = TabularForMaskedFeatures(model_config("swap", contrastive_weight=1.0))
+    saved.save_pretrained(tmp_path)
     pretrained = TabularForMaskedFeatures.from_pretrained(tmp_path)
-    assert pretrained.config.contrastive_weight == 1.0 and pretrained.projection is not None
-    classifier = TabularForClassification(pretrained.config)
-    classifier.encoder.load_state_dict(pretrained.encoder.state_dict())
+    assert pretrained.config.contrastive_weight == 1.0
+    assert torch.equal(pretrained.projection[0].weight, saved.projection[0].weight)
+    classifier = classifier_from(Pretrained(tmp_path, None, pretrained, 0.0), pretrained.config, seed=1)
+    assert torch.equal(classifier.encoder.cls, saved.encoder.cls)
     numeric, categorical = rows()
     assert classifier(numeric, categorical)["logits"].shape == (len(numeric), 2)
 
