@@ -113,12 +113,30 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     trainer = build_trainer(training, args, train_dataset=rows_dataset(rows["train"]), eval_dataset=None,
                             train_label_ids=[], n_classes=1, model=model, callbacks=callbacks)
     checkpoint = checkpoint_to_resume(work, resume, trainer.is_world_process_zero())
+    if checkpoint:
+        _check_resumable(Path(checkpoint), model_config, config)
     with measure() as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     if trainer.is_world_process_zero():
         _save_checkpoint(folder, model, encoder, config, data, cost)
         shutil.rmtree(work, ignore_errors=True)
     return Pretrained(folder, encoder, model, cost.seconds, saved=trainer.is_world_process_zero())
+
+
+RESUMED_SETTINGS = ("corruption", "contrastive_weight", "mask_rate", "d_token", "n_blocks", "n_heads")
+
+
+def _check_resumable(checkpoint: Path, model_config: TabularModelConfig, config: RecipeConfig) -> None:
+    """A pre-training resumes only with the settings it started with: another objective or shape would either fail
+    deep in the optimizer's state or quietly train a mixture of two models."""
+    saved = json.loads((checkpoint / "config.json").read_text())
+    started = {name: saved.get(name, getattr(TabularModelConfig(), name)) for name in RESUMED_SETTINGS}  # older files
+    changed = [f"pretrain.{name} {started[name]!r} (now {getattr(model_config, name)!r})"
+               for name in RESUMED_SETTINGS if started[name] != getattr(model_config, name)]
+    if changed:
+        raise ConfigError(f"{checkpoint}: the interrupted pre-training ran with {', '.join(changed)}. Set them back in "
+                          f"{config.config_path} to resume it, or run `cookbook pretrain {config.config_path}` without "
+                          f"--resume to start afresh.")
 
 
 def _save_checkpoint(folder: Path, model, encoder: TabularEncoder, config: RecipeConfig, data: TabularData,

@@ -145,6 +145,15 @@ def test_interrupted_pretraining_resumes_to_the_same_checkpoint(tmp_path):
         torch.testing.assert_close(load_file(resumed.folder / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
 
 
+def test_a_pretraining_resumes_only_with_the_settings_it_started_with(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(load_config(fraud_config(tmp_path)), tmp_path / "cut", callbacks=[Interrupt(20)])
+    changed = load_config(fraud_config(tmp_path, pretrain={**QUICK["pretrain"], "contrastive_weight": 1.0}))
+    with pytest.raises(ConfigError, match=r"pretrain\.contrastive_weight 0\.0 \(now 1\.0\).*without --resume"):
+        pretrain(changed, tmp_path / "cut", resume=True)
+    assert not (tmp_path / "cut" / "pretrained").exists()
+
+
 def test_pretrain_and_train_under_torchrun_with_two_processes(tmp_path):
     config = fraud_config(tmp_path)
     for command in ("pretrain", "train"):
