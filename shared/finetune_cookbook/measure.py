@@ -65,6 +65,11 @@ def bf16_support(flags: set[str]) -> str | None:
     return "AVX2, no bf16" if "avx2" in flags else None
 
 
+def has_native_bf16(flags: set[str]) -> bool:
+    """Whether bf16 autocast runs on bf16 instructions rather than being emulated (slower than fp32)."""
+    return bf16_support(flags) in ("AMX", "AVX-512 bf16")
+
+
 def cpu_model_and_flags(cpuinfo: str | None = None) -> tuple[str | None, set[str]]:
     """The CPU's model name and instruction-set flags, from /proc/cpuinfo (None and no flags where there is none)."""
     if cpuinfo is None:

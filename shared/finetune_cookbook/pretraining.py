@@ -123,16 +123,24 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     return Pretrained(folder, encoder, model, cost.seconds, saved=trainer.is_world_process_zero())
 
 
-RESUMED_SETTINGS = ("corruption", "contrastive_weight", "mask_rate", "d_token", "n_blocks", "n_heads")
+OBJECTIVE_SETTINGS = ("corruption", "contrastive_weight")  # fine-tuning settings were chosen for one objective
+RESUMED_SETTINGS = (*OBJECTIVE_SETTINGS, "mask_rate", "d_token", "n_blocks", "n_heads")
+
+
+def _settings_changed(saved: dict, wanted, names: tuple[str, ...]) -> list[tuple[str, object, object]]:
+    """(name, the checkpoint's value, the wanted value) for each setting a checkpoint has otherwise than `wanted`
+    asks; a setting the checkpoint predates reads as its default."""
+    defaults = TabularModelConfig()
+    found = {name: saved.get(name, getattr(defaults, name)) for name in names}
+    return [(name, found[name], getattr(wanted, name)) for name in names if found[name] != getattr(wanted, name)]
 
 
 def _check_resumable(checkpoint: Path, model_config: TabularModelConfig, config: RecipeConfig) -> None:
     """A pre-training resumes only with the settings it started with: another objective or shape would either fail
     deep in the optimizer's state or quietly train a mixture of two models."""
     saved = json.loads((checkpoint / "config.json").read_text())
-    started = {name: saved.get(name, getattr(TabularModelConfig(), name)) for name in RESUMED_SETTINGS}  # older files
-    changed = [f"pretrain.{name} {started[name]!r} (now {getattr(model_config, name)!r})"
-               for name in RESUMED_SETTINGS if started[name] != getattr(model_config, name)]
+    changed = [f"pretrain.{name} {started!r} (now {now!r})"
+               for name, started, now in _settings_changed(saved, model_config, RESUMED_SETTINGS)]
     if changed:
         raise ConfigError(f"{checkpoint}: the interrupted pre-training ran with {', '.join(changed)}. Set them back in "
                           f"{config.config_path} to resume it, or run `cookbook pretrain {config.config_path}` without "
@@ -167,13 +175,12 @@ def load_pretrained(config: RecipeConfig, data: TabularData, output_dir: str | P
                           f"({record.get('split')}); its training rows may include this config's test rows. Run "
                           f"`cookbook pretrain {config.config_path}` again.")
     model = TabularForMaskedFeatures.from_pretrained(folder)
-    for setting in ("corruption", "contrastive_weight"):
-        saved, asked = getattr(model.config, setting), getattr(config.pretrain, setting)
-        if saved != asked:
-            raise ConfigError(f"{folder}: this checkpoint was pre-trained with pretrain.{setting} {saved!r}, and "
-                              f"{config.config_path} asks for {asked!r} (its fine-tuning settings were chosen for "
-                              f"that). Run `cookbook pretrain {config.config_path}` again, or set pretrain.{setting} "
-                              f"to {saved!r}.")
+    changed = _settings_changed(model.config.to_dict(), config.pretrain, OBJECTIVE_SETTINGS)
+    if changed:
+        setting, saved, asked = changed[0]
+        raise ConfigError(f"{folder}: this checkpoint was pre-trained with pretrain.{setting} {saved!r}, and "
+                          f"{config.config_path} asks for {asked!r} (its fine-tuning settings were chosen for that). "
+                          f"Run `cookbook pretrain {config.config_path}` again, or set pretrain.{setting} to {saved!r}.")
     return Pretrained(folder, TabularEncoder.load(folder), model, float(record.get("train_seconds", 0.0)))
 
 

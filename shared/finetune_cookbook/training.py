@@ -24,7 +24,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from .compare import ApproachResult
 from .config import TrainingConfig
 from .errors import CookbookError
-from .measure import bf16_support, cpu_model_and_flags
+from .measure import cpu_model_and_flags, has_native_bf16
 
 CHECKPOINTS = "checkpoints"
 
@@ -49,7 +49,7 @@ def torch_device() -> str:
 @functools.cache
 def cpu_supports_bf16() -> bool:
     """True where the CPU has native bf16 instructions; elsewhere bf16 autocast is emulated and slower than fp32."""
-    return bf16_support(cpu_model_and_flags()[1]) in ("AMX", "AVX-512 bf16")
+    return has_native_bf16(cpu_model_and_flags()[1])
 
 
 def mixed_precision(choice: str = "auto") -> str:
