@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import skops.io as skops_io
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -104,10 +106,26 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a finite number
     is NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
     text = values.astype("string").str.strip()
+    strict = _strict_numbers(text)
+    if strict is not None:
+        return strict
     grouped = _matches(text, THOUSANDS)
     numbers = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
                             errors="coerce")
     return numbers.where(np.isfinite(numbers))  # inf, -Infinity, 1e400: no scaler reads them, so they are text
+
+
+def _strict_numbers(text: pd.Series) -> pd.Series | None:
+    """Every cell as a number by Arrow's strict cast, which reads the cells it accepts as `pd.to_numeric` does, in
+    a fraction of the time (a file of 285,000 rows is parsed many times while it is checked); None when one cell
+    does not read, for the cell-by-cell path to judge."""
+    cells = pa.array(text.astype("string[pyarrow]"))
+    try:
+        numbers = pc.cast(pc.if_else(pc.equal(cells, ""), None, cells), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+    return values.where(np.isfinite(values))
 
 
 def _matches(text: pd.Series, pattern: re.Pattern) -> pd.Series:

@@ -148,6 +148,15 @@ def test_trees_take_a_column_of_many_categories_as_a_number():
         encoded.rows["train"].flat(), rng.integers(0, 2, 600))  # a 300-category column as a category would fail
 
 
+def test_a_column_of_numbers_reads_the_same_whole_as_cell_by_cell():
+    cells = ["1", " 2.5 ", "-3e2", "+4", ".5", "7.", "", None, "inf", "-Infinity", "1e400", "nan", "0012", "1e-3"]
+    whole = parse_numbers(pd.Series(cells, dtype="string"))  # every cell reads: one strict cast
+    cell_by_cell = parse_numbers(pd.Series(cells + ["n/a"], dtype="string"))  # one does not: cell by cell
+    assert whole.tolist()[:4] == [1.0, 2.5, -300.0, 4.0]
+    pd.testing.assert_series_equal(whole, cell_by_cell.iloc[:-1].astype("float64"))
+    assert np.isnan(cell_by_cell.iloc[-1])
+
+
 def test_a_decimal_comma_is_never_read_as_a_thousands_comma():
     assert parse_numbers(pd.Series(["1,234.5", "12,50", "1.234,56", "7", "-3.5"])).tolist()[:1] == [1234.5]
     assert parse_numbers(pd.Series(["12,50", "1.234,56"])).isna().all()  # not 1250 and 1.23456
