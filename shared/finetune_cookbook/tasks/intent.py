@@ -164,9 +164,8 @@ def baselines(data: LabelledData, config: RecipeConfig) -> list[ApproachResult]:
 def probabilities(trainer, texts: list[str], max_length: int) -> np.ndarray:
     """Class probabilities of `texts` from a Trainer's model, in the texts' order."""
     tokenizer = trainer.processing_class
-    dataset = Dataset.from_dict({TEXT: list(texts)}).map(
-        lambda batch: tokenizer(batch[TEXT], truncation=True, max_length=max_length), batched=True,
-        remove_columns=[TEXT])
+    dataset = tc.token_ids(Dataset.from_dict({TEXT: list(texts)}),
+                           lambda batch: tokenizer(batch[TEXT], truncation=True, max_length=max_length))
     return softmax(trainer.predict(dataset).predictions, axis=1)
 
 

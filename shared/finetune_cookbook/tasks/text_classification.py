@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets.fingerprint import generate_random_fingerprint
 from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -128,11 +129,17 @@ def tokenize(data: LabelledData, tokenizer, max_length: int) -> DatasetDict:
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
-    splits = {
-        name: Dataset.from_pandas(frame[[TEXT, LABEL]], features=features, preserve_index=False)
+    return DatasetDict({
+        name: token_ids(Dataset.from_pandas(frame[[TEXT, LABEL]], features=features, preserve_index=False), encode)
         for name, frame in data.splits.items()
-    }
-    return DatasetDict(splits).map(encode, batched=True, remove_columns=[TEXT])
+    })
+
+
+def token_ids(dataset: Dataset, encode) -> Dataset:
+    """`dataset` with its text column replaced by `encode(batch)`. The map is given a fingerprint instead of
+    hashing `encode`: hashing pickles the tokenizer, half a second a call, only to name a cache file that a
+    dataset held in memory never writes."""
+    return dataset.map(encode, batched=True, remove_columns=[TEXT], new_fingerprint=generate_random_fingerprint())
 
 
 def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
