@@ -106,12 +106,11 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a finite number
     is NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
     text = values.astype("string").str.strip()
-    strict = _strict_numbers(text)
-    if strict is not None:
-        return strict
-    grouped = _matches(text, THOUSANDS)
-    numbers = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
-                            errors="coerce")
+    numbers = _strict_numbers(text)
+    if numbers is None:
+        grouped = _matches(text, THOUSANDS)
+        numbers = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
+                                errors="coerce")
     return numbers.where(np.isfinite(numbers))  # inf, -Infinity, 1e400: no scaler reads them, so they are text
 
 
@@ -124,8 +123,7 @@ def _strict_numbers(text: pd.Series) -> pd.Series | None:
         numbers = pc.cast(pc.if_else(pc.equal(cells, ""), None, cells), pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    values = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
-    return values.where(np.isfinite(values))
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
 def _matches(text: pd.Series, pattern: re.Pattern) -> pd.Series:
