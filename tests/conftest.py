@@ -28,7 +28,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with MiniLM's tokenizer: real code paths, seconds to train."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from finetune_cookbook.resolve import resolve_model
+    from finetune_cookbook.core.io.resolve import resolve_model
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
@@ -43,7 +43,7 @@ def write_config(folder: Path, overrides: dict | None = None, base: Path = RECIP
                  *more: dict) -> Path:
     """A copy of a recipe config reading `source`, with `overrides` (then each of `more`) merged in, as a user
     would edit a copy."""
-    from finetune_cookbook.config import _merge
+    from finetune_cookbook.core.config import _merge
 
     raw = yaml.safe_load(base.read_text())
     raw["data"]["source"] = str(source)

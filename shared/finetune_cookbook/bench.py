@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import ApproachResult
-from .config import RecipeConfig
-from .measure import machine_description
-from .records import write_json
-from .tasks import get_task
-from .training import mixed_precision
+from finetune_cookbook.core.compare import ApproachResult
+from finetune_cookbook.core.config import RecipeConfig
+from finetune_cookbook.core.measure import machine_description
+from finetune_cookbook.core.records import write_json
+from finetune_cookbook.core.training import mixed_precision
+from finetune_cookbook.tasks import get_task
 
 
 def dataset_name(config: RecipeConfig) -> str:

@@ -7,13 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import CookbookError
+from finetune_cookbook.core.errors import CookbookError
 
 
 def _announcer():
     """A callback that prints what was read, split and noticed before the minutes of training (once under
     torchrun), and the number of notes it printed."""
-    from .data import DataReport
+    from finetune_cookbook.core.data import DataReport
 
     shown = {"notes": 0}
 
@@ -27,8 +27,8 @@ def _announcer():
 
 
 def _train(args) -> None:
-    from .config import load_config
-    from .recipe import train
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import train
 
     announce, shown = _announcer()
     summary = train(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce)
@@ -44,8 +44,8 @@ def _train(args) -> None:
 
 
 def _pretrain(args) -> None:
-    from .config import load_config
-    from .recipe import pretrain
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import pretrain
 
     checkpoint = pretrain(load_config(args.config), args.output_dir, resume=args.resume, on_data=_announcer()[0])
     if checkpoint.saved:  # under torchrun, only the main process saves and reports
@@ -53,8 +53,8 @@ def _pretrain(args) -> None:
 
 
 def _tune(args) -> None:
-    from .config import load_config
-    from .recipe import tune
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import tune
 
     config = load_config(args.config)
     result = tune(config, args.output_dir)
@@ -68,8 +68,8 @@ def _crossval(args) -> None:
 
     import pandas as pd
 
-    from .config import load_config
-    from .recipe import crossval, crossval_record, crossval_task
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import crossval, crossval_record, crossval_task
 
     if args.folds < 2:
         raise CookbookError(f"--folds {args.folds}: cross-validation needs at least 2 folds.")
@@ -94,8 +94,8 @@ def _crossval(args) -> None:
 
 
 def _predict(args) -> None:
-    from .recipe import check_output, predict_file, write_predictions
-    from .tabular import column_list
+    from finetune_cookbook.core.data import column_list
+    from finetune_cookbook.recipe import check_output, predict_file, write_predictions
 
     check_output(args.output)
     predictions = predict_file(args.model_dir, args.file, args.column)
@@ -108,18 +108,18 @@ def _predict(args) -> None:
 
 
 def _chat(args) -> None:
-    from .bot import Bot, chat, stdin_lines
-    from .notebooks import quiet_output
+    from finetune_cookbook.notebooks import quiet_output
+    from finetune_cookbook.recipe import chat
 
     quiet_output()  # a chat shows messages and replies, not load reports
-    bot = Bot(args.model_dir, args.responses)
-    chat(bot, stdin_lines(), sys.stdout, interactive=sys.stdin.isatty() and not args.jsonl, as_json=args.jsonl)
+    chat(args.model_dir, args.responses, sys.stdin.buffer, sys.stdout, interactive=sys.stdin.isatty() and not args.jsonl,
+         as_json=args.jsonl)
 
 
 def _bench(args) -> None:
-    from . import bench
-    from .config import load_config
-    from .recipe import benchmark
+    from finetune_cookbook import bench
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.recipe import benchmark
 
     for path in args.configs:
         config = load_config(path)
@@ -132,8 +132,8 @@ def _bench(args) -> None:
 
 
 def _run_notebooks(args) -> None:
-    from .notebooks import notebook_paths, run_notebook
-    from .records import metrics_summary
+    from finetune_cookbook.core.records import metrics_summary
+    from finetune_cookbook.notebooks import notebook_paths, run_notebook
 
     paths = notebook_paths(args.notebooks)
     if not paths:
@@ -146,7 +146,7 @@ def _run_notebooks(args) -> None:
 
 
 def _report(args) -> None:
-    from .records import metrics_summary, recorded_runs
+    from finetune_cookbook.core.records import metrics_summary, recorded_runs
 
     print(metrics_summary(recorded_runs(args.output_dir)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 def notebook_paths(folder: str | Path = "notebooks") -> list[Path]:
     return sorted(Path(folder).glob("[0-9]*.ipynb"))
 

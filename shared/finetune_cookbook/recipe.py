@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .compare import ApproachResult
-from .config import RecipeConfig, config_to_dict
-from .data import LabelledData
-from .errors import ConfigError
-from .records import record_metrics
-from .saving import MODEL_DIR, read_model_info
-from .tasks import Task, get_task
+from finetune_cookbook.core.compare import ApproachResult
+from finetune_cookbook.core.config import RecipeConfig, config_to_dict
+from finetune_cookbook.core.data import LabelledData
+from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.core.records import record_metrics
+from finetune_cookbook.core.saving import MODEL_DIR, read_model_info
+from finetune_cookbook.tasks import Task, get_task
 
 
 @dataclass
@@ -54,7 +54,7 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     record_metrics(
         output_dir, config.domain, {"fine_tuned": tuned.result.metrics},
-        dataset=data.report.source, model=task.model_name(config) if hasattr(task, "model_name") else config.model.name,
+        dataset=data.report.source, model=task.model_name(config),
         data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
     )
@@ -87,7 +87,7 @@ def tune(config: RecipeConfig, output_dir: str | Path | None = None):
     result.trials.to_csv(folder / "trials.csv", index=False)
     best = {"training": dataclasses.asdict(result.best_training(config.training))}
     (folder / "best_training.yaml").write_text(
-        f"# Best of {config.tune.n_trials} trials: validation {result.metric} {result.best_value:.4f}.\n"
+        f"# Best of {len(result.trials)} trials: validation {result.metric} {result.best_value:.4f}.\n"
         "# Paste this `training` section into your config to train with these settings.\n"
         + yaml.safe_dump(best, sort_keys=False)
     )
@@ -115,7 +115,7 @@ def crossval(config: RecipeConfig, folds: int = 3) -> dict:
     """The config's fine-tune over folds of train + validation, each scored by its cross-fitted kept epoch
     (`crossval` module); also written to `crossval_record(config)`."""
     task = crossval_task(config)
-    from .crossval import cross_validate
+    from finetune_cookbook.core.crossval import cross_validate
 
     return cross_validate(task, task.load_data(config), config, folds, crossval_record(config))
 
@@ -124,6 +124,17 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
     """Runs the saved model's own task on a user's file (or folder); `column` names the input column of a table."""
     task = get_task(read_model_info(model_dir)["task"])
     return task.predict_file(model_dir, path, column)
+
+
+def chat(model_dir: str | Path, responses: str | Path | None, lines, out, interactive: bool,
+         as_json: bool = False) -> int:
+    """Talks to a saved model whose task can chat (intent): each message of `lines` answered on `out`."""
+    task_name = read_model_info(model_dir)["task"]
+    task = get_task(task_name)
+    if not hasattr(task, "chat"):
+        raise ConfigError(f"{model_dir}: a model of task {task_name!r}; `cookbook chat` talks to intent models "
+                          "(task intent_classification). Use `cookbook predict` for this one.")
+    return task.chat(model_dir, responses, lines, out, interactive, as_json)
 
 
 def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:

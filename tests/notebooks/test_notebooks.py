@@ -5,8 +5,8 @@ import json
 import pytest
 from conftest import ROOT
 
+from finetune_cookbook.core.records import read_metrics
 from finetune_cookbook.notebooks import notebook_paths, run_notebook
-from finetune_cookbook.records import read_metrics
 
 pytestmark = pytest.mark.notebook
 

@@ -8,11 +8,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import (
-    ROOT, Interrupt, assert_resume_reproduces, pretrain_and_train, run_in_process, torchrun_cookbook, write_config,
+    ROOT,
+    Interrupt,
+    assert_resume_reproduces,
+    pretrain_and_train,
+    run_in_process,
+    torchrun_cookbook,
+    write_config,
 )
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.errors import ConfigError, DataError
+from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.recipe import pretrain, train
 from finetune_cookbook.tasks import anomaly_detection
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import ROOT, assert_resume_reproduces, run_in_process, torchrun_cookbook, write_config
 
-from finetune_cookbook.bot import Bot
 from finetune_cookbook.config import load_config
-from finetune_cookbook.errors import DataError
+from finetune_cookbook.core.errors import DataError
 from finetune_cookbook.tasks import intent
+from finetune_cookbook.tasks.intent.bot import Bot
 
 pytestmark = pytest.mark.recipe
 

@@ -141,7 +141,7 @@ def _split_tree(root: Path, names=("Training", "Testing")) -> Path:
 
 
 def test_split_folders_of_any_name_or_one_folder_per_split(tmp_path):
-    from finetune_cookbook.errors import ConfigError, DataError
+    from finetune_cookbook.core.errors import ConfigError, DataError
 
     root = _split_tree(tmp_path / "kaggle", names=("train_set", "test_set"))
     (root / "train_set" / "README.md").write_text("downloaded 2026")
@@ -165,7 +165,7 @@ def test_split_folders_of_any_name_or_one_folder_per_split(tmp_path):
 
 
 def test_npz_label_ids_are_named_by_the_mapping(tmp_path):
-    from finetune_cookbook.errors import DataError
+    from finetune_cookbook.core.errors import DataError
 
     rng = np.random.default_rng(0)
     arrays = {f"{split}_{kind}": values for split, count in (("train", 30), ("test", 12)) for kind, values in (
@@ -180,7 +180,7 @@ def test_npz_label_ids_are_named_by_the_mapping(tmp_path):
 
 
 def test_a_label_csv_with_a_split_column(tmp_path):
-    from finetune_cookbook.errors import DataError
+    from finetune_cookbook.core.errors import DataError
 
     rows = [(f"{cls}/{cls}_{i:03d}.png", cls, "test" if i > 45 else "Training") for cls in ("benign", "malignant")
             for i in range(1, 61)]
@@ -204,7 +204,7 @@ def test_a_label_csv_with_a_split_column(tmp_path):
 
 
 def test_a_wrapper_folder_a_class_without_images_and_an_unnamed_class(tmp_path):
-    from finetune_cookbook.errors import DataError
+    from finetune_cookbook.core.errors import DataError
 
     wrapped = _split_tree(tmp_path / "download" / "brain-scans")
     with pytest.raises(DataError, match=r"every image has the class 'brain-scans'; a classifier needs two classes or "
@@ -377,8 +377,8 @@ def test_recording_validation_probabilities_leaves_the_fine_tune_as_it_is(tmp_pa
     changes nothing; its plain probabilities are what training scored each epoch, and its mirror-averaged ones
     what evaluation reports."""
     from finetune_cookbook.config import load_config
-    from finetune_cookbook.crossval import ValidationHistory, fold_data
-    from finetune_cookbook.metrics import roc_auc
+    from finetune_cookbook.core.crossval import ValidationHistory, fold_data
+    from finetune_cookbook.core.metrics import roc_auc
     from finetune_cookbook.tasks import image_classification as task
 
     config = load_config(image_config(tmp_path, model={"test_time_flip": True}))

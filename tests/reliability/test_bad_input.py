@@ -8,7 +8,7 @@ import pytest
 from conftest import run_in_process, write_config
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.errors import DataError
+from finetune_cookbook.core.errors import DataError
 from finetune_cookbook.tasks.text_classification import load_data
 
 pytestmark = pytest.mark.reliability

@@ -8,8 +8,8 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from finetune_cookbook.config import load_config
+from finetune_cookbook.core.records import read_metrics
 from finetune_cookbook.recipe import train
-from finetune_cookbook.records import read_metrics
 from finetune_cookbook.tasks.text_classification import fine_tune, load_data
 
 pytestmark = pytest.mark.reliability
@@ -61,7 +61,7 @@ def test_same_seed_same_metrics_other_seed_other_model(tmp_path, tiny_config):
 
 
 def test_resume_without_a_checkpoint_is_refused(tmp_path, tiny_config):
-    from finetune_cookbook.errors import CookbookError
+    from finetune_cookbook.core.errors import CookbookError
 
     with pytest.raises(CookbookError, match=r"checkpoints: no checkpoint to resume from\. Run without --resume"):
         train(load_config(tiny_config), tmp_path / "empty", resume=True)

@@ -7,13 +7,22 @@ import pytest
 import timm
 import torch
 
-from finetune_cookbook.backbones import (
-    ImageClassifier, _pair_lite0_keys, build_classifier, build_from_description, input_normalisation,
-    lite0_imagenet, lite0_imagenet_state_dict, load_classifier, pretrained_backbone, save_classifier, small_cnn,
+from finetune_cookbook.core.errors import ModelNotFoundError
+from finetune_cookbook.vision.backbones import (
+    ImageClassifier,
+    _pair_lite0_keys,
+    build_classifier,
+    build_from_description,
+    input_normalisation,
+    lite0_imagenet,
+    lite0_imagenet_state_dict,
+    load_classifier,
+    pretrained_backbone,
+    save_classifier,
+    small_cnn,
 )
-from finetune_cookbook.errors import ModelNotFoundError
-from finetune_cookbook.explain import gradcam
-from finetune_cookbook.images import eval_transform, open_image
+from finetune_cookbook.vision.explain import gradcam
+from finetune_cookbook.vision.images import eval_transform, open_image
 
 GRACE_HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 MILITARY_UNIFORM = 652  # ImageNet class index
@@ -113,7 +122,7 @@ def test_trainer_trains_the_wrapper(tmp_path):
     rows = [{"pixel_values": torch.randn(3, 32, 32), "labels": index % 2} for index in range(8)]
     args = TrainingArguments(str(tmp_path), max_steps=2, per_device_train_batch_size=4, use_cpu=True,
                              report_to=[], save_strategy="no", remove_unused_columns=False)
-    from finetune_cookbook.images import collate_images
+    from finetune_cookbook.vision.images import collate_images
 
     trainer = Trainer(model=build_classifier("scratch", 2), args=args, train_dataset=rows, data_collator=collate_images)
     result = trainer.train()
@@ -178,8 +187,8 @@ def test_a_probe_started_head_is_the_frozen_approachs_linear_head(monkeypatch):
     import numpy as np
 
     from finetune_cookbook.config import load_config
-    from finetune_cookbook.images import collate_images
     from finetune_cookbook.tasks import image_classification as task
+    from finetune_cookbook.vision.images import collate_images
 
     # Both fits on the CPU: on a GPU (TF32 convolutions) the probe's features would differ by more than atol.
     monkeypatch.setattr(task, "torch_device", lambda: torch.device("cpu"))
@@ -230,8 +239,8 @@ def test_a_weight_average_answers_in_eval_mode_and_becomes_the_model():
 
 
 def test_layer_decay_trains_the_head_fastest_and_the_stem_slowest(tmp_path):
-    from finetune_cookbook.config import TrainingConfig
-    from finetune_cookbook.training import build_trainer, training_arguments
+    from finetune_cookbook.core.config import TrainingConfig
+    from finetune_cookbook.core.training import build_trainer, training_arguments
 
     classifier = build_classifier("efficientnet-lite0", 2)
     args = training_arguments(TrainingConfig(learning_rate=1e-3, weight_decay=0.01), tmp_path, checkpoints=False,
@@ -251,7 +260,7 @@ def test_the_weight_average_follows_the_model_a_search_trial_trains():
     """A search trial replaces the Trainer's model but not the one callbacks are handed: the callback asks."""
     from types import SimpleNamespace
 
-    from finetune_cookbook.training import WeightAveraging
+    from finetune_cookbook.core.training import WeightAveraging
 
     def classifier():
         return ImageClassifier(small_cnn(2), {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2}).keep_average(0.9)
@@ -273,8 +282,8 @@ def test_a_model_trained_in_bf16_answers_in_fp32_afterwards_as_its_reloaded_copy
     that `predict` reloads, else a threshold chosen on bf16 scores decides otherwise after reloading."""
     import datasets
 
-    from finetune_cookbook.config import TrainingConfig
-    from finetune_cookbook.training import answering_in_fp32, build_trainer, training_arguments
+    from finetune_cookbook.core.config import TrainingConfig
+    from finetune_cookbook.core.training import answering_in_fp32, build_trainer, training_arguments
 
     torch.manual_seed(0)
     classifier = ImageClassifier(small_cnn(2), {"kind": "scratch", "backbone": "small_cnn", "num_classes": 2})

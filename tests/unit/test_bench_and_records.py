@@ -5,10 +5,10 @@ import pytest
 from conftest import RECIPE
 
 from finetune_cookbook import bench
-from finetune_cookbook.compare import classification_result, comparison_table, most_confident_mistakes
 from finetune_cookbook.config import load_config
-from finetune_cookbook.measure import Measurement, bf16_support, machine_description, measure
-from finetune_cookbook.records import metrics_summary, metrics_table, read_metrics, record_metrics, recorded_runs
+from finetune_cookbook.core.compare import classification_result, comparison_table, most_confident_mistakes
+from finetune_cookbook.core.measure import Measurement, bf16_support, machine_description, measure
+from finetune_cookbook.core.records import metrics_summary, metrics_table, read_metrics, record_metrics, recorded_runs
 
 LABELS = ["negative", "neutral", "positive"]
 

@@ -2,7 +2,7 @@ import pytest
 from conftest import RECIPE, ROOT, write_config
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.errors import ConfigError
+from finetune_cookbook.core.errors import ConfigError
 
 
 def test_recipe_config_loads_with_types():

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from finetune_cookbook.crossval import HALVES_SEED, cross_fitted, fold_data
-from finetune_cookbook.data import LABEL, DataReport, LabelledData
-from finetune_cookbook.errors import DataError
+from finetune_cookbook.core.crossval import HALVES_SEED, cross_fitted, fold_data
+from finetune_cookbook.core.data import LABEL, DataReport, LabelledData
+from finetune_cookbook.core.errors import DataError
 
 
 def labelled(train_labels, validation_labels, test_labels=("a", "b")) -> LabelledData:

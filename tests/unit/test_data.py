@@ -3,9 +3,11 @@ import pytest
 from conftest import RECIPE, SAMPLE_REVIEWS
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.data import LABEL, load_labelled_data, read_table
-from finetune_cookbook.errors import DataError
-from finetune_cookbook.tasks.text_classification import TEXT, load_data
+from finetune_cookbook.core.data import LABEL, load_labelled_data
+from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.core.io.readers import read_table
+from finetune_cookbook.tasks.text_classification import load_data
+from finetune_cookbook.text.classifier import TEXT
 
 
 def _config(source, **data):
@@ -119,7 +121,7 @@ def test_a_column_called_text_does_not_collide(tmp_path):
 
 
 def test_shares_that_leave_too_little_training_data_need_more_rows():
-    from finetune_cookbook.data import minimum_per_class
+    from finetune_cookbook.core.data import minimum_per_class
 
     config = _config(SAMPLE_REVIEWS, test_size=0.45, validation_size=0.45).data
     assert minimum_per_class(config) == 10  # the 10% training share needs 10 rows per class

@@ -6,13 +6,14 @@ import pytest
 from conftest import ROOT, write_config
 from PIL import Image
 
-from finetune_cookbook.backbones import build_classifier, save_classifier
 from finetune_cookbook.config import load_config
-from finetune_cookbook.data import DataReport
-from finetune_cookbook.errors import ConfigError
-from finetune_cookbook.modelcard import image_model_card, model_card
-from finetune_cookbook.saving import save_atomically
+from finetune_cookbook.core.data import DataReport
+from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.core.saving import save_atomically
 from finetune_cookbook.tasks import image_classification as task
+from finetune_cookbook.tasks.image_classification.card import image_model_card
+from finetune_cookbook.text.card import model_card
+from finetune_cookbook.vision.backbones import build_classifier, save_classifier
 
 IMAGE_RECIPE = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
 TEXT_RECIPE = ROOT / "recipes" / "review_sentiment" / "config.yaml"

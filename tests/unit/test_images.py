@@ -11,12 +11,26 @@ import torch
 from conftest import ROOT
 from PIL import Image, ImageFile
 
-from finetune_cookbook import image_plots
-from finetune_cookbook.errors import DataError
-from finetune_cookbook.images import (
-    check_image, collate_images, count_upscaled, discover_images, eval_transform, images_from_class_folders,
-    folder_split, images_from_csv, images_from_npz, images_from_split_folders, list_prediction_images, open_image,
-    pixel_digest, shared_subfolders, to_hf_dataset, train_transform, with_image_transform,
+from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.vision import plots as image_plots
+from finetune_cookbook.vision.images import (
+    check_image,
+    collate_images,
+    count_upscaled,
+    discover_images,
+    eval_transform,
+    folder_split,
+    images_from_class_folders,
+    images_from_csv,
+    images_from_npz,
+    images_from_split_folders,
+    list_prediction_images,
+    open_image,
+    pixel_digest,
+    shared_subfolders,
+    to_hf_dataset,
+    train_transform,
+    with_image_transform,
 )
 
 matplotlib.use("Agg")

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from finetune_cookbook.bench import records, update_results
-from finetune_cookbook.bot import check_responses, clean_message, read_responses
-from finetune_cookbook.compare import ApproachResult, confused_pairs
-from finetune_cookbook.config import RecipeConfig, DataConfig
-from finetune_cookbook.errors import DataError
-from finetune_cookbook.fallback import answer_curve, choose_threshold, held_out_intents, operating_point
+from finetune_cookbook.core.compare import ApproachResult, confused_pairs
+from finetune_cookbook.core.config import DataConfig, RecipeConfig
+from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.tasks.intent.bot import check_responses, clean_message, read_responses
+from finetune_cookbook.tasks.intent.fallback import answer_curve, choose_threshold, held_out_intents, operating_point
 
 
 def test_answer_curve_counts_right_answers_and_handovers():

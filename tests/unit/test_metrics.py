@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from finetune_cookbook.metrics import compute_classification_metrics, trainer_metrics
+from finetune_cookbook.core.metrics import compute_classification_metrics, trainer_metrics
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -30,7 +30,7 @@ def test_trainer_metrics_take_logits():
 
 
 def test_roc_auc_binary_and_multiclass():
-    from finetune_cookbook.metrics import roc_auc
+    from finetune_cookbook.core.metrics import roc_auc
 
     probabilities = np.array([[0.9, 0.1], [0.5, 0.5], [0.3, 0.7], [0.6, 0.4]])
     assert roc_auc([0, 0, 1, 1], probabilities) == pytest.approx(0.75)  # one of four pairs ranked the wrong way
@@ -42,7 +42,7 @@ def test_roc_auc_binary_and_multiclass():
 
 
 def test_screening_threshold_finds_the_target_share_on_validation():
-    from finetune_cookbook.metrics import screening_threshold, sensitivity_specificity
+    from finetune_cookbook.core.metrics import screening_threshold, sensitivity_specificity
 
     positive_scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1]
     probabilities = np.array([[1 - p, p] for p in positive_scores + [0.05] * 10])

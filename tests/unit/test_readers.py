@@ -14,10 +14,11 @@ import yaml
 from conftest import RECIPE
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.data import LABEL, label_key
-from finetune_cookbook.errors import ConfigError, DataError
-from finetune_cookbook.readers import ReadSettings, read_table
-from finetune_cookbook.tasks.text_classification import TEXT, load_data
+from finetune_cookbook.core.data import LABEL, label_key
+from finetune_cookbook.core.errors import ConfigError, DataError
+from finetune_cookbook.core.io.readers import ReadSettings, read_table
+from finetune_cookbook.tasks.text_classification import load_data
+from finetune_cookbook.text.classifier import TEXT
 
 REVIEWS = [(f"review number {i} {'great' if i % 2 else 'awful'}", 1 + 4 * (i % 2)) for i in range(40)]
 
@@ -263,8 +264,8 @@ def test_a_model_in_the_local_hub_cache_resolves_offline(tmp_path, monkeypatch, 
 
     from huggingface_hub import constants
 
-    from finetune_cookbook.errors import ModelNotFoundError
-    from finetune_cookbook.resolve import resolve_model
+    from finetune_cookbook.core.errors import ModelNotFoundError
+    from finetune_cookbook.core.io.resolve import resolve_model
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     files = {p.name: (lambda dest, src=p: shutil.copy(src, dest)) for p in tiny_model_dir.iterdir()}
@@ -277,8 +278,8 @@ def test_a_model_in_the_local_hub_cache_resolves_offline(tmp_path, monkeypatch, 
 def test_a_relative_model_path_is_looked_up_beside_the_config(tmp_path, monkeypatch, tiny_model_dir):
     import shutil
 
-    from finetune_cookbook.errors import ModelNotFoundError
-    from finetune_cookbook.tasks.text_classification import model_path
+    from finetune_cookbook.core.errors import ModelNotFoundError
+    from finetune_cookbook.text.classifier import model_path
 
     project = tmp_path / "project"
     shutil.copytree(tiny_model_dir, project / "models" / "tiny")
@@ -340,7 +341,7 @@ def test_an_unknown_split_name_is_refused(tmp_path):
 
 
 def test_the_model_card_names_files_as_the_config_does(tmp_path, monkeypatch):
-    from finetune_cookbook.modelcard import model_card
+    from finetune_cookbook.text.card import model_card
 
     _frame().to_csv(tmp_path / "reviews.csv", index=False)
     monkeypatch.chdir(tmp_path)

@@ -1,7 +1,7 @@
 import pytest
 
-from finetune_cookbook.errors import ModelNotFoundError
-from finetune_cookbook.resolve import looks_like_path, resolve_model
+from finetune_cookbook.core.errors import ModelNotFoundError
+from finetune_cookbook.core.io.resolve import looks_like_path, resolve_model
 
 
 def test_local_folder_comes_first(tmp_path):

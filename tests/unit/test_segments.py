@@ -4,12 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finetune_cookbook.config import SegmentationConfig
-from finetune_cookbook.customers import CustomerColumns, spend_labels
-from finetune_cookbook.errors import DataError
-from finetune_cookbook.segments import (
-    best_segment, contact_order, contact_plan, fit_segments, held_out_lift, response_by_segment, segment_names,
-    stability, targeting,
+from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.tasks.segmentation.config import SegmentationConfig
+from finetune_cookbook.tasks.segmentation.customers import CustomerColumns, spend_labels
+from finetune_cookbook.tasks.segmentation.segments import (
+    best_segment,
+    contact_order,
+    contact_plan,
+    fit_segments,
+    held_out_lift,
+    response_by_segment,
+    segment_names,
+    stability,
+    targeting,
 )
 
 

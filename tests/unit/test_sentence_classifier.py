@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-from finetune_cookbook.config import ModelConfig
-from finetune_cookbook.few_shot import probe_started
-from finetune_cookbook.sentence_classifier import SentenceClassifier
+from finetune_cookbook.core.config import ModelConfig
+from finetune_cookbook.text.few_shot import probe_started
+from finetune_cookbook.text.sentence_classifier import SentenceClassifier
 
 TEXTS = ["my card never arrived", "where is my new card", "card still not here after two weeks",
          "I want to close my account", "please shut my account down", "how do I cancel the account",
@@ -32,7 +32,7 @@ def logits(model, tokenizer, texts) -> np.ndarray:
 def test_the_head_starts_as_the_probe(started, tiny_model_dir):
     from sentence_transformers import SentenceTransformer
 
-    from finetune_cookbook.few_shot import fit_probe
+    from finetune_cookbook.core.linear_probe import fit_probe
 
     model, tokenizer = started
     embeddings = SentenceTransformer(str(tiny_model_dir)).encode(TEXTS, normalize_embeddings=True)
@@ -80,7 +80,7 @@ def test_padding_does_not_change_a_sentence_embedding(started):
 
 def test_the_head_choice_is_checked(tmp_path):
     from finetune_cookbook.config import load_config
-    from finetune_cookbook.errors import ConfigError
+    from finetune_cookbook.core.errors import ConfigError
 
     assert ModelConfig().head == "random"
     path = tmp_path / "config.yaml"
@@ -90,5 +90,6 @@ def test_the_head_choice_is_checked(tmp_path):
         load_config(path)
     path.write_text("domain: d\ntask: anomaly_detection\ndata: {source: x.csv, label_column: label}\n"
                     "model: {head: probe}\n")
-    with pytest.raises(ConfigError, match="model.head is 'probe', a setting of the tasks with a classification"):
+    with pytest.raises(ConfigError, match=r"task 'anomaly_detection' does not read a `model` section .*tabular, "
+                                          r"pretrain, tune, fraud.*text_classification, image_classification"):
         load_config(path)

@@ -5,13 +5,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finetune_cookbook.errors import DataError
-from finetune_cookbook.rare_events import alert_budget_metrics, cost_threshold, expected_cost
-from finetune_cookbook.tabular import (
-    CONSTANT, TabularEncoder, band_value, binary_targets, check_input_columns, clean_cells, column_list, column_notes,
-    infer_column_types, parse_numbers, time_order,
+from finetune_cookbook.core.data import column_list
+from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.tabular.columns import (
+    CONSTANT,
+    TabularEncoder,
+    band_value,
+    binary_targets,
+    check_input_columns,
+    clean_cells,
+    column_notes,
+    infer_column_types,
+    parse_numbers,
+    time_order,
 )
-from finetune_cookbook.tabular_data import label_subset
+from finetune_cookbook.tabular.data import label_subset
+from finetune_cookbook.tasks.anomaly_detection.rare_events import alert_budget_metrics, cost_threshold, expected_cost
 
 
 def claims(n: int = 60) -> pd.DataFrame:
@@ -134,7 +143,7 @@ def test_the_alert_budget_counts_the_top_share():
 def test_trees_take_a_column_of_many_categories_as_a_number():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from finetune_cookbook.tabular import EncodedRows
+    from finetune_cookbook.tabular.columns import EncodedRows
     from finetune_cookbook.tasks.anomaly_detection import Encoded
 
     rng = np.random.default_rng(0)

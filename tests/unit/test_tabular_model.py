@@ -6,15 +6,19 @@ import json
 
 import pytest
 import torch
+from conftest import ROOT
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.errors import ConfigError
-from finetune_cookbook import tabular_model
-from finetune_cookbook.pretraining import Pretrained, classifier_from, labelled_training, pretrained_model_name
-from finetune_cookbook.tabular_model import (
-    TabularForClassification, TabularForMaskedFeatures, TabularModelConfig, matching_views_loss, swap_columns,
+from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.tabular import model as tabular_model
+from finetune_cookbook.tabular.model import (
+    TabularForClassification,
+    TabularForMaskedFeatures,
+    TabularModelConfig,
+    matching_views_loss,
+    swap_columns,
 )
-from conftest import ROOT
+from finetune_cookbook.tabular.pretraining import Pretrained, classifier_from, labelled_training, pretrained_model_name
 
 CARDINALITIES = [3, 4]
 

@@ -1,20 +1,23 @@
 """What a task (a kind of model) provides, and the registry that finds one by name.
 
-`recipe.py` and `cli.py` call only what `Task` lists, so a sixth domain is one new module here, one notebook and
-one recipe folder. A task is a module: its functions and constants satisfy the protocol structurally.
+`recipe.py`, `cli.py`, `bench.py` and `config.py` reach a task only through `get_task` and `config_class`. A task
+is a sub-package here: `__init__.py` holds the protocol's steps (its functions and constants satisfy `Task`
+structurally), `config.py` its config class as `CONFIG`, and the rest its own helpers. A sixth domain is one new
+sub-package, one line in `TASKS`, a notebook and a recipe folder (docs/architecture.md has the checklist).
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 import pandas as pd
 
-from ..errors import ConfigError
+from finetune_cookbook.core.config import RecipeConfig
+from finetune_cookbook.core.errors import ConfigError
 
-# Task name (the config's `task`) -> the module that implements it; imported only when used.
+# Task name (the config's `task`) -> the sub-package that implements it; imported only when used.
 TASKS = {
     "text_classification": "finetune_cookbook.tasks.text_classification",
     "image_classification": "finetune_cookbook.tasks.image_classification",
@@ -29,39 +32,45 @@ class Task(Protocol):
     """The steps every domain's recipe runs, in the task's own terms.
 
     - `HEADLINE_METRICS`: the test metrics `cookbook train` prints and the benchmark records, most important first.
-    - `load_data(config)`: reads, validates and splits the config's data (a `data.LabelledData`), before anything
-      is written; bad input raises `errors.DataError` naming the file, row or column.
-    - `baselines(data, config)`: what you get without fine-tuning (a model of the task data only; the frozen
-      pre-trained model), as `compare.ApproachResult`s on the test split.
-    - `fine_tune(data, config, output_dir, *, training=None, resume=False, callbacks=None)`: trains with the
+    - `load_data(config)`: reads, validates and splits the config's data (a `core.data.LabelledData`), before
+      anything is written; bad input raises `errors.DataError` naming the file, row or column.
+    - `baselines(data, config, output_dir=None)`: what you get without fine-tuning (a model of the task data only;
+      the frozen pre-trained model), as `compare.ApproachResult`s on the test split; `output_dir` is where a task
+      that needs one finds its pre-trained checkpoint.
+    - `fine_tune(data, config, output_dir=None, *, training=None, resume=False, callbacks=None)`: trains with the
       package's Trainer setup and scores on test; returns an object with `.result` (an ApproachResult) and
       `.trainer`.
-    - `tune(data, config, output_dir)`: the fixed-budget search on validation (a `tuning.SearchResult`).
+    - `tune(data, config, output_dir=None)`: the fixed-budget search on validation (a `tuning.SearchResult`).
+    - `model_name(config)`: the pre-trained model the fine-tune started from, as records and cards name it.
     - `model_card(config, data, metrics, output_dir, made_by)`: the Markdown saved beside the model.
     - `save_model(trainer, config, output_dir, model_card)`: writes `<output_dir>/model`, all or nothing.
     - `predict_file(model_dir, path, column=None)`: labels a user's file (or folder) with a saved model.
 
-    Optional:
+    Optional steps (`OPTIONAL_STEPS`; a task has them or not, and the commands ask with `hasattr`):
     - `benchmark(data, config, scratch_dir)`, a task's own list of approaches for `make bench` (the intent task
       adds its few-shot run and a learning curve; fraud repeats every approach over label budgets and labelled
       subsets); without it, the baselines and the fine-tuned model.
-    - `pretrain(data, config, output_dir, *, resume=False, callbacks=None)`, self-supervised pre-training on
+    - `pretrain(data, config, output_dir=None, *, resume=False, callbacks=None)`, self-supervised pre-training on
       the training rows without labels (`cookbook pretrain`), for tasks whose pre-trained model the project
       makes itself (tabular).
-    - `batch_views(config)` and `positive_index(config, labels)`, for `cookbook crossval` (the `crossval`
-      module): how evaluation looks at a batch of inputs (as it is; mirrored too, for images with test-time
-      flips) and the class whose ROC-AUC counts. Image classification has them.
+    - `batch_views(config)` and `positive_index(config, labels)`, for `cookbook crossval` (`core.crossval`): how
+      evaluation looks at a batch of inputs (as it is; mirrored too, for images with test-time flips) and the
+      class whose ROC-AUC counts. Image classification has them.
+    - `chat(model_dir, responses, lines, out, interactive, as_json=False)`, for `cookbook chat`: answers each
+      message read from `lines` on `out`; returns the exit status. The intent task has it.
     """
 
-    HEADLINE_METRICS: tuple[str, ...]
+    HEADLINE_METRICS: ClassVar[tuple[str, ...]]
 
     def load_data(self, config) -> Any: ...
 
-    def baselines(self, data, config) -> list: ...
+    def baselines(self, data, config, output_dir=None) -> list: ...
 
     def fine_tune(self, data, config, output_dir=None, *, training=None, resume=False, callbacks=None) -> Any: ...
 
     def tune(self, data, config, output_dir=None) -> Any: ...
+
+    def model_name(self, config) -> str: ...
 
     def model_card(self, config, data, metrics: dict[str, float], output_dir, made_by: str) -> str: ...
 
@@ -70,8 +79,34 @@ class Task(Protocol):
     def predict_file(self, model_dir, path, column: str | None = None) -> pd.DataFrame: ...
 
 
+class OptionalSteps(Protocol):
+    """The signatures of the optional steps, for the contract test; see `Task`."""
+
+    def benchmark(self, data, config, scratch_dir) -> list: ...
+
+    def pretrain(self, data, config, output_dir=None, *, resume=False, callbacks=None) -> Any: ...
+
+    def batch_views(self, config) -> list: ...
+
+    def positive_index(self, config, labels: list[str]) -> int | None: ...
+
+    def chat(self, model_dir, responses, lines: IO[bytes], out: IO[str], interactive: bool, as_json: bool = False) -> int: ...
+
+
+OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat")
+STEPS_TOGETHER = (("batch_views", "positive_index"),)  # a task has both or neither
+
+
 def get_task(name: str) -> Task:
-    """The task module registered under `name`."""
+    """The task module registered under `name`; `ConfigError` naming the known tasks for any other name."""
     if name not in TASKS:
         raise ConfigError(f"task {name!r} is not known; choose one of {', '.join(TASKS)}.")
     return importlib.import_module(TASKS[name])
+
+
+def config_class(name: str) -> type[RecipeConfig]:
+    """The config class of the task registered under `name` (its `config.py`'s `CONFIG`), imported without the
+    task's models, so reading a config stays quick."""
+    if name not in TASKS:
+        raise ConfigError(f"task {name!r} is not known; choose one of {', '.join(TASKS)}.")
+    return importlib.import_module(f"{TASKS[name]}.config").CONFIG

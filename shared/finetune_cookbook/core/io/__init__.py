@@ -1,0 +1,1 @@
+"""Reading data: file formats, the readers of every format, and where a named file, model or dataset is."""

@@ -1,0 +1,262 @@
+"""The Hugging Face Trainer, set up once for every domain.
+
+Any model whose forward returns a dict with `logits` (and a `loss` when `class_weights` is `none`) works, a
+transformers model or a plain torch.nn.Module, so every domain gets the same logging, evaluation, early
+stopping, checkpoints, resume, bf16 and multi-device runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_class_weight
+from torch.utils.data import SequentialSampler
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from finetune_cookbook.core.compare import ApproachResult
+from finetune_cookbook.core.config import TrainingConfig
+from finetune_cookbook.core.errors import CookbookError
+from finetune_cookbook.core.measure import cpu_model_and_flags, has_native_bf16
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass
+class FineTuneResult:
+    """What every task's `fine_tune` returns: the test-split outcome, and the Trainer that holds the model."""
+
+    result: ApproachResult
+    trainer: Trainer
+
+
+def torch_device() -> str:
+    """`cuda` or `mps` when present, else `cpu`: where the Trainer will put the model."""
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+@functools.cache
+def cpu_supports_bf16() -> bool:
+    """True where the CPU has native bf16 instructions; elsewhere bf16 autocast is emulated and slower than fp32."""
+    return has_native_bf16(cpu_model_and_flags()[1])
+
+
+def mixed_precision(choice: str = "auto") -> str:
+    """Resolves the `precision` setting to `bf16`, `fp16` or `fp32` for this machine."""
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if torch_device() == "cpu" and cpu_supports_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def balanced_class_weights(label_ids: list[int], n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights (scikit-learn's `balanced`): a rare class's mistakes cost as much in total."""
+    weights = compute_class_weight("balanced", classes=np.arange(n_classes), y=np.asarray(label_ids))
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def weighted_cross_entropy(weights: torch.Tensor | None, label_smoothing: float = 0.0):
+    """A Trainer `compute_loss_func`: cross-entropy with per-class weights (None: equal) and label smoothing."""
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"].float()
+        weight = weights.to(logits.device) if weights is not None else None
+        summed = F.cross_entropy(logits, labels, weight=weight, reduction="sum", label_smoothing=label_smoothing)
+        # The Trainer passes the batch's item count so gradient accumulation averages correctly.
+        return summed / (num_items_in_batch if num_items_in_batch is not None else labels.numel())
+
+    return loss
+
+
+class OrderedEvalTrainer(Trainer):
+    """A Trainer whose `predict` returns rows in the dataset's order, and whose optimiser can decay the learning
+    rate layer by layer (`layer_decay`).
+
+    With `train_sampling_strategy="group_by_length"`, transformers 5 also groups evaluation batches by length,
+    in a shuffled order, so `predict(test).predictions[i]` would not belong to `test[i]`. Training keeps its
+    length-grouped batches; evaluation on one process reads the data in order.
+    """
+
+    def __init__(self, *args, layer_decay: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
+
+    def train(self, *args, **kwargs):
+        # accelerate wraps the model's forward in bf16 / fp16 autocast for good. Training keeps it; once training
+        # ends the model answers in fp32, as it does when `predict` reloads it, so the scores and thresholds
+        # reported for a model are the ones its saved copy reproduces.
+        with_autocast(self.model)
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            without_autocast(self.model)
+
+    def _get_eval_sampler(self, eval_dataset):
+        if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
+            return None  # the DataLoader's default; accelerate shards it in order across processes
+        return SequentialSampler(eval_dataset)
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None and self.layer_decay:
+            # Read from `self.args` here, when training starts, so each search trial's learning rate applies.
+            self.optimizer = layer_decay_adamw(self.model, self.args, self.layer_decay)  # parameters shared with a wrapper
+            return self.optimizer
+        return super().create_optimizer(model)
+
+
+def without_autocast(model) -> bool:
+    """Restores the forward accelerate's mixed precision replaced (kept as `_original_forward`); True if it was
+    on until now."""
+    state = getattr(model, "__dict__", {})  # None before a search's first trial builds its model
+    if "_original_forward" in state and state.get("forward") is not state["_original_forward"]:
+        model._autocast_forward, model.forward = state.get("forward"), state["_original_forward"]
+        return True
+    return False
+
+
+def with_autocast(model) -> None:
+    """Puts back the autocast forward `without_autocast` took off, for another round of training."""
+    if getattr(model, "__dict__", {}).get("_autocast_forward") is not None:
+        model.forward, model._autocast_forward = model._autocast_forward, None
+
+
+@contextlib.contextmanager
+def answering_in_fp32(model):
+    """Inside, the model answers in fp32 even mid-training; afterwards its forward is as it was before."""
+    took_off = without_autocast(model)
+    try:
+        yield model
+    finally:
+        if took_off:
+            with_autocast(model)
+
+
+class WeightAveraging(TrainerCallback):
+    """Moves the model's moving average of its weights after every optimiser step (a model with `update_average`,
+    such as `backbones.ImageClassifier.keep_average`). `current_model` returns the model being trained: a search
+    trial replaces the Trainer's model, but not the one the Trainer hands its callbacks."""
+
+    def __init__(self, current_model):
+        self.current_model = current_model
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.current_model().update_average(state.global_step)
+
+
+def layer_decay_adamw(model, args: TrainingArguments, layer_decay: float) -> torch.optim.Optimizer:
+    """AdamW with timm's layer-wise learning-rate decay over a timm network (`model.network`): the head at the
+    run's learning rate, each block below at `layer_decay` times the one above."""
+    from timm.optim import create_optimizer_v2
+
+    optimizer = create_optimizer_v2(model.network, opt="adamw", lr=args.learning_rate, weight_decay=args.weight_decay,
+                                    layer_decay=layer_decay, betas=(args.adam_beta1, args.adam_beta2),
+                                    eps=args.adam_epsilon)
+    # timm leaves each group's scale to its own schedulers; the Trainer's schedule scales `lr` as it is.
+    for group in optimizer.param_groups:
+        group["lr"] = args.learning_rate * group.get("lr_scale", 1.0)
+    return optimizer
+
+
+def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True, **overrides) -> TrainingArguments:
+    """TrainingArguments from a recipe's `training` section; checkpoints and early stopping go together."""
+    precision = mixed_precision(config.precision)
+    settings = dict(
+        output_dir=str(Path(output_dir) / CHECKPOINTS),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps in transformers 5
+        lr_scheduler_type=config.lr_scheduler,
+        train_sampling_strategy="group_by_length",
+        eval_strategy="epoch",
+        save_strategy="epoch" if checkpoints else "no",
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=checkpoints,
+        metric_for_best_model=config.metric_for_best_model,
+        greater_is_better=config.greater_is_better,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        report_to=["tensorboard"],
+        disable_tqdm=False,  # keep the progress display even when transformers' logging is quietened
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=0,
+        use_cpu=torch_device() == "cpu",  # transformers 5 wants this said outright for bf16 on a CPU
+    )
+    settings.update(overrides)
+    return TrainingArguments(**settings)
+
+
+def build_trainer(
+    config: TrainingConfig,
+    args: TrainingArguments,
+    *,
+    train_dataset,
+    eval_dataset,
+    train_label_ids: list[int],
+    n_classes: int,
+    model=None,
+    model_init=None,
+    data_collator=None,
+    processing_class=None,
+    compute_metrics=None,
+    callbacks=None,
+    layer_decay: float | None = None,
+) -> Trainer:
+    """A Trainer with the recipe's loss weighting and early stopping (when checkpoints make it possible)."""
+    callbacks = list(callbacks or [])
+    if config.early_stopping_patience and args.load_best_model_at_end:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    loss = None
+    if config.class_weights == "balanced":
+        loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes), config.label_smoothing)
+    elif config.label_smoothing:
+        loss = weighted_cross_entropy(None, config.label_smoothing)
+    return OrderedEvalTrainer(
+        model=model,
+        model_init=model_init,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=data_collator,
+        processing_class=processing_class,
+        compute_metrics=compute_metrics,
+        compute_loss_func=loss,
+        callbacks=callbacks,
+        layer_decay=layer_decay,
+    )
+
+
+def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:
+    """With `resume`, the newest checkpoint in `output_dir` (an error if there is none). Without, the main
+    process clears checkpoints of an earlier run there, so a later resume cannot pick up another run's."""
+    folder = Path(output_dir) / CHECKPOINTS
+    if resume:
+        checkpoint = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+        if checkpoint is None:
+            raise CookbookError(f"{folder}: no checkpoint to resume from. Run without --resume to start afresh.")
+        return checkpoint
+    if folder.is_dir() and main_process:
+        for old in folder.glob("checkpoint-*"):
+            shutil.rmtree(old)
+    return None
+

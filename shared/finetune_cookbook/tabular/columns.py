@@ -1,0 +1,556 @@
+"""Tables of mixed columns into model inputs, for every tabular domain (fraud, segmentation).
+
+Three steps, each kept apart so a user can see and override it:
+1. `infer_column_types`: each column's kind (numeric, categorical, band, boolean, date, or constant), from the
+   training rows, overridable per column in the config (`tabular.column_types`).
+2. `model_columns`: the stateless part, the same for every row: bands such as "more than 69000" become numbers,
+   yes / no becomes 1 / 0, a date its year (with fraction), month, weekday and hour.
+3. `TabularEncoder`: the fitted part, a scikit-learn `ColumnTransformer` fitted on training rows only (median
+   imputation with missing-value flags and a quantile-to-normal scaling for numbers; an ordinal code per category,
+   rare ones grouped, a missing value its own category, an unseen one the code 0). It is saved with skops and a
+   JSON schema, and loaded back with only scikit-learn's own types trusted: nothing arbitrary is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import skops.io as skops_io
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer
+
+from finetune_cookbook.core.data import column_list, column_name, label_key, list_rows, shown_values
+from finetune_cookbook.core.errors import ConfigError, DataError
+from finetune_cookbook.core.io.readers import ROW
+
+KINDS = ("numeric", "categorical", "band", "boolean", "date")
+CONSTANT = "constant"  # inferred only: a column with one value says nothing and is left out
+TRUE_WORDS = {"yes", "y", "true", "t"}
+FALSE_WORDS = {"no", "n", "false", "f"}
+ZERO_WORDS = {"none", "new", "no change", "never", "zero", "nil"}
+MORE_WORDS = ("more than", "greater than", "over", "above", "at least")
+LESS_WORDS = ("less than", "under", "below", "up to")
+UNIT_YEARS = {"day": 1 / 365, "week": 1 / 52, "month": 1 / 12, "year": 1.0}
+BAND = re.compile(
+    r"^(?:(?P<side>" + "|".join(MORE_WORDS + LESS_WORDS) + r")\s+)?(?P<low>\d+(?:\.\d+)?)"
+    r"(?:\s*(?:to|-|–)\s*(?P<high>\d+(?:\.\d+)?))?\s*(?P<unit>[a-z ]*)$"
+)
+DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|^\d{1,2}/\d{1,2}/\d{2,4}")
+DATE_PARTS = ("year", "month", "weekday", "hour")
+MISSING = "(missing)"
+THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?")  # 12,345.67: the only place a comma may be in a number
+DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")  # 12.345,67 or 12,5
+DECIMAL_POINT = re.compile(r"[+-]?\d*\.(\d{1,2}|\d{4,})")  # 12.5 or 0.12345: never a 1.234 thousands point
+TEXT_SHARE_FOR_NUMERIC = 0.9  # a column this much numbers is numeric with stray text, not a category
+# skops loads only objects of these types from an encoder file.
+TRUSTED_TYPES = [
+    "sklearn.compose._column_transformer.ColumnTransformer", "sklearn.pipeline.Pipeline",
+    "sklearn.impute._base.SimpleImputer", "sklearn.impute._base.MissingIndicator",
+    "sklearn.preprocessing._data.QuantileTransformer", "sklearn.preprocessing._encoders.OrdinalEncoder",
+    "sklearn.utils._bunch.Bunch", "builtins.slice", "numpy.dtype", "numpy.ndarray", "builtins.str",
+    "pandas.core.indexes.base.Index",
+]
+
+
+def source_rows(frame: pd.DataFrame) -> pd.Series:
+    """Each row's number as a user finds it in the file (1: the first data row)."""
+    return frame[ROW] if ROW in frame.columns else pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+
+
+def _present(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text[text.notna() & (text != "")]
+
+
+# ---------------------------------------------------------------------------------------------------- values
+
+
+def band_value(text: str) -> float | None:
+    """A band such as "more than 69000", "2 to 3 years" or "none" as one number that keeps the bands' order
+    (None when it is not a band). Months, weeks and days are counted in years so "under 6 months" < "1 year"."""
+    text = str(text).strip().lower()
+    if text in ZERO_WORDS:
+        return 0.0
+    match = BAND.match(text)
+    if match is None:
+        return None
+    low = float(match["low"])
+    value = (low + float(match["high"])) / 2 if match["high"] else low
+    if match["side"] in MORE_WORDS:
+        value = low * 1.25 if low else 1.0
+    elif match["side"] in LESS_WORDS:
+        value = low * 0.75
+    unit = match["unit"].strip()
+    for name, years in UNIT_YEARS.items():
+        if unit.startswith(name):
+            value *= years
+    return value
+
+
+def _is_band(values: pd.Series) -> bool:
+    distinct = values.str.lower().unique()
+    has_range = any(re.search(r"\d\s*(to|-|–)\s*\d|" + "|".join(MORE_WORDS + LESS_WORDS), v) for v in distinct)
+    return len(distinct) >= 2 and has_range and all(band_value(v) is not None for v in distinct)
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a finite number
+    is NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
+    text = values.astype("string").str.strip()
+    numbers = _strict_numbers(text)
+    if numbers is None:
+        grouped = _matches(text, THOUSANDS)
+        numbers = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
+                                errors="coerce")
+    return numbers.where(np.isfinite(numbers))  # inf, -Infinity, 1e400: no scaler reads them, so they are text
+
+
+def _strict_numbers(text: pd.Series) -> pd.Series | None:
+    """Every cell as a number by Arrow's strict cast, which reads the cells it accepts as `pd.to_numeric` does, in
+    a fraction of the time (a file of 285,000 rows is parsed many times while it is checked); None when one cell
+    does not read, for the cell-by-cell path to judge."""
+    cells = pa.array(text.astype("string[pyarrow]"))
+    try:
+        numbers = pc.cast(pc.if_else(pc.equal(cells, ""), None, cells), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+
+
+def _matches(text: pd.Series, pattern: re.Pattern) -> pd.Series:
+    """Which cells `pattern` matches whole (an empty cell never does)."""
+    return text.str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def _decimal_comma(values: pd.Series) -> pd.Series:
+    """Cells that read as numbers only with a decimal comma (12,50 or 1.234,56)."""
+    text = values.astype("string").str.strip()
+    return (_matches(text, DECIMAL_COMMA) & text.str.contains(",", regex=False)
+            & ~_matches(text, THOUSANDS))
+
+
+def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[str],
+                origin: str = "the file") -> tuple[pd.DataFrame, list[str]]:
+    """`frame` with `tabular.missing_values` emptied and, when `decimal` is ',', numbers such as 1.234,56 written
+    1234.56; the columns in `keep` (the label) are left as they are. Also returns what was emptied, per column.
+    With ',', a number written with a decimal point (12.5) is an error: the setting does not match the file."""
+    frame = frame.copy()
+    emptied = []
+    for column in frame.columns:
+        if column == ROW or column in keep:
+            continue
+        markers = missing_values.get(column, []) if isinstance(missing_values, dict) else missing_values
+        text = frame[column].astype("string").str.strip()
+        if decimal == ",":
+            european = _matches(text, DECIMAL_COMMA)
+            pointed = _matches(text, DECIMAL_POINT)
+            if pointed.any():
+                rows = source_rows(frame)[pointed]
+                raise DataError(
+                    f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
+                    f"{list_rows(rows)} ({shown_values(text[pointed], rows)}), "
+                    "but tabular.decimal is ','. Remove tabular.decimal from the config if the file writes 12.5, or "
+                    "correct those cells (12,5)."
+                )
+            if european.any():
+                rewritten = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+                frame[column] = frame[column].where(~european, rewritten)
+                text = frame[column].astype("string").str.strip()
+        if not markers:
+            continue
+        numbers = {float(m) for m in markers if _number(m) is not None}
+        hit = text.isin([str(m).strip() for m in markers]).fillna(False).astype(bool)
+        if numbers:
+            hit |= parse_numbers(text).isin(numbers)
+        if hit.any():
+            shown = ", ".join(repr(v) for v in text[hit].unique()[:3])
+            emptied.append(f"{column!r} {int(hit.sum())} cell(s) ({shown})")
+            frame[column] = frame[column].where(~hit, "")
+    return frame, emptied
+
+
+def without_empty_rows(frame: pd.DataFrame, origin: str) -> tuple[pd.DataFrame, str | None]:
+    """`frame` less the rows with every cell empty (a spreadsheet's blank rows, a line of separators), and a note
+    that names them; they hold nothing to learn from or to score."""
+    cells = frame.drop(columns=[ROW], errors="ignore").astype("string").apply(lambda c: c.str.strip())
+    empty = (cells.isna() | (cells == "")).all(axis=1)
+    if not empty.any():
+        return frame, None
+    if empty.all():
+        raise DataError(f"{origin}: every row is empty (no cell holds a value). Check the file, and data.sheet for a "
+                        "workbook.")
+    note = f"Skipped {int(empty.sum())} row(s) of {origin} with every cell empty: row(s) {list_rows(source_rows(frame)[empty])}."
+    return frame[~empty].reset_index(drop=True), note
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------- column types
+
+
+def infer_column_types(frame: pd.DataFrame, exclude: list[str], overrides: dict[str, str] | None,
+                       origin: str) -> dict[str, str]:
+    """Each column's kind, judged on `frame` (the training rows). Columns in `exclude` (the label, dropped
+    columns) are left out; `overrides` (column -> kind) wins over what the values suggest."""
+    overrides = dict(overrides or {})
+    for column, kind in overrides.items():
+        if column not in frame.columns:
+            raise ConfigError(f"tabular.column_types names {column!r}, which {origin} does not have. Columns: "
+                              f"{column_list(frame.columns)}.")
+        if kind not in KINDS:
+            raise ConfigError(f"tabular.column_types.{column} is {kind!r}; choose one of {', '.join(KINDS)}.")
+    kinds = {}
+    for column in frame.columns:
+        if column == ROW or column in exclude:
+            continue
+        present = _present(frame[column])
+        if present.empty:
+            raise DataError(f"{origin}: column {column!r} is empty in every row. Drop it (add it to "
+                            "tabular.drop_columns in the config) or fill it in.")
+        kind = overrides.get(column) or _guess_kind(present)
+        if kind == "numeric":
+            _check_numeric(frame[column], column, origin, source_rows(frame))
+        if column not in overrides and present.nunique() == 1:
+            kind = CONSTANT
+        kinds[column] = kind
+    if not any(kind != CONSTANT for kind in kinds.values()):
+        raise DataError(f"{origin}: no column left to learn from once the label and tabular.drop_columns are set "
+                        "aside (or every column holds one value).")
+    return kinds
+
+
+IDENTIFIER_DIGITS = 11  # whole numbers this long are card, account or phone numbers, not quantities
+MANY_CATEGORIES = 50
+
+
+def column_notes(frame: pd.DataFrame, kinds: dict[str, str], overrides: dict[str, str], time_columns: list[str],
+                 shown: int = 8) -> list[str]:
+    """What a user should know about the inferred columns of `frame` (the training rows): each kind's columns,
+    and the columns that look like identifiers, row numbers or times, which a model learns little from."""
+    by_kind: dict[str, list[str]] = {}
+    for column, kind in kinds.items():
+        if kind != CONSTANT:
+            by_kind.setdefault(kind, []).append(column_name(column))
+    notes = ["Column kinds (inferred from the training rows; tabular.column_types overrides them): " + "; ".join(
+        f"{kind} {len(names)}: {', '.join(names[:shown])}{f' and {len(names) - shown} more' if len(names) > shown else ''}"
+        for kind, names in by_kind.items()) + "."]
+    suspects = []
+    for column, kind in kinds.items():
+        if column in overrides or kind == CONSTANT:
+            continue
+        present = _present(frame[column])
+        distinct = present.nunique()
+        if not str(column).strip() or str(column).startswith("Unnamed:"):
+            suspects.append(f"{column!r} has no header name (a saved row index?)")
+        elif kind == "categorical" and distinct > MANY_CATEGORIES and distinct >= 0.5 * len(present):
+            suspects.append(f"{column!r} holds {distinct} different values in {len(present)} training rows")
+        elif kind == "numeric":
+            numbers = parse_numbers(present)
+            whole = bool((numbers == numbers.round()).all())
+            if whole and numbers.abs().median() >= 10 ** IDENTIFIER_DIGITS:
+                suspects.append(f"{column!r} holds whole numbers of {IDENTIFIER_DIGITS + 1} or more digits")
+            elif whole and distinct == len(present) > MANY_CATEGORIES and (numbers.is_monotonic_increasing
+                                                                           or numbers.is_monotonic_decreasing):
+                suspects.append(f"{column!r} counts the rows up, one value per row")
+    if suspects:
+        notes.append("These look like identifiers, row numbers or timestamps, which a model can memorise but not "
+                     f"learn from: {'; '.join(suspects)}. Add them to tabular.drop_columns (predict copies them "
+                     "through), or keep them by naming their kind in tabular.column_types.")
+    kept_times = [c for c in time_columns if c in kinds and kinds[c] != CONSTANT]
+    if kept_times:
+        notes.append(f"Time column(s) {', '.join(map(repr, kept_times))} are also features. With a time-ordered split "
+                     "the test rows lie beyond every training time; add them to tabular.drop_columns unless a "
+                     "part of them (a month, an hour) says something on its own.")
+    return notes
+
+
+def _guess_kind(present: pd.Series) -> str:
+    numbers = parse_numbers(present)
+    if (numbers.notna() | _decimal_comma(present)).mean() >= TEXT_SHARE_FOR_NUMERIC:
+        return "numeric"  # stray text (or decimal commas) in it is reported by _check_numeric
+    lowered = set(present.str.lower().unique())
+    if lowered <= TRUE_WORDS | FALSE_WORDS and len(lowered) == 2:
+        return "boolean"
+    if present.str.match(DATE).mean() >= 0.95 and pd.to_datetime(present, errors="coerce", format="mixed").notna().mean() >= 0.95:
+        return "date"
+    if _is_band(present):
+        return "band"
+    return "categorical"
+
+
+def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series) -> None:
+    present = _present(values)
+    bad = present[parse_numbers(present).isna()]
+    if not bad.empty:
+        rows = rows.loc[bad.index]
+        comma = bad[_decimal_comma(bad)]
+        if len(comma):
+            raise DataError(
+                f"{origin}: column {column!r} holds numbers written with a decimal comma in row(s) "
+                f"{list_rows(rows.loc[comma.index])} ({shown_values(comma, rows.loc[comma.index])}). Set "
+                "tabular.decimal: ',' in the config so that they read as numbers (a point then separates "
+                "thousands: 1.234,56), then pre-train and train again; or write them with a decimal point."
+            )
+        examples = shown_values(bad, rows)
+        raise DataError(
+            f"{origin}: column {column!r} holds numbers, but row(s) {list_rows(rows)} hold text ({examples}). Correct "
+            f"those cells (leave a cell empty for a missing value, or name such values in tabular.missing_values). "
+            f"If the column is really a category, declare it so before training: tabular.column_types: "
+            f"{{{column}: categorical}}."
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- model columns
+
+
+def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd.DataFrame:
+    """The stateless conversion: numbers, 0 / 1, band values and date parts as floats; categories as text.
+    Empty cells stay missing (NaN) for the encoder to handle."""
+    rows = source_rows(frame)
+    out = {}
+    for column, kind in kinds.items():
+        if kind == CONSTANT:
+            continue
+        text = frame[column].astype("string").str.strip().replace("", pd.NA)
+        if kind == "numeric":
+            _check_numeric(text, column, origin, rows)
+            out[column] = parse_numbers(text.fillna("")).astype(float).where(text.notna())
+        elif kind == "boolean":
+            lowered = text.str.lower()
+            unknown = lowered.notna() & ~lowered.isin(TRUE_WORDS | FALSE_WORDS | {"1", "0"})
+            if unknown.any():
+                raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {list_rows(rows[unknown])} hold "
+                                f"{shown_values(text[unknown], rows[unknown])}. Use yes / no (or true / "
+                                f"false), or declare it categorical in tabular.column_types.")
+            out[column] = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS or v == "1"))
+        elif kind == "band":
+            values = text.map(lambda v: np.nan if pd.isna(v) else band_value(v))
+            unread = text.notna() & values.isna()
+            if unread.any():
+                raise DataError(f"{origin}: column {column!r} holds bands such as 'more than 30', but row(s) "
+                                f"{list_rows(rows[unread])} hold {shown_values(text[unread], rows[unread])}. "
+                                "Write them as bands (a number, 'X to Y', 'more than X', 'under X', 'none'), or "
+                                "declare the column categorical in tabular.column_types.")
+            out[column] = values.astype(float)
+        elif kind == "date":
+            when = pd.to_datetime(text, errors="coerce", format="mixed")
+            out[f"{column}.year"] = when.dt.year + (when.dt.dayofyear - 1) / 366
+            out[f"{column}.month"] = when.dt.month.astype(float)
+            out[f"{column}.weekday"] = when.dt.weekday.astype(float)
+            out[f"{column}.hour"] = when.dt.hour.astype(float)
+        else:
+            out[column] = text.astype(object).where(text.notna(), MISSING)
+    return pd.DataFrame(out, index=frame.index)
+
+
+# ---------------------------------------------------------------------------------------------------- the encoder
+
+
+@dataclass
+class EncodedRows:
+    """Model inputs: standardised numbers (missing-value flags included) and category codes (0: unseen)."""
+
+    numeric: np.ndarray  # float32, rows x numeric features
+    categorical: np.ndarray  # int64, rows x categorical columns
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def take(self, index) -> EncodedRows:
+        return EncodedRows(self.numeric[index], self.categorical[index])
+
+    def flat(self) -> np.ndarray:
+        """One matrix for scikit-learn models: numbers, then codes."""
+        return np.hstack([self.numeric, self.categorical.astype(np.float32)])
+
+
+class TabularEncoder:
+    """The fitted part of the tabular pipeline: `fit` on training rows, then `encode` any rows."""
+
+    SCHEMA, TRANSFORMER = "schema.json", "encoder.skops"
+
+    def __init__(self, kinds: dict[str, str], min_category_count: int = 5):
+        self.kinds = dict(kinds)
+        self.min_category_count = min_category_count
+        self.transformer: ColumnTransformer | None = None
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The columns a file to score must have."""
+        return [c for c, kind in self.kinds.items() if kind != CONSTANT]
+
+    def _column_groups(self, columns: pd.DataFrame) -> tuple[list[str], list[str]]:
+        categorical = [c for c in columns.columns if c in self.kinds and self.kinds[c] == "categorical"]
+        return [c for c in columns.columns if c not in categorical], categorical
+
+    def fit(self, frame: pd.DataFrame, origin: str) -> TabularEncoder:
+        columns = model_columns(frame, self.kinds, origin)
+        numeric, categorical = self._column_groups(columns)
+        numeric_steps = Pipeline([
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("scale", QuantileTransformer(output_distribution="normal", n_quantiles=min(1000, len(columns)),
+                                          random_state=0)),
+        ])
+        category_codes = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                        min_frequency=self.min_category_count)
+        self.transformer = ColumnTransformer(
+            [("numeric", numeric_steps, numeric), ("categorical", category_codes, categorical)],
+            sparse_threshold=0, verbose_feature_names_out=False,
+        ).fit(columns)
+        return self
+
+    @property
+    def cardinalities(self) -> list[int]:
+        """Codes per categorical column: 0 for unseen values, then the frequent categories, then one for the
+        rare ones grouped together (where there are any)."""
+        encoder = self.transformer.named_transformers_.get("categorical")
+        if encoder is None or not hasattr(encoder, "categories_"):
+            return []
+        infrequent = encoder.infrequent_categories_
+        return [1 + len(cats) - (len(rare) - 1 if rare is not None else 0)
+                for cats, rare in zip(encoder.categories_, infrequent)]
+
+    def encode(self, frame: pd.DataFrame, origin: str) -> EncodedRows:
+        columns = model_columns(frame, self.kinds, origin)
+        matrix = self.transformer.transform(columns).astype(np.float64)
+        numeric = matrix[:, self.transformer.output_indices_["numeric"]].astype(np.float32)
+        codes = matrix[:, self.transformer.output_indices_["categorical"]]
+        # Codes index embedding tables, so they must be >= 0: unseen values (-1) take code 0.
+        return EncodedRows(np.nan_to_num(numeric), (codes + 1).astype(np.int64))
+
+    def save(self, folder: str | Path, extra: dict | None = None) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        skops_io.dump(self.transformer, folder / self.TRANSFORMER)
+        schema = {"kinds": self.kinds, "min_category_count": self.min_category_count, **(extra or {})}
+        (folder / self.SCHEMA).write_text(json.dumps(schema, indent=2))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TabularEncoder:
+        folder = Path(folder)
+        schema = read_schema(folder)
+        encoder = cls(schema["kinds"], schema["min_category_count"])
+        path = folder / cls.TRANSFORMER
+        untrusted = [t for t in skops_io.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise DataError(f"{path}: holds object types a column encoder never has ({', '.join(untrusted)}); it was "
+                            "not written by this package, so it is not loaded.")
+        encoder.transformer = skops_io.load(path, trusted=TRUSTED_TYPES)
+        return encoder
+
+
+def read_schema(folder: str | Path) -> dict:
+    path = Path(folder) / TabularEncoder.SCHEMA
+    if not path.is_file():
+        raise DataError(f"{folder}: no {TabularEncoder.SCHEMA} here: not a saved tabular model or checkpoint.")
+    return json.loads(path.read_text())
+
+
+def check_input_columns(frame: pd.DataFrame, needed: list[str], origin: str) -> list[str]:
+    """Refuses a file that lacks a column the model reads; returns the extra columns, which are ignored."""
+    present = [c for c in frame.columns if c != ROW]
+    missing = [c for c in needed if c not in present]
+    if missing:
+        raise DataError(f"{origin}: column(s) {', '.join(missing)} missing; the model reads {', '.join(needed)}. Add "
+                        "them (empty cells are allowed and treated as missing values).")
+    return [c for c in present if c not in needed]
+
+
+# ---------------------------------------------------------------------------------------------------- labels
+
+
+def binary_targets(frame: pd.DataFrame, column: str, positive_value: str | None, origin: str,
+                   meaning: str = "fraud") -> tuple[np.ndarray, str]:
+    """The label column as 1 (`positive_value`, e.g. fraud) and 0; returns the targets and the positive value.
+
+    Unset, the positive value is 1, yes / y, true / t, or the word `meaning` itself, where the column holds two
+    values and one of them is such."""
+    if column not in frame.columns:
+        raise DataError(f"{origin}: no label column {column!r}. Columns found: "
+                        f"{column_list(frame.columns)}. Set data.label_column to the column "
+                        f"that holds the outcome ({meaning} or not).")
+    text = frame[column].astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    rows = source_rows(frame)
+    if empty.any():
+        raise DataError(f"{origin}: label column {column!r} is empty in row(s) {list_rows(rows[empty])}. Fill those "
+                        "labels, or remove the rows.")
+    keys = text.map(label_key)
+    distinct = sorted(keys.unique())
+    if len(distinct) == 1:
+        only = distinct[0]
+        positive = (label_key(positive_value) == only if positive_value is not None
+                    else only in TRUE_WORDS | {"1", meaning})
+        labelled = "every row is" if positive else "no row is"
+        raise DataError(f"{origin}: label column {column!r} holds one value, {text.iloc[0]!r}, in every row, so "
+                        f"{labelled} labelled {meaning}: there is nothing to tell apart. Check that data.label_column "
+                        "names the label, or add the labelled cases of the other class.")
+    if positive_value is None:
+        if len(distinct) != 2:
+            raise DataError(f"{origin}: label column {column!r} holds {len(distinct)} distinct values, not two: "
+                            f"{_values_and_rows(text, keys, rows)}. Say which value means {meaning} with "
+                            "tabular.positive_value in the config; every other value then counts as the other class.")
+        known = [v for v in distinct if v in TRUE_WORDS | {"1", meaning}]
+        if not known:
+            raise DataError(f"{origin}: label column {column!r} holds {distinct[0]!r} and {distinct[1]!r}; say which "
+                            f"one means {meaning} with tabular.positive_value in the config.")
+        positive = known[0]
+    else:
+        positive = label_key(positive_value)
+        if positive not in distinct:
+            raise DataError(f"{origin}: tabular.positive_value is {positive_value!r}, but label column {column!r} "
+                            f"holds only {', '.join(distinct[:10])}. Set it to the value that means {meaning}.")
+    return (keys == positive).to_numpy().astype(np.int64), positive
+
+
+def _values_and_rows(text: pd.Series, keys: pd.Series, rows: pd.Series, shown: int = 6) -> str:
+    """Each value of a label column, as the file first spells it, with its count and first rows, commonest first."""
+    counts = keys.value_counts()
+    parts = [f"{text[keys == value].iloc[0]!r} in {count} row(s) ({list_rows(rows[keys == value])})"
+             for value, count in counts.head(shown).items()]
+    return "; ".join(parts) + (f"; and {len(counts) - shown} more values" if len(counts) > shown else "")
+
+
+# ---------------------------------------------------------------------------------------------------- time order
+
+MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+WEEKDAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def time_order(frame: pd.DataFrame, columns: list[str], origin: str) -> np.ndarray:
+    """Row positions sorted by time: each column is read as a number, a month or weekday name, or a date, and
+    the columns sort in the order given (most significant first). Rows without a time are refused."""
+    keys = []
+    for column in columns:
+        if column not in frame.columns:
+            raise DataError(f"{origin}: tabular.time_columns names {column!r}, which is not a column. Columns: "
+                            f"{column_list(frame.columns)}.")
+        text = frame[column].astype("string").str.strip().str.lower()
+        numbers = parse_numbers(text.fillna(""))
+        for names in (MONTH_NAMES, WEEKDAY_NAMES):
+            named = text.str[:3].map(lambda v, names=names: names.index(v) if v in names else np.nan, na_action="ignore")
+            if named.notna().mean() > numbers.notna().mean():
+                numbers = named
+        if numbers.notna().mean() < 0.95:
+            dates = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+            numbers = dates.astype("int64").where(dates.notna()).astype(float)
+        if numbers.isna().any():
+            rows = source_rows(frame)[numbers.isna()]
+            raise DataError(f"{origin}: time column {column!r} has no readable time in row(s) {list_rows(rows)}. Fill "
+                            "them in, or remove the column from tabular.time_columns to split at random.")
+        keys.append(numbers.to_numpy(dtype=float))
+    return np.lexsort(keys[::-1], axis=0) if keys else np.arange(len(frame))

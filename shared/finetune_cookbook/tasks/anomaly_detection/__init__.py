@@ -1,0 +1,324 @@
+"""Fraud anomaly detection: a tabular model pre-trained on unlabelled rows, fine-tuned on a budget of fraud labels.
+
+Six approaches on one test split, at each label budget:
+- `isolation_forest`: scikit-learn's unsupervised detector, on every training row without labels;
+- `pretrained`: the pre-trained model's reconstruction error (no labels);
+- `scratch`: the same network, randomly initialised, trained on the labelled rows only;
+- `gbt`: gradient-boosted trees on the labelled rows;
+- `fine_tuned`: the pre-trained model fine-tuned on the labelled rows;
+- `gbt_with_pretrained_features`: the trees with the pre-trained row embedding and anomaly score as features.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+
+from finetune_cookbook.core.compare import ApproachResult
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
+from finetune_cookbook.core.measure import Measurement, measure
+from finetune_cookbook.core.metrics import ranking_metrics
+from finetune_cookbook.core.training import FineTuneResult
+from finetune_cookbook.core.tuning import SearchResult, search
+from finetune_cookbook.tabular.columns import check_input_columns, source_rows
+from finetune_cookbook.tabular.config import pretraining_objective
+from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
+from finetune_cookbook.tabular.model import row_embeddings
+from finetune_cookbook.tabular.pretraining import (
+    Pretrained,
+    classifier_trainer,
+    fit_classifier,
+    labelled_training,
+    load_classifier,
+    load_pretrained,
+    positive_scores,
+    pretrained_model_name,
+    read_new_rows,
+    save_classifier,
+    start_classifier,
+    validation_metrics,
+)
+from finetune_cookbook.tabular.pretraining import pretrain as pretrain_model
+from finetune_cookbook.tasks.anomaly_detection.card import tabular_model_card
+from finetune_cookbook.tasks.anomaly_detection.rare_events import alert_budget_metrics, cost_threshold, decision_metrics
+
+HEADLINE_METRICS = ("average_precision", "roc_auc", "precision_at_alert_budget", "recall_at_alert_budget")
+LABELS = ("genuine", "fraud")
+SPLITS = ("train", "validation", "test")
+TREE_CATEGORIES = 255  # HistGradientBoosting's most categories a feature can have
+DESCRIPTIONS = {
+    "isolation_forest": "Isolation Forest on every training row (no labels)",
+    "pretrained": "pre-trained model's reconstruction error (no labels)",
+    "scratch": "same network, random start, trained on the labelled rows",
+    "gbt": "gradient-boosted trees on the labelled rows",
+    "fine_tuned": "pre-trained model fine-tuned on the labelled rows",
+    "gbt_with_pretrained_features": "trees on the labelled rows + pre-trained embedding and anomaly score",
+}
+
+
+def model_name(config: RecipeConfig) -> str:
+    """What `metrics.json` names as the model: the project's own pre-trained checkpoint."""
+    return pretrained_model_name(config)
+
+
+def load_data(config: RecipeConfig) -> TabularData:
+    """The config's claims or transactions: fraud labelled 1, identifiers dropped, split, columns typed."""
+    return load_tabular_data(config, LABELS)
+
+
+def pretrain(data: TabularData, config: RecipeConfig, output_dir=None, *, resume: bool = False, callbacks=None) -> Pretrained:
+    """`cookbook pretrain`: the pre-training model on every training row, without labels. A label budget that
+    `train` could not draw a fraud from is refused first, before minutes of pre-training."""
+    label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
+    return pretrain_model(data, config, output_dir, resume=resume, callbacks=callbacks)
+
+
+# ---------------------------------------------------------------------------------------------------- scoring
+
+
+def score_approach(approach: str, data: TabularData, config: RecipeConfig, test_scores, validation_scores,
+                   cost: Measurement, samples_seen: int, setting: dict | None = None, seed: int | None = None) -> ApproachResult:
+    """An approach's test metrics: the ranking, the alert budget, and the cost threshold chosen on validation."""
+    fraud = config.fraud
+    test, validation = data.targets("test"), data.targets("validation")
+    threshold = cost_threshold(validation, validation_scores, fraud.cost_missed_fraud, fraud.cost_false_alarm)
+    metrics = {
+        **ranking_metrics(test, test_scores),
+        **alert_budget_metrics(test, test_scores, fraud.alert_share),
+        **decision_metrics(test, test_scores, threshold, fraud.cost_missed_fraud, fraud.cost_false_alarm),
+        "threshold": threshold,
+    }
+    return ApproachResult(
+        approach=approach, description=DESCRIPTIONS[approach], metrics=metrics,
+        probabilities=np.asarray(test_scores, dtype=np.float64), train_seconds=cost.seconds,
+        samples_per_second=samples_seen / cost.seconds if cost.seconds else 0.0, peak_memory_mb=cost.peak_memory_mb,
+        validation_probabilities=np.asarray(validation_scores, dtype=np.float64),
+        setting=dict(setting or {}), seed=seed,
+    )
+
+
+class Encoded:
+    """Every split encoded once with the checkpoint's column encoder, plus what the pre-trained model makes of
+    each row (its embedding and anomaly score), for the approaches that use them."""
+
+    def __init__(self, data: TabularData, pretrained: Pretrained):
+        origin = data.report.source
+        self.cardinalities = pretrained.encoder.cardinalities
+        self.rows = {s: pretrained.encoder.encode(data.splits[s], origin) for s in SPLITS}
+        with measure() as self.feature_cost:
+            self.embeddings = {s: row_embeddings(pretrained.model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
+            self.anomaly = {s: pretrained.model.anomaly_scores(r.numeric, r.categorical) for s, r in self.rows.items()}
+
+    def with_features(self, split: str) -> np.ndarray:
+        return np.hstack([self.rows[split].flat(), self.embeddings[split], self.anomaly[split][:, None]])
+
+    def categorical_positions(self) -> np.ndarray:
+        """Where the category codes sit in `flat()` rows, for the trees; a column with more codes than the trees
+        can split on as categories (255) is left to them as an ordered number."""
+        n_numeric = self.rows["train"].numeric.shape[1]
+        return np.array([n_numeric + i for i, codes in enumerate(self.cardinalities) if codes <= TREE_CATEGORIES],
+                        dtype=int)
+
+
+def isolation_forest(data: TabularData, config: RecipeConfig, encoded: Encoded, seed: int) -> ApproachResult:
+    with measure() as cost:
+        forest = IsolationForest(n_estimators=200, random_state=seed, n_jobs=1).fit(encoded.rows["train"].flat())
+    score = lambda split: -forest.score_samples(encoded.rows[split].flat())  # noqa: E731  (higher: stranger)
+    return score_approach("isolation_forest", data, config, score("test"), score("validation"), cost,
+                          len(encoded.rows["train"]), seed=seed)
+
+
+def pretrained_score(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained) -> ApproachResult:
+    cost = Measurement(pretrained.seconds, encoded.feature_cost.peak_memory_mb)
+    return score_approach("pretrained", data, config, encoded.anomaly["test"], encoded.anomaly["validation"], cost,
+                          len(encoded.rows["train"]))
+
+
+def trees(data: TabularData, config: RecipeConfig, encoded: Encoded, labelled: np.ndarray, seed: int,
+          with_pretrained: bool) -> ApproachResult:
+    """Gradient-boosted trees (class-balanced) on the labelled rows; optionally with the pre-trained features."""
+    features = encoded.with_features if with_pretrained else (lambda split: encoded.rows[split].flat())
+    model = HistGradientBoostingClassifier(categorical_features=encoded.categorical_positions(),
+                                           class_weight="balanced", random_state=seed)
+    with measure() as cost:
+        model.fit(features("train")[labelled], data.targets("train")[labelled])
+    score = lambda split: model.predict_proba(features(split))[:, 1]  # noqa: E731
+    name = "gbt_with_pretrained_features" if with_pretrained else "gbt"
+    return score_approach(name, data, config, score("test"), score("validation"), cost, len(labelled), seed=seed)
+
+
+def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained, labelled: np.ndarray,
+            output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
+            resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
+    """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start)."""
+    # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
+    min_steps = 0 if training is not None else config.fraud.min_steps
+    training = labelled_training(config, training, from_pretrained, seed)
+    targets = data.targets("train")
+    model, trainer, cost = fit_classifier(
+        pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
+        data.targets("validation"), training, output_dir, from_pretrained=from_pretrained, min_steps=min_steps,
+        resume=resume, callbacks=callbacks, checkpoints=checkpoints,
+    )
+    scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
+    name = "fine_tuned" if from_pretrained else "scratch"
+    seen = trainer.state.global_step * training.batch_size
+    result = score_approach(name, data, config, scores["test"], scores["validation"], cost, seen, seed=seed)
+    threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
+    model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
+    return FineTuneResult(result, trainer)
+
+
+# ---------------------------------------------------------------------------------------------------- protocol
+
+
+def baselines(data: TabularData, config: RecipeConfig, output_dir=None) -> list[ApproachResult]:
+    """Every approach but the fine-tuned one, at the config's label budget (`fraud.label_budget`)."""
+    pretrained = load_pretrained(config, data, output_dir)
+    encoded = Encoded(data, pretrained)
+    return compare_at_budget(data, config, encoded, pretrained, config.fraud.label_budget, config.training.seed,
+                             output_dir, include_fine_tuned=False)
+
+
+def compare_at_budget(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained,
+                      budget: float, seed: int, scratch_dir=None, include_fine_tuned: bool = True) -> list[ApproachResult]:
+    """Every approach on the same test split with the labels of one budget's draw (`seed`)."""
+    labelled = label_subset(data.targets("train"), budget, seed, data.report.source)
+    setting = {"label_budget": budget}
+    with tempfile.TemporaryDirectory(prefix="cookbook-fraud-") as scratch:
+        folder = Path(scratch_dir or scratch)
+        results = [
+            isolation_forest(data, config, encoded, seed),
+            pretrained_score(data, config, encoded, pretrained),
+            network(data, config, encoded, pretrained, labelled, folder / "scratch", from_pretrained=False, seed=seed,
+                    checkpoints=False).result,
+            trees(data, config, encoded, labelled, seed, with_pretrained=False),
+        ]
+        if include_fine_tuned:
+            results.append(network(data, config, encoded, pretrained, labelled, folder / "fine_tuned",
+                                   from_pretrained=True, seed=seed, checkpoints=False).result)
+        results.append(trees(data, config, encoded, labelled, seed, with_pretrained=True))
+    for result in results:
+        result.setting, result.seed = setting, seed
+    return results
+
+
+def label_budget_curve(data: TabularData, config: RecipeConfig, pretrained: Pretrained, budgets=None, seeds=None,
+                       done=None) -> list[ApproachResult]:
+    """Every approach at every label budget, once per labelled-subset seed; `done(budget, seed, results)` is
+    called after each draw (a notebook shows progress with it)."""
+    encoded = Encoded(data, pretrained)
+    results = []
+    for budget in budgets or config.fraud.label_budgets:
+        for seed in seeds or config.fraud.budget_seeds:
+            draw = compare_at_budget(data, config, encoded, pretrained, budget, seed)
+            results += draw
+            if done:
+                done(budget, seed, draw)
+    return results
+
+
+def benchmark(data: TabularData, config: RecipeConfig, scratch_dir) -> list[ApproachResult]:
+    """`make bench`: pre-train once on the training rows, then the label-budget curve over every seed."""
+    pretrained = pretrain_model(data, config, folder=Path(scratch_dir) / "pretrained")
+    return label_budget_curve(data, config, pretrained)
+
+
+def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, training: TrainingConfig | None = None,
+              resume: bool = False, callbacks=None, pretrained: Pretrained | None = None) -> FineTuneResult:
+    """Fine-tunes the pre-trained checkpoint (`pretrained`, or the one saved for this config in `output_dir`) on
+    the labels of `fraud.label_budget`."""
+    output_dir = Path(output_dir or config.output_dir)
+    pretrained = pretrained or load_pretrained(config, data, output_dir)
+    encoded = Encoded(data, pretrained)
+    labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
+    tuned = network(data, config, encoded, pretrained, labelled, output_dir, from_pretrained=True,
+                    seed=config.training.seed, training=training, resume=resume, callbacks=callbacks)
+    tuned.result.setting = {"label_budget": config.fraud.label_budget}
+    tuned.trainer.model.tabular_encoder = pretrained.encoder
+    tuned.trainer.model.config.positive_value = data.positive_value
+    data.report.notes.append(trees_beside(data, tuned.result, trees(data, config, encoded, labelled,
+                                                                   config.training.seed, with_pretrained=False)))
+    return tuned
+
+
+def trees_beside(data: TabularData, fine_tuned: ApproachResult, gbt: ApproachResult) -> str:
+    """One line that sets the fine-tuned network beside trees on the same labelled rows, on validation: a network
+    far behind the trees is the sign of columns it memorises (identifiers) or of too few labels."""
+    validation = data.targets("validation")
+    mine, theirs = (ranking_metrics(validation, r.validation_probabilities) for r in (fine_tuned, gbt))
+    line = (f"On the validation rows, gradient-boosted trees trained on the same labelled rows score average "
+            f"precision {theirs['average_precision']:.3f} (ROC-AUC {theirs['roc_auc']:.3f}); the fine-tuned network "
+            f"{mine['average_precision']:.3f} ({mine['roc_auc']:.3f}).")
+    if mine["roc_auc"] <= 0.55 or mine["average_precision"] < 0.5 * theirs["average_precision"]:
+        line += (" The network is far behind: drop identifier-like columns (see the notes above), raise the label "
+                 "budget, or use the trees; notebook 03 and `cookbook bench` compare every approach.")
+    return line
+
+
+def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResult:
+    """The fixed-budget search over learning rate, epochs, batch size and weight decay, on validation AUPRC.
+    Trials start as `fine_tune` does, and train for the epochs they draw (no `fraud.min_steps` floor), as
+    `fine_tune(..., training=search.best_training(...))` then does."""
+    output_dir = Path(output_dir or config.output_dir)
+    pretrained = load_pretrained(config, data, output_dir)
+    encoded = Encoded(data, pretrained)
+    labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
+
+    def model_init(trial=None):  # each trial starts as `fine_tune` does
+        return start_classifier(pretrained, config, encoded.rows["train"].take(labelled),
+                                data.targets("train")[labelled], config.training.seed)
+
+    trainer = classifier_trainer(
+        None, encoded.rows["train"].take(labelled), data.targets("train")[labelled], encoded.rows["validation"],
+        data.targets("validation"), config.training, output_dir / "search", compute_metrics=validation_metrics,
+        checkpoints=False, model_init=model_init,
+    )
+    return search(trainer, config.tune, "average_precision", greater_is_better=True)
+
+
+def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float], output_dir, made_by: str) -> str:
+    return tabular_model_card(config, data, metrics, output_dir, made_by, what="fraud",
+                              how=f"pre-trained on unlabelled rows by "
+                                  f"{pretraining_objective(config.pretrain)}, then fine-tuned on "
+                                  f"{config.fraud.label_budget:.0%} of the training labels")
+
+
+def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Path:
+    """Weights (safetensors) and config.json, the column encoder (skops + JSON) and the decision threshold."""
+    model = trainer.model
+    # threshold null: flagging nothing was the cheapest choice on validation at the stated costs
+    return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
+                           threshold=model.config.decision_threshold)
+
+
+load_model = load_classifier
+
+
+def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFrame:
+    """Scores rows with a saved model: each row's fraud score and whether the saved threshold flags it.
+    Identifier columns are carried through; columns the model does not read are ignored and named in
+    `result.attrs["ignored_columns"]`."""
+    model, encoder, info = load_model(model_dir)
+    extra = check_input_columns(frame, encoder.input_columns, origin)
+    scores = positive_scores(model, encoder.encode(frame, origin))
+    out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
+    for column in info.get("identifier_columns") or []:  # the dropped columns, so a row can be found again
+        if column in frame.columns and frame[column].astype("string").str.strip().fillna("").ne("").any():
+            out[column] = frame[column].to_numpy()
+    out["fraud_score"] = np.round(scores, 6)
+    threshold = info["threshold"]
+    out["flagged"] = scores >= threshold if threshold is not None else False
+    out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
+    out.attrs["threshold"] = info["threshold"]
+    out.attrs["notes"] = list(frame.attrs.get("notes", []))
+    return out
+
+
+def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
+    """Scores a table of new rows (CSV or any format the package reads)."""
+    return predict(model_dir, *read_new_rows(model_dir, path))

@@ -1,0 +1,53 @@
+"""The fraud task's settings: its `fraud` section (label budgets, the alert budget, the costs that set the threshold) and the recipe config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from finetune_cookbook.core.config import TuneConfig, setting
+from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.tabular.config import TabularRecipeConfig
+
+
+@dataclass
+class FraudConfig:
+    label_budget: float = setting(
+        "Share of the training rows whose labels fine-tuning may use (a stratified, seeded draw): 1.0 uses every "
+        "label. The pre-training uses every training row without its label either way.", 1.0
+    )
+    label_budgets: list[float] = setting(
+        "The label budgets the benchmark and the notebook compare every approach at.",
+        default_factory=lambda: [0.01, 0.05, 0.2, 1.0],
+    )
+    budget_seeds: list[int] = setting(
+        "Seeds of the labelled subsets drawn at each budget (the test split stays the same); results are the mean "
+        "and spread over them.", default_factory=lambda: [0, 1, 2, 3, 4]
+    )
+    min_steps: int = setting("Fine-tuning on few labels trains for at least this many optimiser steps.", 300)
+    alert_share: float = setting(
+        "The share of cases an investigator can review (the alert budget): precision and recall are reported for "
+        "the top-scored share.", 0.05
+    )
+    cost_missed_fraud: float = setting("What a fraud that is not flagged costs (any currency).", 1000.0)
+    cost_false_alarm: float = setting("What flagging a genuine case costs: the investigator's time.", 50.0)
+
+    def check(self, where: str) -> None:
+        if not all(0 < b <= 1 for b in [self.label_budget, *self.label_budgets]):
+            raise ConfigError(f"{where}: fraud.label_budget(s) are shares of the training labels: use values in (0, 1].")
+        if not 0 < self.alert_share < 1:
+            raise ConfigError(f"{where}: fraud.alert_share is {self.alert_share}; it is a share of the cases, in (0, 1).")
+        if self.cost_missed_fraud <= 0 or self.cost_false_alarm <= 0:
+            raise ConfigError(f"{where}: fraud.cost_missed_fraud and fraud.cost_false_alarm must be positive.")
+
+
+@dataclass
+class FraudRecipeConfig(TabularRecipeConfig):
+    """A tabular task's sections, the search's, and the fraud section."""
+
+    tune: TuneConfig = setting("Hyperparameter search settings (`cookbook tune`).", default_factory=TuneConfig)
+    fraud: FraudConfig = setting(
+        "Fraud domains: label budgets, the alert budget and the costs that set the threshold.",
+        default_factory=FraudConfig)
+
+
+CONFIG = FraudRecipeConfig

@@ -1,0 +1,22 @@
+"""Text classification (reviews): the text classifier's steps (`text.classifier`) as the task protocol.
+
+Everything here is the text modality's: a review classifier needs nothing of its own beyond it. The intent task
+builds on the same steps and adds its bot.
+"""
+
+from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, and what notebook 01 shows)
+    HEADLINE_METRICS,
+    TEXT,
+    baselines,
+    fine_tune,
+    frozen_embeddings_baseline,
+    load_data,
+    load_tokenizer,
+    model_card,
+    model_name,
+    predict,
+    predict_file,
+    save_model,
+    tfidf_baseline,
+    tune,
+)

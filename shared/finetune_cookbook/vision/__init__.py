@@ -1,0 +1,2 @@
+"""What the image tasks share: reading images and their sources, backbones, Grad-CAM, image figures.
+Imports only `core`."""
