@@ -128,7 +128,8 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
 
 def chat(model_dir: str | Path, responses: str | Path | None, lines, out, interactive: bool,
          as_json: bool = False) -> int:
-    """Talks to a saved model whose task can chat (intent): each message of `lines` answered on `out`."""
+    """Talks to a saved model whose task can chat (intent): each message of `lines` answered on `out`; returns
+    how many it answered."""
     task_name = read_model_info(model_dir)["task"]
     task = get_task(task_name)
     if not hasattr(task, "chat"):

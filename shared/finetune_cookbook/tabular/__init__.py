@@ -5,10 +5,11 @@ self-supervised pre-training. Imports only `core`."""
 def __getattr__(name: str):
     """The names of the flat package's `tabular` module, which this package replaced (`from
     finetune_cookbook.tabular import source_rows` in code written before the layout): now in `columns`."""
-    from finetune_cookbook.core import data
-    from finetune_cookbook.tabular import columns
+    import importlib
 
-    for home in (columns, data):
-        if hasattr(home, name):
-            return getattr(home, name)
+    if not name.startswith("__"):
+        for home in (f"{__name__}.columns", "finetune_cookbook.core.data"):
+            module = importlib.import_module(home)
+            if hasattr(module, name):
+                return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,6 +46,10 @@ class Task(Protocol):
     - `save_model(trainer, config, output_dir, model_card)`: writes `<output_dir>/model`, all or nothing.
     - `predict_file(model_dir, path, column=None)`: labels a user's file (or folder) with a saved model.
 
+    A step may take keyword-only parameters with defaults beyond these (the tabular tasks' `fine_tune` takes an
+    already loaded `pretrained` checkpoint); the commands never pass them. tests/unit/tasks/test_task_contract.py
+    checks every registered task against these signatures.
+
     Optional steps (`OPTIONAL_STEPS`; a task has them or not, and the commands ask with `hasattr`):
     - `benchmark(data, config, scratch_dir)`, a task's own list of approaches for `make bench` (the intent task
       adds its few-shot run and a learning curve; fraud repeats every approach over label budgets and labelled
@@ -57,7 +61,7 @@ class Task(Protocol):
       evaluation looks at a batch of inputs (as it is; mirrored too, for images with test-time flips) and the
       class whose ROC-AUC counts. Image classification has them.
     - `chat(model_dir, responses, lines, out, interactive, as_json=False)`, for `cookbook chat`: answers each
-      message read from `lines` on `out`; returns the exit status. The intent task has it.
+      message read from `lines` on `out`; returns how many it answered. The intent task has it.
     """
 
     HEADLINE_METRICS: ClassVar[tuple[str, ...]]

@@ -419,5 +419,5 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
 
 def chat(model_dir: str | Path, responses: str | Path | None, lines, out, interactive: bool, as_json: bool = False) -> int:
     """`cookbook chat`: the saved model answers each message of `lines` on `out` (intent, confidence, the reply or
-    the hand-over), with `responses` instead of the saved replies when given; returns the exit status."""
+    the hand-over), with `responses` instead of the saved replies when given; returns how many it answered."""
     return run_chat(Bot(model_dir, responses), lines, out, interactive=interactive, as_json=as_json)

@@ -192,7 +192,7 @@ def test_a_probe_started_head_is_the_frozen_approachs_linear_head(monkeypatch):
 
     # Both fits on the CPU: on a GPU (TF32 convolutions) the probe's features would differ by more than atol.
     monkeypatch.setattr(task, "torch_device", lambda: torch.device("cpu"))
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     config = load_config(root / "recipes" / "tumor_image_classification" / "config.yaml", {
         "data": {"source": str(root / "data_samples" / "tumor_images")}, "model": {"head": "probe", "image_size": 64}})
     data = task.load_data(config)
