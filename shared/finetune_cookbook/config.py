@@ -23,7 +23,7 @@ from finetune_cookbook.core.config import (  # noqa: F401  (the shared sections,
     read_raw,
 )
 from finetune_cookbook.core.errors import ConfigError
-from finetune_cookbook.tasks import TASKS, config_class
+from finetune_cookbook.tasks import DEFAULT_TASK, TASKS, config_class
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig:
@@ -32,7 +32,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RecipeConfig
     `ConfigError` naming the file and the setting."""
     raw = read_raw(path, overrides)
     where = str(path)
-    task = raw.get("task", RecipeConfig.task)
+    task = raw.setdefault("task", DEFAULT_TASK)
     if not isinstance(task, str) or task not in TASKS:
         raise ConfigError(f"{where}: task {task!r} is not known; choose one of {', '.join(TASKS)}.")
     cls = config_class(task)

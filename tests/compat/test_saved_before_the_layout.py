@@ -92,7 +92,7 @@ def test_a_model_saved_before_the_layout_predicts(saved_before, recipe):
     info = json.loads((output_dir / "model" / "cookbook.json").read_text())
     predictions = predict_file(output_dir, INPUTS[recipe])
     assert len(predictions) > 0
-    expected = {"review_sentiment": "label", "support_chatbot_intent": "intent",
+    expected = {"review_sentiment": "label", "support_chatbot_intent": "handed_over",
                 "tumor_image_classification": "label", "fraud_anomaly_detection": "flagged",
                 "marketing_segmentation": "segment"}[recipe]
     assert expected in predictions.columns, (info["task"], list(predictions.columns))

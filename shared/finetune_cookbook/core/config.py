@@ -171,7 +171,7 @@ class TrainingConfig:
     )
     metric_for_best_model: str = setting(
         "Validation metric that picks the best checkpoint and drives early stopping and the search: "
-        "`macro_f1`, `accuracy`, `roc_auc` (image and fraud domains), `average_precision` (fraud) or `loss` (lower "
+        "`macro_f1`, `accuracy`, `roc_auc` and `average_precision` (two classes) or `loss` (lower "
         "is better).",
         "macro_f1",
     )
@@ -214,7 +214,7 @@ class TrainingConfig:
 @dataclass
 class EvaluationConfig:
     positive_class: str | None = setting(
-        "The class whose detection matters (a tumor, a fraud): sensitivity is its recall, specificity the other "
+        "The class whose detection matters (a tumor, say): sensitivity is its recall, specificity the other "
         "classes' recall. Unset: the second class of data.labels, as scikit-learn takes label 1 as positive.", None
     )
     target_sensitivity: float = setting(
@@ -253,16 +253,16 @@ class TuneConfig:
 
 @dataclass
 class RecipeConfig:
-    """The sections every task reads. A task's own config subclasses it, adding its sections (`model`, `fraud`,
-    ...) and listing in `READS` the settings of shared sections that only some tasks read (see `setting`)."""
+    """The sections every task reads. A task's own config subclasses it, adding the sections it reads and
+    listing in `READS` the settings of shared sections that only some tasks read (see `setting`)."""
 
     READS: ClassVar[frozenset[str]] = frozenset()
 
     domain: str = setting("Short name of the domain, used in records and benchmark tables.")
     data: DataConfig = setting("Where the data is and how to read it.")
     task: str = setting(
-        "What kind of model to train: a name registered in `finetune_cookbook.tasks.TASKS`, e.g. "
-        "`text_classification`. It decides which other sections the config may hold.", "text_classification")
+        "What kind of model to train: a name registered in `finetune_cookbook.tasks.TASKS`. It decides which "
+        "other sections the config may hold. Unset: the registry's `DEFAULT_TASK`.")
     training: TrainingConfig = setting("Fine-tuning settings.", default_factory=TrainingConfig)
     bench_seeds: list[int] = setting(
         "Seeds `make bench` repeats every approach with (the split's and the training's seed together); it "

@@ -17,6 +17,7 @@ import pandas as pd
 from finetune_cookbook.core.config import RecipeConfig
 from finetune_cookbook.core.errors import ConfigError
 
+DEFAULT_TASK = "text_classification"  # a config that names no task
 # Task name (the config's `task`) -> the sub-package that implements it; imported only when used.
 TASKS = {
     "text_classification": "finetune_cookbook.tasks.text_classification",

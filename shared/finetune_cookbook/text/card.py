@@ -81,7 +81,7 @@ cookbook predict {run_dir} new_texts.csv
 ```
 
 ```python
-{'import finetune_cookbook.sentence_classifier  # registers the model class' + chr(10) if config.model.head == 'probe' else ''}from transformers import pipeline
+{'import finetune_cookbook.text.sentence_classifier  # registers the model class' + chr(10) if config.model.head == 'probe' else ''}from transformers import pipeline
 classify = pipeline("text-classification", model="{run_dir}/model")
 classify("Works great, setup took a minute.")
 ```

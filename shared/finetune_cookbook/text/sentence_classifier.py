@@ -3,11 +3,11 @@
 all-MiniLM-L6-v2 was trained to produce one embedding per sentence: the mean of its token vectors, at unit
 length. transformers' own sequence-classification head reads the [CLS] token through a pooler layer that this
 training never used. `SentenceClassifier` classifies from the embedding the encoder was trained to make, so a
-linear probe fitted on the frozen embeddings is a good start for its head (LP-FT, see `few_shot.py`).
+linear probe fitted on the frozen embeddings is a good start for its head (LP-FT, see `text/few_shot.py`).
 
 Both classes are registered with `AutoConfig`, `AutoModel` and `AutoModelForSequenceClassification`, so
 `from_pretrained` and `pipeline("text-classification")` load a saved model once this module is imported
-(`import finetune_cookbook.sentence_classifier`): safetensors and JSON, nothing unpickled, no remote code trusted.
+(`import finetune_cookbook.text.sentence_classifier`): safetensors and JSON, nothing unpickled, no remote code trusted.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Unit tests for crossval.py: the folds, and the cross-fitted score of a kept epoch."""
+"""Unit tests for core/crossval.py: the folds, and the cross-fitted score of a kept epoch."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Unit tests for backbones.py and explain.py: the offline EfficientNet-Lite0 weights, the wrapper, Grad-CAM."""
+"""Unit tests for vision/backbones.py and vision/explain.py: the offline EfficientNet-Lite0 weights, the wrapper, Grad-CAM."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Unit tests for images.py (reading users' images) and image_plots.py, on small files written per test."""
+"""Unit tests for vision/images.py (reading users' images) and vision/plots.py, on small files written per test."""
 
 import hashlib
 import io

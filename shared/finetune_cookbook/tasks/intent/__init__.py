@@ -2,7 +2,7 @@
 
 - Out-of-scope messages: a confidence threshold below which the bot hands over to a human, chosen with no
   out-of-scope labels (some intents are held out of a second training run and play the unknown messages).
-- Few-shot: the pre-trained encoder fine-tuned on a handful of examples per intent (`few_shot.py`).
+- Few-shot: the pre-trained encoder fine-tuned on a handful of examples per intent (`text/few_shot.py`).
 - A learning curve: every approach at 5, 10, 20, 50 examples per intent and at all of them.
 - The replies: a responses file checked against the intents, saved with the model for `cookbook chat`.
 """
@@ -284,7 +284,7 @@ def fine_tune(data: IntentData, config: RecipeConfig, output_dir: str | Path | N
 def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int, output_dir: str | Path,
              training: TrainingConfig | None = None) -> ApproachResult:
     """The encoder fine-tuned on `examples_per_intent` queries per intent, its head started from a linear probe
-    (see few_shot.py) whatever `model.head` says, at a quarter of the learning rate."""
+    (see text/few_shot.py) whatever `model.head` says, at a quarter of the learning rate."""
     training = training or config.training
     small = with_examples_per_intent(data, examples_per_intent, training.seed)
     probe_config = dataclasses.replace(config, model=dataclasses.replace(config.model, head="probe"))
