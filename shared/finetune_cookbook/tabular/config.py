@@ -11,6 +11,8 @@ from finetune_cookbook.core.errors import ConfigError
 
 @dataclass
 class TabularConfig:
+    """The `tabular` section: columns to drop, column kinds, missing values, the positive label, time order."""
+
     drop_columns: list[str] = setting(
         "Columns the model must not see: identifiers (a policy or customer number) and columns that leak the "
         "outcome (a field filled in after the investigation).", default_factory=list
@@ -52,6 +54,8 @@ class TabularConfig:
 
 @dataclass
 class PretrainConfig:
+    """The `pretrain` section: the self-supervised pre-training of the tabular encoder, and its fine-tuning."""
+
     output_dir: str | None = setting(
         "Where `cookbook pretrain` saves the pre-trained checkpoint (safetensors, config.json, the column "
         "encoder) and where `cookbook train` loads it from. Unset: `<output_dir>/pretrained`.", None

@@ -282,6 +282,7 @@ def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResu
 
 
 def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float], output_dir, made_by: str) -> str:
+    """The fraud model card (`card.py`): columns, split, ranking and cost metrics, intended use; Markdown."""
     return tabular_model_card(config, data, metrics, output_dir, made_by, what="fraud",
                               how=f"pre-trained on unlabelled rows by "
                                   f"{pretraining_objective(config.pretrain)}, then fine-tuned on "

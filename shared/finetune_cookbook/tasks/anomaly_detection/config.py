@@ -11,6 +11,8 @@ from finetune_cookbook.tabular.config import TabularRecipeConfig
 
 @dataclass
 class FraudConfig:
+    """The `fraud` section: label budgets, the alert budget and the costs that set the threshold."""
+
     label_budget: float = setting(
         "Share of the training rows whose labels fine-tuning may use (a stratified, seeded draw): 1.0 uses every "
         "label. The pre-training uses every training row without its label either way.", 1.0

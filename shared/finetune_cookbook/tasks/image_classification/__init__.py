@@ -370,6 +370,7 @@ def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, m
 
 
 def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, float], output_dir, made_by: str) -> str:
+    """The image model card (`card.py`): data, test metrics with the threshold, intended use; Markdown."""
     return image_model_card(config, data.report, metrics, data.labels, output_dir, made_by)
 
 

@@ -355,6 +355,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
 
 def model_card(config: RecipeConfig, data: IntentData, metrics: dict[str, float], output_dir: str | Path,
                made_by: str) -> str:
+    """The text model card with the hand-over threshold and how it was chosen; Markdown."""
     card = text_model_card(config, data.report, metrics, data.labels, output_dir, made_by)
     lines = ["", "## Hand-over to a human", "",
              f"The bot answers when the model's confidence is at least {metrics['threshold']:.3f}; below it, it "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -212,7 +211,3 @@ def chat_widget(bot: Bot):
 
     send.on_click(answer)
     return widgets.VBox([widgets.HBox([box, send]), log])
-
-
-def stdin_lines() -> IO[bytes]:
-    return sys.stdin.buffer

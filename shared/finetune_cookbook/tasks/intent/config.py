@@ -12,6 +12,8 @@ from finetune_cookbook.text.config import TextRecipeConfig
 
 @dataclass
 class IntentConfig:
+    """The `intent` section: the bot's replies, its hand-over threshold, few-shot and learning curves."""
+
     responses: str | None = setting(
         "Intent domains: a file mapping every intent to the bot's reply, YAML or JSON ({intent: reply}) or a table "
         "with columns `intent` and `response`. Training refuses a file that names an intent the data lacks, or "

@@ -128,6 +128,7 @@ class CustomerData(TabularData):
 
 
 def model_name(config: RecipeConfig) -> str:
+    """The pre-trained customer encoder, as records and cards name it, fine-tuned on the responses."""
     return f"{pretrained_model_name(config)}, fine-tuned on campaign responses"
 
 
@@ -358,6 +359,7 @@ def benchmark(data: CustomerData, config: RecipeConfig, scratch_dir) -> list[App
 
 
 def tune(data: CustomerData, config: RecipeConfig, output_dir=None):
+    """Refused with a `ConfigError` that says how segmentation settings are compared instead."""
     raise ConfigError("segmentation has no `cookbook tune`: a Trainer search would rank settings by the response "
                       "model's validation loss, not by the segments. Compare settings by `validation_lift` (the best "
                       "segment, chosen on the training customers, measured on the validation ones), which `cookbook "
@@ -454,6 +456,7 @@ def campaign_plan(data: CustomerData, config: RecipeConfig, run: SegmentRun, nam
 
 
 def model_card(config: RecipeConfig, data: CustomerData, metrics: dict[str, float], output_dir, made_by: str) -> str:
+    """The segmentation model card (`card.py`): features, segments, held-out lift and stability; Markdown."""
     return segmentation_model_card(config, data, metrics, output_dir, made_by)
 
 

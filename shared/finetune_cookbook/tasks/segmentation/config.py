@@ -11,6 +11,8 @@ from finetune_cookbook.tabular.config import TabularRecipeConfig
 
 @dataclass
 class SegmentationConfig:
+    """The `segmentation` section: the customer columns behind each feature, and how many segments."""
+
     recency_column: str | None = setting("Days since the customer's last purchase (the R of RFM).", None)
     purchase_columns: list[str] = setting(
         "Counts of purchases (by channel, say); their sum is the frequency (the F of RFM).", default_factory=list)
