@@ -57,6 +57,7 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
         dataset=data.report.source, model=task.model_name(config),
         data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
+        headline_metrics=list(task.HEADLINE_METRICS),
     )
     return summary
 

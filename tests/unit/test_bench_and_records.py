@@ -125,3 +125,35 @@ def test_the_machine_line_names_what_the_cpu_multiplies_bf16_with():
                "processor\t: 1\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
     assert machine_description(cpuinfo).startswith("Intel(R) Xeon(R) Processor with AVX-512 bf16, ")
     assert "torch" in machine_description()
+
+
+def test_a_run_s_table_shows_the_headline_metrics_it_recorded(tmp_path):
+    """`cookbook train` records its task's headline metrics, so a task with metrics of its own (a regression's
+    rmse) is shown without core knowing it; a record without them shows the usual ones."""
+    record_metrics(tmp_path / "regression", "houses", {"fine_tuned": {"rmse": 3.5, "r2": 0.9, "accuracy": 0.1}},
+                   headline_metrics=["rmse", "r2"])
+    record_metrics(tmp_path / "reviews", "reviews", {"fine_tuned": {"accuracy": 0.8, "macro_f1": 0.6, "rmse": 1.0}})
+    table = metrics_table(recorded_runs(tmp_path)).set_index("run")
+    assert table.loc["houses", "rmse"] == 3.5 and table.loc["houses", "r2"] == 0.9
+    assert np.isnan(table.loc["houses", "accuracy"])
+    assert table.loc["reviews", "macro_f1"] == 0.6 and np.isnan(table.loc["reviews", "rmse"])
+
+
+def test_a_task_config_names_the_metrics_that_may_choose_its_checkpoint(tmp_path):
+    import dataclasses
+
+    from finetune_cookbook.core.config import RecipeConfig
+    from finetune_cookbook.core.errors import ConfigError
+
+    config = load_config(RECIPE, {"training": {"metric_for_best_model": "loss"}})
+
+    @dataclasses.dataclass
+    class RegressionConfig(RecipeConfig):
+        SELECTION_METRICS = frozenset({"rmse", "loss"})
+
+    regression = RegressionConfig(domain="d", data=config.data, task="regression",
+                                  training=dataclasses.replace(config.training, metric_for_best_model="rmse"))
+    regression.check("houses.yaml")
+    with pytest.raises(ConfigError, match="houses.yaml: training.metric_for_best_model is 'rmse'; choose one of "
+                                          "accuracy, average_precision, loss, macro_f1, roc_auc"):
+        RecipeConfig(domain="d", data=config.data, task="t", training=regression.training).check("houses.yaml")

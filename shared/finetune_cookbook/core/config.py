@@ -208,8 +208,6 @@ class TrainingConfig:
     def check(self, where: str) -> None:
         choose(where, "training.class_weights", self.class_weights, {"balanced", "none"})
         choose(where, "training.precision", self.precision, {"auto", "bf16", "fp16", "fp32"})
-        choose(where, "training.metric_for_best_model", self.metric_for_best_model,
-               {"macro_f1", "accuracy", "roc_auc", "average_precision", "loss"})
         choose(where, "training.lr_scheduler", self.lr_scheduler, {"linear", "cosine", "constant"})
         between_zero_and_one(where, "training.ema_decay", self.ema_decay, "a factor", 0.99, "to leave it off")
         between_zero_and_one(where, "training.layer_decay", self.layer_decay, "a factor", 0.8, "to leave it off")
@@ -267,6 +265,9 @@ class RecipeConfig:
     listing in `READS` the settings of shared sections that only some tasks read (see `setting`)."""
 
     READS: ClassVar[frozenset[str]] = frozenset()
+    # the validation metrics `training.metric_for_best_model` may name: those the task's evaluation reports
+    SELECTION_METRICS: ClassVar[frozenset[str]] = frozenset(
+        {"macro_f1", "accuracy", "roc_auc", "average_precision", "loss"})
 
     domain: str = setting("Short name of the domain, used in records and benchmark tables.")
     data: DataConfig = setting("Where the data is and how to read it.")
@@ -298,11 +299,13 @@ class RecipeConfig:
         return {f.name: hints[f.name] for f in dataclasses.fields(cls) if dataclasses.is_dataclass(hints[f.name])}
 
     def check(self, where: str) -> None:
-        """Each section checks its own values; `where` names the config file in the messages."""
+        """Each section checks its own values; `where` names the config file in the messages. A task whose
+        rules span sections overrides this and calls it first."""
         for name in self.sections():
             section = getattr(self, name)
             if hasattr(section, "check"):
                 section.check(where)
+        choose(where, "training.metric_for_best_model", self.training.metric_for_best_model, set(self.SELECTION_METRICS))
 
     def settings_read_by_some(self) -> dict[str, tuple[Any, str]]:
         """The settings of shared sections that only some tasks read, set away from their defaults here:

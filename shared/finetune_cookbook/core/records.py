@@ -56,18 +56,20 @@ def recorded_runs(root: str | Path) -> list[Path]:
     return [path.parent for path in sorted(Path(root).glob(f"*/{METRICS_FILE}"))]
 
 
-# every task's headline metrics; a run's table shows those its approaches hold
-HEADLINE_METRICS = ("accuracy", "macro_f1", "average_precision", "roc_auc", "lift", "ari")
+# shown for a record that names no headline metrics of its own (notebooks' records, runs of older code)
+SHOWN_WITHOUT_HEADLINE = ("accuracy", "macro_f1", "average_precision", "roc_auc", "lift", "ari")
 
 
-def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] = HEADLINE_METRICS) -> pd.DataFrame:
-    """One row per (run, approach) from each folder's `metrics.json`."""
+def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """One row per (run, approach) from each folder's `metrics.json`: `metrics`, else the headline metrics the
+    record names (`cookbook train` records its task's), else `SHOWN_WITHOUT_HEADLINE`."""
     rows = []
     for folder in run_dirs:
         record = read_metrics(folder)
+        shown = metrics or tuple(record.get("headline_metrics") or SHOWN_WITHOUT_HEADLINE)
         for approach, scores in record["approaches"].items():
             rows.append({"run": record["name"], "approach": approach,
-                         **{m: round(scores[m], 4) for m in metrics if scores.get(m) is not None}})
+                         **{m: round(scores[m], 4) for m in shown if scores.get(m) is not None}})
     return pd.DataFrame(rows)
 
 
