@@ -7,6 +7,7 @@ names (`from finetune_cookbook.config import RecipeConfig, FraudConfig`), for co
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 
@@ -59,10 +60,27 @@ def _without_unread_sections(raw: dict, cls: type[RecipeConfig], task: str, wher
         if all(is_default(section, values, f"{where}.{name}") for section in owners.values()):
             del kept[name]
             continue
-        raise ConfigError(f"{where}: task {task!r} does not read a `{name}` section (the sections it reads: "
+        _refuse_settings_read_by_some(name, values, next(iter(owners.values())), task, where)
+        raise ConfigError(f"{where}: task {task!r} does not read the `{name}` section (the sections it reads: "
                           f"{', '.join(own)}); remove it, or set `task` to one that reads it "
                           f"({', '.join(owners)}).")
     return kept
+
+
+def _refuse_settings_read_by_some(name: str, values, section_class: type, task: str, where: str) -> None:
+    """A section the task does not read that sets only settings some tasks read (`model: {head: probe}` for a
+    tabular task) gets the message those settings always got, naming the tasks that read them."""
+    try:
+        section = build(section_class, values, f"{where}.{name}")
+    except ConfigError:
+        return
+    default = section_class()
+    changed = {f.name: f for f in dataclasses.fields(section_class) if getattr(section, f.name) != getattr(default, f.name)}
+    if changed and all(f.metadata.get("read_by") for f in changed.values()):
+        setting, field = next(iter(changed.items()))
+        readers = [other for other in TASKS if f"{name}.{setting}" in config_class(other).READS]
+        raise ConfigError(f"{where}: {name}.{setting} is {getattr(section, setting)!r}, a setting of "
+                          f"{field.metadata['read_by']} ({', '.join(readers)}); remove it for task {task!r}.")
 
 
 def _refuse_settings_of_other_tasks(config: RecipeConfig, task: str, where: str) -> None:
@@ -75,10 +93,20 @@ def _refuse_settings_of_other_tasks(config: RecipeConfig, task: str, where: str)
                               f"for task {task!r}.")
 
 
+__all__ = ["load_config", "DataConfig", "EvaluationConfig", "ModelConfig", "RecipeConfig", "TrainingConfig",
+           "TuneConfig", "config_to_dict", "TabularConfig", "PretrainConfig", "pretraining_objective", "IntentConfig",
+           "FraudConfig", "SegmentationConfig"]
+
+
 def __getattr__(name: str):
     """The sections that moved to their tasks and modalities, under the names they had here."""
+    if name in ("HEAD_TASKS", "IMAGE_TRAINING_TASKS"):  # the tasks that read model.head / training.ema_decay
+        setting = "model.head" if name == "HEAD_TASKS" else "training.ema_decay"
+        return tuple(task for task in TASKS if setting in config_class(task).READS)
     moved = {"TabularConfig": "finetune_cookbook.tabular.config", "PretrainConfig": "finetune_cookbook.tabular.config",
              "pretraining_objective": "finetune_cookbook.tabular.config",
+             "PRETRAIN_OBJECTIVES": "finetune_cookbook.tabular.config",
+             "Yaml12Loader": "finetune_cookbook.core.config", "DATA_FORMATS": "finetune_cookbook.core.io.formats",
              "IntentConfig": "finetune_cookbook.tasks.intent.config",
              "FraudConfig": "finetune_cookbook.tasks.anomaly_detection.config",
              "SegmentationConfig": "finetune_cookbook.tasks.segmentation.config"}

@@ -129,13 +129,13 @@ def test_the_machine_line_names_what_the_cpu_multiplies_bf16_with():
 
 def test_a_run_s_table_shows_the_headline_metrics_it_recorded(tmp_path):
     """`cookbook train` records its task's headline metrics, so a task with metrics of its own (a regression's
-    rmse) is shown without core knowing it; a record without them shows the usual ones."""
+    rmse) is shown without core knowing it, beside the usual ones where a record holds them."""
     record_metrics(tmp_path / "regression", "houses", {"fine_tuned": {"rmse": 3.5, "r2": 0.9, "accuracy": 0.1}},
                    headline_metrics=["rmse", "r2"])
     record_metrics(tmp_path / "reviews", "reviews", {"fine_tuned": {"accuracy": 0.8, "macro_f1": 0.6, "rmse": 1.0}})
     table = metrics_table(recorded_runs(tmp_path)).set_index("run")
     assert table.loc["houses", "rmse"] == 3.5 and table.loc["houses", "r2"] == 0.9
-    assert np.isnan(table.loc["houses", "accuracy"])
+    assert table.loc["houses", "accuracy"] == 0.1
     assert table.loc["reviews", "macro_f1"] == 0.6 and np.isnan(table.loc["reviews", "rmse"])
 
 

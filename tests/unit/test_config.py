@@ -86,7 +86,7 @@ def test_each_task_reads_its_own_config_class():
 
 def test_a_section_the_task_does_not_read_is_refused_naming_the_task(tmp_path):
     path = write_config(tmp_path, {"fraud": {"alert_share": 0.2}})
-    with pytest.raises(ConfigError, match=r"task 'text_classification' does not read a `fraud` section \(the sections "
+    with pytest.raises(ConfigError, match=r"task 'text_classification' does not read the `fraud` section \(the sections "
                                           r"it reads: data, training, model, tune\); remove it, or set `task` to one "
                                           r"that reads it \(anomaly_detection\)"):
         load_config(path)
@@ -104,6 +104,15 @@ def test_a_config_saved_before_tasks_owned_their_sections_still_reads(tmp_path):
     path.write_text(yaml.safe_dump(saved))
     config = load_config(path)
     assert config.training == load_config(RECIPE).training and not hasattr(config, "fraud")
+
+
+def test_a_section_of_another_task_with_more_than_shared_settings_is_refused_as_a_section(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("domain: d\ntask: anomaly_detection\ndata: {source: x.csv, label_column: label}\n"
+                    "model: {head: probe, name: distilbert-base-uncased}\n")
+    with pytest.raises(ConfigError, match=r"task 'anomaly_detection' does not read the `model` section \(the sections "
+                                          r"it reads: data, training, tabular, pretrain, tune, fraud\)"):
+        load_config(path)
 
 
 def test_an_unknown_task_is_refused_when_the_config_is_read(tmp_path):

@@ -149,3 +149,33 @@ def test_code_written_before_the_layout_still_imports(old, new, name):
 
     assert getattr(importlib.import_module(f"{NAME}.{old}"), name) is getattr(importlib.import_module(f"{NAME}.{new}"),
                                                                              name)
+
+
+def test_an_old_module_name_is_patched_where_the_name_lives():
+    """`mock.patch("finetune_cookbook.training.torch_device")` in a test written before the layout patches the
+    function the package calls, and puts it back."""
+    from unittest import mock
+
+    from finetune_cookbook.core import training
+
+    original = training.torch_device
+    with mock.patch(f"{NAME}.training.torch_device", lambda: "patched"):
+        assert training.torch_device() == "patched"
+    assert training.torch_device is original
+
+
+def test_star_imports_of_old_names_give_their_names():
+    namespace = {}
+    exec(f"from {NAME}.plots import *\nfrom {NAME}.tabular import *\nfrom {NAME}.config import *", namespace)
+    assert {"answer_curve", "class_balance", "text_lengths", "source_rows", "FraudConfig", "load_config"} <= set(namespace)
+
+
+def test_renamed_and_computed_old_names():
+    from finetune_cookbook.config import HEAD_TASKS, IMAGE_TRAINING_TASKS
+    from finetune_cookbook.core.records import SHOWN_WITHOUT_HEADLINE
+    from finetune_cookbook.records import HEADLINE_METRICS
+    from finetune_cookbook.tasks.text_classification import predict_table, tokenize  # noqa: F401
+
+    assert HEADLINE_METRICS == SHOWN_WITHOUT_HEADLINE
+    assert set(HEAD_TASKS) == {"text_classification", "intent_classification", "image_classification"}
+    assert IMAGE_TRAINING_TASKS == ("image_classification",)

@@ -56,17 +56,17 @@ def recorded_runs(root: str | Path) -> list[Path]:
     return [path.parent for path in sorted(Path(root).glob(f"*/{METRICS_FILE}"))]
 
 
-# shown for a record that names no headline metrics of its own (notebooks' records, runs of older code)
+# shown for every record, after the headline metrics it names (`cookbook train` records its task's)
 SHOWN_WITHOUT_HEADLINE = ("accuracy", "macro_f1", "average_precision", "roc_auc", "lift", "ari")
 
 
 def metrics_table(run_dirs: list[Path], metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One row per (run, approach) from each folder's `metrics.json`: `metrics`, else the headline metrics the
-    record names (`cookbook train` records its task's), else `SHOWN_WITHOUT_HEADLINE`."""
+    record names (`cookbook train` records its task's) and `SHOWN_WITHOUT_HEADLINE`, those the record holds."""
     rows = []
     for folder in run_dirs:
         record = read_metrics(folder)
-        shown = metrics or tuple(record.get("headline_metrics") or SHOWN_WITHOUT_HEADLINE)
+        shown = metrics or tuple(dict.fromkeys([*record.get("headline_metrics", []), *SHOWN_WITHOUT_HEADLINE]))
         for approach, scores in record["approaches"].items():
             rows.append({"run": record["name"], "approach": approach,
                          **{m: round(scores[m], 4) for m in shown if scores.get(m) is not None}})

@@ -2,6 +2,12 @@
 self-supervised pre-training. Imports only `core`."""
 
 
+# the names of the flat package's `tabular` module, so `from finetune_cookbook.tabular import *` still gives them
+__all__ = ["CONSTANT", "EncodedRows", "TabularEncoder", "band_value", "binary_targets", "check_input_columns",
+           "clean_cells", "column_list", "column_name", "column_notes", "infer_column_types", "model_columns",
+           "parse_numbers", "read_schema", "source_rows", "time_order", "without_empty_rows"]
+
+
 def __getattr__(name: str):
     """The names of the flat package's `tabular` module, which this package replaced (`from
     finetune_cookbook.tabular import source_rows` in code written before the layout): now in `columns`."""

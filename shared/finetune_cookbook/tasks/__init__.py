@@ -110,8 +110,9 @@ def get_task(name: str) -> Task:
 
 
 def config_class(name: str) -> type[RecipeConfig]:
-    """The config class of the task registered under `name` (its `config.py`'s `CONFIG`), imported without the
-    task's models, so reading a config stays quick."""
+    """The config class of the task registered under `name` (its `config.py`'s `CONFIG`). Importing it runs the
+    task package's `__init__` too, as any import of a sub-module does: the first config read in a process costs the
+    task's imports (torch, transformers), which its training needs next anyway."""
     if name not in TASKS:
         raise ConfigError(f"task {name!r} is not known; choose one of {', '.join(TASKS)}.")
     return importlib.import_module(f"{TASKS[name]}.config").CONFIG

@@ -20,3 +20,13 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     tfidf_baseline,
     tune,
 )
+
+
+def __getattr__(name: str):
+    """The rest of the text classifier's helpers (`tokenize`, `predict_table`, ...), under this module as before
+    the layout, for notebooks and scripts that call them here."""
+    from finetune_cookbook.text import classifier
+
+    if not name.startswith("__") and hasattr(classifier, name):
+        return getattr(classifier, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
