@@ -116,6 +116,41 @@ def _chat(args) -> None:
          as_json=args.jsonl)
 
 
+def _export(args) -> None:
+    from finetune_cookbook.serving.export import export_run
+
+    folder, spec = export_run(args.run_dir, args.output, args.quantize)
+    parity = spec["parity"]
+    print(f"export: {folder} ({spec['model']}, {spec['fp32']['megabytes']} MB)")
+    print(f"parity with PyTorch on {spec['parity_inputs']}: largest logit difference "
+          f"{parity['logits_max_abs_difference']:.2g} at batch {parity['checked_batch']}")
+    if "int8" in spec:
+        print(f"int8: {spec['int8']['model']}, {spec['int8']['megabytes']} MB")
+    print(f"try it: python {folder / 'runtime.py'} {folder} ...   or   cookbook serve {folder}")
+
+
+def _serve(args) -> None:
+    import json as json_module
+
+    import uvicorn
+
+    from finetune_cookbook.serving.app import SOURCE_VARIABLE, create_app, find_export
+
+    folder = find_export(args.source)
+    settings = {"model_file": args.model, "threads": args.threads, "max_batch": args.max_batch,
+                "max_body_bytes": args.max_body_bytes, "max_image_pixels": args.max_image_pixels}
+    if args.api_key:
+        os.environ["COOKBOOK_API_KEY"] = args.api_key
+    print(f"serving {folder} on http://{args.host}:{args.port} (docs: /docs)"
+          + ("; every route but /health needs the API key" if os.environ.get("COOKBOOK_API_KEY") else ""), flush=True)
+    if args.workers > 1:  # each worker builds its own application, and loads the model once
+        os.environ[SOURCE_VARIABLE] = json_module.dumps({"source": str(folder), **settings})
+        uvicorn.run("finetune_cookbook.serving.app:app_from_environment", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level=args.log_level)
+    else:
+        uvicorn.run(create_app(folder, **settings), host=args.host, port=args.port, log_level=args.log_level)
+
+
 def _bench(args) -> None:
     from finetune_cookbook import bench
     from finetune_cookbook.config import load_config
@@ -195,6 +230,32 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--responses", help="a responses file to use instead of the one saved with the model")
     chat.add_argument("--jsonl", action="store_true", help="one JSON object per message, for scripts")
     chat.set_defaults(run=_chat)
+
+    export = commands.add_parser("export", help="write a run's model as ONNX with everything prediction needs; it "
+                                 "runs with onnxruntime and numpy, without PyTorch or this package")
+    export.add_argument("run_dir", metavar="run", help="a run's output folder (or the model folder in it)")
+    export.add_argument("--output", help="where to write the export (default: <run>/export)")
+    export.add_argument("--quantize", choices=["int8"], help="also write an int8 graph (ONNX Runtime's dynamic "
+                        "quantisation), with its size, metric change and speed in export.json")
+    export.set_defaults(run=_export)
+
+    serve = commands.add_parser("serve", help="answer HTTP requests with an exported model (FastAPI + uvicorn): "
+                                "/health, /info, /predict")
+    serve.add_argument("source", help="an export folder, or a run folder holding one (run `cookbook export` first)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this "
+                       "machine only; 0.0.0.0 opens it to the network)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--backend", choices=["onnx"], default="onnx", help="what answers: the export's ONNX graph")
+    serve.add_argument("--model", help="another graph of the export, e.g. model.int8.onnx")
+    serve.add_argument("--api-key", help="require this key (X-API-Key header) on every route but /health; or set "
+                       "COOKBOOK_API_KEY")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes, each with the model loaded once")
+    serve.add_argument("--threads", type=int, help="ONNX Runtime threads per worker (default: one per core)")
+    serve.add_argument("--max-batch", type=int, help="largest batch a request may send (default 256)")
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body (default 20,000,000)")
+    serve.add_argument("--max-image-pixels", type=int, help="largest image, in pixels (default 40,000,000)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(run=_serve)
 
     bench = commands.add_parser("bench", help="run every approach on real data; update benchmarks/results.{json,md}")
     bench.add_argument("configs", nargs="+", help="recipe configs pointing at the benchmark datasets")

@@ -63,6 +63,10 @@ class Task(Protocol):
       class whose ROC-AUC counts. Image classification has them.
     - `chat(model_dir, responses, lines, out, interactive, as_json=False)`, for `cookbook chat`: answers each
       message read from `lines` on `out`; returns how many it answered. The intent task has it.
+    - `export(model_dir, export_dir, data=None, quantize=None)`, for `cookbook export`: writes the ONNX graph,
+      `runtime.py` and what prediction needs into `export_dir`, checks parity with PyTorch on the test split of
+      `data` (the run's data read again, or None), and returns what `export.json` holds. The text, intent and
+      image tasks have it.
     """
 
     HEADLINE_METRICS: ClassVar[tuple[str, ...]]
@@ -97,8 +101,10 @@ class OptionalSteps(Protocol):
 
     def chat(self, model_dir, responses, lines: IO[bytes], out: IO[str], interactive: bool, as_json: bool = False) -> int: ...
 
+    def export(self, model_dir, export_dir, data=None, quantize=None) -> dict: ...
 
-OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat")
+
+OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat", "export")
 STEPS_TOGETHER = (("batch_views", "positive_index"),)  # a task has both or neither
 
 

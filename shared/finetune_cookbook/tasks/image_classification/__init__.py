@@ -428,3 +428,13 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
     return predict(model_dir, image_io.list_prediction_images(path, column))
 
 
+def export(model_dir: str | Path, export_dir: str | Path, data: LabelledData | None = None,
+           quantize: str | None = None) -> dict:
+    """The saved classifier as ONNX with its input size, scaling, threshold and `runtime.py` (`vision.export`),
+    parity checked on the test images of `data` (random pixels without it)."""
+    from finetune_cookbook.vision.export import export_image_classifier
+
+    test = data.splits["test"] if data is not None else None
+    images = test[IMAGE].tolist() if test is not None else None
+    truth = test[LABEL].tolist() if test is not None else None
+    return export_image_classifier(model_dir, export_dir, images, truth, quantize)

@@ -422,3 +422,22 @@ def chat(model_dir: str | Path, responses: str | Path | None, lines, out, intera
     """`cookbook chat`: the saved model answers each message of `lines` on `out` (intent, confidence, the reply or
     the hand-over), with `responses` instead of the saved replies when given; returns how many it answered."""
     return run_chat(Bot(model_dir, responses), lines, out, interactive=interactive, as_json=as_json)
+
+
+def export(model_dir: str | Path, export_dir: str | Path, data: IntentData | None = None,
+           quantize: str | None = None) -> dict:
+    """The text classifier's export (`text.export`) with the bot's hand-over: threshold, longest message, the
+    hand-over reply and every intent's reply; parity on the in-scope test queries of `data`."""
+    from finetune_cookbook.core.saving import model_folder
+    from finetune_cookbook.text.export import export_text_classifier
+
+    folder = model_folder(model_dir)
+    info = read_model_info(folder)
+    saved = folder / RESPONSES_FILE
+    handover = {"threshold": float(info["fallback"]["threshold"]),
+                "max_message_chars": int(info.get("max_message_chars", 1000)),
+                "reply": info.get("handover_reply", "Let me pass you to a colleague."),
+                "responses": json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}}
+    texts = data.splits["test"][TEXT].tolist() if data is not None else None
+    truth = data.splits["test"][LABEL].tolist() if data is not None else None
+    return export_text_classifier(folder, export_dir, texts, truth, quantize, extra={"handover": handover})

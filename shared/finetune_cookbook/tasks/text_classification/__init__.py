@@ -8,6 +8,7 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     HEADLINE_METRICS,
     TEXT,
     baselines,
+    export,
     fine_tune,
     frozen_embeddings_baseline,
     load_data,

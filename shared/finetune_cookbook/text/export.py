@@ -1,0 +1,121 @@
+"""A saved text classifier as an ONNX export: the graph with dynamic batch and sequence, the tokenizer, the labels,
+and `runtime.py` (this package's `text/runtime.py`), checked against PyTorch before it is kept."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from finetune_cookbook.core import export as onnx_export
+from finetune_cookbook.core.saving import model_folder, read_model_info
+from finetune_cookbook.text import runtime
+
+TRACED_TEXTS = ["A short one.", "A second text, longer than the first, so the batch needs padding."]
+PROBE_TEXTS = [  # used when the run's test split cannot be read again (its data moved)
+    "Works great, setup took a minute.", "Stopped working after two days.", "It is fine, nothing special.",
+    "How do I reset my password?", "My card was charged twice", "", "ok",
+]
+
+
+def load_torch_classifier(model_dir: str | Path):
+    """The saved classifier and its tokenizer, as `transformers` loads them (the probe-started class included)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from finetune_cookbook.text import sentence_classifier  # noqa: F401  (registers the probe-started model class)
+
+    folder = model_folder(model_dir)
+    return AutoModelForSequenceClassification.from_pretrained(str(folder)).eval(), AutoTokenizer.from_pretrained(str(folder))
+
+
+def torch_probabilities(model, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
+    import torch
+
+    batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**{k: v for k, v in batch.items() if k in model_inputs(model, tokenizer)}).logits
+    return torch.softmax(logits.double(), dim=1).numpy()
+
+
+def model_inputs(model, tokenizer) -> list[str]:
+    """The tokenizer's outputs the model's forward takes, in the tokenizer's order."""
+    import inspect
+
+    accepted = inspect.signature(model.forward).parameters
+    return [name for name in tokenizer.model_input_names if name in accepted]
+
+
+def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts: list[str] | None = None,
+                           true_labels: list[str] | None = None, quantize: str | None = None,
+                           extra: dict | None = None) -> dict:
+    """Writes `model.onnx`, `tokenizer.json`, `runtime.py` into `export_dir` and returns the export's
+    description (what `export.json` holds: labels, input names, parity, and with `quantize="int8"` the int8 graph's
+    size, metric change and speed). Parity is measured on `texts` (the run's test split; at least three, so the
+    batch differs from the traced one) both on the graph's logits and end to end through `runtime.py`."""
+    export_dir = Path(export_dir)
+    model, tokenizer = load_torch_classifier(model_dir)
+    info = read_model_info(model_dir)
+    max_length = int(info.get("max_length") or min(tokenizer.model_max_length, 512))
+    names = model_inputs(model, tokenizer)
+    traced = tokenizer(TRACED_TEXTS, padding=True, return_tensors="pt")
+    onnx_export.export_onnx(model, {name: traced[name] for name in names}, export_dir / "model.onnx",
+                            {name: (0, 1) for name in names})
+    tokenizer.backend_tokenizer.save(str(export_dir / "tokenizer.json"))
+    shutil.copyfile(runtime.__file__, export_dir / "runtime.py")
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    spec = {"modality": "text", "input_kind": runtime.INPUT_KIND, "model": "model.onnx", "tokenizer": "tokenizer.json",
+            "labels": labels, "max_length": max_length, "input_names": names,
+            "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": tokenizer.pad_token or "[PAD]", **(extra or {})}
+    (export_dir / runtime.EXPORT_FILE).write_text(json.dumps(spec, indent=2, ensure_ascii=False))
+
+    texts = list(texts or PROBE_TEXTS)
+    true_labels = list(true_labels) if true_labels and texts else None
+    if len(texts) == len(TRACED_TEXTS):  # the check must run at another batch size than the traced one
+        texts, true_labels = texts + texts[:1], true_labels + true_labels[:1] if true_labels else None
+    batch = tokenizer(texts[:64], padding=True, truncation=True, max_length=max_length, return_tensors="np")
+    logits_difference = onnx_export.largest_difference(model, export_dir / "model.onnx",
+                                                       {name: batch[name].astype(np.int64) for name in names})
+    onnx_export.check_parity(logits_difference, f"{export_dir / 'model.onnx'} (logits, batch {len(batch['input_ids'])})")
+    exported = runtime.load(export_dir)
+    ours = exported.probabilities(texts)
+    reference = torch_probabilities(model, tokenizer, texts, max_length)
+    end_to_end = float(np.abs(ours - reference).max())
+    onnx_export.check_parity(end_to_end, f"{export_dir} (probabilities through runtime.py, {len(texts)} texts)")
+    spec["parity"] = {"logits_max_abs_difference": logits_difference, "probabilities_max_abs_difference": end_to_end,
+                      "texts": len(texts), "traced_batch": len(TRACED_TEXTS), "checked_batch": len(batch["input_ids"])}
+    spec["fp32"] = {"megabytes": onnx_export.megabytes(export_dir / "model.onnx"),
+                    **_quality(ours, labels, true_labels), **_speed(exported, texts)}
+    if quantize == "int8":
+        onnx_export.quantize_int8(export_dir / "model.onnx", export_dir / "model.int8.onnx", per_channel=True)
+        int8 = runtime.load(export_dir, "model.int8.onnx")
+        quantized = int8.probabilities(texts)
+        spec["int8"] = {"model": "model.int8.onnx", "megabytes": onnx_export.megabytes(export_dir / "model.int8.onnx"),
+                        "same_label_as_fp32": float((quantized.argmax(1) == ours.argmax(1)).mean()),
+                        "probabilities_max_abs_difference_to_fp32": float(np.abs(quantized - ours).max()),
+                        **_quality(quantized, labels, true_labels), **_speed(int8, texts)}
+    return spec
+
+
+def _quality(probabilities: np.ndarray, labels: list[str], true_labels: list[str] | None) -> dict:
+    """Accuracy and macro-F1 on the texts the parity was measured on, where their labels are known."""
+    if not true_labels:
+        return {}
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = [labels[i] for i in probabilities.argmax(1)]
+    truth = list(true_labels)
+    return {"accuracy": float(accuracy_score(truth, predicted)),
+            "macro_f1": float(f1_score(truth, predicted, average="macro", labels=labels, zero_division=0)),
+            "scored_on": len(truth)}
+
+
+def _speed(model: runtime.TextModel, texts: list[str]) -> dict:
+    """Latency of one text and throughput at batch 32, in this process, on the texts given."""
+    one = [max(texts, key=len)]
+    batch = (texts * (32 // len(texts) + 1))[:32]
+    latency = onnx_export.milliseconds_per_call(lambda: model.probabilities(one), repeats=20)
+    per_batch = onnx_export.milliseconds_per_call(lambda: model.probabilities(batch, batch_size=32), repeats=5,
+                                                  warmup=1)
+    return {"batch_1": latency, "batch_32_texts_per_second": round(32 / (per_batch["p50_ms"] / 1000), 1)}
