@@ -7,7 +7,7 @@ TORCH := "torch==2.14.1" "torchvision==0.29.1"
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-offline wheelhouse run test lab bench clean
+.PHONY: install install-offline wheelhouse run test lab bench bench-serve clean
 
 install: $(STAMP)
 
@@ -32,6 +32,15 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/cookbook bench recipes/*/bench_*.yaml --results-dir benchmarks
+
+# Export and serving measured: each servable recipe trained on its bundled sample (once), exported with int8, its
+# backends timed and its service loaded on 127.0.0.1; writes benchmarks/serving.{json,md}.
+SERVED := review_sentiment support_chatbot_intent tumor_image_classification
+bench-serve: $(STAMP)
+	for recipe in $(SERVED); do \
+	  test -d outputs/serve/$$recipe/model || $(BIN)/cookbook train recipes/$$recipe/config.yaml --output-dir outputs/serve/$$recipe || exit 1; \
+	done
+	$(BIN)/cookbook bench-serve $(addprefix outputs/serve/,$(SERVED)) --results-dir benchmarks
 
 # For a workshop: every wheel `make install` needs, downloaded once into wheelhouse/ (3.2 GB on Linux x86_64).
 # Copy the clone with its wheelhouse to laptops of the same system and Python, and run `make install-offline` there.

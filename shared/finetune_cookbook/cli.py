@@ -151,6 +151,17 @@ def _serve(args) -> None:
         uvicorn.run(create_app(folder, **settings), host=args.host, port=args.port, log_level=args.log_level)
 
 
+def _bench_serve(args) -> None:
+    from finetune_cookbook.serving.bench import bench_serving
+
+    results = bench_serving(args.runs, args.results_dir, args.seconds, tuple(args.concurrency), args.max_requests)
+    for domain in results["domains"]:
+        for served in domain["served"]:
+            print(f"{domain['domain']}: concurrency {served['concurrency']}: {served['requests']} requests, "
+                  f"{served['failures']} failed, p95 {served['p95_ms']} ms", flush=True)
+    print(f"written: {Path(args.results_dir) / 'serving.json'} and serving.md")
+
+
 def _bench(args) -> None:
     from finetune_cookbook import bench
     from finetune_cookbook.config import load_config
@@ -261,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("configs", nargs="+", help="recipe configs pointing at the benchmark datasets")
     bench.add_argument("--results-dir", default="benchmarks")
     bench.set_defaults(run=_bench)
+
+    bench_serve = commands.add_parser("bench-serve", help="export each run, measure PyTorch, ONNX and int8, and load "
+                                      "its served model on 127.0.0.1; writes serving.json and serving.md")
+    bench_serve.add_argument("runs", nargs="+", help="runs' output folders (cookbook train)")
+    bench_serve.add_argument("--results-dir", default="benchmarks")
+    bench_serve.add_argument("--seconds", type=float, default=60, help="how long each load runs (default 60)")
+    bench_serve.add_argument("--concurrency", type=int, nargs="+", default=[1, 16], help="clients at once, one load "
+                             "each (default 1 16)")
+    bench_serve.add_argument("--max-requests", type=int, default=100_000, help="requests a load sends at most")
+    bench_serve.set_defaults(run=_bench_serve)
 
     run = commands.add_parser("run-notebooks", help="run every notebook headless with papermill, then print their metrics")
     run.add_argument("--notebooks", default="notebooks", help="folder of notebooks")

@@ -295,3 +295,21 @@ def test_a_real_server_on_localhost_under_a_bounded_load_then_sigterm(runs):
     log = server.stderr.read().decode()
     assert code in (0, -signal.SIGTERM) and "Traceback" not in log
     assert "Finished server process" in log
+
+
+def test_bench_serve_measures_every_backend_and_the_served_load(runs, tmp_path):
+    """`cookbook bench-serve` on two runs, with loads of one second: the records, not the speed, are checked."""
+    stdout, _ = run_in_process("bench-serve", runs["text"], runs["image"], "--results-dir", tmp_path, "--seconds",
+                               "1", "--concurrency", "1", "4", "--max-requests", "200")
+    results = json.loads((tmp_path / "serving.json").read_text())
+    assert "cores" in results and results["machine"]
+    for domain in results["domains"]:
+        assert [b["backend"] for b in domain["backends"]] == ["PyTorch eager fp32", "ONNX fp32", "ONNX int8"]
+        assert all(b["batch_1_p50_ms"] > 0 and b["megabytes"] > 0 for b in domain["backends"])
+        assert [s["concurrency"] for s in domain["served"]] == [1, 4]
+        for served in domain["served"]:
+            assert served["failures"] == 0 and 0 < served["requests"] <= 200
+            assert served["p50_ms"] <= served["p95_ms"] <= served["p99_ms"]
+            assert served["memory_start_mb"] > 0 and served["memory_end_mb"] > 0
+    assert "| ONNX int8 |" in (tmp_path / "serving.md").read_text()
+    assert "concurrency 4: " in stdout

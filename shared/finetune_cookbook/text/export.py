@@ -87,6 +87,8 @@ def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts:
                       "texts": len(texts), "traced_batch": len(TRACED_TEXTS), "checked_batch": len(batch["input_ids"])}
     spec["fp32"] = {"megabytes": onnx_export.megabytes(export_dir / "model.onnx"),
                     **_quality(ours, labels, true_labels), **_speed(exported, texts)}
+    spec["pytorch_fp32"] = {**_quality(reference, labels, true_labels),
+                            **_speed(_TorchText(model, tokenizer, max_length), texts)}
     if quantize == "int8":
         onnx_export.quantize_int8(export_dir / "model.onnx", export_dir / "model.int8.onnx", per_channel=True)
         int8 = runtime.load(export_dir, "model.int8.onnx")
@@ -96,6 +98,16 @@ def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts:
                         "probabilities_max_abs_difference_to_fp32": float(np.abs(quantized - ours).max()),
                         **_quality(quantized, labels, true_labels), **_speed(int8, texts)}
     return spec
+
+
+class _TorchText:
+    """PyTorch eager fp32, as the speed comparison calls it: the same texts, the same batching."""
+
+    def __init__(self, model, tokenizer, max_length: int):
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+
+    def probabilities(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return torch_probabilities(self.model, self.tokenizer, texts, self.max_length)
 
 
 def _quality(probabilities: np.ndarray, labels: list[str], true_labels: list[str] | None) -> dict:
@@ -111,7 +123,7 @@ def _quality(probabilities: np.ndarray, labels: list[str], true_labels: list[str
             "scored_on": len(truth)}
 
 
-def _speed(model: runtime.TextModel, texts: list[str]) -> dict:
+def _speed(model, texts: list[str]) -> dict:
     """Latency of one text and throughput at batch 32, in this process, on the texts given."""
     one = [max(texts, key=len)]
     batch = (texts * (32 // len(texts) + 1))[:32]

@@ -73,6 +73,8 @@ def export_image_classifier(model_dir: str | Path, export_dir: str | Path, image
         spec["parity"].update(probabilities_max_abs_difference=end_to_end, images=len(sources))
         spec["fp32"] = {"megabytes": onnx_export.megabytes(export_dir / "model.onnx"),
                         **_quality(exact, info["labels"], truth), **_speed(exported, size)}
+        spec["pytorch_fp32"] = {**_quality(torch_probabilities(model, info, sources), info["labels"], truth),
+                                **_speed(_TorchImages(model, bool(info.get("test_time_flip"))), size)}
     else:
         spec["fp32"] = {"megabytes": onnx_export.megabytes(export_dir / "model.onnx"), **_speed(exported, size)}
     if quantize == "int8":
@@ -92,6 +94,21 @@ def export_image_classifier(model_dir: str | Path, export_dir: str | Path, image
     return spec
 
 
+class _TorchImages:
+    """PyTorch eager fp32 on the same pixel batches, as the speed comparison calls it."""
+
+    def __init__(self, model, flip: bool):
+        self.model, self.flip = model, flip
+
+    def probabilities_of_pixels(self, batch: np.ndarray) -> np.ndarray:
+        pixels = torch.from_numpy(np.ascontiguousarray(batch))
+        with torch.inference_mode():
+            p = torch.softmax(self.model(pixels)["logits"].double(), dim=1)
+            if self.flip:
+                p = (p + torch.softmax(self.model(image_io.mirror(pixels))["logits"].double(), dim=1)) / 2
+        return p.numpy()
+
+
 def _quality(probabilities: np.ndarray, labels: list[str], truth: list[str] | None) -> dict:
     if not truth:
         return {}
@@ -99,7 +116,7 @@ def _quality(probabilities: np.ndarray, labels: list[str], truth: list[str] | No
     return {"accuracy": float(np.mean([a == b for a, b in zip(predicted, truth)])), "scored_on": len(truth)}
 
 
-def _speed(model: runtime.ImageModel, size: int) -> dict:
+def _speed(model, size: int) -> dict:
     rng = np.random.default_rng(0)
     one = rng.standard_normal((1, 3, size, size)).astype(np.float32)
     batch = rng.standard_normal((32, 3, size, size)).astype(np.float32)
