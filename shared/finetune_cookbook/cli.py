@@ -134,10 +134,11 @@ def _serve(args) -> None:
 
     import uvicorn
 
+    from finetune_cookbook.core.saving import model_folder
     from finetune_cookbook.serving.app import SOURCE_VARIABLE, create_app, find_export
 
-    folder = find_export(args.source)
-    settings = {"model_file": args.model, "threads": args.threads, "max_batch": args.max_batch,
+    folder = find_export(args.source) if args.backend == "onnx" else model_folder(args.source)
+    settings = {"model_file": args.model, "threads": args.threads, "backend": args.backend, "max_batch": args.max_batch,
                 "max_body_bytes": args.max_body_bytes, "max_image_pixels": args.max_image_pixels}
     if args.api_key:
         os.environ["COOKBOOK_API_KEY"] = args.api_key
@@ -252,11 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="answer HTTP requests with an exported model (FastAPI + uvicorn): "
                                 "/health, /info, /predict")
-    serve.add_argument("source", help="an export folder, or a run folder holding one (run `cookbook export` first)")
+    serve.add_argument("source", help="an export folder, or a run folder holding one (run `cookbook export` first); "
+                       "with --backend torch, a run folder")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this "
                        "machine only; 0.0.0.0 opens it to the network)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--backend", choices=["onnx"], default="onnx", help="what answers: the export's ONNX graph")
+    serve.add_argument("--backend", choices=["onnx", "torch"], default="onnx", help="what answers: the export's ONNX "
+                       "graph (default), or the run's PyTorch model")
     serve.add_argument("--model", help="another graph of the export, e.g. model.int8.onnx")
     serve.add_argument("--api-key", help="require this key (X-API-Key header) on every route but /health; or set "
                        "COOKBOOK_API_KEY")

@@ -77,6 +77,9 @@ EXPECTED = {
 }
 
 
+EXPORTED = {"01_review_sentiment", "02_tumor_image_classification", "04_support_chatbot_intent"}
+
+
 def test_every_notebook_has_expectations():
     assert {p.stem for p in NOTEBOOKS} == set(EXPECTED)
 
@@ -98,3 +101,6 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
     assert approaches[approach][metric] > floor
     assert record["reload_disagreements"] <= max(1, 0.02 * record["test_rows"])
     assert (output_dir / "model" / "model.safetensors").is_file()
+    if path.stem in EXPORTED:  # section 8 exports the model and answers a request through the service
+        assert record["export_parity"] <= 1e-4
+        assert (output_dir / "export" / "model.onnx").is_file()

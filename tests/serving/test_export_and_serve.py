@@ -313,3 +313,18 @@ def test_bench_serve_measures_every_backend_and_the_served_load(runs, tmp_path):
             assert served["memory_start_mb"] > 0 and served["memory_end_mb"] > 0
     assert "| ONNX int8 |" in (tmp_path / "serving.md").read_text()
     assert "concurrency 4: " in stdout
+
+
+@pytest.mark.parametrize("name, request_", [("text", {"json": {"texts": REVIEWS}}),
+                                            ("intent", {"json": {"texts": QUERIES}}),
+                                            ("image", {"files": [("files", (p.name, p.read_bytes(), "image/png"))
+                                                                 for p in IMAGES]})])
+def test_the_pytorch_backend_answers_as_the_export_does(runs, clients, name, request_):
+    torch_client = TestClient(create_app(runs[name], backend="torch"))
+    info = torch_client.get("/info").json()
+    assert info["backend"] == "torch" and info["labels"] == clients[name].get("/info").json()["labels"]
+    ours, theirs = (client.post("/predict", **request_).json()["answers"] for client in (torch_client, clients[name]))
+    assert [a["label"] for a in ours] == [a["label"] for a in theirs]
+    assert [a["confidence"] for a in ours] == pytest.approx([a["confidence"] for a in theirs], abs=2e-4)
+    assert set(ours[0]) == set(theirs[0])  # the same fields, whichever backend answers
+    assert torch_client.post("/predict", json={"texts": []} if name != "image" else {"images": []}).status_code == 422

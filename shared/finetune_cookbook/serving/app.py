@@ -85,25 +85,52 @@ def load_runtime(folder: Path, model_file: str | None = None, threads: int | Non
     return module.load(folder, model_file, threads)
 
 
+def torch_backend(source: str | Path):
+    """The run's own PyTorch model, loaded once through its task's `predictor` step, and a description of it in
+    the export's terms: (model, spec, folder)."""
+    from finetune_cookbook.core.saving import model_folder, read_model_info
+    from finetune_cookbook.tasks import get_task
+
+    folder = model_folder(source)
+    info = read_model_info(folder)
+    task = get_task(info["task"])
+    if not hasattr(task, "predictor"):
+        raise ConfigError(f"{folder}: a {info['task']} model cannot be served with PyTorch yet.")
+    model = task.predictor(folder)
+    spec = {"task": info["task"], "domain": info.get("domain"), "labels": model.labels, "input_kind": model.input_kind,
+            **{k: info[k] for k in ("max_length", "image_size", "threshold", "positive_class", "test_time_flip")
+               if k in info}}
+    if "fallback" in info:
+        spec["handover"] = {"threshold": info["fallback"]["threshold"]}
+    return model, spec, folder
+
+
 def create_app(source: str | Path, model_file: str | None = None, api_key: str | None = None,
-               threads: int | None = None, **limits) -> FastAPI:
-    """The application serving the export at `source`; `api_key` (else $COOKBOOK_API_KEY) guards every route but
-    `/health`; `limits` override `DEFAULT_LIMITS` (batch size, body bytes, image pixels)."""
-    folder = find_export(source)
-    spec = json.loads((folder / EXPORT_FILE).read_text(encoding="utf-8"))
+               threads: int | None = None, backend: str = "onnx", **limits) -> FastAPI:
+    """The application serving `source`: with `backend="onnx"` an export (or a run holding one), answered by its
+    own `runtime.py`; with `"torch"` a run's PyTorch model. `api_key` (else $COOKBOOK_API_KEY) guards every route
+    but `/health`; `limits` override `DEFAULT_LIMITS` (batch size, body bytes, image pixels)."""
+    if backend not in ("onnx", "torch"):
+        raise ConfigError(f"backend {backend!r}: choose onnx (an export) or torch (a run's model).")
     limits = {**DEFAULT_LIMITS, **{k: v for k, v in limits.items() if v is not None}}
     unknown = set(limits) - set(DEFAULT_LIMITS)
     if unknown:
         raise ConfigError(f"unknown serving limit(s) {', '.join(sorted(unknown))}; known: {', '.join(DEFAULT_LIMITS)}.")
-    if model_file and not (folder / model_file).is_file():
-        raise ConfigError(f"{folder / model_file}: no such graph in the export; it has "
-                          f"{', '.join(p.name for p in sorted(folder.glob('*.onnx')))}.")
-    model = load_runtime(folder, model_file, threads)
+    if backend == "torch":
+        model, spec, folder = torch_backend(source)
+    else:
+        folder = find_export(source)
+        spec = json.loads((folder / EXPORT_FILE).read_text(encoding="utf-8"))
+        if model_file and not (folder / model_file).is_file():
+            raise ConfigError(f"{folder / model_file}: no such graph in the export; it has "
+                              f"{', '.join(p.name for p in sorted(folder.glob('*.onnx')))}.")
+        model = load_runtime(folder, model_file, threads)
     api_key = api_key or os.environ.get(API_KEY_VARIABLE) or None
     kind = spec["input_kind"]
     app = FastAPI(title=f"{spec.get('domain') or spec['task']}: fine-tuning cookbook model",
-                  description=f"A `{spec['task']}` model exported by the fine-tuning cookbook, answering with ONNX "
-                              "Runtime. POST a batch to /predict; /info says what the model knows.")
+                  description=f"A `{spec['task']}` model made by the fine-tuning cookbook, answering with ONNX "
+                              f"{'Runtime' if backend == 'onnx' else '(PyTorch)'}. POST a batch to /predict; /info "
+                              "says what the model knows.")
     app.state.model, app.state.spec, app.state.limits = model, spec, limits
 
     @app.middleware("http")
@@ -138,7 +165,7 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
         fields = ("task", "domain", "labels", "input_kind", "image_size", "max_length", "threshold",
                   "positive_class", "test_time_flip", "parity", "parity_inputs", "versions")
         handover = spec.get("handover") or {}
-        return {**{k: spec[k] for k in fields if k in spec}, "backend": "onnx", "model": model.model_file,
+        return {**{k: spec[k] for k in fields if k in spec}, "backend": backend, "model": model.model_file,
                 "handover_threshold": handover.get("threshold"), "limits": limits,
                 "model_card": (folder / "README.md").read_text(encoding="utf-8").split("\n\n")[0].lstrip("# ")
                 if (folder / "README.md").is_file() else None}

@@ -67,6 +67,9 @@ class Task(Protocol):
       `runtime.py` and what prediction needs into `export_dir`, checks parity with PyTorch on the test split of
       `data` (the run's data read again, or None), and returns what `export.json` holds. The text, intent and
       image tasks have it.
+    - `predictor(model_dir)`, for `cookbook serve --backend torch`: the saved model loaded once, with `labels`,
+      `input_kind` ("texts" or "images"), `model_file`, and `predict(items, names=None)` answering as an export's
+      `runtime.py` does. The text, intent and image tasks have it.
     """
 
     HEADLINE_METRICS: ClassVar[tuple[str, ...]]
@@ -103,8 +106,10 @@ class OptionalSteps(Protocol):
 
     def export(self, model_dir, export_dir, data=None, quantize=None) -> dict: ...
 
+    def predictor(self, model_dir) -> Any: ...
 
-OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat", "export")
+
+OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat", "export", "predictor")
 STEPS_TOGETHER = (("batch_views", "positive_index"),)  # a task has both or neither
 
 

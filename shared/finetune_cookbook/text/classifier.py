@@ -221,20 +221,46 @@ def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, floa
     return text_model_card(config, data.report, metrics, data.labels, output_dir, made_by)
 
 
+class TextPredictor:
+    """A saved text classifier loaded once (PyTorch), answering batches as `cookbook predict` does; `cookbook serve
+    --backend torch` calls `predict`, which answers as an export's `runtime.py` does."""
+
+    input_kind = "texts"
+    model_file = "model.safetensors (PyTorch)"
+
+    def __init__(self, model_dir: str | Path):
+        from transformers import pipeline
+
+        self.folder = model_folder(model_dir)
+        self.info = read_model_info(self.folder)
+        self.classifier = pipeline("text-classification", model=str(self.folder), top_k=None, device=-1)
+        config = self.classifier.model.config
+        self.labels = [config.id2label[i] for i in range(config.num_labels)]
+
+    def table(self, texts: list[str], batch_size: int = 32) -> pd.DataFrame:
+        """The label, its probability, and every class's probability (in the model's class order), a row a text."""
+        scored = self.classifier(list(texts), batch_size=batch_size, truncation=True,
+                                 max_length=self.info.get("max_length", 512))
+        rows = []
+        for text, scores in zip(texts, scored):
+            best = max(scores, key=lambda s: s["score"])
+            by_label = {s["label"]: s["score"] for s in scores}
+            rows.append({TEXT: text, "label": best["label"], "confidence": round(best["score"], 4),
+                         **{f"p_{label}": round(by_label[label], 4) for label in self.labels}})
+        return pd.DataFrame(rows, columns=[TEXT, "label", "confidence", *(f"p_{label}" for label in self.labels)])
+
+    def predict(self, texts: list[str], names=None, batch_size: int = 32) -> list[dict]:
+        return self.table(texts, batch_size).to_dict("records")
+
+
+def predictor(model_dir: str | Path) -> TextPredictor:
+    """The saved classifier, loaded once, for `cookbook serve --backend torch`."""
+    return TextPredictor(model_dir)
+
+
 def predict(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> pd.DataFrame:
     """Labels `texts` with a saved model: the label, its probability, and every class's probability."""
-    from transformers import pipeline
-
-    folder = model_folder(model_dir)
-    info = read_model_info(folder)
-    classifier = pipeline("text-classification", model=str(folder), top_k=None, device=-1)
-    scored = classifier(list(texts), batch_size=batch_size, truncation=True, max_length=info.get("max_length", 512))
-    rows = []
-    for text, scores in zip(texts, scored):
-        best = max(scores, key=lambda s: s["score"])
-        rows.append({TEXT: text, "label": best["label"], "confidence": round(best["score"], 4),
-                     **{f"p_{s['label']}": round(s["score"], 4) for s in scores}})
-    return pd.DataFrame(rows)
+    return TextPredictor(model_dir).table(texts, batch_size)
 
 
 def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> SearchResult:

@@ -71,9 +71,9 @@ def test_a_task_s_optional_steps_have_the_protocol_s_signatures(name):
 def test_the_optional_steps_are_where_the_commands_expect_them():
     """The five domains' commands (a task added later has the steps it chooses)."""
     expected = {
-        "text_classification": {"export"},
-        "image_classification": {"batch_views", "positive_index", "export"},
-        "intent_classification": {"benchmark", "chat", "export"},
+        "text_classification": {"export", "predictor"},
+        "image_classification": {"batch_views", "positive_index", "export", "predictor"},
+        "intent_classification": {"benchmark", "chat", "export", "predictor"},
         "anomaly_detection": {"benchmark", "pretrain"},
         "segmentation": {"benchmark", "pretrain"},
     }

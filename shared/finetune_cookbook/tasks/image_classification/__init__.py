@@ -374,51 +374,87 @@ def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, floa
     return image_model_card(config, data.report, metrics, data.labels, output_dir, made_by)
 
 
+class ImagePredictor:
+    """A saved image classifier loaded once (PyTorch), answering batches as `cookbook predict` does; `cookbook
+    serve --backend torch` calls `predict`, which answers as an export's `runtime.py` does."""
+
+    input_kind = "images"
+    model_file = "model.safetensors (PyTorch)"
+
+    def __init__(self, model_dir: str | Path):
+        self.folder = model_folder(model_dir)
+        self.info = read_model_info(self.folder)
+        self.model = load_classifier(self.folder)
+        self.labels = self.info["labels"]
+
+    def table(self, images: list, names: list[str] | None = None, batch_size: int = 32) -> pd.DataFrame:
+        """A row an image: the class, its probability and every class's probability; with a saved threshold,
+        whether the positive class is flagged. An image that cannot be read gets a row saying why."""
+        info, model = self.info, self.model
+        mean, std = info["normalisation"]
+        transform = image_io.eval_transform(info["image_size"], mean, std)
+        labels, rows = info["labels"], []
+        names = names or [str(item) for item in images]
+        positive = labels.index(info["positive_class"]) if info.get("positive_class") in labels else None
+        for start in range(0, len(images), batch_size):
+            # one slot per input, filled in place, so skipped images keep their position among the good ones
+            batch, kept, slots = [], [], []
+            for item, name in zip(images[start:start + batch_size], names[start:start + batch_size]):
+                check = image_io.check_image(item)
+                if not check.ok:
+                    slots.append({"file": name, "label": None, "confidence": None, "skipped": check.reason})
+                    continue
+                batch.append(transform(image_io.open_image(item)))
+                kept.append((len(slots), name))
+                slots.append(None)
+            if not batch:
+                rows.extend(slots)
+                continue
+            pixels = torch.stack(batch)
+            with torch.inference_mode():
+                probabilities = torch.softmax(model(pixels)["logits"].float(), dim=1)
+                if info.get("test_time_flip"):
+                    mirrored = torch.softmax(model(image_io.mirror(pixels))["logits"].float(), dim=1)
+                    probabilities = (probabilities + mirrored) / 2
+            probabilities = probabilities.numpy()
+            for (slot, name), p in zip(kept, probabilities):
+                best = int(p.argmax())
+                row = {"file": name, "label": labels[best], "confidence": round(float(p[best]), 4),
+                       **{f"p_{label}": round(float(q), 4) for label, q in zip(labels, p)}}
+                if positive is not None and info.get("threshold") is not None:
+                    row[f"flag_{labels[positive]}"] = bool(p[positive] >= info["threshold"])
+                slots[slot] = row
+            rows.extend(slots)
+        columns = ["file", "label", "confidence", *(f"p_{label}" for label in labels)]
+        columns += [f"flag_{labels[positive]}"] if positive is not None and info.get("threshold") is not None else []
+        table = pd.DataFrame(rows, columns=columns + ["skipped"])  # the same columns, in one order, whatever is read
+        return table if table["skipped"].notna().any() else table.drop(columns="skipped")
+
+    def predict(self, images: list, names: list[str] | None = None, batch_size: int = 32) -> list[dict]:
+        """The rows of `table` as plain values; an image that was read has no `skipped`, one that was not has only
+        `file`, `label` and `confidence` (None) and `skipped`."""
+        answers = []
+        for row in self.table(images, names, batch_size).to_dict("records"):
+            row = {key: None if pd.isna(value) else getattr(value, "item", lambda v=value: v)()
+                   for key, value in row.items()}
+            if row.get("skipped") is None:
+                row.pop("skipped", None)
+            else:
+                row = {key: row[key] for key in ("file", "label", "confidence", "skipped")}
+            answers.append(row)
+        return answers
+
+
+def predictor(model_dir: str | Path) -> ImagePredictor:
+    """The saved classifier, loaded once, for `cookbook serve --backend torch`."""
+    return ImagePredictor(model_dir)
+
+
 def predict(model_dir: str | Path, images: list, names: list[str] | None = None, batch_size: int = 32) -> pd.DataFrame:
     """Classifies images (file paths, or encoded bytes with `names`) with a saved model: the class, its
     probability and every class's probability; with a saved threshold, whether the positive class is flagged.
     An image that cannot be read gets a row saying why, never a crash halfway."""
-    folder = model_folder(model_dir)
-    info = read_model_info(folder)
-    model = load_classifier(folder)
-    mean, std = info["normalisation"]
-    transform = image_io.eval_transform(info["image_size"], mean, std)
-    labels, rows = info["labels"], []
-    names = names or [str(item) for item in images]
-    positive = labels.index(info["positive_class"]) if info.get("positive_class") in labels else None
-    for start in range(0, len(images), batch_size):
-        # one slot per input, filled in place, so skipped images keep their position among the good ones
-        batch, kept, slots = [], [], []
-        for item, name in zip(images[start:start + batch_size], names[start:start + batch_size]):
-            check = image_io.check_image(item)
-            if not check.ok:
-                slots.append({"file": name, "label": None, "confidence": None, "skipped": check.reason})
-                continue
-            batch.append(transform(image_io.open_image(item)))
-            kept.append((len(slots), name))
-            slots.append(None)
-        if not batch:
-            rows.extend(slots)
-            continue
-        pixels = torch.stack(batch)
-        with torch.inference_mode():
-            probabilities = torch.softmax(model(pixels)["logits"].float(), dim=1)
-            if info.get("test_time_flip"):
-                mirrored = torch.softmax(model(image_io.mirror(pixels))["logits"].float(), dim=1)
-                probabilities = (probabilities + mirrored) / 2
-        probabilities = probabilities.numpy()
-        for (slot, name), p in zip(kept, probabilities):
-            best = int(p.argmax())
-            row = {"file": name, "label": labels[best], "confidence": round(float(p[best]), 4),
-                   **{f"p_{label}": round(float(q), 4) for label, q in zip(labels, p)}}
-            if positive is not None and info.get("threshold") is not None:
-                row[f"flag_{labels[positive]}"] = bool(p[positive] >= info["threshold"])
-            slots[slot] = row
-        rows.extend(slots)
-    columns = ["file", "label", "confidence", *(f"p_{label}" for label in labels)]
-    columns += [f"flag_{labels[positive]}"] if positive is not None and info.get("threshold") is not None else []
-    table = pd.DataFrame(rows, columns=columns + ["skipped"])  # the same columns, in one order, whatever is read
-    return table if table["skipped"].notna().any() else table.drop(columns="skipped")
+    return ImagePredictor(model_dir).table(images, names, batch_size)
 
 
 def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:

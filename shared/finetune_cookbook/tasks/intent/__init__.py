@@ -413,6 +413,33 @@ def predict(model_dir: str | Path, texts: list[str]) -> pd.DataFrame:
     return _with_handover(tc.predict(model_dir, texts), model_dir)
 
 
+class IntentPredictor(tc.TextPredictor):
+    """The saved intent model loaded once, answering as an intent export's `runtime.py` does: the intent, whether
+    the bot hands the message over, its reply, and every intent's probability."""
+
+    def __init__(self, model_dir: str | Path):
+        super().__init__(model_dir)
+        saved = self.folder / RESPONSES_FILE
+        self.responses = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+        self.handover_reply = self.info.get("handover_reply", "Let me pass you to a colleague.")
+
+    def table(self, texts: list[str], batch_size: int = 32) -> pd.DataFrame:
+        return _with_handover(super().table(texts, batch_size), self.folder)
+
+    def predict(self, texts: list[str], names=None, batch_size: int = 32) -> list[dict]:
+        answers = super().predict(texts, names, batch_size)
+        for answer in answers:
+            answer["handed_over"] = bool(answer["handed_over"])
+            answer["reply"] = (self.handover_reply if answer["handed_over"] else self.responses.get(
+                answer["label"], f"I understood this as {answer['label'].replace('_', ' ')}."))
+        return answers
+
+
+def predictor(model_dir: str | Path) -> IntentPredictor:
+    """The saved intent model, loaded once, for `cookbook serve --backend torch`."""
+    return IntentPredictor(model_dir)
+
+
 def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:
     """`predict` for every row of a table (or every line of a .txt file)."""
     return _with_handover(tc.predict_file(model_dir, path, column), model_dir)

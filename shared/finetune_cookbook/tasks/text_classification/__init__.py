@@ -17,6 +17,7 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     model_name,
     predict,
     predict_file,
+    predictor,
     save_model,
     tfidf_baseline,
     tune,
