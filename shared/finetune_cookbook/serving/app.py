@@ -9,6 +9,7 @@ item (`texts[3]`, `images[0]`), 413 for a body or batch over the limits, 415 for
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -18,13 +19,13 @@ import io
 import json
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
 from finetune_cookbook.core.errors import ConfigError
@@ -132,6 +133,12 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
                               f"{'Runtime' if backend == 'onnx' else '(PyTorch)'}. POST a batch to /predict; /info "
                               "says what the model knows.")
     app.state.model, app.state.spec, app.state.limits = model, spec, limits
+    # One scoring thread: the model already spreads one batch over the cores, and a thread per request would only
+    # interleave them and leave each its own allocator arena. The event loop stays free for /health meanwhile.
+    scorer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cookbook-scoring")
+
+    async def scoring(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(scorer, function, *args)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -177,7 +184,7 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
         async def predict_texts(request: Request) -> dict:
             body = _validated(TextsRequest, await _json_body(request))
             _check_batch(len(body.texts), limits)
-            return {"answers": await run_in_threadpool(model.predict, body.texts), "model": model.model_file}
+            return {"answers": await scoring(model.predict, body.texts), "model": model.model_file}
 
     elif kind == "images":
         @app.post("/predict", response_model=Answers, summary="Classify a batch of images (base64 JSON or files).",
@@ -200,7 +207,7 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
                 _check_batch(len(body.images), limits)
                 images = [_base64(item, f"images[{i}]") for i, item in enumerate(body.images)]
                 names = body.names if body.names and len(body.names) == len(images) else None
-            answers = await run_in_threadpool(_read_images, model, images, names, limits["max_image_pixels"])
+            answers = await scoring(_read_images, model, images, names, limits["max_image_pixels"])
             return {"answers": answers, "model": model.model_file}
 
     else:

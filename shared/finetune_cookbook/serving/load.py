@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 HOST = "127.0.0.1"
+WARMUP_REQUESTS = 20
 
 
 def free_port() -> int:
@@ -85,11 +86,14 @@ async def _clients(url: str, payload: dict, concurrency: int, seconds: float, ma
 
 def load(source: str | Path, payload: dict, concurrency: int, seconds: float, max_requests: int = 100_000,
          server_args: tuple[str, ...] = ()) -> dict:
-    """Requests, failures, latency percentiles (ms), throughput and the server's memory at start and end, for
-    `concurrency` clients posting `payload` to `/predict` for `seconds` (at most `max_requests` in all)."""
+    """Requests, failures, latency percentiles (ms), throughput and the server's memory at start (after
+    `WARMUP_REQUESTS` requests) and end, for `concurrency` clients posting `payload` to `/predict` for `seconds`
+    (at most `max_requests` in all)."""
     port = free_port()
     server = start_server(source, port, *server_args)
     try:
+        # a few requests first, so the memory at start counts the buffers the first predictions allocate
+        asyncio.run(_clients(f"http://{HOST}:{port}/predict", payload, 1, seconds, WARMUP_REQUESTS))
         memory_start = resident_megabytes(server.pid)
         began = time.perf_counter()
         latencies, failures = asyncio.run(_clients(f"http://{HOST}:{port}/predict", payload, concurrency, seconds,
