@@ -328,3 +328,10 @@ def test_the_pytorch_backend_answers_as_the_export_does(runs, clients, name, req
     assert [a["confidence"] for a in ours] == pytest.approx([a["confidence"] for a in theirs], abs=2e-4)
     assert set(ours[0]) == set(theirs[0])  # the same fields, whichever backend answers
     assert torch_client.post("/predict", json={"texts": []} if name != "image" else {"images": []}).status_code == 422
+
+
+def test_a_chunked_body_over_the_limit_is_refused_too(runs):
+    client = TestClient(create_app(runs["text"], max_body_bytes=1000))
+    chunks = iter([b'{"texts": ["', b"x" * 2000, b'"]}'])  # no Content-Length: sent in chunks
+    response = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "the limit is 1,000" in response.json()["detail"]

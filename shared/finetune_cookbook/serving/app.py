@@ -230,8 +230,12 @@ async def _json_body(request: Request):
         raise ServeError(415, f"content type {content_type or 'none'}: send JSON (Content-Type: application/json)"
                               + (", or images as multipart/form-data" if "image" in str(request.app.state.spec.get(
                                   "input_kind")) else ""))
+    body = await request.body()
+    limit = request.app.state.limits["max_body_bytes"]
+    if len(body) > limit:  # a body sent without Content-Length (chunked) is measured once read
+        raise ServeError(413, f"the body is {len(body):,} bytes; the limit is {limit:,}: send a smaller batch")
     try:
-        return json.loads(await request.body())
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ServeError(422, f"body: not valid JSON ({error})") from error
 
