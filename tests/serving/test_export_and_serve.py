@@ -335,3 +335,11 @@ def test_a_chunked_body_over_the_limit_is_refused_too(runs):
     chunks = iter([b'{"texts": ["', b"x" * 2000, b'"]}'])  # no Content-Length: sent in chunks
     response = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
     assert response.status_code == 413 and "the limit is 1,000" in response.json()["detail"]
+
+
+def test_text_predictions_list_probabilities_in_the_model_s_class_order(runs, tmp_path):
+    """The columns follow the model's classes, whichever class the first text ranks highest."""
+    labels = spec(runs["text"])["labels"]
+    for texts in (REVIEWS, REVIEWS[::-1]):
+        table = predict_file(runs["text"], *_as_file("text", texts, tmp_path))
+        assert [c for c in table.columns if c.startswith("p_")] == [f"p_{label}" for label in labels]
