@@ -129,8 +129,8 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
     api_key = api_key or os.environ.get(API_KEY_VARIABLE) or None
     kind = spec["input_kind"]
     app = FastAPI(title=f"{spec.get('domain') or spec['task']}: fine-tuning cookbook model",
-                  description=f"A `{spec['task']}` model made by the fine-tuning cookbook, answering with ONNX "
-                              f"{'Runtime' if backend == 'onnx' else '(PyTorch)'}. POST a batch to /predict; /info "
+                  description=f"A `{spec['task']}` model made by the fine-tuning cookbook, answering with "
+                              f"{'ONNX Runtime' if backend == 'onnx' else 'PyTorch'}. POST a batch to /predict; /info "
                               "says what the model knows.")
     app.state.model, app.state.spec, app.state.limits = model, spec, limits
     # One scoring thread: the model already spreads one batch over the cores, and a thread per request would only
