@@ -134,3 +134,40 @@ def test_a_saved_config_reads_from_what_it_is_to_where_it_went():
 
     keys = list(config_to_dict(load_config(RECIPE)))
     assert keys[:3] == ["domain", "task", "data"] and keys[-2:] == ["output_dir", "config_path"]
+
+
+@pytest.mark.parametrize("training, message", [
+    ({"epochs": -3}, "training.epochs is -3.0; use a number of passes above 0"),
+    ({"epochs": 0}, "training.epochs is 0.0; use a number of passes above 0"),
+    ({"batch_size": 0}, "training.batch_size is 0; use at least 1 example a step"),
+    ({"learning_rate": -1e-4}, "training.learning_rate is -0.0001; use a positive rate"),
+    ({"max_steps": 0}, "training.max_steps is 0; use at least 1, or null"),
+])
+def test_training_settings_that_cannot_train_are_refused_before_anything_runs(tmp_path, training, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write_config(tmp_path, {"training": training}))
+
+
+def test_an_output_dir_that_is_a_file_is_refused_when_the_config_is_read(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(ConfigError, match="output_dir .*taken is a file; name a folder"):
+        load_config(write_config(tmp_path, {"output_dir": str(tmp_path / "taken")}))
+
+
+def test_a_source_given_as_a_list_names_what_it_may_be(tmp_path):
+    with pytest.raises(ConfigError, match=r"data.source: expected text or a mapping, got \['a.csv', 'b.csv'\]"):
+        load_config(write_config(tmp_path, {"data": {"source": ["a.csv", "b.csv"]}}))
+
+
+def test_a_label_mapping_value_that_is_not_one_value_is_refused_short(tmp_path):
+    """A YAML alias bomb expands into nested lists; it must not be pasted into the config and the model card."""
+    levels = ["1: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{n}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]" for n, p, c in zip(range(2, 9), "abcdefg",
+                                                                                            "bcdefgh")]
+    path = tmp_path / "config.yaml"
+    path.write_text("domain: d\ntask: text_classification\ndata:\n  source: x.csv\n  text_column: t\n"
+                    "  label_column: l\n  label_mapping: {" + ", ".join(levels) + "}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert "data.label_mapping.1: expected one value (text or a number)" in str(raised.value)
+    assert len(str(raised.value)) < 400

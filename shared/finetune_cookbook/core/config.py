@@ -206,6 +206,20 @@ class TrainingConfig:
         return self.metric_for_best_model != "loss"
 
     def check(self, where: str) -> None:
+        for name, low, what in (("epochs", 0, "a number of passes above 0, e.g. 3"),
+                                ("batch_size", 1, "at least 1 example a step"),
+                                ("eval_batch_size", 1, "at least 1 example a step"),
+                                ("logging_steps", 1, "at least 1 step"), ("save_total_limit", 1, "at least 1")):
+            value = getattr(self, name)
+            if value < low or (low == 0 and value == 0):
+                raise ConfigError(f"{where}: training.{name} is {value}; use {what}.")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"{where}: training.learning_rate is {self.learning_rate}; use a positive rate, e.g. 5e-5.")
+        if self.weight_decay < 0 or not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"{where}: training.weight_decay must be 0 or more and training.warmup_ratio in [0, 1).")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"{where}: training.max_steps is {self.max_steps}; use at least 1, or null to train for "
+                              "training.epochs.")
         choose(where, "training.class_weights", self.class_weights, {"balanced", "none"})
         choose(where, "training.precision", self.precision, {"auto", "bf16", "fp16", "fp32"})
         choose(where, "training.lr_scheduler", self.lr_scheduler, {"linear", "cosine", "constant"})
@@ -305,6 +319,8 @@ class RecipeConfig:
             section = getattr(self, name)
             if hasattr(section, "check"):
                 section.check(where)
+        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            raise ConfigError(f"{where}: output_dir {self.output_dir} is a file; name a folder (it is made if missing).")
         choose(where, "training.metric_for_best_model", self.training.metric_for_best_model, set(self.SELECTION_METRICS))
 
     def settings_read_by_some(self) -> dict[str, tuple[Any, str]]:
@@ -355,6 +371,26 @@ def _as_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value).strip()
 
 
+def _kind(hint: Any) -> str:
+    """A type as a config's reader names it."""
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        return "a mapping"
+    if origin is list:
+        return "a list"
+    return {str: "text", int: "a whole number", float: "a number", bool: "true or false"}.get(hint, str(hint))
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, cut short without writing it out whole: YAML aliases can expand a few lines
+    into a structure of hundreds of megabytes."""
+    import reprlib
+
+    short = reprlib.Repr()  # Python 3.11 takes its limits as attributes
+    short.maxlevel, short.maxdict, short.maxlist, short.maxstring, short.maxother = 2, 4, 4, 60, 60
+    return short.repr(value)
+
+
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     """Checks a YAML value against a field's type, converting the harmless cases (1 -> 1.0, keys -> str)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -362,17 +398,24 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        for option in inner[:-1]:
+        for option in inner:
             try:
                 return _coerce(value, option, where)
-            except ConfigError:
+            except ConfigError as error:
+                if isinstance(value, (typing.get_origin(option) or option)):  # the right kind, wrong inside
+                    raise error
                 continue
-        return _coerce(value, inner[-1], where)
+        kinds = " or ".join(_kind(option) for option in inner) + (" or null" if type(None) in args else "")
+        raise ConfigError(f"{where}: expected {kinds}, got {_shown(value)}.")
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping such as {{1: negative, 5: positive}}, got {value!r}.")
         if args and args[1] is Any:
             return {_as_text(k): v for k, v in value.items()}
+        nested = [k for k, v in value.items() if isinstance(v, (dict, list))]
+        if nested:  # a YAML alias or a list where one word belongs would otherwise be pasted in as its text
+            raise ConfigError(f"{where}.{_as_text(nested[0])}: expected one value (text or a number), got "
+                              f"{_shown(value[nested[0]])}.")
         return {_as_text(k): _as_text(v) for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
