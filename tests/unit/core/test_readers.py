@@ -547,3 +547,11 @@ def test_a_field_longer_than_the_csv_modules_default_limit_reads(tmp_path):
     pd.DataFrame(rows, columns=["review", "stars"]).to_csv(path, index=False)
     table = read_table(path)
     assert len(table) == 6 and len(table["review"].iloc[5]) > 131072 and table["row"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_cell_over_the_csv_module_s_default_limit_reads(tmp_path):
+    """A 200 KiB cell (a pasted log, a long review): the delimiter guess and the row count read it too."""
+    path = tmp_path / "long.csv"
+    path.write_text("text,label\n\"" + "word " * 40_000 + "\",positive\nshort,negative\n")
+    table = read_table(path)
+    assert len(table) == 2 and len(table["text"].iloc[0]) == 200_000

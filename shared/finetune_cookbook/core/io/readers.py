@@ -23,6 +23,10 @@ from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.formats import DATA_FORMATS, FORMAT_BY_SUFFIX, OPENERS
 from finetune_cookbook.core.io.resolve import hub_offline, hub_snapshot
 
+# pandas reads fields of any length, so the csv module that guesses delimiters and counts rows must too (its
+# default stops at 128 KiB, and a long review or a pasted log would end reading with a traceback)
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+
 ROW = "row"  # the 1-based source row, kept so later errors and error analysis can point back to the file
 ARCHIVE_NOISE = ("__MACOSX/", ".DS_Store")
 TAR_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".tbz2")
@@ -281,7 +285,6 @@ def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool,
     skips, still count. Also the rows whose field count differs from the header's, with their counts. Refuses a
     file with a header and no rows. (None, []) where Python's csv module cannot follow the file."""
     numbers, ragged, number, header_seen = [], [], 0, not header
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # pandas reads fields of any length; so must this
     try:
         for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting):
             # pandas skips an empty or whitespace-only line, but reads "" as a row with an empty cell
