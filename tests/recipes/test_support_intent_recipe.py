@@ -89,6 +89,9 @@ def test_chat_answers_piped_messages_and_every_awkward_one(trained):
     assert pin["intent"] == "change_pin" and pin["answered"] and "PIN" in pin["reply"]
     assert empty["reason"] == "empty" and empty["intent"] is None and not empty["answered"]
     assert not_utf8["reason"] == "not text" and emoji["reason"] == "not text"
+    # refused lines come back as they were sent, not as a Python repr
+    assert empty["message"] == "" and emoji["message"] == "🙂🙂🙂"
+    assert not_utf8["message"] == "\ufffd\ufffd\ufffd not utf-8"
     assert "\x07" not in control["message"] and "\x1b" not in control["message"]
     assert control["intent"] is not None
     assert long["reason"] == "too long" and not long["answered"] and long["intent"] is None

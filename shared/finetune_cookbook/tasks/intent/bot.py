@@ -110,10 +110,10 @@ class BotReply:
     reason: str  # answered, low confidence, too long, empty, not text
 
     def shown_message(self, limit: int = 200) -> str:
-        """The message as a chat log shows it: a very long one cut, with its length."""
-        if len(self.message) <= limit:
-            return self.message
-        return f"{self.message[:limit]}... ({len(self.message):,} characters)"
+        """The message as a chat log shows it: control codes written as escapes (never sent to the terminal),
+        a very long one cut, with its length."""
+        safe = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in self.message[:limit])
+        return safe if len(self.message) <= limit else f"{safe}... ({len(self.message):,} characters)"
 
     def as_text(self) -> str:
         if self.intent is None:
@@ -149,11 +149,14 @@ class Bot:
 
     def reply(self, message) -> BotReply:
         text, problem = clean_message(message)
-        shown = repr(message)[:200]  # never echo raw control codes back to a terminal
+        # as the user sent it (bytes that are not UTF-8 decoded with replacement characters); `shown_message`
+        # escapes what a terminal must not receive
+        sent = (bytes(message).decode("utf-8", errors="replace") if isinstance(message, (bytes, bytearray))
+                else message if isinstance(message, str) else repr(message))
         if problem == "empty":
-            return BotReply(shown, None, None, False, EMPTY_REPLY, problem)
+            return BotReply(sent, None, None, False, EMPTY_REPLY, problem)
         if problem:
-            return BotReply(shown, None, None, False, NOT_TEXT_REPLY, problem)
+            return BotReply(sent, None, None, False, NOT_TEXT_REPLY, problem)
         if len(text) > self.max_chars:
             return BotReply(text, None, None, False, LONG_REPLY, "too long")
         scores = self.classifier([text], truncation=True, max_length=self.info.get("max_length", 128))[0]
