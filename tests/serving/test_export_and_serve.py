@@ -343,3 +343,66 @@ def test_text_predictions_list_probabilities_in_the_model_s_class_order(runs, tm
     for texts in (REVIEWS, REVIEWS[::-1]):
         table = predict_file(runs["text"], *_as_file("text", texts, tmp_path))
         assert [c for c in table.columns if c.startswith("p_")] == [f"p_{label}" for label in labels]
+
+
+def test_export_never_writes_over_the_run_or_a_folder_that_is_not_an_export(runs, tmp_path):
+    from finetune_cookbook.core.errors import ConfigError
+
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    for target, message in ((runs["text"], "holds the run itself"), (runs["text"] / "model", "holds the run itself"),
+                            (keep, "already exists and is not an earlier export")):
+        with pytest.raises(ConfigError, match=message):
+            export_run(runs["text"], target)
+    assert (keep / "notes.txt").read_text() == "mine" and (runs["text"] / "model" / "model.safetensors").is_file()
+
+
+def test_an_export_that_fails_its_parity_check_leaves_nothing(runs, tmp_path, monkeypatch):
+    from finetune_cookbook.core import export as onnx_export
+
+    monkeypatch.setattr(onnx_export, "PARITY_TOLERANCE", 0.0)
+    monkeypatch.setattr(onnx_export.check_parity, "__defaults__", (0.0,))
+    with pytest.raises(onnx_export.ExportError, match="differ from PyTorch's"):
+        export_run(runs["image"], tmp_path / "strict")
+    assert not (tmp_path / "strict").exists() and not (tmp_path / "strict.partial").exists()
+
+
+def test_requests_json_allows_but_the_service_cannot_take_get_a_422(clients):
+    client = clients["text"]
+    cases = [
+        (b'{"texts": [' + b"9" * 5000 + b"]}", "body: not valid JSON"),
+        (b"[" * 100_000, "body: not valid JSON"),
+        (b'{"texts": ["\\ud800"]}', "texts[0]: not valid Unicode"),
+        ('{"texts": ["caf\u00e9"]}'.encode("latin-1"), "body: not valid JSON"),
+    ]
+    for body, message in cases:
+        response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422 and message in response.json()["detail"], response.text
+    assert client.get("/health").status_code == 200
+
+
+def test_image_requests_with_odd_parts_get_a_422_or_413(runs, clients):
+    client = clients["image"]
+    good = base64.b64encode(IMAGES[0].read_bytes()).decode()
+    response = client.post("/predict", data={"files": "abc"}, files=[("files", ("a.png", IMAGES[0].read_bytes()))])
+    assert response.status_code == 422 and "a text field, not a file" in response.json()["detail"]
+    response = client.post("/predict", json={"images": [good, good], "names": ["only one"]})
+    assert response.status_code == 422 and "names: 1 names for 2 images" in response.json()["detail"]
+    response = client.post("/predict", content=('{"images": ["' + good + '"], "names": ["\\ud800"]}').encode(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "names[0]: not valid Unicode" in response.json()["detail"]
+    small = TestClient(create_app(runs["image"], max_body_bytes=1000))
+    boundary = "cookbook"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode() + IMAGES[0].read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    response = small.post("/predict", content=iter([body[:500], body[500:]]),
+                          headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 413 and "the limit is 1,000" in response.json()["detail"]
+
+
+def test_both_backends_name_unnamed_images_alike(runs, clients):
+    good = base64.b64encode(IMAGES[0].read_bytes()).decode()
+    torch_client = TestClient(create_app(runs["image"], backend="torch"))
+    for client in (clients["image"], torch_client):
+        assert client.post("/predict", json={"images": [good]}).json()["answers"][0]["file"] == "image 1"

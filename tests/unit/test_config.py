@@ -171,3 +171,21 @@ def test_a_label_mapping_value_that_is_not_one_value_is_refused_short(tmp_path):
         load_config(path)
     assert "data.label_mapping.1: expected one value (text or a number)" in str(raised.value)
     assert len(str(raised.value)) < 400
+
+
+@pytest.mark.parametrize("training", [{"epochs": float("inf")}, {"learning_rate": float("inf")},
+                                      {"weight_decay": float("nan")}, {"epochs": float("nan")}])
+def test_infinite_and_undefined_training_numbers_are_refused(tmp_path, training):
+    with pytest.raises(ConfigError, match=f"training.{next(iter(training))}"):
+        load_config(write_config(tmp_path, {"training": training}))
+
+
+def test_a_list_alias_bomb_is_refused_short(tmp_path):
+    path = tmp_path / "config.yaml"
+    anchors = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]" for p, c in zip("abcdefg", "bcdefgh")]
+    path.write_text("domain: d\ntask: text_classification\ndata:\n  source: x.csv\n  text_column: t\n"
+                    "  label_column: l\n  column_names: [{" + ", ".join(anchors) + "}]\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert "data.column_names" in str(raised.value) and len(str(raised.value)) < 400

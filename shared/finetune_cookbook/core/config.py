@@ -8,6 +8,7 @@ Each section checks its own values (`check(where)`), so a new section brings its
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -206,16 +207,15 @@ class TrainingConfig:
         return self.metric_for_best_model != "loss"
 
     def check(self, where: str) -> None:
-        for name, low, what in (("epochs", 0, "a number of passes above 0, e.g. 3"),
-                                ("batch_size", 1, "at least 1 example a step"),
-                                ("eval_batch_size", 1, "at least 1 example a step"),
-                                ("logging_steps", 1, "at least 1 step"), ("save_total_limit", 1, "at least 1")):
-            value = getattr(self, name)
-            if value < low or (low == 0 and value == 0):
-                raise ConfigError(f"{where}: training.{name} is {value}; use {what}.")
-        if not self.learning_rate > 0:
+        if not (math.isfinite(self.epochs) and self.epochs > 0):
+            raise ConfigError(f"{where}: training.epochs is {self.epochs}; use a number of passes above 0, e.g. 3.")
+        for name, what in (("batch_size", "at least 1 example a step"), ("eval_batch_size", "at least 1 example a step"),
+                           ("logging_steps", "at least 1 step"), ("save_total_limit", "at least 1")):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}: training.{name} is {getattr(self, name)}; use {what}.")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ConfigError(f"{where}: training.learning_rate is {self.learning_rate}; use a positive rate, e.g. 5e-5.")
-        if self.weight_decay < 0 or not 0 <= self.warmup_ratio < 1:
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0) or not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"{where}: training.weight_decay must be 0 or more and training.warmup_ratio in [0, 1).")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"{where}: training.max_steps is {self.max_steps}; use at least 1, or null to train for "
@@ -409,7 +409,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected {kinds}, got {_shown(value)}.")
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping such as {{1: negative, 5: positive}}, got {value!r}.")
+            raise ConfigError(f"{where}: expected a mapping such as {{1: negative, 5: positive}}, got {_shown(value)}.")
         if args and args[1] is Any:
             return {_as_text(k): v for k, v in value.items()}
         nested = [k for k, v in value.items() if isinstance(v, (dict, list))]
@@ -419,7 +419,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return {_as_text(k): _as_text(v) for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list such as [a, b], got {value!r}.")
+            raise ConfigError(f"{where}: expected a list such as [a, b], got {_shown(value)}.")
         return [_coerce(v, args[0], where) for v in value] if args else value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -436,7 +436,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         return str(value)
     if hint is str and isinstance(value, bool):
         return str(value).lower()  # a class called `true` stays the word a person wrote
-    raise ConfigError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}.")
+    raise ConfigError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {_shown(value)}.")
 
 
 class Yaml12Loader(yaml.SafeLoader):

@@ -28,11 +28,15 @@ def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info:
         previous.rename(final)
     for leftover in (partial, previous):
         shutil.rmtree(leftover, ignore_errors=True)
-    write(partial)
-    if info is not None:
-        (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
-    if model_card is not None:
-        (partial / "README.md").write_text(model_card)
+    try:
+        write(partial)
+        if info is not None:
+            (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
+        if model_card is not None:
+            (partial / "README.md").write_text(model_card)
+    except BaseException:  # a failed check, a full disk, Ctrl-C: no half-written folder is left behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if final.exists():
         final.rename(previous)
     partial.rename(final)

@@ -128,6 +128,8 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
         model = load_runtime(folder, model_file, threads)
     api_key = api_key or os.environ.get(API_KEY_VARIABLE) or None
     kind = spec["input_kind"]
+    readme = folder / "README.md"  # read once: an export swapped in later must not mix with this one
+    card_title = readme.read_text(encoding="utf-8").split("\n\n")[0].lstrip("# ") if readme.is_file() else None
     app = FastAPI(title=f"{spec.get('domain') or spec['task']}: fine-tuning cookbook model",
                   description=f"A `{spec['task']}` model made by the fine-tuning cookbook, answering with "
                               f"{'ONNX Runtime' if backend == 'onnx' else 'PyTorch'}. POST a batch to /predict; /info "
@@ -173,9 +175,7 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
                   "positive_class", "test_time_flip", "parity", "parity_inputs", "versions")
         handover = spec.get("handover") or {}
         return {**{k: spec[k] for k in fields if k in spec}, "backend": backend, "model": model.model_file,
-                "handover_threshold": handover.get("threshold"), "limits": limits,
-                "model_card": (folder / "README.md").read_text(encoding="utf-8").split("\n\n")[0].lstrip("# ")
-                if (folder / "README.md").is_file() else None}
+                "handover_threshold": handover.get("threshold"), "limits": limits, "model_card": card_title}
 
     if kind == "texts":
         @app.post("/predict", response_model=Answers, summary="Classify a batch of texts.",
@@ -184,6 +184,7 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
         async def predict_texts(request: Request) -> dict:
             body = _validated(TextsRequest, await _json_body(request))
             _check_batch(len(body.texts), limits)
+            _check_text(body.texts, "texts")
             return {"answers": await scoring(model.predict, body.texts), "model": model.model_file}
 
     elif kind == "images":
@@ -195,18 +196,29 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
         async def predict_images(request: Request) -> dict:
             content_type = request.headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
-                form = await request.form()
-                files = form.getlist("files")
+                body = await request.body()  # measured before it is parsed, whether or not it declared its size
+                if len(body) > limits["max_body_bytes"]:
+                    raise ServeError(413, f"the body is {len(body):,} bytes; the limit is "
+                                          f"{limits['max_body_bytes']:,}: send a smaller batch")
+                files = (await request.form()).getlist("files")
                 if not files:
                     raise ServeError(422, "files: send the images as multipart fields named `files`")
                 _check_batch(len(files), limits)
+                for index, item in enumerate(files):
+                    if not hasattr(item, "read"):
+                        raise ServeError(422, f"files[{index}]: a text field, not a file; send each image as a file")
                 images = [await item.read() for item in files]
                 names = [item.filename or f"image {i + 1}" for i, item in enumerate(files)]
+                _check_text(names, "files")
             else:
                 body = _validated(ImagesRequest, await _json_body(request))
                 _check_batch(len(body.images), limits)
+                if body.names is not None and len(body.names) != len(body.images):
+                    raise ServeError(422, f"names: {len(body.names)} names for {len(body.images)} images; give one "
+                                          "name an image, or none")
+                _check_text(body.names, "names")
                 images = [_base64(item, f"images[{i}]") for i, item in enumerate(body.images)]
-                names = body.names if body.names and len(body.names) == len(images) else None
+                names = body.names
             answers = await scoring(_read_images, model, images, names, limits["max_image_pixels"])
             return {"answers": answers, "model": model.model_file}
 
@@ -236,8 +248,8 @@ async def _json_body(request: Request):
         raise ServeError(413, f"the body is {len(body):,} bytes; the limit is {limit:,}: send a smaller batch")
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ServeError(422, f"body: not valid JSON ({error})") from error
+    except (ValueError, RecursionError) as error:  # bad JSON, bad UTF-8, a 5,000-digit number, nesting too deep
+        raise ServeError(422, f"body: not valid JSON ({str(error)[:200] or type(error).__name__})") from error
 
 
 def _validated(model: type[BaseModel], payload):
@@ -249,6 +261,16 @@ def _validated(model: type[BaseModel], payload):
         problems = [f"{_where(item['loc'])}: {item['msg']}" for item in error.errors()]
         raise ServeError(422, "; ".join(problems[:5]) + (f"; … and {len(problems) - 5} more"
                                                           if len(problems) > 5 else "")) from error
+
+
+def _check_text(values: list[str] | None, field: str) -> None:
+    """Refuses a string JSON allows but UTF-8 cannot carry (a lone surrogate such as "\\ud800")."""
+    for index, value in enumerate(values or []):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ServeError(422, f"{field}[{index}]: not valid Unicode ({error.reason} at character "
+                                  f"{error.start}); send text as UTF-8") from error
 
 
 def _check_batch(size: int, limits: dict) -> None:

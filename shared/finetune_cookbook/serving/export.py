@@ -58,8 +58,9 @@ def export_run(run: str | Path, output: str | Path | None = None, quantize: str 
     if not hasattr(task, "export"):
         raise ConfigError(f"{folder}: `cookbook export` does not export {info['task']} models yet; `cookbook "
                           "predict` serves them from the run folder.")
+    target = (Path(output) if output else folder.parent / EXPORT_DIR).resolve()
+    check_target(target, folder)
     data, why_not = run_data(folder, task)
-    target = Path(output) if output else folder.parent / EXPORT_DIR
     written: dict = {}
 
     def write(partial: Path) -> None:
@@ -74,6 +75,17 @@ def export_run(run: str | Path, output: str | Path | None = None, quantize: str 
 
     save_atomically(target.parent, write, name=target.name)
     return target, written
+
+
+def check_target(target: Path, model_dir: Path) -> None:
+    """Refuses to write over anything but an earlier export: the export replaces its folder whole."""
+    run = model_dir.resolve().parent
+    if target in (run, model_dir.resolve()) or target in run.parents or target == Path(target.anchor):
+        raise ConfigError(f"--output {target}: that folder holds the run itself; name a new folder, such as "
+                          f"{run / EXPORT_DIR}.")
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / EXPORT_FILE).is_file())):
+        raise ConfigError(f"--output {target}: already exists and is not an earlier export; an export replaces its "
+                          "folder whole, so name a new or empty folder.")
 
 
 def readme(spec: dict, info: dict) -> str:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,13 +30,17 @@ def start_server(source: str | Path, port: int, *extra: str, timeout: float = 12
     """`cookbook serve source` on 127.0.0.1:port, once `/health` answers."""
     import httpx
 
+    log = tempfile.TemporaryFile()  # a pipe nobody reads would stall the server once it filled
+    environment = {k: v for k, v in os.environ.items() if k != "COOKBOOK_API_KEY"}  # the load sends no key
     server = subprocess.Popen([sys.executable, "-m", "finetune_cookbook", "serve", str(source), "--host", HOST,
                                "--port", str(port), "--log-level", "warning", *extra],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+                              stdout=subprocess.DEVNULL, stderr=log, env=environment)
+    server.log = log
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"the server stopped: {server.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"the server stopped: {log.read().decode(errors='replace')[-2000:]}")
         try:
             if httpx.get(f"http://{HOST}:{port}/health", timeout=1).status_code == 200:
                 return server

@@ -13,6 +13,7 @@ from finetune_cookbook.core import export as onnx_export
 from finetune_cookbook.core.saving import model_folder, read_model_info
 from finetune_cookbook.text import runtime
 
+PARITY_TEXTS = 2000  # the test texts parity and the metrics are measured on, at most
 TRACED_TEXTS = ["A short one.", "A second text, longer than the first, so the batch needs padding."]
 PROBE_TEXTS = [  # used when the run's test split cannot be read again (its data moved)
     "Works great, setup took a minute.", "Stopped working after two days.", "It is fine, nothing special.",
@@ -30,13 +31,19 @@ def load_torch_classifier(model_dir: str | Path):
     return AutoModelForSequenceClassification.from_pretrained(str(folder)).eval(), AutoTokenizer.from_pretrained(str(folder))
 
 
-def torch_probabilities(model, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
+def torch_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 32) -> np.ndarray:
+    """PyTorch's probabilities for `texts`, in batches (a test split padded as one batch would not fit)."""
     import torch
 
-    batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**{k: v for k, v in batch.items() if k in model_inputs(model, tokenizer)}).logits
-    return torch.softmax(logits.double(), dim=1).numpy()
+    names = model_inputs(model, tokenizer)
+    parts = []
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
+                          max_length=max_length, return_tensors="pt")
+        with torch.no_grad():
+            logits = model(**{k: v for k, v in batch.items() if k in names}).logits
+        parts.append(torch.softmax(logits.double(), dim=1).numpy())
+    return np.concatenate(parts)
 
 
 def model_inputs(model, tokenizer) -> list[str]:
@@ -70,8 +77,8 @@ def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts:
             "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": tokenizer.pad_token or "[PAD]", **(extra or {})}
     (export_dir / runtime.EXPORT_FILE).write_text(json.dumps(spec, indent=2, ensure_ascii=False))
 
-    texts = list(texts or PROBE_TEXTS)
-    true_labels = list(true_labels) if true_labels and texts else None
+    texts = list(texts or PROBE_TEXTS)[:PARITY_TEXTS]
+    true_labels = list(true_labels)[:PARITY_TEXTS] if true_labels and texts else None
     if len(texts) == len(TRACED_TEXTS):  # the check must run at another batch size than the traced one
         texts, true_labels = texts + texts[:1], true_labels + true_labels[:1] if true_labels else None
     batch = tokenizer(texts[:64], padding=True, truncation=True, max_length=max_length, return_tensors="np")

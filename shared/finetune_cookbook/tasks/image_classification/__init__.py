@@ -394,7 +394,8 @@ class ImagePredictor:
         mean, std = info["normalisation"]
         transform = image_io.eval_transform(info["image_size"], mean, std)
         labels, rows = info["labels"], []
-        names = names or [str(item) for item in images]
+        names = names or [str(item) if isinstance(item, (str, Path)) else f"image {i + 1}"
+                          for i, item in enumerate(images)]
         positive = labels.index(info["positive_class"]) if info.get("positive_class") in labels else None
         for start in range(0, len(images), batch_size):
             # one slot per input, filled in place, so skipped images keep their position among the good ones
