@@ -25,19 +25,20 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 from torchvision.transforms import v2
 
 from finetune_cookbook.core.data import list_first
 from finetune_cookbook.core.errors import DataError
 from finetune_cookbook.core.io.readers import ROW, SPLIT_NAMES, read_table
 
+# one copy of how any image mode becomes 8-bit RGB: the one every image export ships in its runtime.py
+from finetune_cookbook.vision.runtime import ALPHA_MODES, HIGH_BIT_MODES, to_rgb  # noqa: F401
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 # Smaller images carry too little to upscale to any input size; larger ones are kept and counted.
 MIN_SIDE = 8
 OS_FILES = {".ds_store", "thumbs.db", "desktop.ini"}
-HIGH_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
-ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 COLUMNS = ["image", "label", "split", "file", "digest", "width", "height"]
 # Endings that still leave a word naming its split: trainset, testdata, valimages (never testicular, validated).
 SPLIT_WORD_ENDINGS = ("set", "sets", "data", "images", "imgs", "split")
@@ -89,25 +90,6 @@ def _decode(source) -> Image.Image:
         image = Image.open(stream)
         image.load()  # Image.open reads only the header; decoding is where truncation shows.
     return image
-
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit RGB from any PIL mode; grey becomes three equal channels.
-
-    16- and 32-bit grey and float images are rescaled from their own min-max range to 0-255
-    (a clip would turn most medical 16-bit images white). Transparency is composited on black,
-    the background of most scans. EXIF orientation is applied, as a viewer would.
-    """
-    image = ImageOps.exif_transpose(image)
-    if image.mode in HIGH_BIT_MODES:
-        pixels = np.nan_to_num(np.asarray(image, dtype=np.float64))
-        low, high = pixels.min(), pixels.max()
-        scaled = (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
-        return Image.fromarray(np.round(scaled).astype(np.uint8), "L").convert("RGB")
-    if image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def open_image(source) -> Image.Image:

@@ -48,7 +48,13 @@ def decode(source):
 
 
 def to_rgb(image):
-    """8-bit RGB from any PIL mode, as training read its images."""
+    """8-bit RGB from any PIL mode; grey becomes three equal channels. The package reads training images with
+    this same function (`vision.images` imports it).
+
+    16- and 32-bit grey and float images are rescaled from their own min-max range to 0-255
+    (a clip would turn most medical 16-bit images white). Transparency is composited on black,
+    the background of most scans. EXIF orientation is applied, as a viewer would.
+    """
     from PIL import Image, ImageOps
 
     image = ImageOps.exif_transpose(image)
