@@ -1,6 +1,7 @@
 """Every notebook in notebooks/ runs headless with papermill in SMOKE mode and records its metrics."""
 
 import json
+import re
 
 import pytest
 from conftest import ROOT
@@ -16,6 +17,9 @@ REQUIRED_SECTIONS = ("Setup", "Parameters", "Data", "Baselines", "Fine-tune", "E
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS][:1] == ["01_review_sentiment.ipynb"]
+
+
+MACHINE_OR_DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b|\b(Xeon|EPYC|AMX|AVX[-0-9]*|Intel|AMD|Ryzen|Apple M\d)\b")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -37,6 +41,11 @@ def test_notebook_follows_the_template(path):
     for section in REQUIRED_SECTIONS:
         assert any(section in heading for heading in headings), f"{path.name} lacks a '## ... {section}' heading"
     assert "record_metrics(" in "".join(cells[-1]["source"]), "the last cell records the metrics"
+    # measured times, with their machines and dates, live in docs/notebook_times.md: the story holds on any machine
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown":
+            found = MACHINE_OR_DATE.search("".join(cell["source"]))
+            assert found is None, f"{path.name} cell {index} names {found.group(0)!r}: move it to the docs"
 
 
 # Per notebook: the approaches it must compare, its metrics, and a floor that learning from the data must clear
