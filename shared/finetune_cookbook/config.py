@@ -53,8 +53,8 @@ def _without_unread_sections(raw: dict, cls: type[RecipeConfig], task: str, wher
     for name, values in raw.items():
         if name in cls.__dataclass_fields__:
             continue
-        owners = {other: config_class(other).sections()[name] for other in TASKS
-                  if name in config_class(other).sections()}
+        every_task = {other: config_class(other).sections() for other in TASKS}
+        owners = {other: sections[name] for other, sections in every_task.items() if name in sections}
         if not owners:
             continue  # not a section of any task: `build` names it among the unknown settings
         if all(is_default(section, values, f"{where}.{name}") for section in owners.values()):
@@ -75,7 +75,8 @@ def _refuse_settings_read_by_some(name: str, values, section_class: type, task: 
     except ConfigError:
         return
     default = section_class()
-    changed = {f.name: f for f in dataclasses.fields(section_class) if getattr(section, f.name) != getattr(default, f.name)}
+    changed = {f.name: f for f in dataclasses.fields(section_class)
+               if getattr(section, f.name) != getattr(default, f.name)}
     if changed and all(f.metadata.get("read_by") for f in changed.values()):
         setting, field = next(iter(changed.items()))
         readers = [other for other in TASKS if f"{name}.{setting}" in config_class(other).READS]

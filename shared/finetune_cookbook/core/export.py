@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from finetune_cookbook.core.errors import CookbookError
+from finetune_cookbook.core.metrics import compute_classification_metrics
 
 PARITY_TOLERANCE = 1e-4  # the largest difference in logits or scores an fp32 export may show
 
@@ -26,16 +27,16 @@ class ExportError(CookbookError):
 
 class FirstOutput(torch.nn.Module):
     """A model whose forward returns an output object (`.logits`) or a dict, reduced to the one tensor ONNX
-    returns; `output` names the field."""
+    returns; the positional inputs are passed on under `input_names`, and `output` names the field."""
 
-    def __init__(self, model: torch.nn.Module, output: str = "logits"):
+    def __init__(self, model: torch.nn.Module, input_names: list[str], output: str = "logits"):
         super().__init__()
-        self.model = model
+        self.model = model.float().cpu().eval()
+        self.input_names = list(input_names)
         self.output = output
 
     def forward(self, *inputs):
-        names = getattr(self, "input_names", None)
-        result = self.model(**dict(zip(names, inputs))) if names else self.model(*inputs)
+        result = self.model(**dict(zip(self.input_names, inputs)))
         return result[self.output] if isinstance(result, dict) else getattr(result, self.output)
 
 
@@ -47,8 +48,7 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, torch.Tensor], path: s
     import onnx
 
     path = Path(path)
-    wrapped = FirstOutput(model.float().cpu().eval(), output)
-    wrapped.input_names = list(inputs)
+    wrapped = FirstOutput(model, list(inputs), output)
     # forward takes *inputs: their shapes go under that one name
     shapes = {"inputs": tuple({axis: torch.export.Dim.DYNAMIC for axis in dynamic.get(name, ())} for name in inputs)}
     with warnings.catch_warnings(), torch.no_grad():
@@ -74,8 +74,7 @@ def onnx_session(path: str | Path, threads: int | None = None):
 
 
 def torch_outputs(model: torch.nn.Module, inputs: dict[str, np.ndarray], output: str = "logits") -> np.ndarray:
-    wrapped = FirstOutput(model.float().cpu().eval(), output)
-    wrapped.input_names = list(inputs)
+    wrapped = FirstOutput(model, list(inputs), output)
     with torch.no_grad():
         return wrapped(*(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values())).numpy()
 
@@ -130,3 +129,22 @@ def milliseconds_per_call(call, repeats: int = 20, warmup: int = 3) -> dict[str,
         call()
         times.append((time.perf_counter() - start) * 1000)
     return {"p50_ms": round(float(np.percentile(times, 50)), 3), "p95_ms": round(float(np.percentile(times, 95)), 3)}
+
+
+def speed(one, batch, unit: str, batch_size: int = 32) -> dict:
+    """Latency of `one()` (a single input) and throughput of `batch()` (`batch_size` inputs), as `export.json`
+    records them for every backend: `batch_1` percentiles and `batch_32_<unit>_per_second`."""
+    latency = milliseconds_per_call(one, repeats=20)
+    per_batch = milliseconds_per_call(batch, repeats=5, warmup=1)
+    per_second = round(batch_size / (per_batch["p50_ms"] / 1000), 1)
+    return {"batch_1": latency, f"batch_{batch_size}_{unit}_per_second": per_second}
+
+
+def quality_on_test(probabilities: np.ndarray, labels: list[str], truth: list[str] | None,
+                 metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> dict:
+    """The package's own test metrics (`core.metrics`) of a backend's probabilities, where the labels are known."""
+    if not truth:
+        return {}
+    index = {label: i for i, label in enumerate(labels)}
+    scores = compute_classification_metrics([index[label] for label in truth], probabilities.argmax(1), labels)
+    return {**{name: float(scores[name]) for name in metrics}, "scored_on": len(truth)}

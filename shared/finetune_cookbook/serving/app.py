@@ -145,14 +145,17 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
     @app.middleware("http")
     async def guard(request: Request, call_next):
         if api_key and request.url.path != "/health":
-            offered = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+            offered = (request.headers.get("x-api-key")
+                       or request.headers.get("authorization", "").removeprefix("Bearer "))
             if not hmac.compare_digest(offered.encode(), api_key.encode()):
                 return JSONResponse({"detail": "missing or wrong API key: send it in the X-API-Key header"}, 401)
         if request.method == "POST":
             declared = request.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limits["max_body_bytes"]:
-                return JSONResponse({"detail": f"the body is {int(declared):,} bytes; the limit is "
-                                               f"{limits['max_body_bytes']:,}: send a smaller batch"}, 413)
+            if declared and declared.isdigit():
+                try:
+                    _check_body(int(declared), limits)
+                except ServeError as error:
+                    return JSONResponse({"detail": str(error)}, error.status)
         return await call_next(request)
 
     @app.exception_handler(ServeError)
@@ -196,10 +199,8 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
         async def predict_images(request: Request) -> dict:
             content_type = request.headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
-                body = await request.body()  # measured before it is parsed, whether or not it declared its size
-                if len(body) > limits["max_body_bytes"]:
-                    raise ServeError(413, f"the body is {len(body):,} bytes; the limit is "
-                                          f"{limits['max_body_bytes']:,}: send a smaller batch")
+                # measured before it is parsed, whether or not it declared its size
+                _check_body(len(await request.body()), limits)
                 files = (await request.form()).getlist("files")
                 if not files:
                     raise ServeError(422, "files: send the images as multipart fields named `files`")
@@ -243,9 +244,7 @@ async def _json_body(request: Request):
                               + (", or images as multipart/form-data" if "image" in str(request.app.state.spec.get(
                                   "input_kind")) else ""))
     body = await request.body()
-    limit = request.app.state.limits["max_body_bytes"]
-    if len(body) > limit:  # a body sent without Content-Length (chunked) is measured once read
-        raise ServeError(413, f"the body is {len(body):,} bytes; the limit is {limit:,}: send a smaller batch")
+    _check_body(len(body), request.app.state.limits)  # a body sent in chunks declared no length
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as error:  # bad JSON, bad UTF-8, a 5,000-digit number, nesting too deep
@@ -271,6 +270,12 @@ def _check_text(values: list[str] | None, field: str) -> None:
         except UnicodeEncodeError as error:
             raise ServeError(422, f"{field}[{index}]: not valid Unicode ({error.reason} at character "
                                   f"{error.start}); send text as UTF-8") from error
+
+
+def _check_body(size: int, limits: dict) -> None:
+    if size > limits["max_body_bytes"]:
+        raise ServeError(413, f"the body is {size:,} bytes; the limit is {limits['max_body_bytes']:,}: send a "
+                              "smaller batch")
 
 
 def _check_batch(size: int, limits: dict) -> None:

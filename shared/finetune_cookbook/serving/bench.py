@@ -37,7 +37,8 @@ def backends(run: Path, spec: dict) -> list[dict]:
     weights = model_folder(run) / "model.safetensors"
     metric = next((m for m in ("macro_f1", "accuracy") if m in spec.get("fp32", {})), None)
     rows = []
-    for name, key, megabytes in (("PyTorch eager fp32", "pytorch_fp32", weights.stat().st_size / 1e6 if weights.is_file() else None),
+    weights_megabytes = weights.stat().st_size / 1e6 if weights.is_file() else None
+    for name, key, megabytes in (("PyTorch eager fp32", "pytorch_fp32", weights_megabytes),
                                  ("ONNX fp32", "fp32", None), ("ONNX int8", "int8", None)):
         measured = spec.get(key)
         if not measured:
@@ -83,8 +84,8 @@ def render_markdown(results: dict) -> str:
                   "|---|---|---|---|---|---|"]
         lines += [f"| {b['backend']} | {b['megabytes']} | {b['batch_1_p50_ms']} | {b['batch_1_p95_ms']} | "
                   f"{b['batch_32_per_second']} | {_metric(b)} |" for b in domain["backends"]]
-        lines += ["", "| concurrency | requests | failures | p50 ms | p95 ms | p99 ms | requests/s | memory MB start → end |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| concurrency | requests | failures | p50 ms | p95 ms | p99 ms | requests/s "
+                      "| memory MB start → end |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {s['concurrency']} | {s['requests']} | {s['failures']} | {s['p50_ms']} | {s['p95_ms']} | "
                   f"{s['p99_ms']} | {s['requests_per_second']} | {s['memory_start_mb']} → {s['memory_end_mb']} |"
                   for s in domain["served"]]

@@ -301,11 +301,12 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
 
 
 def export(model_dir: str | Path, export_dir: str | Path, data: LabelledData | None = None,
-           quantize: str | None = None) -> dict:
+           quantize: str | None = None, *, extra: dict | None = None) -> dict:
     """The saved classifier as ONNX with its tokenizer and `runtime.py` (`text.export`), parity checked on the
-    test split of `data` (probe texts without it); returns what `export.json` holds."""
+    test split of `data` (probe texts without it); `extra` joins `export.json` (the intent task's hand-over).
+    Returns what `export.json` holds."""
     from finetune_cookbook.text.export import export_text_classifier
 
     texts = data.splits["test"][TEXT].tolist() if data is not None else None
     truth = data.splits["test"][LABEL].tolist() if data is not None else None
-    return export_text_classifier(model_dir, export_dir, texts, truth, quantize)
+    return export_text_classifier(model_dir, export_dir, texts, truth, quantize, extra)

@@ -28,7 +28,8 @@ def load_torch_classifier(model_dir: str | Path):
     from finetune_cookbook.text import sentence_classifier  # noqa: F401  (registers the probe-started model class)
 
     folder = model_folder(model_dir)
-    return AutoModelForSequenceClassification.from_pretrained(str(folder)).eval(), AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+    return model, AutoTokenizer.from_pretrained(str(folder))
 
 
 def torch_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 32) -> np.ndarray:
@@ -84,7 +85,8 @@ def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts:
     batch = tokenizer(texts[:64], padding=True, truncation=True, max_length=max_length, return_tensors="np")
     logits_difference = onnx_export.largest_difference(model, export_dir / "model.onnx",
                                                        {name: batch[name].astype(np.int64) for name in names})
-    onnx_export.check_parity(logits_difference, f"{export_dir / 'model.onnx'} (logits, batch {len(batch['input_ids'])})")
+    onnx_export.check_parity(logits_difference,
+                             f"{export_dir / 'model.onnx'} (logits, batch {len(batch['input_ids'])})")
     exported = runtime.load(export_dir)
     ours = exported.probabilities(texts)
     reference = torch_probabilities(model, tokenizer, texts, max_length)
@@ -93,8 +95,8 @@ def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts:
     spec["parity"] = {"logits_max_abs_difference": logits_difference, "probabilities_max_abs_difference": end_to_end,
                       "texts": len(texts), "traced_batch": len(TRACED_TEXTS), "checked_batch": len(batch["input_ids"])}
     spec["fp32"] = {"megabytes": onnx_export.megabytes(export_dir / "model.onnx"),
-                    **_quality(ours, labels, true_labels), **_speed(exported, texts)}
-    spec["pytorch_fp32"] = {**_quality(reference, labels, true_labels),
+                    **onnx_export.quality_on_test(ours, labels, true_labels), **_speed(exported, texts)}
+    spec["pytorch_fp32"] = {**onnx_export.quality_on_test(reference, labels, true_labels),
                             **_speed(_TorchText(model, tokenizer, max_length), texts)}
     if quantize == "int8":
         onnx_export.quantize_int8(export_dir / "model.onnx", export_dir / "model.int8.onnx", per_channel=True)
@@ -103,7 +105,7 @@ def export_text_classifier(model_dir: str | Path, export_dir: str | Path, texts:
         spec["int8"] = {"model": "model.int8.onnx", "megabytes": onnx_export.megabytes(export_dir / "model.int8.onnx"),
                         "same_label_as_fp32": float((quantized.argmax(1) == ours.argmax(1)).mean()),
                         "probabilities_max_abs_difference_to_fp32": float(np.abs(quantized - ours).max()),
-                        **_quality(quantized, labels, true_labels), **_speed(int8, texts)}
+                        **onnx_export.quality_on_test(quantized, labels, true_labels), **_speed(int8, texts)}
     return spec
 
 
@@ -114,27 +116,12 @@ class _TorchText:
         self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
 
     def probabilities(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return torch_probabilities(self.model, self.tokenizer, texts, self.max_length)
-
-
-def _quality(probabilities: np.ndarray, labels: list[str], true_labels: list[str] | None) -> dict:
-    """Accuracy and macro-F1 on the texts the parity was measured on, where their labels are known."""
-    if not true_labels:
-        return {}
-    from sklearn.metrics import accuracy_score, f1_score
-
-    predicted = [labels[i] for i in probabilities.argmax(1)]
-    truth = list(true_labels)
-    return {"accuracy": float(accuracy_score(truth, predicted)),
-            "macro_f1": float(f1_score(truth, predicted, average="macro", labels=labels, zero_division=0)),
-            "scored_on": len(truth)}
+        return torch_probabilities(self.model, self.tokenizer, texts, self.max_length, batch_size)
 
 
 def _speed(model, texts: list[str]) -> dict:
     """Latency of one text and throughput at batch 32, in this process, on the texts given."""
     one = [max(texts, key=len)]
     batch = (texts * (32 // len(texts) + 1))[:32]
-    latency = onnx_export.milliseconds_per_call(lambda: model.probabilities(one), repeats=20)
-    per_batch = onnx_export.milliseconds_per_call(lambda: model.probabilities(batch, batch_size=32), repeats=5,
-                                                  warmup=1)
-    return {"batch_1": latency, "batch_32_texts_per_second": round(32 / (per_batch["p50_ms"] / 1000), 1)}
+    return onnx_export.speed(lambda: model.probabilities(one), lambda: model.probabilities(batch, batch_size=32),
+                             "texts")

@@ -53,7 +53,8 @@ def export_image_classifier(model_dir: str | Path, export_dir: str | Path, image
     shutil.copyfile(runtime.__file__, export_dir / "runtime.py")
     mean, std = info["normalisation"]
     spec = {"modality": "image", "input_kind": runtime.INPUT_KIND, "model": "model.onnx", "labels": info["labels"],
-            "image_size": size, "mean": list(mean), "std": list(std), "test_time_flip": bool(info.get("test_time_flip")),
+            "image_size": size, "mean": list(mean), "std": list(std),
+            "test_time_flip": bool(info.get("test_time_flip")),
             "positive_class": info.get("positive_class"), "threshold": info.get("threshold")}
     (export_dir / runtime.EXPORT_FILE).write_text(json.dumps(spec, indent=2, ensure_ascii=False))
 
@@ -110,16 +111,12 @@ class _TorchImages:
 
 
 def _quality(probabilities: np.ndarray, labels: list[str], truth: list[str] | None) -> dict:
-    if not truth:
-        return {}
-    predicted = [labels[i] for i in probabilities.argmax(1)]
-    return {"accuracy": float(np.mean([a == b for a, b in zip(predicted, truth)])), "scored_on": len(truth)}
+    return onnx_export.quality_on_test(probabilities, labels, truth, metrics=("accuracy",))
 
 
 def _speed(model, size: int) -> dict:
     rng = np.random.default_rng(0)
     one = rng.standard_normal((1, 3, size, size)).astype(np.float32)
     batch = rng.standard_normal((32, 3, size, size)).astype(np.float32)
-    latency = onnx_export.milliseconds_per_call(lambda: model.probabilities_of_pixels(one), repeats=20)
-    per_batch = onnx_export.milliseconds_per_call(lambda: model.probabilities_of_pixels(batch), repeats=5, warmup=1)
-    return {"batch_1": latency, "batch_32_images_per_second": round(32 / (per_batch["p50_ms"] / 1000), 1)}
+    return onnx_export.speed(lambda: model.probabilities_of_pixels(one), lambda: model.probabilities_of_pixels(batch),
+                             "images")

@@ -456,7 +456,6 @@ def export(model_dir: str | Path, export_dir: str | Path, data: IntentData | Non
     """The text classifier's export (`text.export`) with the bot's hand-over: threshold, longest message, the
     hand-over reply and every intent's reply; parity on the in-scope test queries of `data`."""
     from finetune_cookbook.core.saving import model_folder
-    from finetune_cookbook.text.export import export_text_classifier
 
     folder = model_folder(model_dir)
     info = read_model_info(folder)
@@ -465,6 +464,4 @@ def export(model_dir: str | Path, export_dir: str | Path, data: IntentData | Non
                 "max_message_chars": int(info.get("max_message_chars", 1000)),
                 "reply": info.get("handover_reply", "Let me pass you to a colleague."),
                 "responses": json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}}
-    texts = data.splits["test"][TEXT].tolist() if data is not None else None
-    truth = data.splits["test"][LABEL].tolist() if data is not None else None
-    return export_text_classifier(folder, export_dir, texts, truth, quantize, extra={"handover": handover})
+    return tc.export(folder, export_dir, data, quantize, extra={"handover": handover})
