@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from finetune_cookbook.core.errors import CookbookError
@@ -31,9 +32,21 @@ def _train(args) -> None:
     from finetune_cookbook.recipe import train
 
     announce, shown = _announcer()
-    summary = train(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce)
+    started = {}
+
+    def step(name: str) -> None:  # a compare runs several approaches: say which, and how long the last took
+        if started:
+            print(f"  ({time.monotonic() - started['at']:.0f} s)", flush=True)
+        started["at"] = time.monotonic()
+        print(f"{name} ...", flush=True)
+
+    compare = getattr(args, "compare", False)
+    summary = train(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce, compare=compare,
+                    on_step=step if compare else None)
     if not summary.main_process:
         return
+    if summary.comparison:
+        print(summary.comparison, end="")
     report = getattr(summary.data, "report", None)
     for note in report.notes[shown["notes"]:] if report is not None else []:
         print(f"note: {note}")  # what training itself noticed
@@ -41,6 +54,8 @@ def _train(args) -> None:
     print(f"test: {scores}")
     print(f"model: {summary.model_dir} (model card: {summary.model_dir / 'README.md'})")
     print(f"metrics: {summary.output_dir / 'metrics.json'}")
+    if summary.comparison:
+        print(f"comparison: {summary.output_dir / 'comparison.md'} and comparison.json")
 
 
 def _pretrain(args) -> None:
@@ -206,7 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", help="a recipe config, e.g. recipes/review_sentiment/config.yaml")
     train.add_argument("--output-dir", help="override the config's output_dir")
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
+    train.add_argument("--compare", action="store_true", help="as `cookbook compare`: the baselines too, on the same split")
     train.set_defaults(run=_train)
+
+    compare = commands.add_parser("compare", help="does fine-tuning pay on this data? the baselines and the fine-tuned "
+                                  "model on the same split: comparison.md / .json, saved model and card")
+    compare.add_argument("config", help="a recipe config whose data section points at your data")
+    compare.add_argument("--output-dir", help="override the config's output_dir")
+    compare.set_defaults(run=_train, compare=True, resume=False)
 
     pretrain = commands.add_parser("pretrain", help="tabular recipes: self-supervised pre-training on the training "
                                    "rows without labels; `train` then fine-tunes the saved checkpoint")

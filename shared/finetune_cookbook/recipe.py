@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from finetune_cookbook.core.compare import ApproachResult
+from finetune_cookbook.core.compare import ApproachResult, comparison_markdown, comparison_record
 from finetune_cookbook.core.config import RecipeConfig, config_to_dict
 from finetune_cookbook.core.data import LabelledData
 from finetune_cookbook.core.errors import ConfigError
-from finetune_cookbook.core.records import record_metrics
-from finetune_cookbook.core.saving import MODEL_DIR, read_model_info
+from finetune_cookbook.core.records import record_metrics, write_json
+from finetune_cookbook.core.saving import MODEL_DIR, model_folder, read_model_info
+from finetune_cookbook.core.shift import REFERENCE_FILE, SplitChecks, check_splits, notes_on_batch, reference_sample
+from finetune_cookbook.core.training import validation_score
 from finetune_cookbook.tasks import Task, get_task
 
 
@@ -32,34 +34,90 @@ class TrainSummary:
     data: LabelledData
     headline_metrics: tuple[str, ...] = ()
     main_process: bool = True  # False in the other processes of a torchrun launch
+    comparison: str | None = None  # with compare=True: the Markdown table of every approach
+
+
+COMPARISON = "comparison"  # comparison.md and comparison.json in the run's folder
 
 
 def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None,
-          on_data=None) -> TrainSummary:
+          on_data=None, compare: bool = False, on_step=None) -> TrainSummary:
     """Validates the data (before anything is written), fine-tunes, scores on test, and saves the model,
     `metrics.json`, the model card and the config that produced them. `on_data` is called with the data once it
-    is read and checked, before training (the command line prints its report)."""
+    is read and checked, before training (the command line prints its report).
+
+    `compare` (`cookbook compare`): the task's baselines train first, on the same split (a task that makes its
+    own pre-trained model pre-trains it first), and every approach's test scores go to `comparison.md` and
+    `comparison.json` and into the model card. `on_step` is called with the name of each step as it starts."""
     task: Task = get_task(config.task)
+    if compare and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("`cookbook compare` runs in one process (its baselines are not distributed); start it "
+                          "without torchrun, or use `cookbook train` there.")
     data = task.load_data(config)
     if on_data is not None:
         on_data(data)
     output_dir = Path(output_dir or config.output_dir)
+    step = on_step or (lambda name: None)
+    baselines = []
+    if compare:
+        if hasattr(task, "pretrain"):
+            step("pre-training on the training rows, without labels")
+            task.pretrain(data, config, output_dir)
+        step("the baselines")
+        baselines = task.baselines(data, config, output_dir)
+    step("fine-tuning")
     tuned = task.fine_tune(data, config, output_dir, resume=resume, callbacks=callbacks)
     summary = TrainSummary(output_dir, output_dir / MODEL_DIR, tuned.result.metrics, data, task.HEADLINE_METRICS)
     if not tuned.trainer.is_world_process_zero():  # under torchrun, one process writes the results
         summary.main_process = False
         return summary
-    card = task.model_card(config, data, tuned.result.metrics, output_dir, made_by=f"`cookbook train {config.config_path}`")
-    summary.model_dir = task.save_model(tuned.trainer, config, output_dir, card)
+    step("checking the test data against the training data")
+    checks, extra_files = judge_splits(task, data, config, tuned)
+    command = "compare" if compare else "train"
+    card = task.model_card(config, data, tuned.result.metrics, output_dir, made_by=f"`cookbook {command} {config.config_path}`")
+    card += checks.card_section()
+    if compare:
+        summary.comparison = write_comparison(output_dir, [*baselines, tuned.result], task.HEADLINE_METRICS, data)
+        card += f"\n## Against the baselines\n\nOn the same test split:\n\n{summary.comparison}"
+    summary.model_dir = task.save_model(tuned.trainer, config, output_dir, card, extra_files=extra_files)
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
     record_metrics(
-        output_dir, config.domain, {"fine_tuned": tuned.result.metrics},
+        output_dir, config.domain, {**{r.approach: r.metrics for r in baselines}, "fine_tuned": tuned.result.metrics},
         dataset=data.report.source, model=task.model_name(config),
         data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
-        headline_metrics=list(task.HEADLINE_METRICS),
+        headline_metrics=list(task.HEADLINE_METRICS), shift=checks.as_dict(),
     )
     return summary
+
+
+def write_comparison(output_dir: Path, results: list[ApproachResult], metrics: tuple[str, ...],
+                     data: LabelledData) -> str:
+    """Writes `comparison.md` and `comparison.json` (every approach's test scores) and returns the Markdown table."""
+    table = comparison_markdown(results, metrics)
+    write_json(output_dir / f"{COMPARISON}.json", {**comparison_record(results, metrics), "dataset": data.report.source,
+                                                   "split_sizes": data.report.split_sizes})
+    partial = output_dir / f"{COMPARISON}.md.partial"
+    partial.write_text(f"# Every approach on the test split of {data.report.source}\n\n{table}")
+    os.replace(partial, output_dir / f"{COMPARISON}.md")
+    return table
+
+
+def judge_splits(task: Task, data: LabelledData, config: RecipeConfig, tuned) -> tuple[SplitChecks, dict[str, bytes]]:
+    """Is the test data like the training data (`core.shift`)? The checks' notes join the data report (the
+    console, the model card and metrics.json show them); returns the checks and the training-feature reference
+    that `cookbook predict` compares new batches with, as files to save beside the model."""
+    metric = config.training.metric_for_best_model
+    validation = validation_score(tuned.trainer, metric) if config.training.greater_is_better else None
+    features, extra_files = {}, {}
+    if hasattr(task, "shift_features"):
+        features = {split: task.shift_features(data, config, split, tuned.trainer) for split in ("train", "test")}
+        extra_files[REFERENCE_FILE] = reference_sample(features["train"], config.data.seed)
+    checks = check_splits(features.get("train"), features.get("test"), metric=metric, validation=validation,
+                          test=tuned.result.metrics.get(metric), test_given="test" in data.report.given_splits,
+                          test_repeats=data.report.test_repeats, seed=config.data.seed)
+    data.report.notes += checks.notes
+    return checks, extra_files
 
 
 def pretrain(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None,
@@ -124,7 +182,12 @@ def crossval(config: RecipeConfig, folds: int = 3) -> dict:
 def predict_file(model_dir: str | Path, path: str | Path, column: str | None = None) -> pd.DataFrame:
     """Runs the saved model's own task on a user's file (or folder); `column` names the input column of a table."""
     task = get_task(read_model_info(model_dir)["task"])
-    return task.predict_file(model_dir, path, column)
+    predictions = task.predict_file(model_dir, path, column)
+    if hasattr(task, "new_data_features"):  # is this batch like the training data? (`core.shift`)
+        notes = notes_on_batch(model_folder(model_dir), len(predictions),
+                               lambda: task.new_data_features(model_dir, path, column))
+        predictions.attrs["notes"] = [*predictions.attrs.get("notes", []), *notes]
+    return predictions
 
 
 def chat(model_dir: str | Path, responses: str | Path | None, lines, out, interactive: bool,

@@ -133,3 +133,25 @@ def confused_pairs(texts: list[str], label_ids, probabilities: np.ndarray, label
                                         "share handed over", "example (first read as second)",
                                         "example (second read as first)", "what to do"])
     return table.sort_values("mistakes", ascending=False, kind="stable").head(n).reset_index(drop=True)
+
+
+def comparison_markdown(results: list[ApproachResult], metrics: tuple[str, ...]) -> str:
+    """`comparison_table` as a Markdown table, the best score of each metric in bold."""
+    table = comparison_table(results, metrics)
+    shown = [m for m in metrics if table[m].notna().any()]
+    best = {m: table[m].max() for m in shown}
+    header = ["approach", "what it is", *shown, "train s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for approach, row in table.iterrows():
+        cells = [f"**{row[m]:.4f}**" if row[m] == best[m] else ("n/a" if pd.isna(row[m]) else f"{row[m]:.4f}")
+                 for m in shown]
+        lines.append(f"| {approach} | {row['what it is']} | " + " | ".join(cells) + f" | {row['train_seconds']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_record(results: list[ApproachResult], metrics: tuple[str, ...]) -> dict:
+    """What `comparison.json` holds: each approach's description, test metrics and cost."""
+    return {"metrics": list(metrics), "approaches": {
+        r.approach: {"description": r.description, "metrics": r.metrics, "train_seconds": r.train_seconds,
+                     "peak_memory_mb": r.peak_memory_mb, **({"setting": r.setting} if r.setting else {})}
+        for r in results}}

@@ -229,13 +229,22 @@ class TrainingConfig:
             raise ConfigError(f"{where}: training.label_smoothing is {self.label_smoothing}; use 0 to 0.3.")
 
 
+# Class names that say which of two classes is the one to detect (compared lower-case, spaces as underscores).
+POSITIVE_NAMES = {"malignant", "tumor", "tumour", "cancer", "yes", "positive", "abnormal", "disease", "diseased",
+                  "pneumonia", "fraud", "anomaly", "defect", "defective", "1", "true", "pos"}
+NEGATIVE_NAMES = {"benign", "no", "notumor", "no_tumor", "no_tumour", "normal", "negative", "healthy", "0", "false",
+                  "neg", "good", "ok"}
+
+
 @dataclass
 class EvaluationConfig:
     """The `evaluation` section: the class that matters and the sensitivity its threshold aims at."""
 
     positive_class: str | None = setting(
         "The class whose detection matters (a tumor, say): sensitivity is its recall, specificity the other "
-        "classes' recall. Unset: the second class of data.labels, as scikit-learn takes label 1 as positive.", None
+        "classes' recall. Unset, or not a class of the data: of two classes, the one whose name says so "
+        "(malignant, tumor, yes, positive, abnormal ...; or the other of benign, normal, no ...), else the second "
+        "of data.labels, as scikit-learn takes label 1 as positive; of more classes, none.", None
     )
     target_sensitivity: float = setting(
         "The decision threshold is the highest one that still finds this share of the positive class on the "
@@ -243,13 +252,31 @@ class EvaluationConfig:
     )
 
     def positive_index(self, labels: list[str]) -> int | None:
-        """The index of the class whose detection matters: `positive_class`, else the second class of two."""
-        if self.positive_class is not None:
-            if self.positive_class not in labels:
-                raise ConfigError(f"evaluation.positive_class is {self.positive_class!r}, not one of the "
-                                  f"classes {labels}.")
+        """The index of the class whose detection matters: `positive_class` where the data has it; else, of two
+        classes, the one named as such, else the second; of more, None."""
+        if self.positive_class in labels:
             return labels.index(self.positive_class)
-        return 1 if len(labels) == 2 else None
+        if len(labels) != 2:
+            return None
+        keys = [str(label).strip().lower().replace("-", "_").replace(" ", "_") for label in labels]
+        named = [i for i, key in enumerate(keys) if key in POSITIVE_NAMES]
+        if len(named) == 1:
+            return named[0]
+        negative = [i for i, key in enumerate(keys) if key in NEGATIVE_NAMES]
+        return 1 - negative[0] if len(negative) == 1 else 1
+
+    def positive_note(self, labels: list[str]) -> str | None:
+        """What a run says when `positive_class` is not a class of the data, and what it does instead."""
+        if self.positive_class is None or self.positive_class in labels:
+            return None
+        chosen = self.positive_class_of(labels)
+        classes = ", ".join(repr(label) for label in labels[:8]) + (f" and {len(labels) - 8} more" if len(labels) > 8 else "")
+        if chosen is None:
+            return (f"evaluation.positive_class is {self.positive_class!r}, not a class of this data ({classes}): with "
+                    f"{len(labels)} classes none is screened for, so there is no sensitivity, specificity or decision "
+                    "threshold. Set it to one of them to screen for that class.")
+        return (f"evaluation.positive_class is {self.positive_class!r}, not a class of this data ({classes}): "
+                f"{chosen!r} is the class whose detection matters. Set evaluation.positive_class to choose the other.")
 
     def positive_class_of(self, labels: list[str]) -> str | None:
         """The name of the class whose detection matters, or None when there is none (more than two classes)."""

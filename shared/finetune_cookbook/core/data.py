@@ -49,6 +49,7 @@ class DataReport:
     split_sources: dict[str, str] = field(default_factory=dict)  # split -> file, as the config names it
     skipped: list[str] = field(default_factory=list)  # "file: reason" of every input left out (unreadable images)
     notes: list[str] = field(default_factory=list)  # anything else a reader of the data should know
+    test_repeats: int = 0  # test rows repeating another test row (a given test split is kept as it came)
 
     def console_summary(self, shown: int = 3) -> str:
         """What was read, dropped and skipped, and the notes: what a run on the command line should say."""
@@ -222,13 +223,25 @@ def require_columns(
                 hint = " (is data.sheet the sheet that holds the data?)"
             elif len(present) == 1:
                 hint = " (only one column: is data.delimiter right?)"
+            elif looks_like_data(present):
+                hint = (". The first row looks like data, not a header: if the file has no header row, name its "
+                        "columns with data.column_names (e.g. [text, label]) and use those names")
             else:
                 hint = ""
             if split in ("validation", "test"):
                 fix += (f" If the {split} file has no labels (as GLUE's test files), leave it out of data.source: a "
                         f"{split} split is then made from train; or name its columns with text_column / label_column "
                         "in its entry of data.source.")
-            raise DataError(f"{origin}: no column {column!r}. Columns found: {', '.join(present)}{hint}. {fix}")
+            listed = ", ".join(map(str, present[:20])) + (f" and {len(present) - 20} more" if len(present) > 20 else "")
+            raise DataError(f"{origin}: no column {column!r}. Columns found: {listed}{hint}. {fix}")
+
+
+def looks_like_data(header: list) -> bool:
+    """Whether a header row reads like a data row: a number, or a sentence, among its names."""
+    def data_like(name) -> bool:
+        text = str(name).strip()
+        return bool(re.fullmatch(r"[-+]?\d+([.,]\d+)?", text)) or len(text.split()) > 3 or len(text) > 40
+    return any(data_like(name) for name in header)
 
 
 def handle_empty(frame: pd.DataFrame, column: str, origin: str, policy: str) -> tuple[pd.DataFrame, int]:
@@ -456,6 +469,8 @@ def prepare_splits(tables: dict[str, Table], config: DataConfig, input_column: s
     else:
         splits = _complete_given_splits(frames, tables, labels, config, report)
     report.split_sizes = {name: len(splits[name]) for name in SPLITS}
+    if keys is not None:
+        report.test_repeats = int(keys(splits["test"]).duplicated().sum())
     return LabelledData(splits=splits, labels=labels, report=report)
 
 

@@ -18,9 +18,11 @@ RECIPE_INFO = "cookbook.json"
 
 
 def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info: dict | None = None,
-                    model_card: str | None = None, name: str = MODEL_DIR) -> Path:
-    """Calls `write(folder)` on a scratch folder, adds `cookbook.json` and the model card (where given), then swaps
-    it in as `<output_dir>/<name>`. A crash midway leaves the previous folder, never a half-written one."""
+                    model_card: str | None = None, name: str = MODEL_DIR,
+                    extra_files: dict[str, bytes] | None = None) -> Path:
+    """Calls `write(folder)` on a scratch folder, adds `cookbook.json`, the model card and `extra_files` (file name
+    -> bytes: what the commands keep beside any task's model) where given, then swaps it in as
+    `<output_dir>/<name>`. A crash midway leaves the previous folder, never a half-written one."""
     final = Path(output_dir) / name
     partial = final.with_name(name + ".partial")
     previous = final.with_name(name + ".previous")
@@ -34,6 +36,8 @@ def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info:
             (partial / RECIPE_INFO).write_text(json.dumps(info, indent=2))
         if model_card is not None:
             (partial / "README.md").write_text(model_card)
+        for file_name, content in (extra_files or {}).items():
+            (partial / file_name).write_bytes(content)
     except BaseException:  # a failed check, a full disk, Ctrl-C: no half-written folder is left behind
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -260,3 +260,15 @@ def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: boo
             shutil.rmtree(old)
     return None
 
+
+
+def validation_score(trainer, metric: str) -> float | None:
+    """The kept model's validation `metric`: the best evaluation where the Trainer kept the best checkpoint, else
+    the last one (the model trained to the end); None where validation was never scored on it."""
+    state = getattr(trainer, "state", None)
+    if state is None:
+        return None
+    if state.best_metric is not None and getattr(trainer.args, "load_best_model_at_end", False):
+        return float(state.best_metric)
+    scores = [entry[f"eval_{metric}"] for entry in state.log_history if f"eval_{metric}" in entry]
+    return float(scores[-1]) if scores else None

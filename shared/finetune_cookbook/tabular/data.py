@@ -21,11 +21,13 @@ from finetune_cookbook.core.data import (
     LabelledData,
     column_list,
     describe_source,
+    drop_across_splits,
     load_tables,
     stratified_sample,
     stratified_split,
 )
 from finetune_cookbook.core.errors import ConfigError, DataError
+from finetune_cookbook.core.io.readers import ROW
 from finetune_cookbook.tabular.columns import (
     CONSTANT,
     binary_targets,
@@ -83,15 +85,19 @@ def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine"
         targets, positive = binary_targets(frame, config.data.label_column, config.tabular.positive_value,
                                            table.origin, meaning=labels[1])
         missing = [c for c in config.tabular.drop_columns if c not in frame.columns]
-        if missing:
-            raise ConfigError(f"tabular.drop_columns names {', '.join(map(repr, missing))}, not columns of "
-                              f"{table.origin}. Columns: {column_list(frame.columns)}.")
+        if missing and split in (ALL, "train"):
+            report.notes.append(f"tabular.drop_columns names {', '.join(map(repr, missing))}, not column(s) of "
+                                f"{table.origin}: nothing to drop there. Name your identifier columns there, or set "
+                                "it to [].")
         frame[TARGET] = targets
         frame[LABEL] = np.where(targets == 1, labels[1], labels[0])
         frames[split] = frame
     origin = tables["train" if "train" in tables else ALL].origin
     split_origins = {split: table.origin for split, table in tables.items() if split != ALL}
     splits = _split(frames, config, report, origin)
+    features = [c for c in splits["train"].columns
+                if c not in {config.data.label_column, *config.tabular.drop_columns, TARGET, LABEL, ROW}]
+    splits, report.cross_split_duplicates, report.test_repeats = without_repeats(splits, features)
     train = splits["train"]
     if train[TARGET].sum() == 0:
         raise DataError(f"{origin}: the training split holds no {labels[1]} case (label {positive!r} in column "
@@ -120,6 +126,21 @@ def load_tabular_data(config: RecipeConfig, labels: tuple[str, str] = ("genuine"
                        label_column=config.data.label_column)
 
 
+def without_repeats(splits: dict[str, pd.DataFrame], features: list[str]) -> tuple[dict[str, pd.DataFrame],
+                                                                                   dict[str, int], int]:
+    """The splits without training (and validation) rows that repeat a later split's row in every feature column,
+    as the text and image readers drop repeated inputs; returns them, the rows each split lost, and how many test
+    rows repeat another test row (counted, not dropped: a given test split is kept as it came)."""
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        present = [c for c in features if c in frame.columns]
+        return pd.util.hash_pandas_object(frame[present].astype("string").fillna("\0"), index=False)
+
+    splits = dict(splits)
+    dropped = drop_across_splits(splits, keys)
+    return ({name: frame.reset_index(drop=True) for name, frame in splits.items()}, dropped,
+            int(keys(splits["test"]).duplicated().sum()))
+
+
 def _split(frames: dict[str, pd.DataFrame], config: RecipeConfig, report: DataReport, origin: str) -> dict[str, pd.DataFrame]:
     given = [s for s in SPLITS if s in frames]
     report.given_splits = given
@@ -130,17 +151,30 @@ def _split(frames: dict[str, pd.DataFrame], config: RecipeConfig, report: DataRe
             frame = stratified_sample(frame, config.data.sample_size, config.data.seed, floor=3)
             report.sampled_to = len(frame)
         report.made_splits = list(SPLITS)
-        if config.tabular.time_columns:
+        if time_columns(config, frame, origin, report):
             return time_split(frame, config, origin)
         return stratified_split(frame, config.data)
     if "test" not in frames:
         raise ConfigError("data.source names a validation split but no test split: name a test file too.")
     if "validation" not in frames:  # carve validation from the latest (or a stratified share of the) training rows
         share = config.data.validation_size / (1 - config.data.test_size)
-        carved = _carve(frames["train"], share, config, origin)
+        carved = _carve(frames["train"], share, config, origin, report)
         frames = {**frames, **carved}
         report.made_splits = ["validation"]
     return {name: frames[name].reset_index(drop=True) for name in SPLITS}
+
+
+def time_columns(config: RecipeConfig, frame: pd.DataFrame, origin: str, report: DataReport) -> list[str]:
+    """`tabular.time_columns` where the file has them all; where it has none of them, none (a stratified split,
+    with a note), so a copied recipe runs on a table without its time columns."""
+    named = config.tabular.time_columns or []
+    absent = [c for c in named if c not in frame.columns]
+    if named and len(absent) == len(named):
+        report.notes.append(f"tabular.time_columns names {', '.join(map(repr, absent))}, not column(s) of {origin}: "
+                            "the split is stratified and seeded instead of time-ordered. Name your time columns "
+                            "there, or leave it unset.")
+        return []
+    return named
 
 
 def time_split(frame: pd.DataFrame, config: RecipeConfig, origin: str) -> dict[str, pd.DataFrame]:
@@ -154,8 +188,9 @@ def time_split(frame: pd.DataFrame, config: RecipeConfig, origin: str) -> dict[s
             "test": ordered.iloc[test_start:].reset_index(drop=True)}
 
 
-def _carve(train: pd.DataFrame, share: float, config: RecipeConfig, origin: str) -> dict[str, pd.DataFrame]:
-    if config.tabular.time_columns:
+def _carve(train: pd.DataFrame, share: float, config: RecipeConfig, origin: str,
+           report: DataReport) -> dict[str, pd.DataFrame]:
+    if time_columns(config, train, origin, report):
         ordered = train.iloc[time_order(train, config.tabular.time_columns, origin)]
         cut = len(ordered) - int(round(share * len(ordered)))
         return {"train": ordered.iloc[:cut], "validation": ordered.iloc[cut:]}

@@ -300,7 +300,7 @@ def validation_metrics(eval_prediction) -> dict[str, float]:
 
 
 def save_classifier(model: TabularForClassification, config: RecipeConfig, output_dir, model_card: str,
-                    **info) -> Path:
+                    extra_files: dict[str, bytes] | None = None, **info) -> Path:
     """Writes `<output_dir>/model` all or nothing: the weights (safetensors), config.json, the column encoder
     (`model.tabular_encoder`, skops + JSON), the card, and `cookbook.json` with the task, the label and identifier
     columns, how new files are read, and the task's own `info`."""
@@ -313,7 +313,7 @@ def save_classifier(model: TabularForClassification, config: RecipeConfig, outpu
         model.save_pretrained(folder)
         model.tabular_encoder.save(folder)
 
-    return save_atomically(output_dir, write, info, model_card)
+    return save_atomically(output_dir, write, info, model_card, extra_files=extra_files)
 
 
 def load_classifier(model_dir) -> tuple[TabularForClassification, TabularEncoder, dict]:

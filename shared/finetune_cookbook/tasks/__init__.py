@@ -44,7 +44,8 @@ class Task(Protocol):
     - `tune(data, config, output_dir=None)`: the fixed-budget search on validation (a `tuning.SearchResult`).
     - `model_name(config)`: the pre-trained model the fine-tune started from, as records and cards name it.
     - `model_card(config, data, metrics, output_dir, made_by)`: the Markdown saved beside the model.
-    - `save_model(trainer, config, output_dir, model_card)`: writes `<output_dir>/model`, all or nothing.
+    - `save_model(trainer, config, output_dir, model_card, extra_files=None)`: writes `<output_dir>/model`, all or
+      nothing, with `extra_files` (name -> bytes) in it: what the commands keep beside any task's model.
     - `predict_file(model_dir, path, column=None)`: labels a user's file (or folder) with a saved model.
 
     A step may take keyword-only parameters with defaults beyond these (the tabular tasks' `fine_tune` takes an
@@ -70,6 +71,10 @@ class Task(Protocol):
     - `predictor(model_dir)`, for `cookbook serve --backend torch`: the saved model loaded once, with `labels`,
       `input_kind` ("texts" or "images"), `model_file`, and `predict(items, names=None)` answering as an export's
       `runtime.py` does. The text, intent and image tasks have it.
+    - `shift_features(data, config, split, trainer=None)` and `new_data_features(model_dir, path, column=None)`,
+      for the checks of `core.shift`: features of at most `shift.MAX_ROWS` rows of a split (after training;
+      `trainer` holds the trained model), and of a file `cookbook predict` labels, in the same space: the frozen
+      pre-trained model's embeddings, or a table's encoded columns. Every task has them.
     """
 
     HEADLINE_METRICS: ClassVar[tuple[str, ...]]
@@ -86,7 +91,7 @@ class Task(Protocol):
 
     def model_card(self, config, data, metrics: dict[str, float], output_dir, made_by: str) -> str: ...
 
-    def save_model(self, trainer, config, output_dir, model_card: str) -> Path: ...
+    def save_model(self, trainer, config, output_dir, model_card: str, extra_files: dict[str, bytes] | None = None) -> Path: ...
 
     def predict_file(self, model_dir, path, column: str | None = None) -> pd.DataFrame: ...
 
@@ -108,9 +113,14 @@ class OptionalSteps(Protocol):
 
     def predictor(self, model_dir) -> Any: ...
 
+    def shift_features(self, data, config, split: str, trainer=None) -> Any: ...
 
-OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat", "export", "predictor")
-STEPS_TOGETHER = (("batch_views", "positive_index"),)  # a task has both or neither
+    def new_data_features(self, model_dir, path, column: str | None = None) -> Any: ...
+
+
+OPTIONAL_STEPS = ("benchmark", "pretrain", "batch_views", "positive_index", "chat", "export", "predictor",
+                  "shift_features", "new_data_features")
+STEPS_TOGETHER = (("batch_views", "positive_index"), ("shift_features", "new_data_features"))  # both or neither
 
 
 def get_task(name: str) -> Task:

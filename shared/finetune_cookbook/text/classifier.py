@@ -24,6 +24,7 @@ from finetune_cookbook.core.io.resolve import resolve_model
 from finetune_cookbook.core.measure import measure
 from finetune_cookbook.core.metrics import trainer_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
+from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult, build_trainer, checkpoint_to_resume, training_arguments
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.text.card import model_card as text_model_card
@@ -203,10 +204,12 @@ def score_on_test(trainer: Trainer, datasets: DatasetDict, data: LabelledData, a
     return result
 
 
-def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
+def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str,
+               extra_files: dict[str, bytes] | None = None) -> Path:
     """Writes weights (safetensors), tokenizer, model card (README.md) and reading instructions to
     `<output_dir>/model`, all or nothing: a crash midway leaves the previous model, never a half-written one."""
-    return save_atomically(output_dir, lambda folder: trainer.save_model(str(folder)), model_info(config), model_card)
+    return save_atomically(output_dir, lambda folder: trainer.save_model(str(folder)), model_info(config), model_card,
+                           extra_files=extra_files)
 
 
 def model_info(config: RecipeConfig) -> dict:
@@ -298,6 +301,28 @@ def predict_file(model_dir: str | Path, path: str | Path, column: str | None = N
     if path.suffix.lower() == ".txt":
         return predict(model_dir, read_lines(path))
     return predict_table(model_dir, read_table(path).drop(columns=ROW), str(path), column)
+
+
+def file_texts(model_dir: str | Path, path: str | Path, column: str | None = None) -> list[str]:
+    """The texts `predict_file` labels in a file."""
+    path = Path(path)
+    if path.suffix.lower() == ".txt":
+        return read_lines(path)
+    column = column or read_model_info(model_dir).get("text_column") or TEXT
+    return read_table(path)[column].tolist()
+
+
+def shift_features(data: LabelledData, config: RecipeConfig, split: str, trainer=None) -> np.ndarray:
+    """The frozen encoder's sentence embeddings of a split's texts (at most `shift.MAX_ROWS`, seeded): what the
+    checks of `core.shift` compare."""
+    texts = sample_rows(data.splits[split], config.data.seed)[TEXT]
+    return embed(sentence_encoder(config.model.name, config.search_dirs), texts)
+
+
+def new_data_features(model_dir: str | Path, path: str | Path, column: str | None = None) -> np.ndarray:
+    """`shift_features` of the texts in a file to label, for `cookbook predict`'s check against training."""
+    texts = pd.DataFrame({TEXT: file_texts(model_dir, path, column)})
+    return embed(sentence_encoder(read_model_info(model_dir)["base_model"]), sample_rows(texts)[TEXT])
 
 
 def export(model_dir: str | Path, export_dir: str | Path, data: LabelledData | None = None,

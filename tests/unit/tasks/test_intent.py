@@ -91,8 +91,21 @@ def test_bad_responses_files_say_what_to_fix(tmp_path, name, content, message):
 
 def test_responses_must_match_the_intents_both_ways():
     check_responses({"a": "A.", "b": "B."}, ["a", "b"], "r.yaml", "q.csv")
-    with pytest.raises(DataError, match=r"c with no training data in q.csv.*\bb have training data but no reply"):
+    with pytest.raises(DataError, match=r"r.yaml: it names 1 intent\(s\) with no training data \(c\).*1 intent\(s\) have "
+                                        r"no reply \(b\): add a reply for each\.$"):
         check_responses({"a": "A.", "c": "C."}, ["a", "b"], "r.yaml", "q.csv")
+
+
+def test_training_adapts_to_a_reply_file_of_other_intents_with_a_note():
+    many = [f"intent_{i}" for i in range(150)]
+    notes = check_responses({"card_arrival": "Soon."}, many, "replies.yaml", "clinc.csv", strict=False)
+    assert notes == ["intent.responses (replies.yaml) names none of the 150 intents of clinc.csv, so it is not used: "
+                     "the bot names the intent it understood. Write a reply file for these intents, or unset "
+                     "intent.responses to drop this note."]
+    partial = check_responses({"intent_0": "Zero.", "typo": "T."}, many, "replies.yaml", "clinc.csv", strict=False)
+    assert len(partial) == 1 and "no training data (typo)" in partial[0]
+    assert "149 intent(s) have no reply (intent_1, intent_2, intent_3, intent_4, intent_5 and 144 more)" in partial[0]
+    assert check_responses({"a": "A."}, ["a"], "r.yaml", "q.csv", strict=False) == []
 
 
 def test_confused_pairs_name_the_pair_and_the_fix():

@@ -22,9 +22,11 @@ from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
 from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
+from finetune_cookbook.core.saving import model_folder
+from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
 from finetune_cookbook.core.tuning import SearchResult, search
-from finetune_cookbook.tabular.columns import check_input_columns, source_rows
+from finetune_cookbook.tabular.columns import TabularEncoder, check_input_columns, source_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
 from finetune_cookbook.tabular.model import row_embeddings
@@ -67,7 +69,18 @@ def model_name(config: RecipeConfig) -> str:
 
 def load_data(config: RecipeConfig) -> TabularData:
     """The config's claims or transactions: fraud labelled 1, identifiers dropped, split, columns typed."""
-    return load_tabular_data(config, LABELS)
+    data = load_tabular_data(config, LABELS)
+    if config.fraud.alert_share is None:
+        data.report.notes.append(
+            f"Alert budget: the top {alert_share(config, data):.1%} of cases, {config.fraud.alerts_per_fraud:g} reviews "
+            f"per expected fraud at the training split's fraud rate ({data.targets('train').mean():.2%}); set "
+            "fraud.alert_share to the share your investigators can review.")
+    return data
+
+
+def alert_share(config: RecipeConfig, data: TabularData) -> float:
+    """The share of cases investigators review: `fraud.alert_share`, or relative to the training fraud rate."""
+    return config.fraud.alert_share_at(float(data.targets("train").mean()))
 
 
 def pretrain(data: TabularData, config: RecipeConfig, output_dir=None, *, resume: bool = False, callbacks=None) -> Pretrained:
@@ -88,7 +101,7 @@ def score_approach(approach: str, data: TabularData, config: RecipeConfig, test_
     threshold = cost_threshold(validation, validation_scores, fraud.cost_missed_fraud, fraud.cost_false_alarm)
     metrics = {
         **ranking_metrics(test, test_scores),
-        **alert_budget_metrics(test, test_scores, fraud.alert_share),
+        **alert_budget_metrics(test, test_scores, alert_share(config, data)),
         **decision_metrics(test, test_scores, threshold, fraud.cost_missed_fraud, fraud.cost_false_alarm),
         "threshold": threshold,
     }
@@ -289,12 +302,13 @@ def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float
                                   f"{config.fraud.label_budget:.0%} of the training labels")
 
 
-def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Path:
+def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
+               extra_files: dict[str, bytes] | None = None) -> Path:
     """Weights (safetensors) and config.json, the column encoder (skops + JSON) and the decision threshold."""
     model = trainer.model
     # threshold null: flagging nothing was the cheapest choice on validation at the stated costs
     return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
-                           threshold=model.config.decision_threshold)
+                           extra_files=extra_files, threshold=model.config.decision_threshold)
 
 
 load_model = load_classifier
@@ -323,3 +337,16 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFram
 def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
     """Scores a table of new rows (CSV or any format the package reads)."""
     return predict(model_dir, *read_new_rows(model_dir, path))
+
+
+def shift_features(data: TabularData, config: RecipeConfig, split: str, trainer=None) -> np.ndarray:
+    """A split's rows (at most `shift.MAX_ROWS`, seeded) as the trained model's column encoder writes them: what
+    the checks of `core.shift` compare."""
+    rows = sample_rows(data.splits[split], config.data.seed)
+    return trainer.model.tabular_encoder.encode(rows, data.report.source).flat()
+
+
+def new_data_features(model_dir, path, column: str | None = None) -> np.ndarray:
+    """`shift_features` of the rows of a file to score, for `cookbook predict`'s check against training."""
+    frame, origin = read_new_rows(model_dir, path)
+    return TabularEncoder.load(model_folder(model_dir)).encode(sample_rows(frame), origin).flat()

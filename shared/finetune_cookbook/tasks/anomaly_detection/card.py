@@ -54,7 +54,7 @@ chance level is the {what} rate (`base_rate`). Accuracy is not reported: flaggin
 |---|---|
 {chr(10).join(rows)}
 
-The alert budget is the top {fraud.alert_share:.0%} of cases by score. {decision} on the
+The alert budget is the top {fraud.alert_share_at(float(data.targets('train').mean())):.1%} of cases by score. {decision} on the
 validation split, with a missed {what} costing {fraud.cost_missed_fraud:g} and a false alarm {fraud.cost_false_alarm:g}.
 
 ## Intended use

@@ -26,9 +26,13 @@ class FraudConfig:
         "and spread over them.", default_factory=lambda: [0, 1, 2, 3, 4]
     )
     min_steps: int = setting("Fine-tuning on few labels trains for at least this many optimiser steps.", 300)
-    alert_share: float = setting(
+    alert_share: float | None = setting(
         "The share of cases an investigator can review (the alert budget): precision and recall are reported for "
-        "the top-scored share.", 0.05
+        "the top-scored share. Unset: alerts_per_fraud times the training split's fraud rate.", None
+    )
+    alerts_per_fraud: float = setting(
+        "Without alert_share, the alert budget is this many reviews per expected fraud, so it fits any fraud rate "
+        "(1.5 at a 2% fraud rate reviews the top 3%).", 1.5
     )
     cost_missed_fraud: float = setting("What a fraud that is not flagged costs (any currency).", 1000.0)
     cost_false_alarm: float = setting("What flagging a genuine case costs: the investigator's time.", 50.0)
@@ -36,10 +40,18 @@ class FraudConfig:
     def check(self, where: str) -> None:
         if not all(0 < b <= 1 for b in [self.label_budget, *self.label_budgets]):
             raise ConfigError(f"{where}: fraud.label_budget(s) are shares of the training labels: use values in (0, 1].")
-        if not 0 < self.alert_share < 1:
-            raise ConfigError(f"{where}: fraud.alert_share is {self.alert_share}; it is a share of the cases, in (0, 1).")
+        if self.alert_share is not None and not 0 < self.alert_share < 1:
+            raise ConfigError(f"{where}: fraud.alert_share is {self.alert_share}; it is a share of the cases, in (0, 1). "
+                              "Unset it to review alerts_per_fraud cases per expected fraud.")
+        if not self.alerts_per_fraud > 0:
+            raise ConfigError(f"{where}: fraud.alerts_per_fraud is {self.alerts_per_fraud}; use a positive number of "
+                              "reviews per expected fraud, such as 1.5.")
         if self.cost_missed_fraud <= 0 or self.cost_false_alarm <= 0:
             raise ConfigError(f"{where}: fraud.cost_missed_fraud and fraud.cost_false_alarm must be positive.")
+
+    def alert_share_at(self, fraud_rate: float) -> float:
+        """The share of cases reviewed: `alert_share`, else `alerts_per_fraud` times `fraud_rate` (at most all)."""
+        return self.alert_share if self.alert_share is not None else min(1.0, self.alerts_per_fraud * fraud_rate)
 
 
 @dataclass

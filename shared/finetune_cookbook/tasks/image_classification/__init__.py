@@ -32,6 +32,7 @@ from finetune_cookbook.core.metrics import (
     trainer_probability_metrics,
 )
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
+from finetune_cookbook.core.shift import MAX_ROWS, sample_rows
 from finetune_cookbook.core.training import (
     FineTuneResult,
     WeightAveraging,
@@ -69,6 +70,9 @@ def load_data(config: RecipeConfig) -> LabelledData:
     data.report.skipped = image_io.skipped_lines(found.skipped)
     if split_like:
         data.report.notes.append(split_like)
+    positive = config.evaluation.positive_note(data.labels)
+    if positive:
+        data.report.notes.append(positive)
     upscaled = image_io.count_upscaled(found.table, config.model.image_size)
     if upscaled:
         data.report.notes.append(f"{upscaled} image(s) are smaller than {config.model.image_size} px and are upscaled.")
@@ -289,6 +293,32 @@ def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
                  probabilities["test"], probabilities["validation"], cost, len(data.splits["train"]))
 
 
+def shift_features(data: LabelledData, config: RecipeConfig, split: str, trainer=None) -> np.ndarray:
+    """The frozen pre-trained backbone's pooled features of a split's images (at most `shift.MAX_ROWS`, seeded):
+    what the checks of `core.shift` compare."""
+    sample = sample_rows(data.splits[split], config.data.seed)
+    mean, std = normalisation(config.model.name)
+    dataset = image_io.with_image_transform(
+        image_io.to_hf_dataset(sample[[IMAGE, FILE, LABEL]], data.labels),
+        image_io.eval_transform(config.model.image_size, mean, std))
+    return embed_images(build_classifier(config.model.name, len(data.labels)).to(torch_device()), dataset)
+
+
+def new_data_features(model_dir: str | Path, path: str | Path, column: str | None = None) -> np.ndarray:
+    """`shift_features` of the readable images `predict_file` classifies, for `cookbook predict`'s check."""
+    info = read_model_info(model_dir)
+    column = column or info.get("image_column") or IMAGE
+    images = [item for item in image_io.list_prediction_images(path, column) if image_io.check_image(item).ok]
+    images = [images[i] for i in sorted(np.random.default_rng(0).permutation(len(images))[:MAX_ROWS])]
+    mean, std = normalisation(info["base_model"])
+    transform = image_io.eval_transform(info["image_size"], mean, std)
+    model = build_classifier(info["base_model"], 2).eval()
+    with torch.inference_mode():
+        return np.concatenate([
+            model.embed(torch.stack([transform(image_io.open_image(item)) for item in images[start:start + 64]])).numpy()
+            for start in range(0, len(images), 64)]) if images else np.zeros((0, 1))
+
+
 def model_name(config: RecipeConfig) -> str:
     """The pre-trained backbone the fine-tune starts from, as the config names it."""
     return config.model.name
@@ -355,7 +385,8 @@ def mistakes_and_hits(table: pd.DataFrame, n: int = 4) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------- saving
 
 
-def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
+def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, model_card: str,
+               extra_files: dict[str, bytes] | None = None) -> Path:
     """Weights (safetensors), the architecture (JSON), the preprocessing, the class names and the decision
     threshold chosen on validation, all or nothing. Nothing in the folder is unpickled when it is loaded again."""
     model = trainer.model
@@ -366,7 +397,8 @@ def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, m
             "labels": model.labels, "threshold": model.decision_threshold,
             "positive_class": model.labels[model.positive] if model.positive is not None else None,
             "image_column": config.data.image_column or IMAGE}
-    return save_atomically(output_dir, lambda folder: save_classifier(model, folder), info, model_card)
+    return save_atomically(output_dir, lambda folder: save_classifier(model, folder), info, model_card,
+                           extra_files=extra_files)
 
 
 def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, float], output_dir, made_by: str) -> str:

@@ -156,7 +156,10 @@ def load_data(config: RecipeConfig) -> IntentData:
     path = responses_path(config)
     if path is not None:
         data.responses = read_responses(path)
-        check_responses(data.responses, data.labels, str(path), data.report.source)
+        notes = check_responses(data.responses, data.labels, config.intent.responses, data.report.source, strict=False)
+        data.report.notes += notes
+        if notes and not set(data.responses) & set(data.labels):
+            data.responses = None
     return data
 
 
@@ -378,7 +381,8 @@ def fallback_sentence(config: RecipeConfig) -> str:
             "were held out of a second model and played the unknown messages.")
 
 
-def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card: str) -> Path:
+def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card: str,
+               extra_files: dict[str, bytes] | None = None) -> Path:
     """The text model, with the hand-over threshold and the replies, all or nothing."""
     fallback = getattr(trainer.model.config, "out_of_scope_fallback", None)
     if fallback is None:
@@ -386,8 +390,9 @@ def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card
                             "chooses one, before saving.")
     path = responses_path(config)
     responses = read_responses(path) if path else None
-    if responses is not None:  # read again: the file may have changed while the model trained
-        check_responses(responses, list(trainer.model.config.id2label.values()), str(path), "the trained model")
+    intents = list(trainer.model.config.id2label.values())
+    if responses is not None and not set(responses) & set(intents):  # another data set's replies: not used
+        responses = None
 
     def write(folder: Path) -> None:
         trainer.save_model(str(folder))
@@ -396,7 +401,7 @@ def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card
 
     info = {**tc.model_info(config), "fallback": fallback, "handover_reply": config.intent.handover_reply,
             "max_message_chars": config.intent.max_message_chars}
-    return save_atomically(output_dir, write, info, model_card)
+    return save_atomically(output_dir, write, info, model_card, extra_files=extra_files)
 
 
 def _with_handover(predictions: pd.DataFrame, model_dir: str | Path) -> pd.DataFrame:
@@ -433,6 +438,10 @@ class IntentPredictor(tc.TextPredictor):
             answer["reply"] = (self.handover_reply if answer["handed_over"] else self.responses.get(
                 answer["label"], f"I understood this as {answer['label'].replace('_', ' ')}."))
         return answers
+
+
+shift_features = tc.shift_features  # the frozen encoder's view of the in-scope queries, for `core.shift`
+new_data_features = tc.new_data_features
 
 
 def predictor(model_dir: str | Path) -> IntentPredictor:

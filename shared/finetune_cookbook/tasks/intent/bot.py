@@ -59,20 +59,34 @@ def read_responses(path: str | Path) -> dict[str, str]:
     return responses
 
 
-def check_responses(responses: dict[str, str], intents: list[str], origin: str, data_origin: str) -> None:
-    """Refuses a responses file whose intents differ from the model's: the bot must have a reply for every
-    intent it can predict, and a reply for an intent it never learned is a sign of a typo or a stale file."""
+def _first(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def check_responses(responses: dict[str, str], intents: list[str], origin: str, data_origin: str,
+                    strict: bool = True) -> list[str]:
+    """Compares a responses file's intents with the model's. An intent without a reply gets the default reply
+    (the intent's name), and a reply for an intent the model never learned is a sign of a typo or a stale file.
+
+    `strict` (a file given to a trained model): either is an error. Otherwise (training): notes, returned, and a
+    file that shares no intent with the data is not used at all."""
     without_data = sorted(set(responses) - set(intents))
     without_reply = [intent for intent in intents if intent not in responses]
+    if not strict and len(without_reply) == len(intents):
+        return [f"intent.responses ({origin}) names none of the {len(intents)} intents of {data_origin}, so it is not "
+                "used: the bot names the intent it understood. Write a reply file for these intents, or unset "
+                "intent.responses to drop this note."]
     problems = []
     if without_data:
-        problems.append(f"it names intent(s) {', '.join(without_data)} with no training data in {data_origin}: add "
-                        "training queries for them, fix the name, or remove them from the responses file")
+        problems.append(f"it names {len(without_data)} intent(s) with no training data ({_first(without_data)}): fix "
+                        "the names, or remove them from the file")
     if without_reply:
-        problems.append(f"intent(s) {', '.join(without_reply)} have training data but no reply: add a reply for "
-                        "each (the bot answers every intent it predicts), or remove their rows from the data")
-    if problems:
+        problems.append(f"{len(without_reply)} intent(s) have no reply ({_first(without_reply)}): "
+                        + ("add a reply for each" if strict else "the bot names the intent it understood for them; "
+                           "add a reply for each to change that"))
+    if problems and strict:
         raise DataError(f"{origin}: " + "; and ".join(problems) + ".")
+    return [f"intent.responses ({origin}): " + "; and ".join(problems) + "."] if problems else []
 
 
 # ------------------------------------------------------------------------------------------------ messages

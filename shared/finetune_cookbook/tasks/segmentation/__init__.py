@@ -27,6 +27,7 @@ from finetune_cookbook.core.data import LABEL
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
 from finetune_cookbook.core.measure import Measurement, measure
+from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
 from finetune_cookbook.tabular.columns import (
     TabularEncoder,
@@ -62,6 +63,7 @@ from finetune_cookbook.tasks.segmentation.customers import (
     SHARE_PREFIX,
     TENURE,
     CustomerColumns,
+    roles_in_file,
     spend_labels,
 )
 from finetune_cookbook.tasks.segmentation.segments import (
@@ -142,8 +144,11 @@ def load_data(config: RecipeConfig) -> CustomerData:
     age and household size added; nothing is written."""
     data = load_tabular_data(config, LABELS, describe_columns=False)
     origin = data.report.source
-    columns = CustomerColumns(config.segmentation)
-    columns.check_config(data.splits["train"].columns, origin)
+    file_columns = [c for c in data.splits["train"].columns if c not in (TARGET, LABEL)]
+    settings, unset = roles_in_file(config.segmentation, file_columns, origin)
+    data.report.notes += unset
+    columns = CustomerColumns(settings)
+    columns.check_config(file_columns, origin)
     everyone = pd.concat(data.splits, names=["split", None])  # checked at once: an error counts every bad row
     columns.fit_snapshot(everyone, origin)  # no label in it: every customer may count
     featured = columns.add_features(everyone, origin)
@@ -396,7 +401,8 @@ def segment_profile(data: CustomerData, config: RecipeConfig, run: SegmentRun, s
     """Per segment: a name, size, share, response rate and typical (median) features, on `split`'s customers."""
     naming = data.naming_features("train")
     own_words = column_words(naming, list(data.own_columns()))
-    names = segment_names(naming, run.labels["train"], run.k, segment_words(config.segmentation), fallback=own_words)
+    names = segment_names(naming, run.labels["train"], run.k, segment_words(data.customers.settings),
+                          fallback=own_words)
     words_used = {re.sub(r" \(\d+\)$", "", part) for name in names for part in name.split(", ")}
     named_by = [column for column, words in own_words.items() if words_used & set(words)]
     # the file's own columns that gave a segment its name are shown beside the role features, so the name is explained
@@ -425,7 +431,7 @@ def segment_record(data: CustomerData, config: RecipeConfig, space: EmbeddingSpa
         "names": table["name"].tolist(), "training_response_rates": run.training_rates.round(4).tolist(),
         "training_shares": table["share"].round(4).tolist(),
         "snapshot": str(data.customers.snapshot.date()) if data.customers.snapshot is not None else None,
-        "settings": dataclasses.asdict(config.segmentation), "engineered": data.engineered,
+        "settings": dataclasses.asdict(data.customers.settings), "engineered": data.engineered,
     }
 
 
@@ -460,9 +466,11 @@ def model_card(config: RecipeConfig, data: CustomerData, metrics: dict[str, floa
     return segmentation_model_card(config, data, metrics, output_dir, made_by)
 
 
-def save_model(trainer, config: RecipeConfig, output_dir, model_card: str) -> Path:
+def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
+               extra_files: dict[str, bytes] | None = None) -> Path:
     """The fine-tuned encoder (safetensors, config.json), the column encoder and the segments (centres, names)."""
-    return save_classifier(trainer.model, config, output_dir, model_card, segments=trainer.model.segmentation)
+    return save_classifier(trainer.model, config, output_dir, model_card, extra_files=extra_files,
+                           segments=trainer.model.segmentation)
 
 
 load_model = load_classifier
@@ -474,8 +482,7 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
     `result.attrs["ignored_columns"]`."""
     model, encoder, info = load_model(model_dir)
     saved = info["segments"]
-    columns = CustomerColumns(SegmentationConfig(**saved["settings"]), new_customers=True)
-    columns.snapshot = pd.Timestamp(saved["snapshot"]) if saved["snapshot"] else None
+    columns = saved_columns(saved)
     needed = [c for c in encoder.input_columns if c not in saved["engineered"]] + columns.role_columns
     needed = list(dict.fromkeys(needed))
     extra = check_input_columns(frame, needed, origin)
@@ -497,6 +504,28 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.Dat
     return out
 
 
+def saved_columns(saved: dict) -> CustomerColumns:
+    """How a saved model computes its customer features from new customers' columns."""
+    columns = CustomerColumns(SegmentationConfig(**saved["settings"]), new_customers=True)
+    columns.snapshot = pd.Timestamp(saved["snapshot"]) if saved["snapshot"] else None
+    return columns
+
+
 def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
     """Assigns the customers of a table (CSV or any format the package reads) to the saved segments."""
     return predict(model_dir, *read_new_rows(model_dir, path))
+
+
+def shift_features(data: CustomerData, config: RecipeConfig, split: str, trainer=None) -> np.ndarray:
+    """A split's customers (at most `shift.MAX_ROWS`, seeded) as the trained model's column encoder writes them,
+    computed features included: what the checks of `core.shift` compare."""
+    rows = sample_rows(data.splits[split], config.data.seed)
+    return trainer.model.tabular_encoder.encode(rows, data.report.source).flat()
+
+
+def new_data_features(model_dir, path, column: str | None = None) -> np.ndarray:
+    """`shift_features` of the customers of a file, for `cookbook predict`'s check against training."""
+    frame, origin = read_new_rows(model_dir, path)
+    _, encoder, info = load_model(model_dir)
+    featured = saved_columns(info["segments"]).add_features(sample_rows(frame), origin)
+    return encoder.encode(featured, origin).flat()

@@ -10,6 +10,7 @@ tenure of 0, whoever else is in the file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -25,6 +26,34 @@ RECENCY, FREQUENCY, MONETARY = "recency", "frequency", "monetary"
 TENURE, AGE, HOUSEHOLD = "tenure_days", "age", "household_size"
 SHARE_PREFIX = "share_"
 RFM = (RECENCY, FREQUENCY, MONETARY)
+
+
+SINGLE_ROLES = ("recency_column", "joined_column", "birth_year_column", "age_column", "partner_column",
+                "income_column")
+LIST_ROLES = ("purchase_columns", "spend_columns", "household_columns")
+
+
+def roles_in_file(settings: SegmentationConfig, columns, origin: str) -> tuple[SegmentationConfig, list[str]]:
+    """The settings with every role whose column the file lacks unset (a list role keeps the columns it has), and
+    a note naming them: a recipe copied onto another customer table runs, with the features its columns allow."""
+    present, changes, unset = set(columns), {}, []
+    for name in SINGLE_ROLES:
+        value = getattr(settings, name)
+        if value and value not in present:
+            changes[name] = None
+            unset.append(f"{name} ({value!r})")
+    for name in LIST_ROLES:
+        missing = [c for c in getattr(settings, name) if c not in present]
+        if missing:
+            changes[name] = [c for c in getattr(settings, name) if c in present]
+            unset.append(f"{name} ({', '.join(map(repr, missing))})")
+    if not unset:
+        return settings, []
+    shown = "; ".join(unset[:4]) + (f"; and {len(unset) - 4} more" if len(unset) > 4 else "")
+    return dataclasses.replace(settings, **changes), [
+        f"{origin} lacks the column(s) of these segmentation roles, which are unset: {shown}. Name your own "
+        "columns there (segmentation.*_column(s)) to add recency, frequency, spend, tenure, age or household size "
+        "as features."]
 
 
 @dataclass

@@ -15,10 +15,12 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     load_tokenizer,
     model_card,
     model_name,
+    new_data_features,
     predict,
     predict_file,
     predictor,
     save_model,
+    shift_features,
     tfidf_baseline,
     tune,
 )
