@@ -38,7 +38,8 @@ def _train(args) -> None:
         if started:
             print(f"  ({time.monotonic() - started['at']:.0f} s)", flush=True)
         started["at"] = time.monotonic()
-        print(f"{name} ...", flush=True)
+        if name != "done":
+            print(f"{name} ...", flush=True)
 
     compare = getattr(args, "compare", False)
     summary = train(load_config(args.config), args.output_dir, resume=args.resume, on_data=announce, compare=compare,
@@ -46,6 +47,7 @@ def _train(args) -> None:
     if not summary.main_process:
         return
     if summary.comparison:
+        step("done")
         print(summary.comparison, end="")
     report = getattr(summary.data, "report", None)
     for note in report.notes[shown["notes"]:] if report is not None else []:

@@ -75,10 +75,11 @@ def two_sample_test(reference: np.ndarray, other: np.ndarray, seed: int = 0) -> 
     features = np.nan_to_num(np.vstack([reference, other]))
     origin = np.r_[np.zeros(len(reference)), np.ones(len(other))]
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    # Few rows and many features: a handful of principal components keeps the classifier from fitting noise.
+    # Few rows and many features: a handful of principal components keeps the classifier from fitting noise. They
+    # are found once, without the rows' origins, so the shuffled runs below share them and the test stays fair.
     components = max(1, min(16, features.shape[1], len(features) // 10))
-    model = make_pipeline(StandardScaler(), PCA(n_components=components, random_state=seed),
-                          LogisticRegression(C=1.0, max_iter=1000))
+    features = PCA(n_components=components, random_state=seed).fit_transform(StandardScaler().fit_transform(features))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
     def auc(labels: np.ndarray) -> float:
         scores = cross_val_predict(model, features, labels, cv=folds, method="predict_proba")[:, 1]

@@ -47,6 +47,7 @@ from finetune_cookbook.tasks.intent.fallback import (
     choose_threshold,
     held_out_intents,
     operating_point,
+    threshold_keeping_accuracy,
 )
 from finetune_cookbook.text import classifier as tc
 from finetune_cookbook.text.card import model_card as text_model_card
@@ -54,14 +55,18 @@ from finetune_cookbook.text.card import model_card as text_model_card
 TEXT = tc.TEXT
 HEADLINE_METRICS = ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "real_oos_recall", "handover_rate")
 ALL_EXAMPLES = None  # examples_per_intent of a run on every training example
+MIN_LABELLED_OUT_OF_SCOPE = 10  # fewer labelled out-of-scope validation queries: held-out intents choose the threshold
+ACCURACY_GIVEN_UP = 0.02  # out-of-scope recall is also reported where in-scope accuracy is 2 points below no hand-over
 
 
 @dataclass
 class IntentData(LabelledData):
     """Labelled splits of in-scope queries, the real out-of-scope queries kept apart, and the bot's replies."""
 
-    out_of_scope: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({TEXT: []}))
+    out_of_scope: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({TEXT: []}))  # measured on (test)
     responses: dict[str, str] | None = None
+    # labelled out-of-scope queries beside validation: the hand-over threshold is chosen with them
+    out_of_scope_validation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({TEXT: []}))
 
 
 @dataclass
@@ -128,17 +133,14 @@ def load_data(config: RecipeConfig) -> IntentData:
     if not text_column:
         raise ConfigError(f"{config.config_path}: data.text_column is not set; name the column that holds the queries.")
     tables = load_tables(config.data, config.search_dirs)
-    out_of_scope, unused = [], []
+    marked_rows = {}
     for split, table in tables.items():
         require_columns(table.frame, [text_column, config.data.label_column], table.origin, split=split)
         if config.intent.out_of_scope_label is not None:
             marked = _is_out_of_scope(table.frame, config).to_numpy()
-            # With a test split of its own, only its out-of-scope rows are scored, as published results are.
-            if "test" not in tables or split == "test":
-                out_of_scope.append(table.frame[marked])
-            elif marked.any():
-                unused.append(f"{int(marked.sum())} in {split}")
+            marked_rows[split] = table.frame[marked][text_column]
             tables[split] = dataclasses.replace(table, frame=table.frame[~marked].reset_index(drop=True))
+    out_of_scope, for_threshold = split_out_of_scope(marked_rows, config)
     labelled = prepare_splits(tables, in_scope_settings(config), text_column,
                               lambda frame: normalised_text(frame[text_column]))
     data = IntentData(labelled.splits, labelled.labels, labelled.report)
@@ -146,13 +148,20 @@ def load_data(config: RecipeConfig) -> IntentData:
     if config.intent.out_of_scope_source is not None:
         out_of_scope.append(read_out_of_scope_source(config).to_frame(text_column))
     if out_of_scope:
-        texts = pd.concat(out_of_scope)[text_column].str.strip()
-        data.out_of_scope = pd.DataFrame({TEXT: texts[texts != ""].drop_duplicates().tolist()})
+        data.out_of_scope = _queries(pd.concat(out_of_scope))
+        data.report.notes.append(f"{len(data.out_of_scope)} real out-of-scope queries are kept out of training; "
+                                 "they measure how often the bot hands them over.")
+    data.out_of_scope_validation = _queries(for_threshold)
+    data.out_of_scope_validation = data.out_of_scope_validation[
+        ~data.out_of_scope_validation[TEXT].isin(data.out_of_scope[TEXT])].reset_index(drop=True)
+    if len(data.out_of_scope_validation):
+        enough = len(data.out_of_scope_validation) >= MIN_LABELLED_OUT_OF_SCOPE
         data.report.notes.append(
-            f"{len(data.out_of_scope)} real out-of-scope queries are kept out of training and of the threshold "
-            "choice; they only measure how often the bot hands them over."
-            + (f" Out-of-scope rows outside the test split ({', '.join(unused)}) are not used." if unused else "")
-        )
+            f"{len(data.out_of_scope_validation)} labelled out-of-scope queries beside validation " +
+            ("choose the hand-over threshold." if enough and config.intent.threshold is None else
+             f"are too few to choose the hand-over threshold with (at least {MIN_LABELLED_OUT_OF_SCOPE}): "
+             "held-out intents choose it." if config.intent.threshold is None else "are not used: intent.threshold "
+             "is set."))
     path = responses_path(config)
     if path is not None:
         data.responses = read_responses(path)
@@ -161,6 +170,28 @@ def load_data(config: RecipeConfig) -> IntentData:
         if notes and not set(data.responses) & set(data.labels):
             data.responses = None
     return data
+
+
+def _queries(texts: pd.Series) -> pd.DataFrame:
+    texts = texts.astype("string").str.strip()
+    return pd.DataFrame({TEXT: texts[texts.notna() & (texts != "")].drop_duplicates().tolist()})
+
+
+def split_out_of_scope(marked: dict[str, pd.Series], config: RecipeConfig) -> tuple[list[pd.Series], pd.Series]:
+    """The labelled out-of-scope queries of each split, as (measured on, threshold chosen with).
+
+    With a test split of its own, its out-of-scope queries are measured on, as published results are, and those of
+    validation (else of train: never trained on) choose the threshold. Without one, they are shared between the
+    two as validation_size to test_size, seeded."""
+    if not marked:
+        return [], pd.Series([], dtype="string")
+    if "test" in marked:
+        beside = marked.get("validation", marked.get("train", pd.Series([], dtype="string")))
+        return [marked["test"]], beside
+    everything = pd.concat(marked.values()).sample(frac=1.0, random_state=config.data.seed)
+    share = config.data.validation_size / (config.data.validation_size + config.data.test_size)
+    cut = int(round(share * len(everything)))
+    return [everything.iloc[cut:]], everything.iloc[:cut]
 
 
 def with_examples_per_intent(data: LabelledData, count: int | None, seed: int) -> LabelledData:
@@ -212,6 +243,28 @@ def _has_checkpoint(folder: Path) -> bool:
 
 def choose_fallback(data: LabelledData, config: RecipeConfig, output_dir: str | Path,
                     training: TrainingConfig | None = None, resume: bool = False, final_trainer=None) -> Fallback:
+    """The hand-over threshold: set in the config; else chosen on validation with the data's labelled out-of-scope
+    queries, where it has at least `MIN_LABELLED_OUT_OF_SCOPE` of them beside validation (the held-out-intent rule
+    is still run, to compare); else by the held-out-intent rule (`holdout_fallback`)."""
+    if config.intent.threshold is not None:
+        return Fallback(config.intent.threshold, "set in the config (intent.threshold)")
+    holdout = holdout_fallback(data, config, output_dir, training, resume, final_trainer)
+    labelled = getattr(data, "out_of_scope_validation", None)
+    if final_trainer is None or labelled is None or len(labelled) < MIN_LABELLED_OUT_OF_SCOPE:
+        return holdout
+    frame = data.splits["validation"]
+    scores = probabilities(final_trainer, frame[TEXT].tolist(), config.model.max_length)
+    correct = np.array(data.labels)[scores.argmax(axis=1)] == frame[LABEL].to_numpy()
+    unknown = probabilities(final_trainer, labelled[TEXT].tolist(), config.model.max_length).max(axis=1)
+    chosen = choose_threshold(answer_curve(scores.max(axis=1), correct, unknown))
+    return Fallback(
+        threshold=chosen.threshold, validation=chosen, labelled_queries=len(labelled), holdout_rule=holdout,
+        how=(f"chosen on validation with {len(labelled)} labelled out-of-scope queries: the threshold that best "
+             "balances in-scope accuracy and handing those over."), train_seconds=holdout.train_seconds)
+
+
+def holdout_fallback(data: LabelledData, config: RecipeConfig, output_dir: str | Path,
+                     training: TrainingConfig | None = None, resume: bool = False, final_trainer=None) -> Fallback:
     """The hand-over threshold, chosen without out-of-scope labels.
 
     A second model trains on the intents minus a seeded `intent.holdout_share` of them. On validation, the
@@ -222,8 +275,6 @@ def choose_fallback(data: LabelledData, config: RecipeConfig, output_dir: str | 
     (`final_trainer`) does not take that number as it is: it takes the threshold that hands over the same share
     of in-scope validation queries as the held-out-intent model did at its chosen threshold.
     """
-    if config.intent.threshold is not None:
-        return Fallback(config.intent.threshold, "set in the config (intent.threshold)")
     training = training or config.training
     held = intents_to_hold_out(data, config, training.seed)
     known = [label for label in data.labels if label not in held]
@@ -275,13 +326,33 @@ def fine_tune(data: IntentData, config: RecipeConfig, output_dir: str | Path | N
     metrics["threshold"] = fallback.threshold
     if fallback.test is not None:
         metrics.update(in_scope_accuracy=fallback.test.in_scope_accuracy, oos_recall=fallback.test.oos_recall)
-    metrics["handover_rate"] = float((tuned.result.probabilities.max(axis=1) < fallback.threshold).mean())
+    confidence = tuned.result.probabilities.max(axis=1)
+    metrics["handover_rate"] = float((confidence < fallback.threshold).mean())
     real = getattr(data, "out_of_scope", None)
     if real is not None and len(real):
-        scores = probabilities(tuned.trainer, real[TEXT].tolist(), config.model.max_length)
-        metrics["real_oos_recall"] = float((scores.max(axis=1) < fallback.threshold).mean())
+        unknown = probabilities(tuned.trainer, real[TEXT].tolist(), config.model.max_length).max(axis=1)
+        metrics["real_oos_recall"] = float((unknown < fallback.threshold).mean())
+        correct = tuned.result.predictions == np.asarray(data.label_ids("test"))
+        metrics.update(real_out_of_scope_metrics(fallback, confidence, correct, unknown))
     tuned.trainer.model.config.out_of_scope_fallback = fallback.summary()  # saved in config.json with the weights
     return IntentFineTune(result=tuned.result, trainer=tuned.trainer, fallback=fallback)
+
+
+def real_out_of_scope_metrics(fallback: Fallback, confidence, correct, unknown) -> dict[str, float]:
+    """With real out-of-scope test queries: out-of-scope recall where in-scope accuracy is `ACCURACY_GIVEN_UP`
+    below answering everything (a point of the test curve, comparable with published results); and, where labelled
+    queries chose the threshold, the final model's in-scope accuracy and out-of-scope recall at it and at the
+    held-out-intent rule's threshold."""
+    curve = answer_curve(confidence, correct, unknown)
+    kept = threshold_keeping_accuracy(curve, float(np.mean(correct)) - ACCURACY_GIVEN_UP)
+    metrics = {"fixed_in_scope_accuracy": kept.in_scope_accuracy, "oos_recall_at_fixed_accuracy": kept.oos_recall}
+    if fallback.labelled_queries:
+        fallback.test = operating_point(fallback.threshold, confidence, correct, unknown)
+        fallback.test_curve = curve
+        rule = operating_point(fallback.holdout_rule.threshold, confidence, correct, unknown)
+        metrics.update(in_scope_accuracy=fallback.test.in_scope_accuracy, oos_recall=fallback.test.oos_recall,
+                       holdout_rule_in_scope_accuracy=rule.in_scope_accuracy, holdout_rule_oos_recall=rule.oos_recall)
+    return metrics
 
 
 def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int, output_dir: str | Path,
@@ -362,21 +433,33 @@ def model_card(config: RecipeConfig, data: IntentData, metrics: dict[str, float]
     card = text_model_card(config, data.report, metrics, data.labels, output_dir, made_by)
     lines = ["", "## Hand-over to a human", "",
              f"The bot answers when the model's confidence is at least {metrics['threshold']:.3f}; below it, it "
-             f"hands the message over. {fallback_sentence(config)}"]
-    if "oos_recall" in metrics:
+             f"hands the message over. {fallback_sentence(config, metrics)}"]
+    labelled = "holdout_rule_oos_recall" in metrics
+    if labelled:
+        lines.append(f"On test, this model at this threshold answers {metrics['in_scope_accuracy']:.3f} of in-scope "
+                     f"queries right and hands over {metrics['oos_recall']:.3f} of the out-of-scope ones; at the "
+                     f"held-out-intent rule's threshold it would score {metrics['holdout_rule_in_scope_accuracy']:.3f} "
+                     f"and {metrics['holdout_rule_oos_recall']:.3f}.")
+    elif "oos_recall" in metrics:
         lines.append(f"The model with held-out intents, at its own threshold, on test (`in_scope_accuracy`, "
                      f"`oos_recall`): {metrics['in_scope_accuracy']:.3f} of in-scope queries answered right, "
                      f"{metrics['oos_recall']:.3f} of the held-out intents' queries handed over.")
     if "real_oos_recall" in metrics:
-        lines.append(f"Real out-of-scope queries handed over: {metrics['real_oos_recall']:.3f}.")
+        lines.append(f"Real out-of-scope queries handed over: {metrics['real_oos_recall']:.3f}. Where in-scope "
+                     f"accuracy is {ACCURACY_GIVEN_UP:.0%} below answering everything "
+                     f"({metrics['fixed_in_scope_accuracy']:.3f}), this model hands over "
+                     f"{metrics['oos_recall_at_fixed_accuracy']:.3f} of them.")
     lines += [f"In-scope test queries handed over by this model: {metrics['handover_rate']:.3f}.", "",
               f"Chat with it: `cookbook chat {Path(output_dir).as_posix()}`.", ""]
     return card + "\n".join(lines)
 
 
-def fallback_sentence(config: RecipeConfig) -> str:
+def fallback_sentence(config: RecipeConfig, metrics: dict[str, float] | None = None) -> str:
     if config.intent.threshold is not None:
         return "The threshold was set in the config (intent.threshold)."
+    if metrics and "holdout_rule_oos_recall" in metrics:
+        return ("The threshold was chosen on validation with the data's labelled out-of-scope queries: the one "
+                "that best balances in-scope accuracy and handing those over.")
     return (f"The threshold was chosen without out-of-scope labels: {config.intent.holdout_share:.0%} of the intents "
             "were held out of a second model and played the unknown messages.")
 

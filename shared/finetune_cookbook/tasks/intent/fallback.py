@@ -56,6 +56,14 @@ def choose_threshold(curve: pd.DataFrame) -> OperatingPoint:
     return OperatingPoint(float(best["threshold"]), float(best["in_scope_accuracy"]), float(best["oos_recall"]))
 
 
+def threshold_keeping_accuracy(curve: pd.DataFrame, accuracy: float) -> OperatingPoint:
+    """The highest threshold whose in-scope accuracy is still at least `accuracy`: out-of-scope recall at a fixed
+    in-scope accuracy, as published out-of-scope results compare methods."""
+    kept = curve[curve["in_scope_accuracy"] >= accuracy - 1e-12]
+    best = kept.iloc[-1] if len(kept) else curve.iloc[0]
+    return OperatingPoint(float(best["threshold"]), float(best["in_scope_accuracy"]), float(best["oos_recall"]))
+
+
 def operating_point(threshold: float, in_scope_confidence, in_scope_correct, oos_confidence) -> OperatingPoint:
     """In-scope accuracy and out-of-scope recall of a given threshold."""
     in_conf = np.asarray(in_scope_confidence, dtype=float)
@@ -86,6 +94,8 @@ class Fallback:
     test: OperatingPoint | None = None
     test_curve: pd.DataFrame | None = field(default=None, repr=False)
     train_seconds: float = 0.0
+    labelled_queries: int = 0  # labelled out-of-scope validation queries the threshold was chosen with
+    holdout_rule: Fallback | None = None  # beside a labelled choice: what the held-out-intent rule would choose
 
     def summary(self) -> dict:
         """What is saved with the model (JSON)."""
@@ -93,4 +103,6 @@ class Fallback:
             "threshold": round(self.threshold, 6), "how": self.how, "held_out_intents": self.held_out,
             "validation": self.validation.as_dict() if self.validation else None,
             "test": self.test.as_dict() if self.test else None,
+            "labelled_out_of_scope_queries": self.labelled_queries,
+            **({"holdout_rule_threshold": round(self.holdout_rule.threshold, 6)} if self.holdout_rule else {}),
         }
