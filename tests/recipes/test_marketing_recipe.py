@@ -216,9 +216,12 @@ def test_too_few_customers_for_the_segments_asked_for(tmp_path):
         load(tmp_path, lambda rows: rows.head(120), segmentation={"k_range": [3, 8]})
 
 
-def test_a_column_the_config_names_but_the_file_lacks_is_named(tmp_path):
-    with pytest.raises(DataError, match=r"names column\(s\) 'joined_on', 'spend_fish', which the file does not have"):
-        load(tmp_path, lambda rows: rows.drop(columns=["spend_fish", "joined_on"]))
+def test_a_role_whose_column_the_file_lacks_is_unset_with_a_note(tmp_path):
+    data = load(tmp_path, lambda rows: rows.drop(columns=["spend_fish", "joined_on"]))
+    note = next(note for note in data.report.notes if "lacks the column(s) of these segmentation roles" in note)
+    assert "joined_column ('joined_on'); spend_columns ('spend_fish')" in note
+    assert data.customers.settings.joined_column is None and "spend_fish" not in data.customers.settings.spend_columns
+    assert "tenure_days" not in data.engineered and "monetary" in data.engineered
 
 
 def test_text_in_a_numeric_column_names_the_rows(tmp_path):

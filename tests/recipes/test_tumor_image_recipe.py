@@ -43,7 +43,8 @@ def test_train_writes_model_metrics_and_card(trained):
     run, stdout = trained
     assert "test: accuracy" in stdout and "roc_auc" in stdout
     model = run / "model"
-    assert sorted(p.name for p in model.iterdir()) == ["README.md", "architecture.json", "cookbook.json", "model.safetensors"]
+    assert sorted(p.name for p in model.iterdir()) == ["README.md", "architecture.json", "cookbook.json", "model.safetensors",
+                                                         "shift_reference.npy"]
     info = json.loads((model / "cookbook.json").read_text())
     assert info["labels"] == ["benign", "malignant"] and info["positive_class"] == "malignant"
     assert 0 <= info["threshold"] <= 1
