@@ -64,7 +64,9 @@ def saved_before(tmp_path_factory, tiny_model_dir):
     tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(old, filter="data")
     runs, commands = {}, []
     for recipe, (source, overrides, steps) in RUNS.items():
-        raw = yaml.safe_load((ROOT / "recipes" / recipe / "config.yaml").read_text())
+        # the recipe as it was then: today's may name settings the old package never knew
+        raw = yaml.safe_load(subprocess.run(["git", "-C", str(ROOT), "show", f"{BEFORE_LAYOUT}:recipes/{recipe}/config.yaml"],
+                                            capture_output=True, text=True, check=True).stdout)
         raw = merged(raw, overrides)
         if "model" in raw and recipe != "tumor_image_classification":
             raw["model"]["name"] = str(tiny_model_dir)

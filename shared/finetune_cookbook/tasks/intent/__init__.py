@@ -146,7 +146,7 @@ def load_data(config: RecipeConfig) -> IntentData:
     data = IntentData(labelled.splits, labelled.labels, labelled.report)
     tc.keep_text_columns(data, config)
     if config.intent.out_of_scope_source is not None:
-        out_of_scope.append(read_out_of_scope_source(config).to_frame(text_column))
+        out_of_scope.append(read_out_of_scope_source(config))
     if out_of_scope:
         data.out_of_scope = _queries(pd.concat(out_of_scope))
         data.report.notes.append(f"{len(data.out_of_scope)} real out-of-scope queries are kept out of training; "
