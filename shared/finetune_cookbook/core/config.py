@@ -508,12 +508,15 @@ def read_raw(path: str | Path, overrides: dict | None = None) -> dict:
 
 
 def is_default(section_class: type, values: Any, where: str) -> bool:
-    """Whether a section's values, as a file gives them, are all its defaults (an older saved config holds every
-    task's sections that way)."""
+    """Whether a section's values, as a file gives them, are all its defaults, or the defaults of an earlier version
+    (`EARLIER_DEFAULTS` of the section class): an older saved config holds every task's sections that way."""
     try:
-        return build(section_class, values, where) == section_class()
+        section = build(section_class, values, where)
     except (ConfigError, TypeError):
         return False
+    defaults = [section_class()] + [dataclasses.replace(section_class(), **earlier)
+                                    for earlier in getattr(section_class, "EARLIER_DEFAULTS", ())]
+    return section in defaults
 
 
 FIRST_KEYS = ("domain", "task", "data")  # a saved config reads from what it is to how it trains

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from finetune_cookbook.core.config import TuneConfig, setting
 from finetune_cookbook.core.errors import ConfigError
@@ -12,6 +13,8 @@ from finetune_cookbook.tabular.config import TabularRecipeConfig
 @dataclass
 class FraudConfig:
     """The `fraud` section: label budgets, the alert budget and the costs that set the threshold."""
+
+    EARLIER_DEFAULTS: ClassVar[tuple[dict, ...]] = ({"alert_share": 0.05},)  # before the budget followed the fraud rate
 
     label_budget: float = setting(
         "Share of the training rows whose labels fine-tuning may use (a stratified, seeded draw): 1.0 uses every "
