@@ -77,20 +77,26 @@ class IntentFineTune(FineTuneResult):
 # ------------------------------------------------------------------------------------------------ data
 
 
+def out_of_scope_keys(config: RecipeConfig) -> set:
+    """`intent.out_of_scope_label` (one label or a list of them), as labels compare."""
+    labels = config.intent.out_of_scope_label
+    return {label_key(label) for label in ([labels] if isinstance(labels, str) else labels or [])}
+
+
 def _is_out_of_scope(frame: pd.DataFrame, config: RecipeConfig) -> pd.Series:
-    """Rows whose label is the config's out-of-scope label, as written or after the label mapping."""
-    target = label_key(config.intent.out_of_scope_label)
+    """Rows whose label is one of the config's out-of-scope labels, as written or after the label mapping."""
+    targets = out_of_scope_keys(config)
     mapping = {label_key(k): v for k, v in (config.data.label_mapping or {}).items()}
     keys = frame[config.data.label_column].map(label_key)
-    return (keys == target) | (keys.map(lambda k: label_key(mapping.get(k, k))) == target)
+    return keys.isin(targets) | keys.map(lambda k: label_key(mapping.get(k, k))).isin(targets)
 
 
 def in_scope_settings(config: RecipeConfig):
     """The data settings without the out-of-scope label among the classes (in `labels` or as a mapping's value)."""
-    target = config.intent.out_of_scope_label
-    if target is None:
+    targets = out_of_scope_keys(config)
+    if not targets:
         return config.data
-    outside = lambda name: label_key(name) != label_key(target)  # noqa: E731
+    outside = lambda name: label_key(name) not in targets  # noqa: E731
     labels = [name for name in config.data.labels or [] if outside(name)] or None
     mapping = {raw: name for raw, name in (config.data.label_mapping or {}).items() if outside(name) and outside(raw)}
     return dataclasses.replace(config.data, labels=labels, label_mapping=mapping or None)

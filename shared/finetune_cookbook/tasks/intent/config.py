@@ -19,10 +19,10 @@ class IntentConfig:
         "with columns `intent` and `response`. Training refuses a file that names an intent the data lacks, or "
         "misses one it has. Unset, the bot names the intent it understood.", None
     )
-    out_of_scope_label: str | None = setting(
-        "The label that marks real out-of-scope queries in the data (CLINC150's `oos`). Those rows are never "
-        "trained on, and never used to choose the threshold: they only measure how often the bot hands them over.",
-        None,
+    out_of_scope_label: str | list[str] | None = setting(
+        "The label (or labels) that marks real out-of-scope queries in the data (CLINC150's `oos`). Those rows are "
+        "never trained on. The ones beside validation choose the hand-over threshold, where there are at least 10; "
+        "the test split's measure how often the bot hands them over.", None,
     )
     out_of_scope_source: str | dict[str, Any] | None = setting(
         "A separate file of real out-of-scope queries (CLINC150's `oos_test`), or a mapping with `path` and its own "
