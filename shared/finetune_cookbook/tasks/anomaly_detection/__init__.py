@@ -325,7 +325,7 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows", loaded: tuple 
     for column in info.get("identifier_columns") or []:  # the dropped columns, so a row can be found again
         if column in frame.columns and frame[column].astype("string").str.strip().fillna("").ne("").any():
             out[column] = frame[column].to_numpy()
-    out["fraud_score"] = np.round(scores, 6)
+    out["fraud_score"] = np.round(scores.astype(np.float64), 6)  # float32 would print 0.41758298873901367
     threshold = info["threshold"]
     out["flagged"] = scores >= threshold if threshold is not None else False
     out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
