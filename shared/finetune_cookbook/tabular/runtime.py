@@ -45,10 +45,10 @@ ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 DATE_PARTS = ("year", "month", "weekday", "hour")
 MISSING = "(missing)"
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?")  # 12,345.67: the only place a comma may be in a number
-DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")  # 12.345,67 or 12,5
-DECIMAL_POINT = re.compile(r"[+-]?\d*\.(\d{1,2}|\d{4,})")  # 12.5 or 0.12345: never a 1.234 thousands point
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # ASCII: ١٢ is no number of a file
+THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?", re.ASCII)  # 12,345.67: the only place a comma may be in a number
+DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?", re.ASCII)  # 12.345,67 or 12,5
+DECIMAL_POINT = re.compile(r"[+-]?\d*\.(\d{1,2}|\d{4,})", re.ASCII)  # 12.5 or 0.12345: never a 1.234 thousands point
 BOUNDS_THRESHOLD = 1e-7  # scikit-learn's QuantileTransformer keeps its normal outputs this far inside (0, 1)
 
 
