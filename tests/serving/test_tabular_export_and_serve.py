@@ -159,3 +159,12 @@ def test_bad_rows_get_a_422_naming_row_and_column_and_the_service_goes_on(client
         assert all(word in response.json()["detail"] for word in words), response.json()["detail"]
     assert client.get("/health").json() == {"status": "ok"}
     assert client.post("/predict", json={"rows": rows}).status_code == 200
+
+
+def test_without_the_run_s_data_parity_is_checked_on_made_up_rows(runs, tmp_path):
+    import shutil
+
+    for name, run in runs.items():
+        shutil.copytree(run / "model", tmp_path / name / "model")  # no config.yaml beside it: the data is unknown
+        _, spec = export_run(tmp_path / name)
+        assert spec["parity_inputs"].startswith("probe inputs") and spec["parity"]["scores_max_abs_difference"] <= 1e-4

@@ -161,9 +161,12 @@ def _probe_rows(exported: runtime.TabularModel) -> pd.DataFrame:
         if kind == "categorical":
             known = list(encoder.codes[encoder.categorical_columns.index(column)]) or ["?"]
             frame[column] = [known[i % len(known)] for i in range(8)]
-        elif column in encoder.numeric_columns:
+        elif kind == "boolean":
+            frame[column] = ["yes", "no"] * 4
+        elif column in encoder.numeric_columns:  # numbers and bands (a band reads a plain number too)
             quantiles = encoder.quantiles[:, encoder.numeric_columns.index(column)]
-            frame[column] = [repr(float(v)) for v in rng.choice(quantiles, 8)]
+            drawn = rng.choice(quantiles, 8)
+            frame[column] = [repr(float(abs(v) if kind == "band" else v)) for v in drawn]
         else:
             frame[column] = [""] * 8
     return pd.DataFrame(frame)
