@@ -148,7 +148,8 @@ def clean_column(cells: list[str], markers, decimal: str) -> tuple[list[str], li
 
 
 def parse_date(text: str) -> datetime | None:
-    """An ISO date (2024-07-08, with a time or not) or a US one (07/08/2024: July 8), else None."""
+    """An ISO date (2024-07-08, with a time or not) or a US one (07/08/2024: July 8; 25/03/2024, which can only be
+    day first: March 25), else None."""
     match = ISO_DATE.fullmatch(text)
     if match:
         year, month, day, hour, minute, second = match.groups()
@@ -157,6 +158,8 @@ def parse_date(text: str) -> datetime | None:
         if match is None:
             return None
         month, day, year, hour, minute, second = match.groups()
+        if int(month) > 12:  # 25/03/2024 can only be day first, as pandas (dateutil) reads it
+            month, day = day, month
         if len(year) == 2:
             year = ("19" if int(year) >= 69 else "20") + year  # as strptime's %y reads two digits
     try:
