@@ -86,7 +86,8 @@ EXPECTED = {
 }
 
 
-EXPORTED = {"01_review_sentiment", "02_tumor_image_classification", "04_support_chatbot_intent"}
+EXPORTED = {"01_review_sentiment", "02_tumor_image_classification", "03_fraud_anomaly_detection",
+            "04_support_chatbot_intent", "05_marketing_segmentation"}
 
 
 def test_every_notebook_has_expectations():

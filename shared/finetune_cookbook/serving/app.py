@@ -4,7 +4,7 @@ Routes: `GET /health`; `GET /info` (task, labels, threshold, limits, versions); 
 inputs, answered by the export's own `runtime.py`, so the service answers as the exported folder does anywhere.
 A bad request gets a 4xx that names what to fix, never a 500, and the server keeps serving: 422 for a field or
 item (`texts[3]`, `images[0]`), 413 for a body or batch over the limits, 415 for a content type other than JSON
-(or multipart for images), 401 without the API key when one is set. The model is loaded once per worker.
+(or multipart for images, CSV for rows), 401 without the API key when one is set. The model is loaded once per worker.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.core.errors import ConfigError, DataError
 
 EXPORT_FILE = "export.json"
 API_KEY_VARIABLE = "COOKBOOK_API_KEY"
@@ -56,6 +56,14 @@ class ImagesRequest(BaseModel):
     images: list[str] = Field(description="Each image file's bytes, base64-encoded (PNG, JPEG, BMP, TIFF ...).",
                               min_length=1)
     names: list[str] | None = Field(None, description="A name for each image, echoed as `file` in its answer.")
+
+
+class RowsRequest(BaseModel):
+    """A batch of table rows (transactions, customers), each an object with the training file's column names."""
+
+    rows: list[dict[str, Any]] = Field(description="One object a row: column name -> its value (text, a number, "
+                                                   "true / false, or null for a missing value). `/info` lists the "
+                                                   "columns (`input_columns`).", min_length=1)
 
 
 class Answers(BaseModel):
@@ -99,6 +107,7 @@ def torch_backend(source: str | Path):
         raise ConfigError(f"{folder}: a {info['task']} model cannot be served with PyTorch yet.")
     model = task.predictor(folder)
     spec = {"task": info["task"], "domain": info.get("domain"), "labels": model.labels, "input_kind": model.input_kind,
+            **({"input_columns": model.needed} if hasattr(model, "needed") else {}),
             **{k: info[k] for k in ("max_length", "image_size", "threshold", "positive_class", "test_time_flip")
                if k in info}}
     if "fallback" in info:
@@ -174,7 +183,7 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
 
     @app.get("/info", summary="What the model is: task, labels, threshold, limits, versions.")
     def info() -> dict:
-        fields = ("task", "domain", "labels", "input_kind", "image_size", "max_length", "threshold",
+        fields = ("task", "domain", "labels", "input_kind", "input_columns", "image_size", "max_length", "threshold",
                   "positive_class", "test_time_flip", "parity", "parity_inputs", "versions")
         handover = spec.get("handover") or {}
         return {**{k: spec[k] for k in fields if k in spec}, "backend": backend, "model": model.model_file,
@@ -223,6 +232,28 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
             answers = await scoring(_read_images, model, images, names, limits["max_image_pixels"])
             return {"answers": answers, "model": model.model_file}
 
+    elif kind == "rows":
+        @app.post("/predict", response_model=Answers, summary="Score a batch of table rows (JSON records or CSV).",
+                  openapi_extra={"requestBody": {"content": {
+                      "application/json": {"schema": RowsRequest.model_json_schema()},
+                      "text/csv": {"schema": {"type": "string", "description": "A CSV file with a header row."}}}}})
+        async def predict_rows(request: Request) -> dict:
+            if request.headers.get("content-type", "").startswith("text/csv"):
+                rows = _csv_rows(await request.body(), limits)
+            else:
+                rows = _validated(RowsRequest, await _json_body(request)).rows
+            _check_batch(len(rows), limits)
+            for index, row in enumerate(rows):
+                _check_text([str(key) for key in row] + [v for v in row.values() if isinstance(v, str)],
+                            f"rows[{index}]")
+            try:
+                answers = await scoring(model.predict, rows)
+            except Exception as error:  # a row the model cannot read: the runtime's RowsError or the package's
+                if getattr(error, "http_status", None) or isinstance(error, DataError):
+                    raise ServeError(422, str(error)) from error
+                raise
+            return {"answers": answers, "model": model.model_file}
+
     else:
         raise ConfigError(f"{folder}: inputs of kind {kind!r} are not served yet.")
     return app
@@ -241,8 +272,8 @@ async def _json_body(request: Request):
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
         raise ServeError(415, f"content type {content_type or 'none'}: send JSON (Content-Type: application/json)"
-                              + (", or images as multipart/form-data" if "image" in str(request.app.state.spec.get(
-                                  "input_kind")) else ""))
+                              + {"images": ", or images as multipart/form-data", "rows": ", or rows as text/csv"}.get(
+                                  str(request.app.state.spec.get("input_kind")), ""))
     body = await request.body()
     _check_body(len(body), request.app.state.limits)  # a body sent in chunks declared no length
     try:
@@ -281,6 +312,30 @@ def _check_body(size: int, limits: dict) -> None:
 def _check_batch(size: int, limits: dict) -> None:
     if size > limits["max_batch"]:
         raise ServeError(413, f"a batch of {size:,} inputs; the limit is {limits['max_batch']:,}: split it")
+
+
+def _csv_rows(body: bytes, limits: dict) -> list[dict]:
+    """A CSV body's rows as records (the header names the columns); a body that is not UTF-8 or holds no row is
+    refused."""
+    import csv
+
+    _check_body(len(body), limits)  # a body sent in chunks declared no length
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ServeError(422, f"body: not UTF-8 ({error.reason} at byte {error.start}); send the CSV as UTF-8") from error
+    lines = text.splitlines()
+    try:
+        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter if lines else ","
+    except csv.Error:
+        delimiter = ","
+    rows = list(csv.DictReader(lines, delimiter=delimiter))
+    if not rows:
+        raise ServeError(422, "body: a CSV with a header and at least one row is needed")
+    for number, row in enumerate(rows, 1):
+        if None in row:  # more cells than the header names
+            raise ServeError(422, f"row {number}: more cells than the header has columns; check the delimiter")
+    return rows
 
 
 def _base64(text: str, where: str) -> bytes:

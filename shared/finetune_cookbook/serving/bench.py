@@ -9,9 +9,11 @@ import io
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from finetune_cookbook.core.measure import machine_description
 from finetune_cookbook.core.records import write_json
-from finetune_cookbook.core.saving import model_folder
+from finetune_cookbook.core.saving import model_folder, read_model_info
 from finetune_cookbook.serving.export import export_run
 from finetune_cookbook.serving.load import load
 
@@ -19,8 +21,11 @@ ONE_REVIEW = "Bought this for my mother and she loves it, although the speaker c
 ONE_QUERY = "I was charged twice for the same purchase, can you refund one of them?"
 
 
-def one_request(spec: dict) -> dict:
-    """A request of one input, typical of the domain: one review, one query, one image."""
+def one_request(spec: dict, run: Path | None = None) -> dict:
+    """A request of one input, typical of the domain: one review, one query, one image, one row of the run's
+    test split (a transaction, a customer)."""
+    if spec["input_kind"] == "rows":
+        return {"rows": [first_test_row(run, spec["input_columns"])]}
     if spec["input_kind"] == "texts":
         return {"texts": [ONE_QUERY if spec.get("handover") else ONE_REVIEW]}
     from PIL import Image
@@ -32,10 +37,24 @@ def one_request(spec: dict) -> dict:
     return {"images": [base64.b64encode(stream.getvalue()).decode()]}
 
 
+def first_test_row(run: Path, columns: list[str]) -> dict:
+    """The first test row of the run's data, read again through its saved config, with the model's columns."""
+    from finetune_cookbook.serving.export import run_data
+    from finetune_cookbook.tasks import get_task
+
+    folder = model_folder(run)
+    data, why_not = run_data(folder, get_task(read_model_info(folder)["task"]))
+    if data is None:
+        raise RuntimeError(f"{run}: a request needs a row of the run's data, and {why_not}")
+    test = data.as_in_file("test") if hasattr(data, "as_in_file") else data.splits["test"]
+    row = test.iloc[0]
+    return {column: (None if pd.isna(row[column]) else str(row[column])) for column in columns}
+
+
 def backends(run: Path, spec: dict) -> list[dict]:
     """The three ways to run the model, measured at export, as rows."""
     weights = model_folder(run) / "model.safetensors"
-    metric = next((m for m in ("macro_f1", "accuracy") if m in spec.get("fp32", {})), None)
+    metric = next((m for m in ("macro_f1", "accuracy", "average_precision", "lift") if m in spec.get("fp32", {})), None)
     rows = []
     weights_megabytes = weights.stat().st_size / 1e6 if weights.is_file() else None
     for name, key, megabytes in (("PyTorch eager fp32", "pytorch_fp32", weights_megabytes),
@@ -60,7 +79,7 @@ def bench_serving(runs: list[str | Path], results_dir: str | Path, seconds: floa
     for run in runs:
         run = Path(run)
         folder, spec = export_run(run, quantize="int8")
-        payload = one_request(spec)
+        payload = one_request(spec, run)
         served = [load(folder, payload, concurrency, seconds, max_requests) for concurrency in concurrencies]
         results["domains"].append({"domain": spec.get("domain"), "task": spec["task"], "run": str(run),
                                    "parity": spec["parity"], "backends": backends(run, spec), "served": served})
@@ -79,7 +98,10 @@ def render_markdown(results: dict) -> str:
              f"{results['seconds_per_load']:g} s. Written by `cookbook bench-serve`.", ""]
     for domain in results["domains"]:
         lines += [f"## {domain['domain']} ({domain['task']})", "",
-                  f"Parity: largest logit difference {domain['parity']['logits_max_abs_difference']:.2g}.", "",
+                  f"Parity: largest {'output' if 'graph_output' in domain['parity'] else 'logit'} difference "
+                  f"{domain['parity']['logits_max_abs_difference']:.2g}"
+                  + (f"; raw rows to scores through runtime.py {domain['parity']['scores_max_abs_difference']:.2g}"
+                     if "scores_max_abs_difference" in domain["parity"] else "") + ".", "",
                   "| backend | MB | batch 1 p50 ms | batch 1 p95 ms | batch 32 per s | test metric |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {b['backend']} | {b['megabytes']} | {b['batch_1_p50_ms']} | {b['batch_1_p95_ms']} | "

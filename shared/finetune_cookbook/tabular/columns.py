@@ -20,8 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import skops.io as skops_io
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -31,25 +29,29 @@ from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer
 from finetune_cookbook.core.data import column_list, column_name, label_key, list_rows, shown_values
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
-
-KINDS = ("numeric", "categorical", "band", "boolean", "date")
-CONSTANT = "constant"  # inferred only: a column with one value says nothing and is left out
-TRUE_WORDS = {"yes", "y", "true", "t"}
-FALSE_WORDS = {"no", "n", "false", "f"}
-ZERO_WORDS = {"none", "new", "no change", "never", "zero", "nil"}
-MORE_WORDS = ("more than", "greater than", "over", "above", "at least")
-LESS_WORDS = ("less than", "under", "below", "up to")
-UNIT_YEARS = {"day": 1 / 365, "week": 1 / 52, "month": 1 / 12, "year": 1.0}
-BAND = re.compile(
-    r"^(?:(?P<side>" + "|".join(MORE_WORDS + LESS_WORDS) + r")\s+)?(?P<low>\d+(?:\.\d+)?)"
-    r"(?:\s*(?:to|-|–)\s*(?P<high>\d+(?:\.\d+)?))?\s*(?P<unit>[a-z ]*)$"
+from finetune_cookbook.tabular.runtime import (  # noqa: F401  (the cell rules live once, in what exports ship)
+    BAND,
+    CONSTANT,
+    DATE,
+    DATE_PARTS,
+    DECIMAL_COMMA,
+    DECIMAL_POINT,
+    FALSE_WORDS,
+    KINDS,
+    LESS_WORDS,
+    MISSING,
+    MORE_WORDS,
+    THOUSANDS,
+    TRUE_WORDS,
+    UNIT_YEARS,
+    ZERO_WORDS,
+    band_value,
+    clean_column,
+    is_decimal_comma,
+    parse_date,
 )
-DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|^\d{1,2}/\d{1,2}/\d{2,4}")
-DATE_PARTS = ("year", "month", "weekday", "hour")
-MISSING = "(missing)"
-THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?")  # 12,345.67: the only place a comma may be in a number
-DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")  # 12.345,67 or 12,5
-DECIMAL_POINT = re.compile(r"[+-]?\d*\.(\d{1,2}|\d{4,})")  # 12.5 or 0.12345: never a 1.234 thousands point
+from finetune_cookbook.tabular import runtime
+
 TEXT_SHARE_FOR_NUMERIC = 0.9  # a column this much numbers is numeric with stray text, not a category
 # skops loads only objects of these types from an encoder file.
 TRUSTED_TYPES = [
@@ -74,107 +76,59 @@ def _present(values: pd.Series) -> pd.Series:
 # ---------------------------------------------------------------------------------------------------- values
 
 
-def band_value(text: str) -> float | None:
-    """A band such as "more than 69000", "2 to 3 years" or "none" as one number that keeps the bands' order
-    (None when it is not a band). Months, weeks and days are counted in years so "under 6 months" < "1 year"."""
-    text = str(text).strip().lower()
-    if text in ZERO_WORDS:
-        return 0.0
-    match = BAND.match(text)
-    if match is None:
-        return None
-    low = float(match["low"])
-    value = (low + float(match["high"])) / 2 if match["high"] else low
-    if match["side"] in MORE_WORDS:
-        value = low * 1.25 if low else 1.0
-    elif match["side"] in LESS_WORDS:
-        value = low * 0.75
-    unit = match["unit"].strip()
-    for name, years in UNIT_YEARS.items():
-        if unit.startswith(name):
-            value *= years
-    return value
-
-
 def _is_band(values: pd.Series) -> bool:
     distinct = values.str.lower().unique()
     has_range = any(re.search(r"\d\s*(to|-|–)\s*\d|" + "|".join(MORE_WORDS + LESS_WORDS), v) for v in distinct)
     return len(distinct) >= 2 and has_range and all(band_value(v) is not None for v in distinct)
 
 
+def cells(values: pd.Series) -> list[str]:
+    """A column as stripped text cells, empty for a missing value, as `runtime` reads them."""
+    return values.astype("string").str.strip().fillna("").tolist()
+
+
 def parse_numbers(values: pd.Series) -> pd.Series:
     """Text cells as numbers (thousands commas allowed, in groups of three); what does not read as a finite number
     is NaN, a decimal comma (12,5) included: `clean_cells` rewrites those when `tabular.decimal` is ','."""
-    text = values.astype("string").str.strip()
-    numbers = _strict_numbers(text)
-    if numbers is None:
-        grouped = _matches(text, THOUSANDS)
-        numbers = pd.to_numeric(text.where(~grouped, text.str.replace(",", "", regex=False)).astype(object),
-                                errors="coerce")
-    return numbers.where(np.isfinite(numbers))  # inf, -Infinity, 1e400: no scaler reads them, so they are text
-
-
-def _strict_numbers(text: pd.Series) -> pd.Series | None:
-    """Every cell as a number by Arrow's strict cast, which reads the cells it accepts as `pd.to_numeric` does, in
-    a fraction of the time (a file of 285,000 rows is parsed many times while it is checked); None when one cell
-    does not read, for the cell-by-cell path to judge."""
-    cells = pa.array(text.astype("string[pyarrow]"))
-    try:
-        numbers = pc.cast(pc.if_else(pc.equal(cells, ""), None, cells), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
-
-
-def _matches(text: pd.Series, pattern: re.Pattern) -> pd.Series:
-    """Which cells `pattern` matches whole (an empty cell never does)."""
-    return text.str.fullmatch(pattern).fillna(False).astype(bool)
+    return pd.Series(runtime.parse_numbers(cells(values)), index=values.index, dtype="float64")
 
 
 def _decimal_comma(values: pd.Series) -> pd.Series:
     """Cells that read as numbers only with a decimal comma (12,50 or 1.234,56)."""
-    text = values.astype("string").str.strip()
-    return (_matches(text, DECIMAL_COMMA) & text.str.contains(",", regex=False)
-            & ~_matches(text, THOUSANDS))
+    return pd.Series([is_decimal_comma(cell) for cell in cells(values)], index=values.index, dtype=bool)
 
 
 def clean_cells(frame: pd.DataFrame, missing_values, decimal: str, keep: list[str],
                 origin: str = "the file") -> tuple[pd.DataFrame, list[str]]:
     """`frame` with `tabular.missing_values` emptied and, when `decimal` is ',', numbers such as 1.234,56 written
-    1234.56; the columns in `keep` (the label) are left as they are. Also returns what was emptied, per column.
-    With ',', a number written with a decimal point (12.5) is an error: the setting does not match the file."""
+    1234.56 (`runtime.clean_column`); the columns in `keep` (the label) are left as they are. Also returns what was
+    emptied, per column. With ',', a number written with a decimal point (12.5) is an error: the setting does not
+    match the file."""
     frame = frame.copy()
     emptied = []
     for column in frame.columns:
         if column == ROW or column in keep:
             continue
         markers = missing_values.get(column, []) if isinstance(missing_values, dict) else missing_values
-        text = frame[column].astype("string").str.strip()
-        if decimal == ",":
-            european = _matches(text, DECIMAL_COMMA)
-            pointed = _matches(text, DECIMAL_POINT)
-            if pointed.any():
-                rows = source_rows(frame)[pointed]
-                raise DataError(
-                    f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
-                    f"{list_rows(rows)} ({shown_values(text[pointed], rows)}), "
-                    "but tabular.decimal is ','. Remove tabular.decimal from the config if the file writes 12.5, or "
-                    "correct those cells (12,5)."
-                )
-            if european.any():
-                rewritten = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-                frame[column] = frame[column].where(~european, rewritten)
-                text = frame[column].astype("string").str.strip()
-        if not markers:
+        if decimal != "," and not markers:
             continue
-        numbers = {float(m) for m in markers if _number(m) is not None}
-        hit = text.isin([str(m).strip() for m in markers]).fillna(False).astype(bool)
-        if numbers:
-            hit |= parse_numbers(text).isin(numbers)
-        if hit.any():
-            shown = ", ".join(repr(v) for v in text[hit].unique()[:3])
-            emptied.append(f"{column!r} {int(hit.sum())} cell(s) ({shown})")
-            frame[column] = frame[column].where(~hit, "")
+        original = frame[column]
+        cleaned, hit, pointed = clean_column(cells(original), markers, decimal)
+        if pointed:
+            rows = source_rows(frame).iloc[pointed]
+            text = pd.Series([cleaned[i] for i in pointed], index=rows.index)
+            raise DataError(
+                f"{origin}: column {column!r} holds numbers written with a decimal point in row(s) "
+                f"{list_rows(rows)} ({shown_values(text, rows)}), "
+                "but tabular.decimal is ','. Remove tabular.decimal from the config if the file writes 12.5, or "
+                "correct those cells (12,5)."
+            )
+        before = cells(original)
+        changed = np.array([new != old for new, old in zip(cleaned, before)], dtype=bool)
+        frame[column] = original.where(~changed, pd.Series(cleaned, index=frame.index))
+        if hit:
+            shown = ", ".join(list(dict.fromkeys(repr(before[i]) for i in hit))[:3])
+            emptied.append(f"{column!r} {len(hit)} cell(s) ({shown})")
     return frame, emptied
 
 
@@ -190,13 +144,6 @@ def without_empty_rows(frame: pd.DataFrame, origin: str) -> tuple[pd.DataFrame, 
                         "workbook.")
     note = f"Skipped {int(empty.sum())} row(s) of {origin} with every cell empty: row(s) {list_rows(source_rows(frame)[empty])}."
     return frame[~empty].reset_index(drop=True), note
-
-
-def _number(value) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------------------------------------------- column types
@@ -285,7 +232,7 @@ def _guess_kind(present: pd.Series) -> str:
     lowered = set(present.str.lower().unique())
     if lowered <= TRUE_WORDS | FALSE_WORDS and len(lowered) == 2:
         return "boolean"
-    if present.str.match(DATE).mean() >= 0.95 and pd.to_datetime(present, errors="coerce", format="mixed").notna().mean() >= 0.95:
+    if present.str.match(DATE).mean() >= 0.95 and np.mean([parse_date(v) is not None for v in present]) >= 0.95:
         return "date"
     if _is_band(present):
         return "band"
@@ -318,42 +265,26 @@ def _check_numeric(values: pd.Series, column: str, origin: str, rows: pd.Series)
 
 
 def model_columns(frame: pd.DataFrame, kinds: dict[str, str], origin: str) -> pd.DataFrame:
-    """The stateless conversion: numbers, 0 / 1, band values and date parts as floats; categories as text.
-    Empty cells stay missing (NaN) for the encoder to handle."""
+    """The stateless conversion (`runtime.model_columns`, the code every export ships): numbers, 0 / 1, band values
+    and date parts as floats; categories as text. Empty cells stay missing (NaN) for the encoder to handle; a cell
+    its column's kind cannot read is a `DataError` naming its rows."""
     rows = source_rows(frame)
-    out = {}
-    for column, kind in kinds.items():
-        if kind == CONSTANT:
-            continue
-        text = frame[column].astype("string").str.strip().replace("", pd.NA)
+    text = {column: cells(frame[column]) for column, kind in kinds.items() if kind != CONSTANT}
+    out, bad = runtime.model_columns(text, kinds)
+    for column, unread in bad.items():
+        shown = pd.Series(text[column], index=frame.index)[unread]
+        where = rows[unread]
+        kind = kinds[column]
         if kind == "numeric":
-            _check_numeric(text, column, origin, rows)
-            out[column] = parse_numbers(text.fillna("")).astype(float).where(text.notna())
+            _check_numeric(shown, column, origin, rows)
         elif kind == "boolean":
-            lowered = text.str.lower()
-            unknown = lowered.notna() & ~lowered.isin(TRUE_WORDS | FALSE_WORDS | {"1", "0"})
-            if unknown.any():
-                raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {list_rows(rows[unknown])} hold "
-                                f"{shown_values(text[unknown], rows[unknown])}. Use yes / no (or true / "
-                                f"false), or declare it categorical in tabular.column_types.")
-            out[column] = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS or v == "1"))
-        elif kind == "band":
-            values = text.map(lambda v: np.nan if pd.isna(v) else band_value(v))
-            unread = text.notna() & values.isna()
-            if unread.any():
-                raise DataError(f"{origin}: column {column!r} holds bands such as 'more than 30', but row(s) "
-                                f"{list_rows(rows[unread])} hold {shown_values(text[unread], rows[unread])}. "
-                                "Write them as bands (a number, 'X to Y', 'more than X', 'under X', 'none'), or "
-                                "declare the column categorical in tabular.column_types.")
-            out[column] = values.astype(float)
-        elif kind == "date":
-            when = pd.to_datetime(text, errors="coerce", format="mixed")
-            out[f"{column}.year"] = when.dt.year + (when.dt.dayofyear - 1) / 366
-            out[f"{column}.month"] = when.dt.month.astype(float)
-            out[f"{column}.weekday"] = when.dt.weekday.astype(float)
-            out[f"{column}.hour"] = when.dt.hour.astype(float)
-        else:
-            out[column] = text.astype(object).where(text.notna(), MISSING)
+            raise DataError(f"{origin}: column {column!r} is yes / no, but row(s) {list_rows(where)} hold "
+                            f"{shown_values(shown, where)}. Use yes / no (or true / "
+                            f"false), or declare it categorical in tabular.column_types.")
+        raise DataError(f"{origin}: column {column!r} holds bands such as 'more than 30', but row(s) "
+                        f"{list_rows(where)} hold {shown_values(shown, where)}. "
+                        "Write them as bands (a number, 'X to Y', 'more than X', 'under X', 'none'), or "
+                        "declare the column categorical in tabular.column_types.")
     return pd.DataFrame(out, index=frame.index)
 
 

@@ -66,11 +66,10 @@ class Task(Protocol):
       message read from `lines` on `out`; returns how many it answered. The intent task has it.
     - `export(model_dir, export_dir, data=None, quantize=None)`, for `cookbook export`: writes the ONNX graph,
       `runtime.py` and what prediction needs into `export_dir`, checks parity with PyTorch on the test split of
-      `data` (the run's data read again, or None), and returns what `export.json` holds. The text, intent and
-      image tasks have it.
+      `data` (the run's data read again, or None), and returns what `export.json` holds. Every task has it.
     - `predictor(model_dir)`, for `cookbook serve --backend torch`: the saved model loaded once, with `labels`,
-      `input_kind` ("texts" or "images"), `model_file`, and `predict(items, names=None)` answering as an export's
-      `runtime.py` does. The text, intent and image tasks have it.
+      `input_kind` ("texts", "images" or "rows"), `model_file`, and `predict(items, names=None)` answering as an
+      export's `runtime.py` does. Every task has it.
     - `shift_features(data, config, split, trainer=None)` and `new_data_features(model_dir, path, column=None)`,
       for the checks of `core.shift`: features of at most `shift.MAX_ROWS` rows of a split (after training;
       `trainer` holds the trained model), and of a file `cookbook predict` labels, in the same space: the frozen

@@ -75,8 +75,8 @@ def test_the_optional_steps_are_where_the_commands_expect_them():
         "text_classification": {"export", "predictor"},
         "image_classification": {"batch_views", "positive_index", "export", "predictor"},
         "intent_classification": {"benchmark", "chat", "export", "predictor"},
-        "anomaly_detection": {"benchmark", "pretrain"},
-        "segmentation": {"benchmark", "pretrain"},
+        "anomaly_detection": {"benchmark", "pretrain", "export", "predictor"},
+        "segmentation": {"benchmark", "pretrain", "export", "predictor"},
     }
     for name, steps in expected.items():
         assert {step for step in OPTIONAL_STEPS if hasattr(get_task(name), step)} == steps | checks, name

@@ -314,18 +314,18 @@ def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
 load_model = load_classifier
 
 
-def predict(model_dir, frame: pd.DataFrame, origin: str = "rows") -> pd.DataFrame:
+def predict(model_dir, frame: pd.DataFrame, origin: str = "rows", loaded: tuple | None = None) -> pd.DataFrame:
     """Scores rows with a saved model: each row's fraud score and whether the saved threshold flags it.
     Identifier columns are carried through; columns the model does not read are ignored and named in
-    `result.attrs["ignored_columns"]`."""
-    model, encoder, info = load_model(model_dir)
+    `result.attrs["ignored_columns"]`. `loaded`: the model already loaded (`load_model`), for a service."""
+    model, encoder, info = loaded or load_model(model_dir)
     extra = check_input_columns(frame, encoder.input_columns, origin)
     scores = positive_scores(model, encoder.encode(frame, origin))
     out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
     for column in info.get("identifier_columns") or []:  # the dropped columns, so a row can be found again
         if column in frame.columns and frame[column].astype("string").str.strip().fillna("").ne("").any():
             out[column] = frame[column].to_numpy()
-    out["fraud_score"] = np.round(scores, 6)
+    out["fraud_score"] = np.round(scores.astype(np.float64), 6)  # float32 would print 0.41758298873901367
     threshold = info["threshold"]
     out["flagged"] = scores >= threshold if threshold is not None else False
     out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
@@ -350,3 +350,39 @@ def new_data_features(model_dir, path, column: str | None = None) -> np.ndarray:
     """`shift_features` of the rows of a file to score, for `cookbook predict`'s check against training."""
     frame, origin = read_new_rows(model_dir, path)
     return TabularEncoder.load(model_folder(model_dir)).encode(sample_rows(frame), origin).flat()
+
+
+def predictor(model_dir):
+    """The saved model, loaded once, for `cookbook serve --backend torch`: rows answered as `predict` does."""
+    from finetune_cookbook.tabular.predictor import RowsPredictor
+
+    return RowsPredictor(model_dir, lambda frame, origin, loaded: predict(None, frame, origin, loaded),
+                         needed=lambda loaded: loaded[1].input_columns, labels=lambda info: list(LABELS))
+
+
+def export(model_dir, export_dir, data: TabularData | None = None, quantize: str | None = None) -> dict:
+    """The network as ONNX (logits), the column encoder as JSON and `runtime.py` (`tabular.export`), which answers
+    a row with its fraud score and the decision at the saved threshold; parity checked on the test rows of
+    `data` (made-up rows without it)."""
+    from finetune_cookbook.tabular.export import export_tabular
+
+    model, encoder, info = load_model(model_dir)
+    test = data.splits["test"] if data is not None else None
+    threshold = info.get("threshold")
+
+    def reference(frame: pd.DataFrame) -> np.ndarray:
+        return positive_scores(model, encoder.encode(frame, "the test rows"))
+
+    def quality(scores: np.ndarray, targets, fp32: np.ndarray) -> dict:
+        decided = (lambda s: s >= threshold) if threshold is not None else (lambda s: np.zeros(len(s), bool))
+        found = {"same_decision_as_fp32": float((decided(scores) == decided(fp32)).mean())}
+        if targets is not None:
+            found.update(average_precision=ranking_metrics(targets, scores)["average_precision"],
+                         scored_on=len(targets))
+        return found
+
+    spec = {"output": "logits", "labels": list(LABELS), "threshold": threshold,
+            "positive_value": info.get("positive_value"), "identifier_columns": info.get("identifier_columns") or [],
+            "cells": info.get("cells") or {}, "reading": info.get("reading") or {}}
+    return export_tabular(model, encoder, export_dir, spec, test, data.targets("test") if data is not None else None,
+                          reference, quality, quantize)

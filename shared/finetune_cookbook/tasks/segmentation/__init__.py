@@ -476,21 +476,37 @@ def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
 load_model = load_classifier
 
 
-def predict(model_dir, frame: pd.DataFrame, origin: str = "customers") -> pd.DataFrame:
-    """Places customers in the saved segments: each one's segment, its name and its training response rate.
-    Identifier columns are carried through; columns the model does not read are named in
-    `result.attrs["ignored_columns"]`."""
-    model, encoder, info = load_model(model_dir)
+def customer_points(loaded: tuple, frame: pd.DataFrame, origin: str) -> tuple[np.ndarray, CustomerColumns, list[str]]:
+    """Where the saved model (`loaded`: `load_model`'s model, encoder and info) places each customer of `frame`
+    in the segments' space, the customer columns (their notes) and the file's columns the model does not read."""
+    model, encoder, info = loaded
     saved = info["segments"]
     columns = saved_columns(saved)
-    needed = [c for c in encoder.input_columns if c not in saved["engineered"]] + columns.role_columns
-    needed = list(dict.fromkeys(needed))
-    extra = check_input_columns(frame, needed, origin)
+    extra = check_input_columns(frame, input_columns(loaded), origin)
     columns.check_config(frame.columns, origin)  # a column named like a computed feature would be overwritten
     featured = columns.add_features(frame, origin)
     space = EmbeddingSpace(model.encoder, encoder, origin, weights=np.asarray(saved["embedding_weights"]))
     space.mean, space.scale = np.asarray(saved["embedding_mean"]), np.asarray(saved["embedding_scale"])
-    labels = Segments(np.asarray(saved["centres"])).assign(space.transform(featured))
+    return space.transform(featured), columns, extra
+
+
+def input_columns(loaded: tuple) -> list[str]:
+    """The columns a file of new customers must have: the model's, less the features computed from the roles."""
+    _, encoder, info = loaded
+    saved = info["segments"]
+    roles = saved_columns(saved).role_columns
+    return list(dict.fromkeys([c for c in encoder.input_columns if c not in saved["engineered"]] + roles))
+
+
+def predict(model_dir, frame: pd.DataFrame, origin: str = "customers", loaded: tuple | None = None) -> pd.DataFrame:
+    """Places customers in the saved segments: each one's segment, its name and its training response rate.
+    Identifier columns are carried through; columns the model does not read are named in
+    `result.attrs["ignored_columns"]`. `loaded`: the model already loaded (`load_model`), for a service."""
+    loaded = loaded or load_model(model_dir)
+    info = loaded[2]
+    saved = info["segments"]
+    points, columns, extra = customer_points(loaded, frame, origin)
+    labels = Segments(np.asarray(saved["centres"])).assign(points)
     out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
     identifiers = info.get("identifier_columns") or []
     for column in identifiers:
@@ -509,6 +525,47 @@ def saved_columns(saved: dict) -> CustomerColumns:
     columns = CustomerColumns(SegmentationConfig(**saved["settings"]), new_customers=True)
     columns.snapshot = pd.Timestamp(saved["snapshot"]) if saved["snapshot"] else None
     return columns
+
+
+def predictor(model_dir):
+    """The saved model, loaded once, for `cookbook serve --backend torch`: customers answered as `predict` does."""
+    from finetune_cookbook.tabular.predictor import RowsPredictor
+
+    return RowsPredictor(model_dir, lambda frame, origin, loaded: predict(None, frame, origin, loaded),
+                         needed=input_columns, labels=lambda info: list(info["segments"]["names"]))
+
+
+def export(model_dir, export_dir, data: CustomerData | None = None, quantize: str | None = None) -> dict:
+    """The encoder as ONNX (the row embedding), the column encoder as JSON, the segments' centres and names, and
+    `runtime.py` with `customer_features.py` (the customer features in numpy), answering a customer with its
+    segment; parity checked on the test customers of `data` (made-up rows without it)."""
+    from finetune_cookbook.tabular.export import export_tabular
+    from finetune_cookbook.tasks.segmentation import customer_features
+
+    loaded = load_model(model_dir)
+    model, encoder, info = loaded
+    saved = info["segments"]
+    segments = Segments(np.asarray(saved["centres"], dtype=np.float64))
+
+    def reference(frame: pd.DataFrame) -> np.ndarray:
+        return customer_points(loaded, frame, "the test customers")[0]
+
+    def quality(points: np.ndarray, targets, fp32: np.ndarray) -> dict:
+        chosen = segments.assign(points)
+        found = {"same_segment_as_fp32": float((chosen == segments.assign(fp32)).mean())}
+        if targets is not None:
+            found.update(lift=held_out_lift(chosen, targets, saved["best_segment"])["lift"], scored_on=len(targets))
+        return found
+
+    kept = ("k", "best_segment", "centres", "embedding_mean", "embedding_scale", "embedding_weights", "names",
+            "training_response_rates", "snapshot", "settings", "engineered")
+    spec = {"output": "row_embedding", "labels": list(saved["names"]),
+            "identifier_columns": info.get("identifier_columns") or [], "cells": info.get("cells") or {},
+            "reading": info.get("reading") or {},
+            "segments": {**{key: saved[key] for key in kept}, "features_module": "customer_features.py"}}
+    frame = data.as_in_file("test") if data is not None else None
+    return export_tabular(model, encoder, export_dir, spec, frame, data.targets("test") if data is not None else None,
+                          reference, quality, quantize, modules={"customer_features.py": Path(customer_features.__file__)})
 
 
 def predict_file(model_dir, path, column: str | None = None) -> pd.DataFrame:
