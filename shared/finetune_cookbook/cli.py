@@ -195,6 +195,15 @@ def _bench(args) -> None:
     print(f"written: {Path(args.results_dir) / 'results.json'} and results.md")
 
 
+def _headline(args) -> None:
+    from finetune_cookbook.headline import write_readme
+    from finetune_cookbook.headline_plot import summary_figure
+
+    results, domains = write_readme(args.results, args.readme, args.figure, args.recipes, args.notebooks)
+    summary_figure(results, domains).savefig(args.figure, dpi=100)
+    print(f"written: the headline of {len(domains)} domains into {args.readme}, and {args.figure}")
+
+
 def _run_notebooks(args) -> None:
     from finetune_cookbook.core.records import metrics_summary
     from finetune_cookbook.notebooks import notebook_paths, run_notebook
@@ -309,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
                              "each (default 1 16)")
     bench_serve.add_argument("--max-requests", type=int, default=100_000, help="requests a load sends at most")
     bench_serve.set_defaults(run=_bench_serve)
+
+    headline = commands.add_parser("headline", help="rewrite the README's headline table and benchmarks/summary.png "
+                                   "from benchmarks/results.json and each recipes/<domain>/targets.yaml")
+    headline.add_argument("--results", default="benchmarks/results.json")
+    headline.add_argument("--readme", default="README.md")
+    headline.add_argument("--figure", default="benchmarks/summary.png")
+    headline.add_argument("--recipes", default="recipes")
+    headline.add_argument("--notebooks", default="notebooks", help="the domains are shown in their notebooks' order")
+    headline.set_defaults(run=_headline)
 
     run = commands.add_parser("run-notebooks", help="run every notebook headless with papermill, then print their metrics")
     run.add_argument("--notebooks", default="notebooks", help="folder of notebooks")
