@@ -181,13 +181,20 @@ def _bench_serve(args) -> None:
 
 
 def _bench(args) -> None:
+    import time
+
     from finetune_cookbook import bench
     from finetune_cookbook.config import load_config
+    from finetune_cookbook.core.measure import announced_steps
     from finetune_cookbook.recipe import benchmark
 
     for path in args.configs:
         config = load_config(path)
-        made = bench.records(config, benchmark(config))
+        started = time.perf_counter()
+        print(f"{path}: every approach of {config.domain}, seeds {list(config.bench_seeds)}", flush=True)
+        with announced_steps():
+            made = bench.records(config, benchmark(config))
+        print(f"{path}: {time.perf_counter() - started:.0f} s", flush=True)
         bench.update_results(made, args.results_dir)
         for record in made:
             print(f"{record['domain']} / {record['dataset']} / {record['approach']}: {record['metrics']}"
@@ -206,15 +213,15 @@ def _headline(args) -> None:
 
 def _run_notebooks(args) -> None:
     from finetune_cookbook.core.records import metrics_summary
-    from finetune_cookbook.notebooks import notebook_paths, run_notebook
+    from finetune_cookbook.notebooks import CellProgress, notebook_paths, run_notebook
 
     paths = notebook_paths(args.notebooks)
     if not paths:
         raise CookbookError(f"{args.notebooks}: no notebooks found.")
     finished = []
-    for path in paths:
-        print(f"running {path.name} ...", flush=True)
-        finished.append(run_notebook(path, args.output_dir, {"SMOKE": args.smoke}))
+    for number, path in enumerate(paths, 1):
+        print(f"running {path.name} ({number} of {len(paths)}) ...", flush=True)
+        finished.append(run_notebook(path, args.output_dir, {"SMOKE": args.smoke}, progress=CellProgress(path.stem)))
     print(metrics_summary(finished))
 
 
