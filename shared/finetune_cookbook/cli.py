@@ -225,6 +225,31 @@ def _run_notebooks(args) -> None:
     print(metrics_summary(finished))
 
 
+def _check(args) -> None:
+    import time
+
+    from finetune_cookbook.check import run_checks
+
+    started = time.perf_counter()
+    passed = run_checks(args.notebooks, notebook=not args.no_notebook)
+    print(f"{'ready' if passed else 'not ready'}: checked in {time.perf_counter() - started:.0f} s")
+    if not passed:
+        raise SystemExit(1)
+
+
+def _notebook_times(args) -> None:
+    from finetune_cookbook.notebook_times import update
+
+    records = update(args.folders, args.records, args.page)
+    print(f"written: {args.records} ({len(records)} records) and the times table of {args.page}")
+
+
+def _docs(args) -> None:
+    from finetune_cookbook.site import build
+
+    print(f"site: {build(site=args.site, outputs=args.outputs, notebooks=args.notebooks)}/index.html")
+
+
 def _report(args) -> None:
     from finetune_cookbook.core.records import metrics_summary, recorded_runs
 
@@ -340,6 +365,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", default="outputs")
     run.add_argument("--smoke", action="store_true", help="tiny data and few steps, as the tests run them")
     run.set_defaults(run=_run_notebooks)
+
+    check = commands.add_parser("check", help="is this machine ready for the workshop? one line per check, PASS or "
+                                "FAIL with the fix")
+    check.add_argument("--notebooks", default="notebooks")
+    check.add_argument("--no-notebook", action="store_true", help="skip running a notebook in SMOKE mode")
+    check.set_defaults(run=_check)
+
+    times = commands.add_parser("notebook-times", help="add the notebook runs recorded under folders (run.json) to "
+                                "benchmarks/notebook_times.json and rewrite docs/workshop.md's times table")
+    times.add_argument("folders", nargs="+", help="where run-notebooks wrote, e.g. outputs outputs/smoke")
+    times.add_argument("--records", default="benchmarks/notebook_times.json")
+    times.add_argument("--page", default="docs/workshop.md")
+    times.set_defaults(run=_notebook_times)
+
+    docs = commands.add_parser("docs", help="build the site: README, docs/ and every executed notebook (make run's, "
+                               "else a SMOKE run made now) with its outputs and figures")
+    docs.add_argument("--site", default="site", help="where the site is written (default site/)")
+    docs.add_argument("--outputs", default="outputs", help="where `make run` left the executed notebooks")
+    docs.add_argument("--notebooks", default="notebooks")
+    docs.set_defaults(run=_docs)
 
     report = commands.add_parser("report", help="print the metrics every run under a folder recorded")
     report.add_argument("output_dir", nargs="?", default="outputs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -100,6 +101,7 @@ def run_notebook(path: str | Path, output_root: str | Path, parameters: dict | N
     output_dir = Path(output_root).resolve() / path.stem
     output_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"OUTPUT_DIR": str(output_dir), **(parameters or {})}
+    load_before = os.getloadavg()[0]  # other work on the CPU slows a run: the record says how busy it was
     started = time.perf_counter()
     papermill.execute_notebook(
         str(path),
@@ -120,6 +122,9 @@ def run_notebook(path: str | Path, output_root: str | Path, parameters: dict | N
         "precision": mixed_precision("auto"),
         "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
         "how": "papermill, kernel start included, one notebook at a time",
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
     })
     return output_dir
 
