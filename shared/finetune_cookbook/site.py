@@ -9,7 +9,7 @@ that work on GitHub work on the site too; every file they link to is copied besi
 
 from __future__ import annotations
 
-import os.path
+import os
 import re
 import shutil
 import subprocess
@@ -125,7 +125,8 @@ def build(root: str | Path = ".", site: str | Path = "site", outputs: str | Path
     config = stage(root, (root / staging).resolve(), executed)
     site = (root / site).resolve()
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
-                           "-d", str(site)], capture_output=True, text=True)
+                           "-d", str(site)], capture_output=True, text=True,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     if done.returncode != 0:
         raise ConfigError(f"mkdocs could not build the site:\n{done.stderr[-4000:]}")
     return site
