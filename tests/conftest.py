@@ -149,7 +149,10 @@ def assert_resume_reproduces(config, whole_dir: Path, cut_dir: Path, at_step: in
 
 def smoke_runs_folder(tmp_path_factory) -> Path:
     """One folder for the whole test session, every pytest-xdist worker included: the SMOKE notebook runs that the
-    notebook tests and the site test share."""
+    notebook tests and the site test share. COOKBOOK_SMOKE_RUNS names a folder that keeps them across sessions
+    (`cookbook run-notebooks --smoke --output-dir FOLDER` fills one), for a quick loop on the site test alone."""
+    if os.environ.get("COOKBOOK_SMOKE_RUNS"):
+        return Path(os.environ["COOKBOOK_SMOKE_RUNS"])
     base = tmp_path_factory.getbasetemp()
     folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "smoke-notebooks"
     folder.mkdir(exist_ok=True)

@@ -126,6 +126,7 @@ def build(root: str | Path = ".", site: str | Path = "site", outputs: str | Path
     site = (root / site).resolve()
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config),
                            "-d", str(site)], capture_output=True, text=True,
+                          cwd=config.parent,  # mkdocs-jupyter keeps its cache in the working folder's .cache/
                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     if done.returncode != 0:
         raise ConfigError(f"mkdocs could not build the site:\n{done.stderr[-4000:]}")
