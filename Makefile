@@ -39,7 +39,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/cookbook docs --site site --outputs outputs
 
-# A workshop laptop, checked in under 2 minutes: one line per check, PASS or FAIL with the fix.
+# A workshop laptop checked: one line per check, PASS or FAIL with the fix (made to finish in under 2 minutes).
 check: $(STAMP)
 	$(BIN)/cookbook check
 

@@ -1,5 +1,6 @@
 """`make check` (`cookbook check`): is this laptop ready for the workshop? One line per check, PASS or FAIL,
-and for a FAIL the command or step that fixes it. Everything runs offline, in under two minutes."""
+and for a FAIL the command or step that fixes it. Everything runs offline; the SMOKE notebook is most of the time,
+which is meant to stay under two minutes on a laptop that has the CPU to itself."""
 
 from __future__ import annotations
 
