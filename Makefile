@@ -7,7 +7,7 @@ TORCH := "torch==2.14.1" "torchvision==0.29.1"
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-offline wheelhouse run test lab bench bench-serve clean
+.PHONY: install install-offline wheelhouse run test lab bench bench-serve docs check times clean
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -30,8 +30,23 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
+# Then the README's headline table and benchmarks/summary.png are written again from the records.
 bench: $(STAMP)
 	$(BIN)/cookbook bench recipes/*/bench_*.yaml --results-dir benchmarks
+	$(BIN)/cookbook headline
+
+# The site in site/: README, docs/ and every notebook as make run executed it (a SMOKE run where it has not).
+docs: $(STAMP)
+	$(BIN)/cookbook docs --site site --outputs outputs
+
+# A workshop laptop checked: one line per check, PASS or FAIL with the fix (made to finish in under 2 minutes).
+check: $(STAMP)
+	$(BIN)/cookbook check
+
+# After `make run` (and `cookbook run-notebooks --smoke --output-dir outputs/smoke`): their times, with the CPU and
+# precision, into benchmarks/notebook_times.json and docs/workshop.md.
+times: $(STAMP)
+	$(BIN)/cookbook notebook-times outputs outputs/smoke
 
 # Export and serving measured: each servable recipe trained on its bundled sample (once), exported with int8, its
 # backends timed and its service loaded on 127.0.0.1; writes benchmarks/serving.{json,md}.
@@ -50,11 +65,11 @@ bench-serve: $(STAMP)
 # For a workshop: every wheel `make install` needs, downloaded once into wheelhouse/ (3.2 GB on Linux x86_64).
 # Copy the clone with its wheelhouse to laptops of the same system and Python, and run `make install-offline` there.
 wheelhouse:
-	$(PYTHON) -m pip download --quiet --dest wheelhouse pip "setuptools>=68" $(TORCH) ".[dev]"
+	$(PYTHON) -m pip download --quiet --dest wheelhouse pip "setuptools>=68" $(TORCH) ".[dev,docs]"
 
 install-offline:
 	test -d wheelhouse || { echo "no wheelhouse/ here: run 'make wheelhouse' where there is a network, then copy it" >&2; exit 1; }
 	PIP_NO_INDEX=1 PIP_FIND_LINKS="$(CURDIR)/wheelhouse" $(MAKE) install
 
 clean:
-	rm -rf outputs .pytest_cache
+	rm -rf outputs .pytest_cache site .site-build

@@ -145,3 +145,46 @@ def assert_resume_reproduces(config, whole_dir: Path, cut_dir: Path, at_step: in
     assert resumed.metrics == pytest.approx(whole.metrics, abs=1e-6)
     for name, tensor in load_file(whole.model_dir / "model.safetensors").items():
         torch.testing.assert_close(load_file(resumed.model_dir / "model.safetensors")[name], tensor, atol=1e-6, rtol=0)
+
+
+def smoke_runs_folder(tmp_path_factory) -> Path:
+    """One folder for the whole test session, every pytest-xdist worker included: the SMOKE notebook runs that the
+    notebook tests and the site test share. COOKBOOK_SMOKE_RUNS names a folder that keeps them across sessions
+    (`cookbook run-notebooks --smoke --output-dir FOLDER` fills one), for a quick loop on the site test alone."""
+    if os.environ.get("COOKBOOK_SMOKE_RUNS"):
+        return Path(os.environ["COOKBOOK_SMOKE_RUNS"])
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "smoke-notebooks"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def smoke_runs(paths, tmp_path_factory) -> dict[str, Path]:
+    """Each notebook of `paths` run once in SMOKE mode for the session: the first worker to ask runs it under a
+    lock and the others reuse its output folder. Notebooks no other worker is running are taken first, so two
+    workers asking for the same notebooks run them side by side. A failed run fails every test that needs it,
+    without running again."""
+    from filelock import FileLock, Timeout
+
+    from finetune_cookbook.notebooks import RUN_RECORD, run_notebook
+
+    folder = smoke_runs_folder(tmp_path_factory)
+    done, waiting = {}, list(paths)
+    for blocking in (False, True):
+        for path in list(waiting):
+            output, failed = folder / path.stem, folder / f"{path.stem}.failed"
+            try:
+                with FileLock(folder / f"{path.stem}.lock", timeout=-1 if blocking else 0):
+                    if failed.exists():
+                        pytest.fail(f"{path.name} failed in SMOKE mode earlier in this session:\n{failed.read_text()}")
+                    if not (output / RUN_RECORD).is_file():
+                        try:
+                            run_notebook(path, folder, {"SMOKE": True})
+                        except Exception as error:
+                            failed.write_text(str(error)[-5000:])
+                            raise
+            except Timeout:
+                continue  # another worker is running it: come back to it after the others
+            done[path.stem] = output
+            waiting.remove(path)
+    return done

@@ -181,13 +181,20 @@ def _bench_serve(args) -> None:
 
 
 def _bench(args) -> None:
+    import time
+
     from finetune_cookbook import bench
     from finetune_cookbook.config import load_config
+    from finetune_cookbook.core.measure import announced_steps
     from finetune_cookbook.recipe import benchmark
 
     for path in args.configs:
         config = load_config(path)
-        made = bench.records(config, benchmark(config))
+        started = time.perf_counter()
+        print(f"{path}: every approach of {config.domain}, seeds {list(config.bench_seeds)}", flush=True)
+        with announced_steps():
+            made = bench.records(config, benchmark(config))
+        print(f"{path}: {time.perf_counter() - started:.0f} s", flush=True)
         bench.update_results(made, args.results_dir)
         for record in made:
             print(f"{record['domain']} / {record['dataset']} / {record['approach']}: {record['metrics']}"
@@ -195,18 +202,52 @@ def _bench(args) -> None:
     print(f"written: {Path(args.results_dir) / 'results.json'} and results.md")
 
 
+def _headline(args) -> None:
+    from finetune_cookbook.headline import write_readme
+    from finetune_cookbook.headline_plot import summary_figure
+
+    results, domains = write_readme(args.results, args.readme, args.figure, args.recipes, args.notebooks)
+    summary_figure(results, domains).savefig(args.figure, dpi=100)
+    print(f"written: the headline of {len(domains)} domains into {args.readme}, and {args.figure}")
+
+
 def _run_notebooks(args) -> None:
     from finetune_cookbook.core.records import metrics_summary
-    from finetune_cookbook.notebooks import notebook_paths, run_notebook
+    from finetune_cookbook.notebooks import CellProgress, notebook_paths, run_notebook
 
     paths = notebook_paths(args.notebooks)
     if not paths:
         raise CookbookError(f"{args.notebooks}: no notebooks found.")
     finished = []
-    for path in paths:
-        print(f"running {path.name} ...", flush=True)
-        finished.append(run_notebook(path, args.output_dir, {"SMOKE": args.smoke}))
+    for number, path in enumerate(paths, 1):
+        print(f"running {path.name} ({number} of {len(paths)}) ...", flush=True)
+        finished.append(run_notebook(path, args.output_dir, {"SMOKE": args.smoke}, progress=CellProgress(path.stem)))
     print(metrics_summary(finished))
+
+
+def _check(args) -> None:
+    import time
+
+    from finetune_cookbook.check import run_checks
+
+    started = time.perf_counter()
+    passed = run_checks(args.notebooks, notebook=not args.no_notebook)
+    print(f"{'ready' if passed else 'not ready'}: checked in {time.perf_counter() - started:.0f} s")
+    if not passed:
+        raise SystemExit(1)
+
+
+def _notebook_times(args) -> None:
+    from finetune_cookbook.notebook_times import update
+
+    records = update(args.folders, args.records, args.page)
+    print(f"written: {args.records} ({len(records)} records) and the times table of {args.page}")
+
+
+def _docs(args) -> None:
+    from finetune_cookbook.site import build
+
+    print(f"site: {build(site=args.site, outputs=args.outputs, notebooks=args.notebooks)}/index.html")
 
 
 def _report(args) -> None:
@@ -310,11 +351,40 @@ def build_parser() -> argparse.ArgumentParser:
     bench_serve.add_argument("--max-requests", type=int, default=100_000, help="requests a load sends at most")
     bench_serve.set_defaults(run=_bench_serve)
 
+    headline = commands.add_parser("headline", help="rewrite the README's headline table and benchmarks/summary.png "
+                                   "from benchmarks/results.json and each recipes/<domain>/targets.yaml")
+    headline.add_argument("--results", default="benchmarks/results.json")
+    headline.add_argument("--readme", default="README.md")
+    headline.add_argument("--figure", default="benchmarks/summary.png")
+    headline.add_argument("--recipes", default="recipes")
+    headline.add_argument("--notebooks", default="notebooks", help="the domains are shown in their notebooks' order")
+    headline.set_defaults(run=_headline)
+
     run = commands.add_parser("run-notebooks", help="run every notebook headless with papermill, then print their metrics")
     run.add_argument("--notebooks", default="notebooks", help="folder of notebooks")
     run.add_argument("--output-dir", default="outputs")
     run.add_argument("--smoke", action="store_true", help="tiny data and few steps, as the tests run them")
     run.set_defaults(run=_run_notebooks)
+
+    check = commands.add_parser("check", help="is this machine ready for the workshop? one line per check, PASS or "
+                                "FAIL with the fix")
+    check.add_argument("--notebooks", default="notebooks")
+    check.add_argument("--no-notebook", action="store_true", help="skip running a notebook in SMOKE mode")
+    check.set_defaults(run=_check)
+
+    times = commands.add_parser("notebook-times", help="add the notebook runs recorded under folders (run.json) to "
+                                "benchmarks/notebook_times.json and rewrite docs/workshop.md's times table")
+    times.add_argument("folders", nargs="+", help="where run-notebooks wrote, e.g. outputs outputs/smoke")
+    times.add_argument("--records", default="benchmarks/notebook_times.json")
+    times.add_argument("--page", default="docs/workshop.md")
+    times.set_defaults(run=_notebook_times)
+
+    docs = commands.add_parser("docs", help="build the site: README, docs/ and every executed notebook (make run's, "
+                               "else a SMOKE run made now) with its outputs and figures")
+    docs.add_argument("--site", default="site", help="where the site is written (default site/)")
+    docs.add_argument("--outputs", default="outputs", help="where `make run` left the executed notebooks")
+    docs.add_argument("--notebooks", default="notebooks")
+    docs.set_defaults(run=_docs)
 
     report = commands.add_parser("report", help="print the metrics every run under a folder recorded")
     report.add_argument("output_dir", nargs="?", default="outputs")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -18,14 +20,35 @@ class Measurement:
     peak_memory_mb: float = 0.0
 
 
+_announce_to = []  # where named steps are announced: set by `announced_steps` (`cookbook bench`), else silent
+
+
+@contextlib.contextmanager
+def announced_steps(stream=None):
+    """While open, each `measure(step)` prints its step as it starts and how long it took: a benchmark's hour
+    of approaches says which one is running. Notebooks and tests leave it closed, so they print nothing more."""
+    _announce_to.append(stream or sys.stdout)
+    try:
+        yield
+    finally:
+        _announce_to.pop()
+
+
+def _say(line: str) -> None:
+    if _announce_to:
+        print(line, file=_announce_to[-1], flush=True)
+
+
 class measure:
     """Context manager: `with measure() as m: ...` then `m.seconds`, `m.peak_memory_mb`.
 
     Peak memory is the process's resident set size, sampled every `interval` seconds while the block runs
     (plus the CUDA allocator's peak where a GPU is used), so it includes what was loaded before the block.
+    `step` names the approach the block trains, for `announced_steps`.
     """
 
-    def __init__(self, interval: float = 0.05):
+    def __init__(self, step: str | None = None, interval: float = 0.05):
+        self.step = step
         self.interval = interval
         self.result = Measurement()
         self._stop = threading.Event()
@@ -41,6 +64,8 @@ class measure:
             torch.cuda.reset_peak_memory_stats()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
+        if self.step:
+            _say(f"{self.step} ...")
         self._start = time.perf_counter()
         return self.result
 
@@ -52,6 +77,8 @@ class measure:
         if torch.cuda.is_available():
             peak += torch.cuda.max_memory_allocated()
         self.result.peak_memory_mb = peak / 2**20
+        if self.step:
+            _say(f"{self.step}: {self.result.seconds:.1f} s" + (" (stopped)" if exc[0] else ""))
 
 
 def bf16_support(flags: set[str]) -> str | None:

@@ -121,7 +121,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     checkpoint = checkpoint_to_resume(work, resume, trainer.is_world_process_zero())
     if checkpoint:
         _check_resumable(Path(checkpoint), model_config, config)
-    with measure() as cost:
+    with measure("pre-training (no labels)") as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     if trainer.is_world_process_zero():
         _save_checkpoint(folder, model, encoder, config, data, cost)
@@ -254,13 +254,14 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
 def train_classifier(model, train: EncodedRows, train_targets: np.ndarray, validation: EncodedRows,
                      validation_targets: np.ndarray, training: TrainingConfig, output_dir: str | Path, *,
                      min_steps: int = 0, resume: bool = False, callbacks=None, compute_metrics=None,
-                     checkpoints: bool = True):
-    """Trains `model` with `classifier_trainer`; returns the trainer and what training cost."""
+                     checkpoints: bool = True, step: str | None = None):
+    """Trains `model` with `classifier_trainer`; returns the trainer and what training cost (`step` names it
+    in a benchmark's progress)."""
     trainer = classifier_trainer(model, train, train_targets, validation, validation_targets, training, output_dir,
                                  min_steps=min_steps, callbacks=callbacks, compute_metrics=compute_metrics,
                                  checkpoints=checkpoints)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero()) if checkpoints else None
-    with measure() as cost:
+    with measure(step) as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     return trainer, cost
 
@@ -285,7 +286,8 @@ def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedR
     model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained)
     trainer, cost = train_classifier(model, train, train_targets, validation, validation_targets, training, output_dir,
                                      min_steps=min_steps, resume=resume, callbacks=callbacks,
-                                     compute_metrics=validation_metrics, checkpoints=checkpoints)
+                                     compute_metrics=validation_metrics, checkpoints=checkpoints,
+                                     step=f"{'fine_tuned' if from_pretrained else 'scratch'} ({len(train_targets)} labelled rows)")
     return model, trainer, cost
 
 

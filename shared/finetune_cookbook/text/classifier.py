@@ -57,7 +57,7 @@ def tfidf_baseline(data: LabelledData) -> ApproachResult:
         LogisticRegression(class_weight="balanced", max_iter=2000),
     )
     train = data.splits["train"]
-    with measure() as cost:
+    with measure("tfidf_logreg") as cost:
         model.fit(train[TEXT], data.label_ids("train"))
     probabilities = model.predict_proba(data.splits["test"][TEXT])
     return classification_result(
@@ -86,7 +86,7 @@ def frozen_embeddings_baseline(data: LabelledData, config: RecipeConfig) -> Appr
     """The pre-trained encoder left as it is, with a class-balanced logistic regression on its embeddings."""
     train = data.splits["train"]
     encoder = sentence_encoder(config.model.name, config.search_dirs)
-    with measure() as cost:
+    with measure("frozen_embeddings_logreg") as cost:
         features = embed(encoder, train[TEXT])
         classifier = LogisticRegression(class_weight="balanced", max_iter=2000).fit(features, data.label_ids("train"))
     probabilities = classifier.predict_proba(embed(encoder, data.splits["test"][TEXT]))
@@ -186,7 +186,7 @@ def fine_tune(
     trainer, datasets = text_trainer(data, config, training, training_arguments(training, output_dir), model=model,
                                      callbacks=callbacks)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    with measure() as cost:
+    with measure("fine_tuned") as cost:
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
     cost.seconds += start_cost.seconds
     result = score_on_test(trainer, datasets, data, "fine_tuned", f"{config.model.name} fine-tuned end to end",

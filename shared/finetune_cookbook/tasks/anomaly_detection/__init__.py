@@ -122,7 +122,7 @@ class Encoded:
         origin = data.report.source
         self.cardinalities = pretrained.encoder.cardinalities
         self.rows = {s: pretrained.encoder.encode(data.splits[s], origin) for s in SPLITS}
-        with measure() as self.feature_cost:
+        with measure("pre-trained features and scores") as self.feature_cost:
             self.embeddings = {s: row_embeddings(pretrained.model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
             self.anomaly = {s: pretrained.model.anomaly_scores(r.numeric, r.categorical) for s, r in self.rows.items()}
 
@@ -138,7 +138,7 @@ class Encoded:
 
 
 def isolation_forest(data: TabularData, config: RecipeConfig, encoded: Encoded, seed: int) -> ApproachResult:
-    with measure() as cost:
+    with measure("isolation_forest") as cost:
         forest = IsolationForest(n_estimators=200, random_state=seed, n_jobs=1).fit(encoded.rows["train"].flat())
     score = lambda split: -forest.score_samples(encoded.rows[split].flat())  # noqa: E731  (higher: stranger)
     return score_approach("isolation_forest", data, config, score("test"), score("validation"), cost,
@@ -157,10 +157,10 @@ def trees(data: TabularData, config: RecipeConfig, encoded: Encoded, labelled: n
     features = encoded.with_features if with_pretrained else (lambda split: encoded.rows[split].flat())
     model = HistGradientBoostingClassifier(categorical_features=encoded.categorical_positions(),
                                            class_weight="balanced", random_state=seed)
-    with measure() as cost:
+    name = "gbt_with_pretrained_features" if with_pretrained else "gbt"
+    with measure(f"{name} ({len(labelled)} labelled rows)") as cost:
         model.fit(features("train")[labelled], data.targets("train")[labelled])
     score = lambda split: model.predict_proba(features(split))[:, 1]  # noqa: E731
-    name = "gbt_with_pretrained_features" if with_pretrained else "gbt"
     return score_approach(name, data, config, score("test"), score("validation"), cost, len(labelled), seed=seed)
 
 

@@ -199,7 +199,7 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks, backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    with measure() as cost:
+    with measure("scratch" if backbone == SCRATCH else "fine_tuned") as cost:
         output = trainer.train(resume_from_checkpoint=checkpoint)
     cost.seconds += start_cost.seconds
     trainer.model.adopt_average().eval()
@@ -282,7 +282,7 @@ def frozen_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
     validation and test predictions are averaged with the mirror images', as the trained networks' are."""
     train_images = evaluation_datasets(data, config, config.model.name, "train")[0]  # as they are: never mirrored
     model = build_classifier(config.model.name, len(data.labels)).to(torch_device())
-    with measure() as cost:
+    with measure("frozen") as cost:
         scaler, head = fit_linear_head(embed_images(model, train_images), data.label_ids("train"), config.training.seed)
         probabilities = {
             split: np.mean([head.predict_proba(scaler.transform(embed_images(model, view)))

@@ -368,7 +368,7 @@ def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int,
     training = training or config.training
     small = with_examples_per_intent(data, examples_per_intent, training.seed)
     probe_config = dataclasses.replace(config, model=dataclasses.replace(config.model, head="probe"))
-    with measure() as cost:
+    with measure(f"few_shot ({examples_per_intent} per intent)") as cost:
         model = tc.classifier_starter(small, probe_config)(training.seed)
         # A quarter of the learning rate: the probe's head is already a good start, and should not be undone.
         schedule = dataclasses.replace(curve_training(config, len(small.splits["train"]), training),

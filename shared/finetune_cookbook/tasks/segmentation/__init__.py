@@ -238,7 +238,7 @@ def segment(approach: str, points: dict[str, np.ndarray], data: CustomerData, co
 def over_k(approach: str, space, data: CustomerData, config: RecipeConfig, seed: int,
            cost: Measurement | None = None) -> list[SegmentRun]:
     """The approach's segments at every k compared; `space` is fitted on the training customers here."""
-    with measure() as fitting:
+    with measure(approach) as fitting:
         space.fit(data.splits["train"])
         points = {split: space.transform(data.splits[split]) for split in ("train", "validation", "test")}
     cost = Measurement(fitting.seconds + (cost.seconds if cost else 0.0),

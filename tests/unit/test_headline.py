@@ -1,0 +1,71 @@
+"""The README's headline table and figure come from benchmarks/results.json and each recipe's targets.yaml."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from conftest import ROOT
+from PIL import Image
+
+from finetune_cookbook.headline import (Domain, check, current_block, headline_block, read_domains, replace_block,
+                                        write_readme)
+from finetune_cookbook.headline_plot import summary_figure
+
+README = ROOT / "README.md"
+RESULTS = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+
+
+def test_readme_block_is_what_the_records_make():
+    domains = read_domains(ROOT / "recipes", ROOT / "notebooks")
+    assert [d.name for d in domains] == ["review_sentiment", "tumor_image_classification", "fraud_anomaly_detection",
+                                         "support_chatbot_intent", "marketing_segmentation"]
+    assert current_block(README.read_text()) == headline_block(RESULTS, domains), \
+        "run `cookbook headline` (make bench does) and commit README.md and benchmarks/summary.png"
+
+
+def test_readme_is_a_landing_page():
+    text = README.read_text()
+    words = re.findall(r"\S+", re.sub(r"<!--.*?-->", "", text, flags=re.S))
+    assert len(words) <= 1200
+    assert "make test" in text and "make run" in text  # CI's .ci/run calls `make test`
+    assert "edit its `data` section" in text
+    for target in re.findall(r"\]\(([^)#]+)\)", text):
+        assert (ROOT / target).exists(), f"README links to {target}, which is not there"
+
+
+def record(approach, value, **setting):
+    return {"domain": "d", "dataset": "set", "approach": approach, "metrics": {"m": value}, "train_seconds": 10.0,
+            "machine": "CPU; Python; training precision bf16", **setting}
+
+
+def test_targets_are_judged_on_every_point_they_name():
+    domain = Domain("d", "D", "set", "Set", ["m"], points=[{"k": 3}],
+                    targets=[{"text": "beat", "metric": "m", "beats": True, "points": [{"k": 3}, {"k": 4}]},
+                             {"text": "floor", "metric": "m", "at_least": 0.5},
+                             {"text": "fast", "train_seconds_under": 5}])
+    results = [record("fine_tuned", 0.6, k=3), record("other", 0.4, k=3),
+               record("fine_tuned", 0.3, k=4), record("other", 0.7, k=4)]
+    assert check(domain.targets[0], results, domain) == ["m at k = 4: 0.300 vs 0.700 (other)"]
+    assert check(domain.targets[1], results, domain) == []
+    assert check(domain.targets[2], results, domain) == ["training took 10 s at k = 3"]
+    block = headline_block(results, [domain])
+    assert "| D | Set | m (k = 3) | **0.600** | 0.400 (other) | beat; floor; fast | **missed**:" in block
+    missing = Domain("d", "D", "absent", "Absent", ["m"], targets=[{"text": "t", "metric": "m", "at_least": 0.1}])
+    assert check(missing.targets[0], results, missing) == ["no fine-tuned record"]
+
+
+def test_write_headline_rewrites_only_the_block_and_draws_the_figure(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- results:start -->\nstale\n<!-- results:end -->\nafter\n")
+    figure = tmp_path / "summary.png"
+    results, domains = write_readme(ROOT / "benchmarks" / "results.json", readme, figure, ROOT / "recipes",
+                                    ROOT / "notebooks")
+    summary_figure(results, domains).savefig(figure)
+    text = readme.read_text()
+    assert text.startswith("before\n<!-- results:start -->") and text.endswith("<!-- results:end -->\nafter\n")
+    assert "stale" not in text and "| Tumor images |" in text
+    pixels = np.asarray(Image.open(figure).convert("L"), dtype=float)
+    assert pixels.std() > 10  # drawn, not blank
+    with pytest.raises(Exception, match="markers"):
+        replace_block("no markers", "x")
