@@ -19,8 +19,9 @@ from finetune_cookbook.core.compare import ApproachResult, comparison_markdown, 
 from finetune_cookbook.core.config import RecipeConfig, config_to_dict
 from finetune_cookbook.core.data import LabelledData
 from finetune_cookbook.core.errors import ConfigError
-from finetune_cookbook.core.records import record_metrics, write_json
-from finetune_cookbook.core.saving import MODEL_DIR, model_folder, read_model_info
+from finetune_cookbook.core.records import METRICS_FILE, json_bytes, metrics_record
+from finetune_cookbook.core.runlock import folder_lock
+from finetune_cookbook.core.saving import MODEL_DIR, model_folder, point_to_model, read_model_info
 from finetune_cookbook.core.shift import REFERENCE_FILE, SplitChecks, check_splits, notes_on_batch, reference_sample
 from finetune_cookbook.core.training import validation_score
 from finetune_cookbook.tasks import Task, get_task
@@ -38,6 +39,9 @@ class TrainSummary:
 
 
 COMPARISON = "comparison"  # comparison.md and comparison.json in the run's folder
+CONFIG_FILE = "config.yaml"  # the config that made the run's model, as read (overrides applied)
+# What a run writes as its result: saved in the model folder, shown in the run folder through links
+RESULT_FILES = (METRICS_FILE, CONFIG_FILE, f"{COMPARISON}.md", f"{COMPARISON}.json")
 
 
 def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bool = False, callbacks=None,
@@ -48,15 +52,29 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
 
     `compare` (`cookbook compare`): the task's baselines train first, on the same split (a task that makes its
     own pre-trained model pre-trains it first), and every approach's test scores go to `comparison.md` and
-    `comparison.json` and into the model card. `on_step` is called with the name of each step as it starts."""
+    `comparison.json` and into the model card. `on_step` is called with the name of each step as it starts.
+
+    One run at a time holds the output folder (`core.runlock`): a second is refused before it reads any data."""
     task: Task = get_task(config.task)
     if compare and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ConfigError("`cookbook compare` runs in one process (its baselines are not distributed); start it "
                           "without torchrun, or use `cookbook train` there.")
+    output_dir = Path(output_dir or config.output_dir)
+    command = "compare" if compare else "train"
+    with folder_lock(output_dir, f"cookbook {command} {config.config_path or ''}".strip(), main_process()):
+        return _train(task, config, output_dir, resume, callbacks, on_data, compare, on_step)
+
+
+def main_process() -> bool:
+    """False in the other processes of a torchrun launch (RANK above 0): they neither lock nor write results."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _train(task: Task, config: RecipeConfig, output_dir: Path, resume: bool, callbacks, on_data, compare: bool,
+           on_step) -> TrainSummary:
     data = task.load_data(config)
     if on_data is not None:
         on_data(data)
-    output_dir = Path(output_dir or config.output_dir)
     step = on_step or (lambda name: None)
     baselines = []
     if compare:
@@ -77,30 +95,36 @@ def train(config: RecipeConfig, output_dir: str | Path | None = None, resume: bo
     card = task.model_card(config, data, tuned.result.metrics, output_dir, made_by=f"`cookbook {command} {config.config_path}`")
     card += checks.card_section()
     if compare:
-        summary.comparison = write_comparison(output_dir, [*baselines, tuned.result], task.HEADLINE_METRICS, data)
+        summary.comparison, files = comparison_files([*baselines, tuned.result], task.HEADLINE_METRICS, data)
+        extra_files.update(files)
         card += f"\n## Against the baselines\n\nOn the same test split:\n\n{summary.comparison}"
-    summary.model_dir = task.save_model(tuned.trainer, config, output_dir, card, extra_files=extra_files)
-    (output_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
-    record_metrics(
-        output_dir, config.domain, {**{r.approach: r.metrics for r in baselines}, "fine_tuned": tuned.result.metrics},
+    # The run's results are saved inside the model folder, so the model, its metrics, its config and its
+    # comparison change together in the model's one swap; the run folder shows them through links (made
+    # before the swap, see `point_to_model`). A kill at any moment leaves the old run whole or the new one.
+    extra_files[CONFIG_FILE] = yaml.safe_dump(config_to_dict(config), sort_keys=False).encode()
+    extra_files[METRICS_FILE] = json_bytes(metrics_record(
+        config.domain, {**{r.approach: r.metrics for r in baselines}, "fine_tuned": tuned.result.metrics},
         dataset=data.report.source, model=task.model_name(config),
         data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
         headline_metrics=list(task.HEADLINE_METRICS), shift=checks.as_dict(),
-    )
+    ))
+    point_to_model(output_dir, RESULT_FILES)
+    summary.model_dir = task.save_model(tuned.trainer, config, output_dir, card, extra_files=extra_files)
+    for name in RESULT_FILES:  # a comparison link left by an earlier `cookbook compare`: this model has none
+        if not (summary.model_dir / name).exists() and (output_dir / name).is_symlink():
+            (output_dir / name).unlink()
     return summary
 
 
-def write_comparison(output_dir: Path, results: list[ApproachResult], metrics: tuple[str, ...],
-                     data: LabelledData) -> str:
-    """Writes `comparison.md` and `comparison.json` (every approach's test scores) and returns the Markdown table."""
+def comparison_files(results: list[ApproachResult], metrics: tuple[str, ...],
+                     data: LabelledData) -> tuple[str, dict[str, bytes]]:
+    """The Markdown table of every approach's test scores, and `comparison.md` / `comparison.json` as bytes."""
     table = comparison_markdown(results, metrics)
-    write_json(output_dir / f"{COMPARISON}.json", {**comparison_record(results, metrics), "dataset": data.report.source,
-                                                   "split_sizes": data.report.split_sizes})
-    partial = output_dir / f"{COMPARISON}.md.partial"
-    partial.write_text(f"# Every approach on the test split of {data.report.source}\n\n{table}")
-    os.replace(partial, output_dir / f"{COMPARISON}.md")
-    return table
+    record = {**comparison_record(results, metrics), "dataset": data.report.source,
+              "split_sizes": data.report.split_sizes}
+    return table, {f"{COMPARISON}.json": json_bytes(record),
+                   f"{COMPARISON}.md": f"# Every approach on the test split of {data.report.source}\n\n{table}".encode()}
 
 
 def judge_splits(task: Task, data: LabelledData, config: RecipeConfig, tuned) -> tuple[SplitChecks, dict[str, bytes]]:
@@ -129,17 +153,24 @@ def pretrain(config: RecipeConfig, output_dir: str | Path | None = None, resume:
     if not hasattr(task, "pretrain"):
         raise ConfigError(f"{config.config_path}: task {config.task!r} starts from a published pre-trained model "
                           "(model.name), so there is nothing to pre-train. Run `cookbook train`.")
-    data = task.load_data(config)
-    if on_data is not None:
-        on_data(data)
-    return task.pretrain(data, config, output_dir or config.output_dir, resume=resume, callbacks=callbacks)
+    output_dir = output_dir or config.output_dir
+    with folder_lock(output_dir, f"cookbook pretrain {config.config_path or ''}".strip(), main_process()):
+        data = task.load_data(config)
+        if on_data is not None:
+            on_data(data)
+        return task.pretrain(data, config, output_dir, resume=resume, callbacks=callbacks)
 
 
 def tune(config: RecipeConfig, output_dir: str | Path | None = None):
     """Runs the fixed-budget search and writes its trials table and best settings to `<output_dir>/search`."""
     task = get_task(config.task)
-    data = task.load_data(config)
     output_dir = Path(output_dir or config.output_dir)
+    with folder_lock(output_dir, f"cookbook tune {config.config_path or ''}".strip(), main_process()):
+        return _tune(task, config, output_dir)
+
+
+def _tune(task: Task, config: RecipeConfig, output_dir: Path):
+    data = task.load_data(config)
     result = task.tune(data, config, output_dir)
     folder = output_dir / "search"
     folder.mkdir(parents=True, exist_ok=True)

@@ -25,23 +25,33 @@ def strict_json(value):
     return value
 
 
+def json_bytes(payload) -> bytes:
+    """Strict JSON (see `strict_json`), indented, as the bytes `write_json` writes."""
+    # default: numpy integers, torch scalars and the like, as numbers (or null)
+    text = json.dumps(strict_json(payload), indent=2, default=lambda value: strict_json(float(value)), allow_nan=False)
+    return (text + "\n").encode()
+
+
 def write_json(path: str | Path, payload) -> Path:
     """Writes strict JSON through a temporary file, so a reader never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    # default: numpy integers, torch scalars and the like, as numbers (or null)
-    text = json.dumps(strict_json(payload), indent=2, default=lambda value: strict_json(float(value)), allow_nan=False)
-    partial.write_text(text + "\n")
+    partial.write_bytes(json_bytes(payload))
     os.replace(partial, path)
     return path
 
 
-def record_metrics(output_dir: str | Path, name: str, approaches: dict[str, dict[str, float]], **details) -> Path:
-    """Records each approach's test metrics (`{approach: {metric: value}}`) under `output_dir/metrics.json`."""
+def metrics_record(name: str, approaches: dict[str, dict[str, float]], **details) -> dict:
+    """What `metrics.json` holds: each approach's test metrics (`{approach: {metric: value}}`) and `details`."""
     # JSON has no infinity: a threshold that flags nothing (an infinite one) is written as null, as is NaN.
     clean = {a: {m: float(v) for m, v in scores.items()} for a, scores in approaches.items()}
-    return write_json(Path(output_dir) / METRICS_FILE, {"name": name, "approaches": clean, **details})
+    return {"name": name, "approaches": clean, **details}
+
+
+def record_metrics(output_dir: str | Path, name: str, approaches: dict[str, dict[str, float]], **details) -> Path:
+    """Records each approach's test metrics (`{approach: {metric: value}}`) under `output_dir/metrics.json`."""
+    return write_json(Path(output_dir) / METRICS_FILE, metrics_record(name, approaches, **details))
 
 
 def read_metrics(output_dir: str | Path) -> dict:

@@ -7,6 +7,7 @@ card (`README.md`) and `cookbook.json`: the task that made it and how to read ne
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,29 @@ def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info:
     partial.rename(final)
     shutil.rmtree(previous, ignore_errors=True)
     return final
+
+
+def point_to_model(output_dir: str | Path, names: tuple[str, ...], name: str = MODEL_DIR) -> None:
+    """Makes each of `names` in the run folder a link to the same file inside `<output_dir>/<name>`.
+
+    A run's results (metrics.json, config.yaml, comparison.md ...) are saved inside the model folder, so they
+    change with the model in its one swap; the run folder shows them through these links, made before the swap.
+    Until the swap a link may point at nothing (the model before held no such file: a run saved by older code),
+    which reads as no result, never as the previous run's result beside the new model. A link, not a copy: a
+    copy written after the swap could be missed by a kill, and leave the new model beside the old metrics."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for file_name in names:
+        link, target = output_dir / file_name, f"{name}/{file_name}"
+        if link.is_symlink() and os.readlink(link) == target:
+            continue
+        kept = output_dir / name / file_name
+        if link.is_file() and not link.is_symlink() and kept.parent.is_dir() and not kept.exists():
+            os.replace(link, kept)  # a run folder of older code: its result moves in with the model it describes
+        staged = link.with_name(f".{file_name}.link-{os.getpid()}")
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(target)
+        os.replace(staged, link)  # one rename: a reader sees the old file or the link, never neither
 
 
 def model_folder(path: str | Path) -> Path:

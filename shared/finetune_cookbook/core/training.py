@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,6 @@ import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 from torch.utils.data import SequentialSampler
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import TrainingConfig
@@ -246,20 +247,70 @@ def build_trainer(
     )
 
 
+# The files a checkpoint's weights may be in (transformers' names, a sharded model's index, a PEFT adapter).
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "adapter_model.safetensors")
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why `folder` (a `checkpoint-N/`) cannot be resumed from, or None when it is whole. The Trainer writes the
+    weights, then optimizer and scheduler, and `trainer_state.json` last, straight into the folder: a kill or a
+    full disk midway leaves it without a readable state file, or (a folder written by hand) without weights."""
+    state = folder / "trainer_state.json"
+    try:
+        if "global_step" not in json.loads(state.read_text()):
+            return "trainer_state.json has no global_step"
+    except FileNotFoundError:
+        return "no trainer_state.json"
+    except (OSError, ValueError):
+        return "trainer_state.json is cut short"
+    weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
+    if not weights:
+        return "no weights file"
+    if weights[0].suffix == ".safetensors":
+        try:  # the header names every tensor's byte range: a file cut short fails here
+            from safetensors import safe_open
+
+            with safe_open(str(weights[0]), "np") as opened:
+                opened.keys()
+        except Exception:  # safetensors raises its own error type for a short or garbled file
+            return f"{weights[0].name} is cut short"
+    return None
+
+
+def _step(folder: Path) -> int:
+    suffix = folder.name.removeprefix("checkpoint-")
+    return int(suffix) if suffix.isdigit() else -1
+
+
 def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:
-    """With `resume`, the newest checkpoint in `output_dir` (an error if there is none). Without, the main
+    """With `resume`, the newest whole checkpoint in `output_dir` (an error if there is none). A newer one left
+    half-written by a kill or a full disk is skipped, said on stderr, and removed by the main process (the
+    Trainer would otherwise write the same step into it, and its rotation count it). Without `resume`, the main
     process clears checkpoints of an earlier run there, so a later resume cannot pick up another run's."""
     folder = Path(output_dir) / CHECKPOINTS
     if resume:
-        checkpoint = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-        if checkpoint is None:
-            raise CookbookError(f"{folder}: no checkpoint to resume from. Run without --resume to start afresh.")
-        return checkpoint
+        found = sorted((p for p in folder.glob("checkpoint-*") if p.is_dir() and _step(p) >= 0), key=_step,
+                       reverse=True) if folder.is_dir() else []
+        skipped = []
+        for candidate in found:
+            problem = checkpoint_problem(candidate)
+            if problem is None:
+                for broken, why in skipped:
+                    if main_process:
+                        shutil.rmtree(broken, ignore_errors=True)
+                        print(f"note: {broken} was left half-written ({why}), by a kill or a full disk; removed it "
+                              f"and resuming from {candidate.name}", file=sys.stderr, flush=True)
+                return str(candidate)
+            skipped.append((candidate, problem))
+        if skipped:
+            listed = "; ".join(f"{broken.name}: {why}" for broken, why in skipped)
+            raise CookbookError(f"{folder}: no whole checkpoint to resume from ({listed}). Run without --resume to "
+                                "start afresh.")
+        raise CookbookError(f"{folder}: no checkpoint to resume from. Run without --resume to start afresh.")
     if folder.is_dir() and main_process:
         for old in folder.glob("checkpoint-*"):
             shutil.rmtree(old)
     return None
-
 
 
 def validation_score(trainer, metric: str) -> float | None:
