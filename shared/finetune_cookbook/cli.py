@@ -114,8 +114,11 @@ def _predict(args) -> None:
     from finetune_cookbook.core.data import column_list
     from finetune_cookbook.recipe import check_output, predict_file, write_predictions
 
+    from finetune_cookbook.core.progress import shown
+
     check_output(args.output)
-    predictions = predict_file(args.model_dir, args.file, args.column)
+    with shown():  # rows done, rate and time left on stderr: 200,000 reviews take minutes
+        predictions = predict_file(args.model_dir, args.file, args.column)
     write_predictions(predictions, args.output)
     ignored = predictions.attrs.get("ignored_columns")
     if ignored:
@@ -392,6 +395,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _where(args, error: BaseException) -> str:
+    """The place a full disk stopped: the file the error names, else the command's output, else its folder."""
+    from finetune_cookbook.core.runlock import locked_folders
+
+    for place in (getattr(error, "filename", None), getattr(args, "output", None), *locked_folders()[:1],
+                  getattr(args, "output_dir", None)):
+        if place:
+            return str(place)
+    return os.getcwd()
+
+
+def _free_space(where: str) -> str:
+    import shutil
+
+    folder = Path(where)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return f"{shutil.disk_usage(folder).free / 2**20:.1f} MB free there now"
+    except OSError:
+        return "its free space could not be read"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -399,4 +425,22 @@ def main(argv: list[str] | None = None) -> int:
     except CookbookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Every file a command writes as its result is written beside its place and renamed in, so an
+        # interrupted command leaves the previous result or none; a training run keeps its last checkpoint.
+        resume = " Its checkpoints are kept: add --resume to continue." if args.command in ("train", "pretrain") else ""
+        print(f"interrupted: cookbook {args.command} stopped; no partial result was written.{resume}", file=sys.stderr)
+        return 130
+    except Exception as error:
+        from finetune_cookbook.core.errors import disk_full
+
+        full = disk_full(error)
+        if full is None:
+            raise  # a bug in the package: its traceback is what a report needs
+        where = _where(args, full)
+        print(f"error: the disk is full: cookbook {args.command} could not write to {where} ({_free_space(where)}). "
+              "Nothing half-written was kept; free some space (or point the output elsewhere) and run it again"
+              + (" (a training run continues with --resume)." if args.command in ("train", "pretrain") else "."),
+              file=sys.stderr)
+        return 1
     return 0

@@ -20,6 +20,12 @@ from pathlib import Path
 from finetune_cookbook.core.errors import CookbookError
 
 LOCK_FILE = ".cookbook.lock"
+_LOCKED: list[Path] = []  # the folders this process locked, last last: a full disk's message names the folder
+
+
+def locked_folders() -> list[Path]:
+    """The output folders this process's runs locked (held now or until they stopped), the latest first."""
+    return list(reversed(_LOCKED))
 
 
 class FolderBusyError(CookbookError):
@@ -113,6 +119,7 @@ def folder_lock(folder: str | Path, command: str, main_process: bool = True):
         yield None
         return
     lock = acquire(folder, command)
+    _LOCKED.append(Path(folder))
     try:
         yield lock
     finally:

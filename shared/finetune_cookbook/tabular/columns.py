@@ -363,6 +363,33 @@ class TabularEncoder:
         # Codes index embedding tables, so they must be >= 0: unseen values (-1) take code 0.
         return EncodedRows(np.nan_to_num(numeric), (codes + 1).astype(np.int64))
 
+    def training_ranges(self) -> dict[str, tuple[float, float]]:
+        """Each numeric column's lowest and highest training value, as the fitted quantile scaler keeps them
+        (its first and last quantile); the missing-value indicators after them are not columns."""
+        numeric = list(self.transformer.named_transformers_["numeric"].feature_names_in_) \
+            if "numeric" in self.transformer.named_transformers_ else []
+        if not numeric:
+            return {}
+        quantiles = self.transformer.named_transformers_["numeric"].named_steps["scale"].quantiles_
+        return {column: (float(quantiles[0, i]), float(quantiles[-1, i])) for i, column in enumerate(numeric)}
+
+    def out_of_range(self, frame: pd.DataFrame, origin: str) -> pd.Series:
+        """For each row, its values far outside the training range (`column=value (training lo to hi)`, joined
+        by '; '), or ''. Far: beyond the range by more than the range's own width, or not finite. The quantile
+        scaler maps any such value to the training extreme, so the model scores spend 1e9 as the largest spend
+        it saw, with no word: the row's score is a guess, and says so here."""
+        columns = model_columns(frame, self.kinds, origin)
+        found = pd.Series("", index=range(len(frame)), dtype=object)
+        for column, (low, high) in self.training_ranges().items():
+            values = columns[column].to_numpy(dtype=float)
+            margin = (high - low) or max(abs(low), 1.0)
+            with np.errstate(invalid="ignore", over="ignore"):
+                far = np.isinf(values) | (values < low - margin) | (values > high + margin)
+            for i in np.flatnonzero(far):
+                said = f"{column}={values[i]:.6g} (training {low:,.6g} to {high:,.6g})"
+                found[i] = f"{found[i]}; {said}" if found[i] else said
+        return found
+
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -382,6 +409,22 @@ class TabularEncoder:
                             "not written by this package, so it is not loaded.")
         encoder.transformer = skops_io.load(path, trusted=TRUSTED_TYPES)
         return encoder
+
+
+def flag_out_of_range(out: pd.DataFrame, encoder: TabularEncoder, frame: pd.DataFrame, origin: str) -> list[str]:
+    """Adds the `out_of_range` column to a prediction table (`TabularEncoder.out_of_range`: '' for rows inside
+    the training range) and returns the note naming such rows, if any."""
+    found = encoder.out_of_range(frame, origin)
+    out["out_of_range"] = found.to_numpy()
+    flagged = found.ne("").to_numpy()
+    if not flagged.any():
+        return []
+    rows = out["row"].to_numpy()[flagged] if "row" in out else np.flatnonzero(flagged) + 1
+    shown = [f"row {row}: {what}" for row, what in zip(rows[:5], found[flagged].head(5))]
+    return [f"{int(flagged.sum())} row(s) hold values far outside the training range, so their scores are "
+            f"guesses (the model treats them as the largest or smallest value it saw): {'; '.join(shown)}"
+            + (f"; and {int(flagged.sum()) - 5} more" if flagged.sum() > 5 else "")
+            + ". The out_of_range column lists them all; check these values (units, typos) before trusting them."]
 
 
 def read_schema(folder: str | Path) -> dict:

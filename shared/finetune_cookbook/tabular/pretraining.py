@@ -29,6 +29,7 @@ from finetune_cookbook.core.linear_probe import probe_weights, set_head
 from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
+from finetune_cookbook.core.progress import rows_of
 from finetune_cookbook.core.training import build_trainer, checkpoint_to_resume, training_arguments
 from finetune_cookbook.tabular.columns import EncodedRows, TabularEncoder, clean_cells, without_empty_rows
 from finetune_cookbook.tabular.config import pretraining_objective
@@ -347,8 +348,10 @@ def positive_scores(model: TabularForClassification, rows: EncodedRows, batch_si
     model.eval()
     device = model.device
     parts = []
-    for start in range(0, len(rows), batch_size):
-        logits = model(torch.as_tensor(rows.numeric[start:start + batch_size], device=device),
-                       torch.as_tensor(rows.categorical[start:start + batch_size], device=device))["logits"]
-        parts.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy())
+    with rows_of(len(rows)) as advance:  # shown by `cookbook predict` only
+        for start in range(0, len(rows), batch_size):
+            logits = model(torch.as_tensor(rows.numeric[start:start + batch_size], device=device),
+                           torch.as_tensor(rows.categorical[start:start + batch_size], device=device))["logits"]
+            parts.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy())
+            advance(len(parts[-1]))
     return np.concatenate(parts) if parts else np.zeros(0)

@@ -17,11 +17,12 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Data
 
 from finetune_cookbook.core.compare import ApproachResult, classification_result
 from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
-from finetune_cookbook.core.data import LABEL, ROW, LabelledData, load_labelled_data, require_columns
+from finetune_cookbook.core.data import LABEL, ROW, LabelledData, list_rows, load_labelled_data, require_columns
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.core.io.readers import read_lines, read_table
 from finetune_cookbook.core.io.resolve import resolve_model
 from finetune_cookbook.core.measure import measure
+from finetune_cookbook.core.progress import rows_of
 from finetune_cookbook.core.metrics import trainer_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.shift import sample_rows
@@ -261,9 +262,39 @@ def predictor(model_dir: str | Path) -> TextPredictor:
     return TextPredictor(model_dir)
 
 
+PREDICT_CHUNK = 512  # texts scored between two progress updates
+
+
 def predict(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> pd.DataFrame:
-    """Labels `texts` with a saved model: the label, its probability, and every class's probability."""
-    return TextPredictor(model_dir).table(texts, batch_size)
+    """Labels `texts` with a saved model: the label, its probability, and every class's probability.
+
+    An empty text (blank, or a missing cell) gets no label and a `note` saying so: a classifier asked about
+    nothing still answers, confidently (neutral, 0.86), and training and chat refuse empty text. The rows
+    stay in place, so row N of the output is row N of the input."""
+    predictor = TextPredictor(model_dir)
+    blank = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
+    unlabelled = set(blank)
+    kept = [text for i, text in enumerate(texts) if i not in unlabelled] if blank else list(texts)
+    parts = []
+    with rows_of(len(texts), "texts") as advance:
+        for start in range(0, len(kept), PREDICT_CHUNK):
+            parts.append(predictor.table(kept[start:start + PREDICT_CHUNK], batch_size))
+            advance(len(parts[-1]))
+        advance(len(blank))
+    columns = [TEXT, "label", "confidence", *(f"p_{label}" for label in predictor.labels)]
+    scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    if not blank:
+        return scored
+    table = pd.DataFrame(index=range(len(texts)), columns=columns)
+    table.loc[[i for i in range(len(texts)) if i not in unlabelled], columns] = scored[columns].to_numpy()
+    table[TEXT] = list(texts)
+    table["label"] = table["label"].fillna("")
+    table["note"] = ""
+    table.loc[blank, "note"] = "empty text: not labelled"
+    table.attrs["notes"] = [f"{len(blank)} empty text(s) at row(s) {list_rows([i + 1 for i in blank])}: left "
+                            "without a label (label blank, note column says why); a model asked about nothing "
+                            "would still answer confidently."]
+    return table.astype({"confidence": float, **{f"p_{label}": float for label in predictor.labels}})
 
 
 def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> SearchResult:

@@ -109,6 +109,9 @@ def check_image(source, input_size: int | None = None, min_side: int = MIN_SIDE)
     Skipped: empty files, files PIL cannot identify, corrupt or truncated files, images with a side under
     `min_side` pixels. Kept but flagged `upscaled`: a side under `input_size`.
     """
+    if isinstance(source, (str, Path)) and _is_broken_link(Path(source)):
+        return ImageCheck(reason=f"a link to a file that does not exist, or a loop of links ({Path(source)} -> "
+                                 f"{_link_target(Path(source))})")
     try:
         if _is_empty(source):
             return ImageCheck(reason="empty file (0 bytes)")
@@ -126,6 +129,13 @@ def check_image(source, input_size: int | None = None, min_side: int = MIN_SIDE)
                                  "upscale to the input size", width=width, height=height, mode=decoded.mode)
     upscaled = input_size is not None and min(width, height) < input_size
     return ImageCheck(width=width, height=height, mode=decoded.mode, upscaled=upscaled, digest=pixel_digest(pixels))
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return "?"
 
 
 def pixel_digest(image: Image.Image) -> str:
@@ -152,8 +162,14 @@ def subfolders(folder: Path) -> list[Path]:
     return sorted(child for child in folder.iterdir() if child.is_dir() and not _is_hidden(child))
 
 
+def _is_broken_link(path: Path) -> bool:
+    """A link to nothing, or a loop of links: `is_file()` says False, and the file would vanish without a word."""
+    return path.is_symlink() and not path.exists()
+
+
 def _files_under(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*") if path.is_file()
+    # broken links are listed too, so they are skipped with a reason like any other unreadable file
+    return sorted(path for path in folder.rglob("*") if (path.is_file() or _is_broken_link(path))
                   and not any(_is_hidden(parent) for parent in path.relative_to(folder).parents if parent.name))
 
 

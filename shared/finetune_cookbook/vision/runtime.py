@@ -1,7 +1,7 @@
 """Predicting with an exported image classifier, with onnxruntime, numpy and Pillow alone.
 
 `cookbook export` copies this file into every image export as `runtime.py`: it imports nothing of the cookbook
-and nothing of PyTorch. It reads images as training did: any mode to 8-bit RGB (16-bit grey scaled, transparency
+and nothing of PyTorch. It reads images as training did: any mode to 8-bit RGB (16-bit grey scaled by its bit depth, transparency
 on black, EXIF orientation applied), resized to a square, scaled as the backbone expects; with test-time flips
 the mirror image's prediction is averaged in.
 
@@ -47,22 +47,35 @@ def decode(source):
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
+def scale_high_bit(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """0-255 floats from 16-bit, 32-bit or float grey, by the bit depth the values are stored in, never by the
+    image's own darkest and brightest pixel: stretched that way, one scan saved as 8-bit and as 16-bit looked
+    different to the model (a faint scan was brightened), and changed class. 16-bit modes (and 32-bit integers
+    that fit 16 bits, as Pillow opens some 16-bit PNGs) divide by 257 (65535 -> 255); floats in 0-1 are
+    fractions of white. Only values that fit no such range (negative, or beyond 16 bits) are stretched by their
+    own range, the one way left to show them at all."""
+    if mode.startswith("I;16") or (mode == "I" and pixels.min() >= 0 and pixels.max() <= 65535):
+        return pixels / 257.0
+    if mode == "F" and pixels.min() >= 0 and pixels.max() <= 1:
+        return pixels * 255.0
+    low, high = pixels.min(), pixels.max()
+    return (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
+
+
 def to_rgb(image):
     """8-bit RGB from any PIL mode; grey becomes three equal channels. The package reads training images with
-    this same function (`vision.images` imports it).
+    this same function (`vision.images` imports it), so training, `cookbook predict` and an export agree.
 
-    16- and 32-bit grey and float images are rescaled from their own min-max range to 0-255
-    (a clip would turn most medical 16-bit images white). Transparency is composited on black,
-    the background of most scans. EXIF orientation is applied, as a viewer would.
+    16- and 32-bit grey and float images are scaled by their bit depth (`scale_high_bit`). Transparency is
+    composited on black, the background of most scans. EXIF orientation is applied, as a viewer would.
     """
     from PIL import Image, ImageOps
 
     image = ImageOps.exif_transpose(image)
     if image.mode in HIGH_BIT_MODES:
         pixels = np.nan_to_num(np.asarray(image, dtype=np.float64))
-        low, high = pixels.min(), pixels.max()
-        scaled = (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
-        return Image.fromarray(np.round(scaled).astype(np.uint8), "L").convert("RGB")
+        scaled = np.clip(np.round(scale_high_bit(pixels, image.mode)), 0, 255)
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
     if image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba).convert("RGB")

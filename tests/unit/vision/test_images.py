@@ -76,29 +76,37 @@ def test_grey_becomes_three_equal_channels():
     assert np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2])
 
 
-def test_sixteen_bit_png_is_rescaled_not_clipped():
+def test_sixteen_bit_png_is_scaled_by_its_bit_depth_not_stretched():
     pixels = np.linspace(1000, 3000, 16 * 16).reshape(16, 16).astype(np.uint16)
     decoded = Image.open(io.BytesIO(png_bytes(Image.fromarray(pixels))))
     assert decoded.mode.startswith("I;16")
     rgb = np.asarray(open_image(png_bytes(Image.fromarray(pixels))))
-    assert rgb.min() == 0 and rgb.max() == 255
-    assert rgb[..., 0].ravel().tolist() == sorted(rgb[..., 0].ravel().tolist())  # order kept, not clipped flat
+    # a faint scan stays faint: 1000-3000 of 65535 is 4-12 of 255, not stretched to 0-255
+    assert (rgb.min(), rgb.max()) == (4, 12)
+    assert rgb[..., 0].ravel().tolist() == sorted(rgb[..., 0].ravel().tolist())
 
 
-def test_big_endian_sixteen_bit_tiff_is_rescaled():
+def test_big_endian_sixteen_bit_tiff_is_scaled_by_bit_depth():
     pixels = np.linspace(100, 60000, 64).reshape(8, 8).astype(">u2")
     data = png_bytes(Image.fromarray(pixels), "TIFF")
     assert Image.open(io.BytesIO(data)).mode == "I;16B"
     rgb = np.asarray(open_image(data))
-    assert (rgb.min(), rgb.max()) == (0, 255) and rgb[0, 1, 0] == 4
+    assert (rgb.min(), rgb.max()) == (0, 233) and rgb[0, 1, 0] == 4
 
 
 @pytest.mark.parametrize("mode", ["I", "F"])
-def test_32_bit_and_float_images_are_rescaled(mode):
-    pixels = np.arange(64, dtype=np.float32 if mode == "F" else np.int32).reshape(8, 8) * 1000
+def test_32_bit_and_float_images_beyond_16_bits_are_stretched(mode):
+    # values no bit depth holds (beyond 65535, or floats beyond 0-1) can only be shown by their own range
+    pixels = np.arange(64, dtype=np.float32 if mode == "F" else np.int32).reshape(8, 8) * 10000
     rgb = np.asarray(open_image(Image.fromarray(pixels, mode)))
     assert rgb.dtype == np.uint8
     assert (rgb.min(), rgb.max()) == (0, 255)
+
+
+def test_16_bit_values_opened_as_32_bit_and_float_fractions_are_scaled_by_depth():
+    assert np.asarray(open_image(Image.fromarray(np.full((8, 8), 65535, np.int32), "I"))).max() == 255
+    assert np.asarray(open_image(Image.fromarray(np.full((8, 8), 514, np.int32), "I"))).max() == 2
+    assert np.asarray(open_image(Image.fromarray(np.full((8, 8), 0.5, np.float32), "F"))).max() == 128
 
 
 def test_rgba_is_composited_on_black():

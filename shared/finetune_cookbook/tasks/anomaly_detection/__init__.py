@@ -26,7 +26,7 @@ from finetune_cookbook.core.saving import model_folder
 from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
 from finetune_cookbook.core.tuning import SearchResult, search
-from finetune_cookbook.tabular.columns import TabularEncoder, check_input_columns, source_rows
+from finetune_cookbook.tabular.columns import TabularEncoder, check_input_columns, flag_out_of_range, source_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
 from finetune_cookbook.tabular.model import row_embeddings
@@ -330,7 +330,7 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows", loaded: tuple 
     out["flagged"] = scores >= threshold if threshold is not None else False
     out.attrs["ignored_columns"] = [c for c in extra if c not in (info.get("identifier_columns") or [])]
     out.attrs["threshold"] = info["threshold"]
-    out.attrs["notes"] = list(frame.attrs.get("notes", []))
+    out.attrs["notes"] = [*frame.attrs.get("notes", []), *flag_out_of_range(out, encoder, frame, origin)]
     return out
 
 

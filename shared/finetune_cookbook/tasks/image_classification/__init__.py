@@ -31,6 +31,7 @@ from finetune_cookbook.core.metrics import (
     sensitivity_specificity,
     trainer_probability_metrics,
 )
+from finetune_cookbook.core.progress import rows_of
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.shift import MAX_ROWS, sample_rows
 from finetune_cookbook.core.training import (
@@ -429,39 +430,47 @@ class ImagePredictor:
         names = names or [str(item) if isinstance(item, (str, Path)) else f"image {i + 1}"
                           for i, item in enumerate(images)]
         positive = labels.index(info["positive_class"]) if info.get("positive_class") in labels else None
-        for start in range(0, len(images), batch_size):
-            # one slot per input, filled in place, so skipped images keep their position among the good ones
-            batch, kept, slots = [], [], []
-            for item, name in zip(images[start:start + batch_size], names[start:start + batch_size]):
-                check = image_io.check_image(item)
-                if not check.ok:
-                    slots.append({"file": name, "label": None, "confidence": None, "skipped": check.reason})
-                    continue
-                batch.append(transform(image_io.open_image(item)))
-                kept.append((len(slots), name))
-                slots.append(None)
-            if not batch:
-                rows.extend(slots)
-                continue
-            pixels = torch.stack(batch)
-            with torch.inference_mode():
-                probabilities = torch.softmax(model(pixels)["logits"].float(), dim=1)
-                if info.get("test_time_flip"):
-                    mirrored = torch.softmax(model(image_io.mirror(pixels))["logits"].float(), dim=1)
-                    probabilities = (probabilities + mirrored) / 2
-            probabilities = probabilities.numpy()
-            for (slot, name), p in zip(kept, probabilities):
-                best = int(p.argmax())
-                row = {"file": name, "label": labels[best], "confidence": round(float(p[best]), 4),
-                       **{f"p_{label}": round(float(q), 4) for label, q in zip(labels, p)}}
-                if positive is not None and info.get("threshold") is not None:
-                    row[f"flag_{labels[positive]}"] = bool(p[positive] >= info["threshold"])
-                slots[slot] = row
-            rows.extend(slots)
+        with rows_of(len(images), "images") as advance:  # shown by `cookbook predict` only
+            for start in range(0, len(images), batch_size):
+                self._batch(images[start:start + batch_size], names[start:start + batch_size], transform, positive,
+                            rows)
+                advance(min(batch_size, len(images) - start))
         columns = ["file", "label", "confidence", *(f"p_{label}" for label in labels)]
         columns += [f"flag_{labels[positive]}"] if positive is not None and info.get("threshold") is not None else []
         table = pd.DataFrame(rows, columns=columns + ["skipped"])  # the same columns, in one order, whatever is read
         return table if table["skipped"].notna().any() else table.drop(columns="skipped")
+
+    def _batch(self, images: list, names: list[str], transform, positive: int | None, rows: list) -> None:
+        """Scores one batch, appending a row an image to `rows`, in order."""
+        info, model, labels = self.info, self.model, self.info["labels"]
+        # one slot per input, filled in place, so skipped images keep their position among the good ones
+        batch, kept, slots = [], [], []
+        for item, name in zip(images, names):
+            check = image_io.check_image(item)
+            if not check.ok:
+                slots.append({"file": name, "label": None, "confidence": None, "skipped": check.reason})
+                continue
+            batch.append(transform(image_io.open_image(item)))
+            kept.append((len(slots), name))
+            slots.append(None)
+        if not batch:
+            rows.extend(slots)
+            return
+        pixels = torch.stack(batch)
+        with torch.inference_mode():
+            probabilities = torch.softmax(model(pixels)["logits"].float(), dim=1)
+            if info.get("test_time_flip"):
+                mirrored = torch.softmax(model(image_io.mirror(pixels))["logits"].float(), dim=1)
+                probabilities = (probabilities + mirrored) / 2
+        probabilities = probabilities.numpy()
+        for (slot, name), p in zip(kept, probabilities):
+            best = int(p.argmax())
+            row = {"file": name, "label": labels[best], "confidence": round(float(p[best]), 4),
+                   **{f"p_{label}": round(float(q), 4) for label, q in zip(labels, p)}}
+            if positive is not None and info.get("threshold") is not None:
+                row[f"flag_{labels[positive]}"] = bool(p[positive] >= info["threshold"])
+            slots[slot] = row
+        rows.extend(slots)
 
     def predict(self, images: list, names: list[str] | None = None, batch_size: int = 32) -> list[dict]:
         """The rows of `table` as plain values; an image that was read has no `skipped`, one that was not has only

@@ -497,8 +497,9 @@ def _with_handover(predictions: pd.DataFrame, model_dir: str | Path) -> pd.DataF
     """Adds `handed_over`: whether the bot would pass the message to a human (confidence below the threshold)."""
     info = read_model_info(model_dir)
     too_long = predictions.iloc[:, 0].astype(str).str.len() > info.get("max_message_chars", 1000)
-    predictions.insert(predictions.columns.get_loc("confidence") + 1, "handed_over",
-                       (predictions["confidence"] < info["fallback"]["threshold"]) | too_long)
+    handed_over = ((predictions["confidence"] < info["fallback"]["threshold"]) | too_long).astype("boolean")
+    handed_over[predictions["confidence"].isna()] = pd.NA  # an empty message got no intent (see `tc.predict`)
+    predictions.insert(predictions.columns.get_loc("confidence") + 1, "handed_over", handed_over)
     return predictions
 
 

@@ -29,10 +29,12 @@ from finetune_cookbook.core.io.readers import ROW
 from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
+from finetune_cookbook.core.progress import rows_of
 from finetune_cookbook.tabular.columns import (
     TabularEncoder,
     check_input_columns,
     column_notes,
+    flag_out_of_range,
     infer_column_types,
     model_columns,
     parse_numbers,
@@ -505,8 +507,10 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers", loaded: t
     loaded = loaded or load_model(model_dir)
     info = loaded[2]
     saved = info["segments"]
-    points, columns, extra = customer_points(loaded, frame, origin)
-    labels = Segments(np.asarray(saved["centres"])).assign(points)
+    with rows_of(len(frame), "customers") as advance:  # one step: placing customers takes seconds, not minutes
+        points, columns, extra = customer_points(loaded, frame, origin)
+        labels = Segments(np.asarray(saved["centres"])).assign(points)
+        advance(len(frame))
     out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
     identifiers = info.get("identifier_columns") or []
     for column in identifiers:
@@ -516,7 +520,8 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "customers", loaded: t
     out["segment_name"] = [saved["names"][i] for i in labels]
     out["segment_response_rate"] = [saved["training_response_rates"][i] for i in labels]
     out.attrs["ignored_columns"] = [c for c in extra if c not in identifiers]
-    out.attrs["notes"] = [*frame.attrs.get("notes", []), *columns.notes()]
+    out.attrs["notes"] = [*frame.attrs.get("notes", []), *columns.notes(),
+                          *flag_out_of_range(out, loaded[1], columns.add_features(frame, origin), origin)]
     return out
 
 
