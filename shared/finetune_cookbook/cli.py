@@ -401,8 +401,8 @@ def _where(args, error: BaseException) -> str:
 
     for place in (getattr(error, "filename", None), getattr(args, "output", None), *locked_folders()[:1],
                   getattr(args, "output_dir", None)):
-        if place:
-            return str(place)
+        if place:  # a file written beside its place and renamed in is named as the place it was for
+            return str(place).removesuffix(".partial")
     return os.getcwd()
 
 
