@@ -27,7 +27,29 @@ def _announcer():
     return announce, shown
 
 
+def _refuse_busy_folder(args) -> None:
+    """A run into a folder another run holds is refused before the seconds of importing PyTorch; the run takes
+    the folder's lock itself later (`recipe`), which is what decides. Under torchrun, rank 0 holds the lock for
+    every rank, so the others do not look."""
+    import yaml
+
+    from finetune_cookbook.core.runlock import refuse_if_busy
+
+    if os.environ.get("RANK", "0") != "0":
+        return
+    folder = args.output_dir
+    if folder is None:
+        try:
+            raw = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 - load_config says what is wrong with the file, in a moment
+            return
+        folder = raw.get("output_dir") if isinstance(raw, dict) else None
+        folder = folder if isinstance(folder, str) else "outputs/run"  # the config's default
+    refuse_if_busy(folder)
+
+
 def _train(args) -> None:
+    _refuse_busy_folder(args)
     from finetune_cookbook.config import load_config
     from finetune_cookbook.recipe import train
 
@@ -61,6 +83,7 @@ def _train(args) -> None:
 
 
 def _pretrain(args) -> None:
+    _refuse_busy_folder(args)
     from finetune_cookbook.config import load_config
     from finetune_cookbook.recipe import pretrain
 
@@ -70,6 +93,7 @@ def _pretrain(args) -> None:
 
 
 def _tune(args) -> None:
+    _refuse_busy_folder(args)
     from finetune_cookbook.config import load_config
     from finetune_cookbook.recipe import tune
 

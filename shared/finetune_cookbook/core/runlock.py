@@ -66,6 +66,22 @@ def _stale(holder: dict) -> str | None:
     return None
 
 
+def _busy(folder: Path, holder: dict) -> FolderBusyError:
+    return FolderBusyError(
+        f"{folder} is in use by another run: process {holder['pid']} ({holder.get('command', '?')}), running since "
+        f"{holder.get('since', '?')}. Wait for it to finish, stop it, or give this run another output folder "
+        f"(--output-dir). (If process {holder['pid']} is not a cookbook run, the lock is left over: delete "
+        f"{folder / LOCK_FILE}.)")
+
+
+def refuse_if_busy(folder: str | Path) -> None:
+    """Raises FolderBusyError if a live run holds `folder`; takes nothing. The command line calls it before it
+    imports PyTorch (seconds), so a second run is refused at once; `acquire` still decides, later."""
+    holder = _read(Path(folder) / LOCK_FILE)
+    if holder and holder.get("pid") != os.getpid() and _stale(holder) is None:
+        raise _busy(Path(folder), holder)
+
+
 def acquire(folder: str | Path, command: str) -> Path | None:
     """Locks `folder` for this process and returns the lock file (None when this process held it already), or
     raises FolderBusyError naming the live run that holds it."""
@@ -85,11 +101,7 @@ def acquire(folder: str | Path, command: str) -> Path | None:
                 return None  # this process holds it already (a compare's pre-training inside its run)
             why = _stale(holder)
             if why is None:
-                raise FolderBusyError(
-                    f"{folder} is in use by another run: process {holder['pid']} ({holder.get('command', '?')}), "
-                    f"running since {holder.get('since', '?')}. Wait for it to finish, stop it, or give this run "
-                    f"another output folder (--output-dir). (If process {holder['pid']} is not a cookbook run, "
-                    f"the lock is left over: delete {lock}.)")
+                raise _busy(folder, holder)
             # Rename before removing: of two runs taking over one stale lock, only one rename succeeds.
             aside = lock.with_name(f"{LOCK_FILE}.stale-{os.getpid()}")
             with contextlib.suppress(FileNotFoundError):
