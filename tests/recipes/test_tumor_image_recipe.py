@@ -43,8 +43,9 @@ def test_train_writes_model_metrics_and_card(trained):
     run, stdout = trained
     assert "test: accuracy" in stdout and "roc_auc" in stdout
     model = run / "model"
-    assert sorted(p.name for p in model.iterdir()) == ["README.md", "architecture.json", "cookbook.json", "model.safetensors",
-                                                         "shift_reference.npy"]
+    # the run's config and metrics live in the model folder, so they change with it (the run folder links to them)
+    assert sorted(p.name for p in model.iterdir()) == ["README.md", "architecture.json", "config.yaml", "cookbook.json",
+                                                         "metrics.json", "model.safetensors", "shift_reference.npy"]
     info = json.loads((model / "cookbook.json").read_text())
     assert info["labels"] == ["benign", "malignant"] and info["positive_class"] == "malignant"
     assert 0 <= info["threshold"] <= 1

@@ -168,3 +168,5 @@ def test_values_far_outside_the_training_range_are_named_and_flagged():
     assert out["out_of_range"].iloc[2].startswith("hour=99 (training 0 to 23)")
     assert len(notes) == 1 and notes[0].startswith("2 row(s) hold values far outside the training range")
     assert "row 2: spend=1e+09" in notes[0] and "row 3: hour=99" in notes[0]
+    inside = pd.DataFrame({"row": [1]})
+    assert flag_out_of_range(inside, encoder, new.iloc[:1], "new.csv") == [] and "out_of_range" not in inside

@@ -130,6 +130,7 @@ def folder_lock(folder: str | Path, command: str, main_process: bool = True):
     if not main_process:
         yield None
         return
+    made_here = not Path(folder).exists()
     lock = acquire(folder, command)
     _LOCKED.append(Path(folder))
     try:
@@ -137,3 +138,6 @@ def folder_lock(folder: str | Path, command: str, main_process: bool = True):
     finally:
         if lock is not None:  # None: an outer block of this process holds it and releases it
             release(lock)
+            if made_here:  # a run refused for its data writes nothing: not even the folder its lock made
+                with contextlib.suppress(OSError):
+                    Path(folder).rmdir()  # only when empty

@@ -412,13 +412,13 @@ class TabularEncoder:
 
 
 def flag_out_of_range(out: pd.DataFrame, encoder: TabularEncoder, frame: pd.DataFrame, origin: str) -> list[str]:
-    """Adds the `out_of_range` column to a prediction table (`TabularEncoder.out_of_range`: '' for rows inside
-    the training range) and returns the note naming such rows, if any."""
+    """Adds the `out_of_range` column to a prediction table where a row holds values far outside the training
+    range (`TabularEncoder.out_of_range`; '' for the rows inside it) and returns the note naming such rows."""
     found = encoder.out_of_range(frame, origin)
-    out["out_of_range"] = found.to_numpy()
     flagged = found.ne("").to_numpy()
     if not flagged.any():
-        return []
+        return []  # the column only when a row is flagged, as image predict's `skipped`
+    out["out_of_range"] = found.to_numpy()
     rows = out["row"].to_numpy()[flagged] if "row" in out else np.flatnonzero(flagged) + 1
     shown = [f"row {row}: {what}" for row, what in zip(rows[:5], found[flagged].head(5))]
     return [f"{int(flagged.sum())} row(s) hold values far outside the training range, so their scores are "
