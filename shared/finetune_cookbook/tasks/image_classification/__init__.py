@@ -423,7 +423,7 @@ class ImagePredictor:
     def table(self, images: list, names: list[str] | None = None, batch_size: int = 32) -> pd.DataFrame:
         """A row an image: the class, its probability and every class's probability; with a saved threshold,
         whether the positive class is flagged. An image that cannot be read gets a row saying why."""
-        info, model = self.info, self.model
+        info = self.info
         mean, std = info["normalisation"]
         transform = image_io.eval_transform(info["image_size"], mean, std)
         labels, rows = info["labels"], []
