@@ -7,7 +7,7 @@ TORCH := "torch==2.14.1" "torchvision==0.29.1"
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-offline wheelhouse run test lab bench bench-serve docs check times clean
+.PHONY: install install-offline wheelhouse run test lab bench bench-serve docs check times exercises clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ run: $(STAMP)
 # One pytest worker per core; each test file runs on one worker, so a module's trained model is built once.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadfile -ra --durations=15
+
+# For a workshop: learner copies of the notebooks, without the cells tagged `solution`, in notebooks/learner/.
+exercises: $(STAMP)
+	$(BIN)/cookbook exercises --notebooks notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

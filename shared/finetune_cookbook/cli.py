@@ -277,6 +277,15 @@ def _docs(args) -> None:
     print(f"site: {build(site=args.site, outputs=args.outputs, notebooks=args.notebooks)}/index.html")
 
 
+def _exercises(args) -> None:
+    from finetune_cookbook.exercises import write_learner_copies
+
+    written = write_learner_copies(args.notebooks, args.output_dir)
+    if not written:
+        raise CookbookError(f"{args.notebooks}: no notebooks found.")
+    print(f"written: {len(written)} learner copies, without the solution cells, to {written[0].parent}")
+
+
 def _report(args) -> None:
     from finetune_cookbook.core.records import metrics_summary, recorded_runs
 
@@ -412,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--outputs", default="outputs", help="where `make run` left the executed notebooks")
     docs.add_argument("--notebooks", default="notebooks")
     docs.set_defaults(run=_docs)
+
+    exercises = commands.add_parser("exercises", help="write learner copies of the notebooks, without the cells "
+                                    "tagged solution, to notebooks/learner/")
+    exercises.add_argument("--notebooks", default="notebooks")
+    exercises.add_argument("--output-dir", default=None, help="default: NOTEBOOKS/learner")
+    exercises.set_defaults(run=_exercises)
 
     report = commands.add_parser("report", help="print the metrics every run under a folder recorded")
     report.add_argument("output_dir", nargs="?", default="outputs")
