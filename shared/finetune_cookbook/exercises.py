@@ -36,12 +36,12 @@ def exercise_numbers(notebook: dict) -> list[int]:
 
 
 def solved_numbers(notebook: dict) -> list[int]:
-    """The exercises the solution cells answer: each solution's code calls `answer(NOTEBOOK_OUTPUT, n, ...)`."""
+    """The exercises the solution cells answer, each once, in order: a solution's code calls `answer(output_dir, n, ...)`."""
     found = []
     for cell in notebook["cells"]:
         if is_solution(cell) and cell["cell_type"] == "code":
             found += [int(n) for n in re.findall(r"\banswer\(\s*output_dir\s*,\s*(\d+)", "".join(cell["source"]))]
-    return found
+    return sorted(set(found))
 
 
 def learner_copy(notebook: dict) -> dict:
