@@ -7,6 +7,7 @@ import pytest
 from conftest import ROOT, smoke_runs
 
 from finetune_cookbook.core.records import read_metrics
+from finetune_cookbook.exercises import read_answers
 from finetune_cookbook.notebooks import notebook_paths
 
 pytestmark = pytest.mark.notebook
@@ -86,6 +87,60 @@ EXPECTED = {
 }
 
 
+# Per notebook and exercise: what its solution must have found (the cells tagged `solution` run in the same SMOKE run
+# and record their answers in exercises.json); `make exercises` leaves them out of the learner's copy.
+ANSWERS = {
+    "01_review_sentiment": {
+        1: ("macro_f1_spread", "lead_by_seed", "lead_always_above_spread"), 2: ("recall_drop", "drops_most"),
+        3: ("wrong", "confidence_when_wrong"), 4: ("trials", "validation_gain", "test_gain"),
+    },
+    "02_tumor_image_classification": {
+        1: ("test_roc_auc", "roc_auc_lost_with_one_epoch", "loses_more"),
+        2: ("malignant_in_validation", "by_target", "same_threshold_at_099_and_09"),
+        3: ("heat_in_centre", "images_with_heat_mostly_on_border"), 4: ("ranking_by_seed", "ranking_holds"),
+    },
+    "03_fraud_anomaly_detection": {
+        1: ("overlap",), 2: ("by_budget", "training_frauds", "frauds_in_a_1_percent_budget"),
+        3: ("fine_tuned_by_cost_of_missed_fraud",), 4: ("by_alert_share",),
+    },
+    "04_support_chatbot_intent": {
+        1: ("handed_over", "of", "highest_confidence"),
+        2: ("threshold_at_ten_to_one", "chosen_on_validation"),
+        3: ("tfidf_accuracy_all_data", "fine_tuned_by_examples", "examples_needed"),
+        4: ("pair", "queries", "bot_intents", "both_right"),
+    },
+    "05_marketing_segmentation": {
+        1: ("lift_by_k", "best_segment_share", "segments_below_floor"), 2: ("names_here", "names_other_seed", "same_name"),
+        3: ("by_budget", "gain_shrinks"), 4: ("sensitive_features", "segments_set_apart_by_them"),
+    },
+}
+
+
+def check_answers(stem: str, answers: dict) -> None:
+    """Every exercise's solution ran and found what its exercise asks for."""
+    assert set(answers) == {str(n) for n in ANSWERS[stem]}, "a solution did not record its answer"
+    for number, keys in ANSWERS[stem].items():
+        assert set(keys) <= set(answers[str(number)]), (stem, number)
+    found = {int(n): a for n, a in answers.items()}
+    if stem == "01_review_sentiment":
+        assert set(found[1]["lead_by_seed"]) == {"42", "1", "2"}
+        assert found[2]["drops_most"] in found[2]["recall_drop"]
+    if stem == "02_tumor_image_classification":
+        assert found[2]["malignant_in_validation"] > 0
+        assert set(found[2]["by_target"]) == {"0.99", "0.9", "0.8", "0.6"}
+        assert len(found[4]["ranking_by_seed"]) == 3
+    if stem == "03_fraud_anomaly_detection":
+        assert set(found[1]["overlap"]) == {"isolation_forest", "fine_tuned"}
+        assert set(found[3]["fine_tuned_by_cost_of_missed_fraud"]) == {"500", "10000"}
+        cheap, dear = (found[3]["fine_tuned_by_cost_of_missed_fraud"][c]["threshold"] for c in ("500", "10000"))
+        assert dear <= cheap  # a dearer miss never raises the threshold
+    if stem == "04_support_chatbot_intent":
+        assert found[1]["of"] == 4 and 0 <= found[1]["handed_over"] <= 4
+        assert len(found[4]["pair"]) == 2
+    if stem == "05_marketing_segmentation":
+        assert set(found[3]["by_budget"]) == {"0.05", "0.3"}
+
+
 EXPORTED = {"01_review_sentiment", "02_tumor_image_classification", "03_fraud_anomaly_detection",
             "04_support_chatbot_intent", "05_marketing_segmentation"}
 
@@ -111,6 +166,7 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path_factory):
     assert approaches[approach][metric] > floor
     assert record["reload_disagreements"] <= max(1, 0.02 * record["test_rows"])
     assert (output_dir / "model" / "model.safetensors").is_file()
+    check_answers(path.stem, read_answers(output_dir))
     if path.stem in EXPORTED:  # section 8 exports the model and answers a request through the service
         assert record["export_parity"] <= 1e-4
         assert (output_dir / "export" / "model.onnx").is_file()
