@@ -97,7 +97,7 @@ ANSWERS = {
     "02_tumor_image_classification": {
         1: ("test_roc_auc", "roc_auc_lost_with_one_epoch", "loses_more"),
         2: ("malignant_in_validation", "by_target", "same_threshold_at_099_and_09"),
-        3: ("heat_in_centre", "images_with_heat_mostly_on_border"), 4: ("ranking_by_seed", "ranking_holds"),
+        3: ("heat_in_centre_over_area", "images_with_heat_off_centre"), 4: ("ranking_by_seed", "ranking_holds"),
     },
     "03_fraud_anomaly_detection": {
         1: ("overlap",), 2: ("by_budget", "training_frauds", "frauds_in_a_1_percent_budget"),
