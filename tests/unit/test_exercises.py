@@ -4,9 +4,13 @@ import json
 
 import nbformat
 from conftest import ROOT, run_in_process
-
 from finetune_cookbook.exercises import (
-    answer, exercise_numbers, learner_copy, read_answers, solved_numbers, write_learner_copies,
+    answer,
+    exercise_numbers,
+    learner_copy,
+    read_answers,
+    solved_numbers,
+    write_learner_copies,
 )
 from finetune_cookbook.notebooks import notebook_paths
 
