@@ -124,7 +124,7 @@ def check_answers(stem: str, answers: dict) -> None:
     found = {int(n): a for n, a in answers.items()}
     if stem == "01_review_sentiment":
         assert set(found[1]["lead_by_seed"]) == {"42", "1", "2"}
-        assert found[2]["drops_most"] in found[2]["recall_drop"]
+        assert found[2]["drops_most"] in (None, *found[2]["recall_drop"])
     if stem == "02_tumor_image_classification":
         assert found[2]["malignant_in_validation"] > 0
         assert set(found[2]["by_target"]) == {"0.99", "0.9", "0.8", "0.6"}
