@@ -125,6 +125,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     with measure("pre-training (no labels)") as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     if trainer.is_world_process_zero():
+        model.calibrate_surprise(rows["train"].numeric, rows["train"].categorical)  # what the anomaly score measures against
         _save_checkpoint(folder, model, encoder, config, data, cost)
         shutil.rmtree(work, ignore_errors=True)
     return Pretrained(folder, encoder, model, cost.seconds, saved=trainer.is_world_process_zero())

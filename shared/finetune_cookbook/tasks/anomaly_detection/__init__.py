@@ -188,7 +188,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     targets, validation = data.targets("train"), data.targets("validation")
     best = None
     for candidate in candidates:
-        folder = output_dir if len(candidates) == 1 else output_dir / f"learning_rate_{candidate.learning_rate:g}"
+        folder = output_dir if len(candidates) == 1 else Path(output_dir) / f"learning_rate_{candidate.learning_rate:g}"
         model, trainer, cost = fit_classifier(
             pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
             validation, candidate, folder, from_pretrained=from_pretrained, min_steps=min_steps,
