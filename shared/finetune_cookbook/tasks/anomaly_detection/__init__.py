@@ -2,7 +2,7 @@
 
 Six approaches on one test split, at each label budget:
 - `isolation_forest`: scikit-learn's unsupervised detector, on every training row without labels;
-- `pretrained`: the pre-trained model's reconstruction error (no labels);
+- `pretrained`: the pre-trained model's own anomaly score (each column's rebuilding loss against its usual; no labels);
 - `scratch`: the same network, randomly initialised, trained on the labelled rows only;
 - `gbt`: gradient-boosted trees on the labelled rows;
 - `fine_tuned`: the pre-trained model fine-tuned on the labelled rows;
@@ -57,7 +57,7 @@ SPLITS = ("train", "validation", "test")
 TREE_CATEGORIES = 255  # HistGradientBoosting's most categories a feature can have
 DESCRIPTIONS = {
     "isolation_forest": "Isolation Forest on every training row (no labels)",
-    "pretrained": "pre-trained model's reconstruction error (no labels)",
+    "pretrained": "pre-trained model's own anomaly score: its columns' rebuilding loss, against the usual (no labels)",
     "scratch": "same network, random start, trained on the labelled rows",
     "gbt": "gradient-boosted trees on the labelled rows",
     "fine_tuned": "pre-trained model fine-tuned on the labelled rows",
@@ -286,10 +286,11 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
     results = {r.approach: r for r in (tuned.result, with_features)}
     for result in results.values():
         result.setting = {"label_budget": config.fraud.label_budget}
-    model.kept_trees = (tree_model, pretrained.model) if chosen == kept.TREES else None
-    if chosen == kept.TREES:  # the saved threshold is the trees' own, chosen on validation as the network's was
-        threshold = with_features.metrics["threshold"]
-        model.config.decision_threshold = threshold if np.isfinite(threshold) else None
+    # The network keeps its own threshold (an export of it uses that); kept trees save theirs, chosen on
+    # validation the same way.
+    threshold = with_features.metrics["threshold"]
+    model.kept_trees = ((tree_model, pretrained.model, threshold if np.isfinite(threshold) else None)
+                        if chosen == kept.TREES else None)
     return FineTuneResult(results.pop(chosen), tuned.trainer, kept=chosen, kept_because=because,
                           set_aside=list(results.values()))
 
@@ -339,14 +340,16 @@ def model_card(config: RecipeConfig, data: TabularData, metrics: dict[str, float
 
 def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
                extra_files: dict[str, bytes] | None = None) -> Path:
-    """Weights (safetensors) and config.json, the column encoder (skops + JSON) and the decision threshold."""
+    """Weights (safetensors) and config.json, the column encoder (skops + JSON) and the decision threshold; and
+    the trees with the pre-trained model they read (`kept.py`) when the run kept them. A trainer whose model has
+    `kept_trees = None` saves the network alone."""
     model = trainer.model
     # threshold null: flagging nothing was the cheapest choice on validation at the stated costs
-    trees = getattr(model, "kept_trees", None)
-    also = (lambda folder: kept.save_trees(folder, *trees)) if trees else None
+    trees = getattr(model, "kept_trees", None)  # set by `fine_tune` when the trees ranked validation better
+    also = (lambda folder: kept.save_trees(folder, *trees[:2])) if trees else None
     return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
-                           extra_files=extra_files, threshold=model.config.decision_threshold, also=also,
-                           kept=kept.TREES if trees else kept.NETWORK)
+                           extra_files=extra_files, threshold=trees[2] if trees else model.config.decision_threshold,
+                           also=also, kept=kept.TREES if trees else kept.NETWORK)
 
 
 load_model = load_classifier
