@@ -26,7 +26,7 @@ from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder
 from finetune_cookbook.core.shift import sample_rows
-from finetune_cookbook.core.training import FineTuneResult
+from finetune_cookbook.core.training import CHECKPOINTS, FineTuneResult
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.tabular.columns import TabularEncoder, check_input_columns, flag_out_of_range, source_rows
 from finetune_cookbook.tabular.config import pretraining_objective
@@ -189,10 +189,13 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     best = None
     for candidate in candidates:
         folder = output_dir if len(candidates) == 1 else Path(output_dir) / f"learning_rate_{candidate.learning_rate:g}"
+        # An interrupted run resumes the rates it had reached and starts the others; the first rate without a
+        # checkpoint still says there is nothing to resume.
+        started = any((Path(folder) / CHECKPOINTS).glob("checkpoint-*"))
         model, trainer, cost = fit_classifier(
             pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
             validation, candidate, folder, from_pretrained=from_pretrained, min_steps=min_steps,
-            resume=resume, callbacks=callbacks, checkpoints=checkpoints,
+            resume=resume and (started or candidate is candidates[0]), callbacks=callbacks, checkpoints=checkpoints,
         )
         scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
         found = ranking_metrics(validation, scores["validation"])["average_precision"]
@@ -281,7 +284,7 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
                                                                    config.training.seed, with_pretrained=False)))
     with_features, tree_model = fit_trees(data, config, encoded, labelled, config.training.seed, with_pretrained=True)
     chosen, because = kept.choose(data.targets("validation"), tuned.result.validation_probabilities,
-                                  with_features.validation_probabilities)
+                                  with_features.validation_probabilities, config.fraud.keep)
     data.report.notes.append(because)
     results = {r.approach: r for r in (tuned.result, with_features)}
     for result in results.values():

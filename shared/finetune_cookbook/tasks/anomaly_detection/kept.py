@@ -35,17 +35,20 @@ def pretrained_features(model: TabularForMaskedFeatures, rows: EncodedRows) -> n
     return np.hstack([rows.flat(), embedding, model.anomaly_scores(rows.numeric, rows.categorical)[:, None]])
 
 
-def choose(validation_targets: np.ndarray, network_scores: np.ndarray, tree_scores: np.ndarray) -> tuple[str, str]:
-    """(the approach kept, one line saying why): the higher validation average precision; a tie keeps the
-    network, which the ONNX export covers."""
-    network_ap, trees_ap = (ranking_metrics(validation_targets, s)["average_precision"] for s in (network_scores,
-                                                                                                 tree_scores))
+def choose(validation_targets: np.ndarray, network_scores: np.ndarray, tree_scores: np.ndarray,
+           keep: str = "best") -> tuple[str, str]:
+    """(the approach kept, one line saying why): the higher validation average precision (a tie keeps the
+    network, which the ONNX export covers), or the network whatever the scores with `keep="network"`."""
+    ap = {name: ranking_metrics(validation_targets, s)["average_precision"]
+          for name, s in ((NETWORK, network_scores), (TREES, tree_scores))}
     frauds = int(np.sum(validation_targets))
-    kept = TREES if trees_ap > network_ap else NETWORK
+    kept = TREES if keep == "best" and ap[TREES] > ap[NETWORK] else NETWORK
+    other = TREES if kept == NETWORK else NETWORK
     what = {NETWORK: "the fine-tuned network", TREES: "gradient-boosted trees on the pre-trained features"}
-    line = (f"Model kept: {what[kept]}. On the validation rows ({frauds} frauds) it ranks with average precision "
-            f"{max(network_ap, trees_ap):.3f} against {min(network_ap, trees_ap):.3f} for {what[NETWORK if kept == TREES else TREES]}.")
-    if frauds < 10:
+    why = "fraud.keep is network" if keep == "network" else f"On the validation rows ({frauds} frauds) it ranks"
+    line = (f"Model kept: {what[kept]}. {why}: average precision {ap[kept]:.3f} on validation against "
+            f"{ap[other]:.3f} for {what[other]}.")
+    if frauds < 10 and keep == "best":
         line += (f" With {frauds} validation frauds this choice is close to a coin toss; a larger validation split "
                  "(data.validation_size) makes it firmer.")
     if kept == TREES:
