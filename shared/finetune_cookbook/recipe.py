@@ -95,7 +95,9 @@ def _train(task: Task, config: RecipeConfig, output_dir: Path, resume: bool, cal
     card = task.model_card(config, data, tuned.result.metrics, output_dir, made_by=f"`cookbook {command} {config.config_path}`")
     card += checks.card_section()
     if compare:
-        summary.comparison, files = comparison_files([*baselines, tuned.result], task.HEADLINE_METRICS, data)
+        mine = [*tuned.set_aside, tuned.result]  # the run's own models replace a baseline of the same name
+        others = [r for r in baselines if r.approach not in {m.approach for m in mine}]
+        summary.comparison, files = comparison_files([*others, *mine], task.HEADLINE_METRICS, data)
         extra_files.update(files)
         card += f"\n## Against the baselines\n\nOn the same test split:\n\n{summary.comparison}"
     # The run's results are saved inside the model folder, so the model, its metrics, its config and its
@@ -103,11 +105,13 @@ def _train(task: Task, config: RecipeConfig, output_dir: Path, resume: bool, cal
     # before the swap, see `point_to_model`). A kill at any moment leaves the old run whole or the new one.
     extra_files[CONFIG_FILE] = yaml.safe_dump(config_to_dict(config), sort_keys=False).encode()
     extra_files[METRICS_FILE] = json_bytes(metrics_record(
-        config.domain, {**{r.approach: r.metrics for r in baselines}, "fine_tuned": tuned.result.metrics},
+        config.domain, {**{r.approach: r.metrics for r in [*baselines, *tuned.set_aside]},
+                        tuned.kept or "fine_tuned": tuned.result.metrics},
         dataset=data.report.source, model=task.model_name(config),
         data=dataclasses.asdict(data.report),
         train_seconds=tuned.result.train_seconds, best_validation=tuned.trainer.state.best_metric,
         headline_metrics=list(task.HEADLINE_METRICS), shift=checks.as_dict(),
+        **({"kept": {"approach": tuned.kept, "because": tuned.kept_because}} if tuned.kept else {}),
     ))
     point_to_model(output_dir, RESULT_FILES)
     summary.model_dir = task.save_model(tuned.trainer, config, output_dir, card, extra_files=extra_files)

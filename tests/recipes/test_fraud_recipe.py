@@ -317,3 +317,107 @@ def test_text_in_a_numeric_column_names_the_rows(tmp_path):
 def test_a_validation_split_without_fraud_is_refused(tmp_path):
     with pytest.raises(DataError, match="validation split .* holds no fraud case.*data.validation_size"):
         load(tmp_path, lambda rows: rows, data={"validation_size": 0.002})
+
+
+def _run_parts(output_dir: Path):
+    """The trained run's config, data and pre-trained checkpoint, loaded as `cookbook train` loaded them."""
+    from finetune_cookbook.tabular.pretraining import load_pretrained
+
+    config = load_config(output_dir / "config.yaml")
+    data = anomaly_detection.load_data(config)
+    return config, data, load_pretrained(config, data, output_dir)
+
+
+def test_the_pretrained_score_ranks_frauds_better_than_a_random_score(trained):
+    """The pre-trained model is an anomaly detector before any label: on the sample's validation and test rows its
+    score ranks the frauds above a random score (whose average precision is about the fraud rate)."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score
+
+    config, data, pretrained = _run_parts(trained[0])
+    rows = pretrained.encoder.encode(pd.concat([data.splits["validation"], data.splits["test"]]), "rows")
+    targets = np.concatenate([data.targets("validation"), data.targets("test")])
+    score = average_precision_score(targets, pretrained.model.anomaly_scores(rows.numeric, rows.categorical))
+    random = np.mean([average_precision_score(targets, np.random.default_rng(seed).random(len(targets)))
+                      for seed in range(20)])
+    assert score > 1.5 * random, (score, random)
+
+
+def test_train_keeps_the_model_that_ranks_validation_best_and_says_why(trained):
+    output_dir, _, train_out = trained
+    record = json.loads((output_dir / "metrics.json").read_text())
+    kept = record["kept"]["approach"]
+    assert kept in {"fine_tuned", "gbt_with_pretrained_features"}
+    assert {"fine_tuned", "gbt_with_pretrained_features"} <= set(record["approaches"])
+    assert "note: Model kept:" in train_out and "validation" in record["kept"]["because"]
+    assert json.loads((output_dir / "model" / "cookbook.json").read_text())["kept"] == kept
+    assert record["kept"]["because"] in (output_dir / "model" / "README.md").read_text()
+
+
+def test_kept_trees_are_saved_and_predict_scores_with_them(trained, tmp_path, monkeypatch):
+    """Where the trees rank validation better, the saved model is the trees (with the pre-trained model they read):
+    `predict` reproduces their test scores, and the export, which covers the network only, says so."""
+    import numpy as np
+
+    from finetune_cookbook.serving.export import export_run
+    from finetune_cookbook.tasks.anomaly_detection import kept
+
+    config, data, pretrained = _run_parts(trained[0])
+    monkeypatch.setattr(kept, "choose", lambda *scores: (kept.TREES, "Model kept: the trees (forced by the test)."))
+    run = anomaly_detection.fine_tune(data, config, tmp_path, pretrained=pretrained)
+    assert run.kept == kept.TREES and run.result.approach == kept.TREES
+    assert [r.approach for r in run.set_aside] == ["fine_tuned"]
+    anomaly_detection.save_model(run.trainer, config, tmp_path, "card")
+    assert json.loads((tmp_path / "model" / "cookbook.json").read_text())["kept"] == kept.TREES
+    test_rows = data.splits["test"].drop(columns=[config.data.label_column, "target", "label"], errors="ignore")
+    scored = anomaly_detection.predict(tmp_path, test_rows)
+    assert np.allclose(scored["fraud_score"].to_numpy(), run.result.probabilities, atol=1e-5)
+    with pytest.raises(ConfigError, match="export writes the network only"):
+        export_run(tmp_path)
+
+
+def related_columns(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Claims whose genuine rows follow rules across columns (`settled` is about `claimed`; `region` follows
+    `branch`), and whose frauds break a rule while every column on its own looks ordinary. Unlabelled rows teach
+    the rules; a few labelled frauds alone hardly can."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    claimed = rng.normal(0, 1, rows)
+    settled = claimed + rng.normal(0, 0.1, rows)
+    branch = rng.integers(0, 6, rows)
+    region = branch // 2
+    fraud = rng.random(rows) < 0.04
+    broken = rng.random(rows) < 0.5
+    settled = np.where(fraud & broken, rng.permutation(settled), settled)  # the same values, no longer about claimed
+    region = np.where(fraud & ~broken, (region + 1 + rng.integers(0, 2, rows)) % 3, region)
+    return pd.DataFrame({"claimed": claimed.round(3), "settled": settled.round(3), "noise": rng.normal(0, 1, rows).round(3),
+                         "branch": [f"B{b}" for b in branch], "region": [f"R{r}" for r in region],
+                         "fraud": fraud.astype(int)})
+
+
+def test_fine_tuning_keeps_what_pretraining_gave_where_the_rules_are_in_the_unlabelled_rows(tmp_path):
+    """On claims whose frauds break rules that only the unlabelled rows teach, the pre-trained network, fine-tuned
+    on 5% of the labels, ranks the test frauds at least as well as the same network from scratch (mean over two
+    labelled subsets)."""
+    import numpy as np
+
+    from finetune_cookbook.tabular.pretraining import pretrain as pretrain_model
+
+    source = tmp_path / "claims.csv"
+    related_columns().to_csv(source, index=False)
+    config = load_config(fraud_config(
+        tmp_path, source, data={"label_column": "fraud"}, tabular={"drop_columns": [], "time_columns": []},
+        pretrain={"epochs": 15, "d_token": 16, "n_heads": 2},
+        fraud={"min_steps": 100, "learning_rates": [3.0e-4, 1.0e-3]}))
+    data = anomaly_detection.load_data(config)
+    pretrained = pretrain_model(data, config, tmp_path / "run")
+    encoded = anomaly_detection.Encoded(data, pretrained)
+    scores = {True: [], False: []}
+    for seed in (0, 1):
+        labelled = anomaly_detection.label_subset(data.targets("train"), 0.05, seed, "claims")
+        for from_pretrained in scores:
+            run = anomaly_detection.network(data, config, encoded, pretrained, labelled, tmp_path / f"{seed}",
+                                            from_pretrained=from_pretrained, seed=seed, checkpoints=False)
+            scores[from_pretrained].append(run.result.metrics["average_precision"])
+    assert np.mean(scores[True]) >= np.mean(scores[False]), scores

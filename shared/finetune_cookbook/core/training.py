@@ -12,7 +12,7 @@ import functools
 import json
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,11 @@ class FineTuneResult:
 
     result: ApproachResult
     trainer: Trainer
+    # A task that chooses its model on validation among several (fraud: the network or trees) names the one it
+    # kept, says why, and hands back the ones it set aside so that they are recorded beside it.
+    kept: str | None = None
+    kept_because: str | None = None
+    set_aside: list[ApproachResult] = field(default_factory=list)
 
 
 def torch_device() -> str:

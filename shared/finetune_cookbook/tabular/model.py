@@ -32,7 +32,6 @@ from rtdl_revisiting_models import CategoricalEmbeddings, FTTransformerBackbone
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
-SCORE_MASKS = 8  # random masks averaged for a row's anomaly score
 SCORE_SEED = 0
 
 
@@ -42,7 +41,8 @@ class TabularModelConfig(PretrainedConfig):
     def __init__(self, n_numeric: int = 0, cardinalities: list[int] | None = None, d_token: int = 64,
                  n_blocks: int = 2, n_heads: int = 8, attention_dropout: float = 0.1, ffn_dropout: float = 0.1,
                  residual_dropout: float = 0.0, mask_rate: float = 0.3, augment_mask_rate: float = 0.0,
-                 corruption: str = "mask_token", contrastive_weight: float = 0.0, num_labels: int = 2, **kwargs):
+                 corruption: str = "mask_token", contrastive_weight: float = 0.0, num_labels: int = 2,
+                 surprise_mean: list[float] | None = None, surprise_std: list[float] | None = None, **kwargs):
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities or [])
         self.d_token = d_token
@@ -55,6 +55,10 @@ class TabularModelConfig(PretrainedConfig):
         self.augment_mask_rate = augment_mask_rate
         self.corruption = corruption
         self.contrastive_weight = contrastive_weight
+        # Each column's rebuilding loss on the training rows (mean, spread), set after pre-training: the anomaly
+        # score measures a row's columns against them. Unset (a checkpoint from before): the plain mean loss.
+        self.surprise_mean = surprise_mean
+        self.surprise_std = surprise_std
         super().__init__(num_labels=num_labels, **kwargs)
 
     @property
@@ -190,30 +194,45 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         return {"loss": loss, "logits": hidden_losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}
 
     @torch.no_grad()
-    def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """How hard each row is to rebuild: higher is stranger. `mask_token`: the mean loss of its hidden columns
-        over fixed random masks. `swap`: the mean loss of every column, rebuilt from the row as it is (swapped
-        values would come from the other rows scored with it, and a row's score must not depend on them)."""
+    def column_surprise(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Each column's rebuilding loss (rows x columns), every row on its own. `mask_token`: each column hidden
+        alone and rebuilt from all the others (one pass per column); `swap`: every column rebuilt from the row as
+        it is (swapped values would come from the other rows scored with it)."""
         self.eval()
-        generator = torch.Generator().manual_seed(SCORE_SEED)
         n, width = len(numeric), self.config.n_features
-        swap = self.config.corruption == "swap"
-        masks = [] if swap else [random_mask((n, width), self.config.mask_rate, generator) for _ in range(SCORE_MASKS)]
-        device = self.device
-        scores = np.zeros(n)
+        out = np.zeros((n, width), dtype=np.float32)
         for start in range(0, n, batch_size):
             part = slice(start, start + batch_size)
-            x_num = torch.as_tensor(numeric[part], device=device)
-            x_cat = torch.as_tensor(categorical[part], device=device)
-            if swap:
-                scores[part] = self.column_losses(x_num, x_cat, None).mean(1).cpu().numpy()
+            x_num = torch.as_tensor(numeric[part], device=self.device)
+            x_cat = torch.as_tensor(categorical[part], device=self.device)
+            if self.config.corruption == "swap":
+                out[part] = self.column_losses(x_num, x_cat, None).cpu().numpy()
                 continue
-            total = torch.zeros(len(x_num), device=device)
-            for mask in masks:
-                m = mask[part].to(device)
-                total += (self.column_losses(x_num, x_cat, m) * m).sum(1) / m.sum(1)
-            scores[part] = (total / SCORE_MASKS).cpu().numpy()
-        return scores
+            for column in range(width):
+                mask = torch.zeros(len(x_num), width, dtype=torch.bool, device=self.device)
+                mask[:, column] = True
+                out[part, column] = self.column_losses(x_num, x_cat, mask)[:, column].cpu().numpy()
+        return out
+
+    def calibrate_surprise(self, numeric: np.ndarray, categorical: np.ndarray, rows: int = 2000) -> None:
+        """Records each column's loss on (at most `rows` seeded) training rows, for `anomaly_scores`."""
+        chosen = np.random.default_rng(SCORE_SEED).permutation(len(numeric))[:rows]
+        losses = self.column_surprise(numeric[chosen], categorical[chosen]).astype(np.float64)
+        self.config.surprise_mean = losses.mean(0).tolist()
+        self.config.surprise_std = (losses.std(0) + 1e-6).tolist()
+
+    @torch.no_grad()
+    def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """How unusual each row is to the pre-trained model: higher is stranger. Each column's rebuilding loss is
+        measured against that column's usual loss on the training rows (in standard deviations), and the row's
+        score is the mean. Without that, the columns that are always hard to guess (a merchant category among
+        ten) drowned the rest: the plain mean loss had validation AP 0.007 on the card sample (base rate 0.003),
+        this 0.217 (see the recipe's README). A checkpoint saved before has no such record and keeps the plain
+        mean loss."""
+        losses = self.column_surprise(numeric, categorical, batch_size).astype(np.float64)
+        if self.config.surprise_mean is None:
+            return losses.mean(1)
+        return ((losses - np.asarray(self.config.surprise_mean)) / np.asarray(self.config.surprise_std)).mean(1)
 
 
 class TabularForClassification(TabularPreTrainedModel):

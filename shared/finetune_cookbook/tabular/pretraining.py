@@ -125,6 +125,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
     with measure("pre-training (no labels)") as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
     if trainer.is_world_process_zero():
+        model.calibrate_surprise(rows["train"].numeric, rows["train"].categorical)  # what the anomaly score measures against
         _save_checkpoint(folder, model, encoder, config, data, cost)
         shutil.rmtree(work, ignore_errors=True)
     return Pretrained(folder, encoder, model, cost.seconds, saved=trainer.is_world_process_zero())
@@ -303,9 +304,9 @@ def validation_metrics(eval_prediction) -> dict[str, float]:
 
 
 def save_classifier(model: TabularForClassification, config: RecipeConfig, output_dir, model_card: str,
-                    extra_files: dict[str, bytes] | None = None, **info) -> Path:
+                    extra_files: dict[str, bytes] | None = None, also=None, **info) -> Path:
     """Writes `<output_dir>/model` all or nothing: the weights (safetensors), config.json, the column encoder
-    (`model.tabular_encoder`, skops + JSON), the card, and `cookbook.json` with the task, the label and identifier
+    (`model.tabular_encoder`, skops + JSON), what `also(folder)` adds, the card, and `cookbook.json` with the task, the label and identifier
     columns, how new files are read, and the task's own `info`."""
     info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
             "identifier_columns": config.tabular.drop_columns, **info,
@@ -315,6 +316,8 @@ def save_classifier(model: TabularForClassification, config: RecipeConfig, outpu
     def write(folder: Path) -> None:
         model.save_pretrained(folder)
         model.tabular_encoder.save(folder)
+        if also is not None:  # what a task keeps beside the network (fraud: the trees it may prefer)
+            also(folder)
 
     return save_atomically(output_dir, write, info, model_card, extra_files=extra_files)
 

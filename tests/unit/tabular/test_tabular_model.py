@@ -215,8 +215,10 @@ def test_each_task_trains_the_pretrained_network_at_its_own_rate(task, monkeypat
 
     module = {"segmentation": segmentation, "anomaly_detection": anomaly_detection}[task]
     recipe = {"segmentation": "marketing_segmentation", "anomaly_detection": "fraud_anomaly_detection"}[task]
-    config = load_config(ROOT / "recipes" / recipe / "config.yaml",
-                         {"pretrain": {"fine_tune_learning_rate": 4.0e-3}, "training": {"learning_rate": 2.0e-4}})
+    overrides = {"pretrain": {"fine_tune_learning_rate": 4.0e-3}, "training": {"learning_rate": 2.0e-4}}
+    if task == "anomaly_detection":  # one rate, not a choice among `fraud.learning_rates` (tested below)
+        overrides["fraud"] = {"learning_rates": []}
+    config = load_config(ROOT / "recipes" / recipe / "config.yaml", overrides)
     rates = {}
 
     def spy(*args, from_pretrained, **kwargs):
@@ -237,3 +239,42 @@ def test_each_task_trains_the_pretrained_network_at_its_own_rate(task, monkeypat
                 module.network(data, config, encoded, pretrained, np.arange(2), "unused",
                                from_pretrained=from_pretrained, seed=1)
     assert rates == {True: 4.0e-3, False: 2.0e-4}
+
+
+def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatch):
+    """With `fraud.learning_rates`, the pre-trained network and the one from scratch alike train at every rate,
+    and the run whose validation average precision is highest is the one scored."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from finetune_cookbook.tasks import anomaly_detection
+
+    config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
+                         {"fraud": {"learning_rates": [1.0e-4, 1.0e-3, 3.0e-4]}})
+    validation = np.array([0, 0, 0, 1, 0, 1])
+    good = validation + 0.1 * np.arange(6)  # ranks the two frauds first
+    tried = []
+
+    def fit(*args, from_pretrained, **kwargs):
+        rate = args[6].learning_rate
+        tried.append((from_pretrained, rate))
+        return (SimpleNamespace(rate=rate, config=SimpleNamespace()), SimpleNamespace(state=SimpleNamespace(global_step=3)),
+                None)
+
+    monkeypatch.setattr(anomaly_detection, "fit_classifier", fit)
+    monkeypatch.setattr(anomaly_detection, "positive_scores",
+                        lambda model, rows: good if model.rate == 1.0e-3 else good[::-1])
+    seen = {}
+    monkeypatch.setattr(anomaly_detection, "score_approach",
+                        lambda name, data, config, test, valid, *a, **k: seen.setdefault(name, SimpleNamespace(
+                            metrics={"threshold": 0.5}, validation=valid)))
+    rows = SimpleNamespace(take=lambda index: None)
+    data = SimpleNamespace(targets=lambda split: validation)
+    encoded = SimpleNamespace(rows={"train": rows, "validation": None, "test": None})
+    for from_pretrained in (True, False):
+        done = anomaly_detection.network(data, config, encoded, None, np.arange(2), "unused",
+                                         from_pretrained=from_pretrained, seed=1)
+        assert done.result.metrics["learning_rate"] == 1.0e-3
+        assert done.result.validation is good
+    assert sorted(tried) == sorted((p, r) for p in (True, False) for r in (1.0e-4, 1.0e-3, 3.0e-4))

@@ -29,6 +29,17 @@ class FraudConfig:
         "and spread over them.", default_factory=lambda: [0, 1, 2, 3, 4]
     )
     min_steps: int = setting("Fine-tuning on few labels trains for at least this many optimiser steps.", 300)
+    learning_rates: list[float] = setting(
+        "Each network, pre-trained and from scratch alike, trains once at each of these peak learning rates and "
+        "keeps the run whose validation average precision is highest (the rate is chosen per label budget and "
+        "labelled subset). Empty: one run at training.learning_rate (pretrain.fine_tune_learning_rate for the "
+        "pre-trained network).", default_factory=list
+    )
+    keep: str = setting(
+        "Which model `cookbook train` saves. `best`: the fine-tuned network or gradient-boosted trees on the "
+        "pre-trained features, whichever ranks the validation rows better. `network`: the fine-tuned network always "
+        "(the ONNX export covers the network only).", "best"
+    )
     alert_share: float | None = setting(
         "The share of cases an investigator can review (the alert budget): precision and recall are reported for "
         "the top-scored share. Unset: alerts_per_fraud times the training split's fraud rate.", None
@@ -49,6 +60,11 @@ class FraudConfig:
         if not self.alerts_per_fraud > 0:
             raise ConfigError(f"{where}: fraud.alerts_per_fraud is {self.alerts_per_fraud}; use a positive number of "
                               "reviews per expected fraud, such as 1.5.")
+        if not all(0 < rate < 1 for rate in self.learning_rates):
+            raise ConfigError(f"{where}: fraud.learning_rates are peak learning rates, such as [1.0e-4, 1.0e-3].")
+        if self.keep not in ("best", "network"):
+            raise ConfigError(f"{where}: fraud.keep is {self.keep!r}; use best (the network or the trees, whichever "
+                              "ranks validation better) or network.")
         if self.cost_missed_fraud <= 0 or self.cost_false_alarm <= 0:
             raise ConfigError(f"{where}: fraud.cost_missed_fraud and fraud.cost_false_alarm must be positive.")
 

@@ -1,0 +1,78 @@
+"""Which model `cookbook train` keeps: the fine-tuned network, or gradient-boosted trees on the pre-trained
+features (the rows' columns, the pre-trained embedding and anomaly score), whichever ranks the validation rows
+better. Neither wins everywhere: on the card sample's few sharp rules the trees often do; where labels are
+scarce the network's pre-trained start can. So the run decides on validation and says which it kept and why.
+
+The trees are saved beside the network (`trees.skops`, and the pre-trained model they read features from under
+`pretrained/`), so `cookbook predict` and `cookbook serve --backend torch` score with whichever was kept. The
+ONNX export covers the network only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import skops.io as skops_io
+
+from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.core.metrics import ranking_metrics
+from finetune_cookbook.core.saving import model_folder
+from finetune_cookbook.tabular.columns import EncodedRows
+from finetune_cookbook.tabular.model import TabularForMaskedFeatures, row_embeddings
+
+NETWORK, TREES = "fine_tuned", "gbt_with_pretrained_features"
+TREES_FILE, PRETRAINED_FOLDER = "trees.skops", "pretrained"
+# What a fitted HistGradientBoostingClassifier holds beyond the types skops trusts already; nothing else loads.
+TREE_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "functools.partial",
+              "sklearn.utils.validation.check_array"]
+
+
+def pretrained_features(model: TabularForMaskedFeatures, rows: EncodedRows) -> np.ndarray:
+    """What the trees read: the encoded columns, the pre-trained row embedding and the anomaly score."""
+    embedding = row_embeddings(model.encoder, rows.numeric, rows.categorical)
+    return np.hstack([rows.flat(), embedding, model.anomaly_scores(rows.numeric, rows.categorical)[:, None]])
+
+
+def choose(validation_targets: np.ndarray, network_scores: np.ndarray, tree_scores: np.ndarray,
+           keep: str = "best") -> tuple[str, str]:
+    """(the approach kept, one line saying why): the higher validation average precision (a tie keeps the
+    network, which the ONNX export covers), or the network whatever the scores with `keep="network"`."""
+    ap = {name: ranking_metrics(validation_targets, s)["average_precision"]
+          for name, s in ((NETWORK, network_scores), (TREES, tree_scores))}
+    frauds = int(np.sum(validation_targets))
+    kept = TREES if keep == "best" and ap[TREES] > ap[NETWORK] else NETWORK
+    other = TREES if kept == NETWORK else NETWORK
+    what = {NETWORK: "the fine-tuned network", TREES: "gradient-boosted trees on the pre-trained features"}
+    why = "fraud.keep is network" if keep == "network" else f"On the validation rows ({frauds} frauds) it ranks"
+    line = (f"Model kept: {what[kept]}. {why}: average precision {ap[kept]:.3f} on validation against "
+            f"{ap[other]:.3f} for {what[other]}.")
+    if frauds < 10 and keep == "best":
+        line += (f" With {frauds} validation frauds this choice is close to a coin toss; a larger validation split "
+                 "(data.validation_size) makes it firmer.")
+    if kept == TREES:
+        line += " `cookbook export` writes the network only; `cookbook predict` and `serve --backend torch` use the trees."
+    return kept, line
+
+
+def save_trees(folder: Path, trees, pretrained: TabularForMaskedFeatures) -> None:
+    skops_io.dump(trees, folder / TREES_FILE)
+    pretrained.save_pretrained(folder / PRETRAINED_FOLDER)
+
+
+@lru_cache(maxsize=4)
+def load_trees(folder: str):
+    """The kept trees and the pre-trained model they read features from (cached: a service scores many batches)."""
+    path = Path(folder) / TREES_FILE
+    untrusted = [t for t in skops_io.get_untrusted_types(file=path) if t not in TREE_TYPES]
+    if untrusted:
+        raise DataError(f"{path}: holds object types the kept trees never have ({', '.join(untrusted)}); it was not "
+                        "written by this package, so it is not loaded.")
+    trees = skops_io.load(path, trusted=TREE_TYPES)
+    return trees, TabularForMaskedFeatures.from_pretrained(Path(folder) / PRETRAINED_FOLDER)
+
+
+def tree_scores(model_dir, rows: EncodedRows) -> np.ndarray:
+    trees, pretrained = load_trees(str(model_folder(model_dir).resolve()))
+    return trees.predict_proba(pretrained_features(pretrained, rows))[:, 1]
