@@ -1,6 +1,8 @@
 """Shared fixtures. Every test runs offline: the hub is never reachable on CI machines."""
 
+import contextlib
 import os
+import subprocess
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -83,6 +85,19 @@ def run_in_process(*args, expect: int = 0, stdin: bytes = b"") -> tuple[str, str
         code = cli.main([str(a) for a in args])
     assert code == expect, err.getvalue()[-3000:]
     return out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str):
+    """`folder` as a tmpfs of `size` (a full disk, for the reliability tests; needs root), unmounted afterwards.
+    Skips the test where the mount is refused (a container without CAP_SYS_ADMIN)."""
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]).returncode:
+        pytest.skip("mount -t tmpfs failed (a container without CAP_SYS_ADMIN)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)])
 
 
 def pretrain_and_train(config: Path) -> tuple[Path, str, str]:

@@ -8,7 +8,7 @@ import subprocess
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_in_process, write_config
+from conftest import run_in_process, small_disk, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.tasks.text_classification import load_data
@@ -60,11 +60,7 @@ def test_a_cell_over_128_kib_reads(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a full disk is a 2 MB tmpfs, and mounting one needs root")
 def test_a_full_disk_during_training_says_so_and_blocks_nothing(tmp_path, tiny_model_dir):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)]).returncode:
-        pytest.skip("mount -t tmpfs failed (a container without CAP_SYS_ADMIN)")
-    try:
+    with small_disk(tmp_path / "disk", "2m") as disk:
         config = write_config(tmp_path, {
             "data": {"sample_size": 90}, "model": {"name": str(tiny_model_dir), "max_length": 32},
             "training": {"epochs": 1, "batch_size": 16, "early_stopping_patience": None},
@@ -81,5 +77,3 @@ def test_a_full_disk_during_training_says_so_and_blocks_nothing(tmp_path, tiny_m
         assert "no whole checkpoint to resume from" in err or "no checkpoint to resume from" in err
         out, _ = run_in_process("train", config)  # and a fresh run is not stopped by what the full disk left
         assert (disk / "run" / "model" / "model.safetensors").is_file() and "test:" in out
-    finally:
-        subprocess.run(["umount", str(disk)])

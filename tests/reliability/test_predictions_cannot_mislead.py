@@ -4,12 +4,11 @@ order, a long run shows progress, and Ctrl-C or a full disk ends in one line wit
 
 import errno
 import os
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_in_process
+from conftest import run_in_process, small_disk
 from PIL import Image
 
 from finetune_cookbook.config import load_config
@@ -81,11 +80,7 @@ def test_ctrl_c_during_predict_leaves_one_line_and_no_file(review_run, tmp_path,
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a full disk is a 2 MB tmpfs, and mounting one needs root")
 def test_a_full_disk_in_predict_says_so_and_leaves_no_file(review_run, tmp_path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode:
-        pytest.skip("mount -t tmpfs failed (a container without CAP_SYS_ADMIN)")
-    try:
+    with small_disk(tmp_path / "disk", "64k") as disk:
         (disk / "filler").write_bytes(b"x" * 60_000)
         texts = [f"review {i} " + "words " * 40 for i in range(40)]  # about 12 KB of predictions
         output = disk / "labels.csv"
@@ -94,8 +89,6 @@ def test_a_full_disk_in_predict_says_so_and_leaves_no_file(review_run, tmp_path)
         assert last.startswith(f"error: the disk is full: cookbook predict could not write to {output} ("), last
         assert "MB free there now" in last and "Traceback" not in err
         assert sorted(p.name for p in disk.iterdir()) == ["filler"]  # no labels.csv, no labels.csv.partial
-    finally:
-        subprocess.run(["umount", str(disk)])
 
 
 def test_the_disk_full_check_reads_torch_and_safetensors_errors():
