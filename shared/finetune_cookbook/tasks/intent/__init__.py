@@ -157,9 +157,8 @@ def load_data(config: RecipeConfig) -> IntentData:
         data.out_of_scope = _queries(pd.concat(out_of_scope))
         data.report.notes.append(f"{len(data.out_of_scope)} real out-of-scope queries are kept out of training; "
                                  "they measure how often the bot hands them over.")
-    data.out_of_scope_validation = _queries(for_threshold)
-    data.out_of_scope_validation = data.out_of_scope_validation[
-        ~data.out_of_scope_validation[TEXT].isin(data.out_of_scope[TEXT])].reset_index(drop=True)
+    beside = _queries(for_threshold)  # a query also measured on (test) never chooses the threshold
+    data.out_of_scope_validation = beside[~beside[TEXT].isin(data.out_of_scope[TEXT])].reset_index(drop=True)
     if len(data.out_of_scope_validation):
         enough = len(data.out_of_scope_validation) >= MIN_LABELLED_OUT_OF_SCOPE
         data.report.notes.append(

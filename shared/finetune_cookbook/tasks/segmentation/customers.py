@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from finetune_cookbook.core.data import column_list, in_row_order, list_rows, shown_values
+from finetune_cookbook.core.data import column_list, in_row_order, list_first, list_rows, shown_values
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.tabular.columns import parse_numbers, source_rows
 from finetune_cookbook.tasks.segmentation.config import SegmentationConfig
@@ -49,11 +49,10 @@ def roles_in_file(settings: SegmentationConfig, columns, origin: str) -> tuple[S
             unset.append(f"{name} ({', '.join(map(repr, missing))})")
     if not unset:
         return settings, []
-    shown = "; ".join(unset[:4]) + (f"; and {len(unset) - 4} more" if len(unset) > 4 else "")
     return dataclasses.replace(settings, **changes), [
-        f"{origin} lacks the column(s) of these segmentation roles, which are unset: {shown}. Name your own "
-        "columns there (segmentation.*_column(s)) to add recency, frequency, spend, tenure, age or household size "
-        "as features."]
+        f"{origin} lacks the column(s) of these segmentation roles, which are unset: {list_first(unset, 4)}. Name "
+        "your own columns there (segmentation.*_column(s)) to add recency, frequency, spend, tenure, age or "
+        "household size as features."]
 
 
 @dataclass
