@@ -34,9 +34,13 @@ exercises: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
-# Then the README's headline table and benchmarks/summary.png are written again from the records.
+# Every approach of every domain on real data (benchmarks/results.*, with the naive twins' speed-ups and the share
+# of the matmul peak), then how cost grows with the data (benchmarks/scale.*). Then the README's headline table and
+# benchmarks/summary.png are written again from the records.
 bench: $(STAMP)
 	$(BIN)/cookbook bench recipes/*/bench_*.yaml --results-dir benchmarks
+	$(BIN)/cookbook bench-scale recipes/review_sentiment/bench_alexa.yaml recipes/fraud_anomaly_detection/bench_insurance.yaml \
+	  --results-dir benchmarks
 	$(BIN)/cookbook headline
 
 # The site in site/: README, docs/ and every notebook as make run executed it (a SMOKE run where it has not).

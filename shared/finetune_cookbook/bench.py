@@ -7,6 +7,7 @@ run replaces its own records and keeps the other domains', so each domain append
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 
 from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import RecipeConfig
+from finetune_cookbook.core.flops import FLOPS_COUNTED, matmul_peak
 from finetune_cookbook.core.measure import machine_description
 from finetune_cookbook.core.records import write_json
 from finetune_cookbook.core.training import mixed_precision
@@ -69,8 +71,54 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
             own_seeds = [r.seed for r in results]
             record["seeds"] = own_seeds if None not in own_seeds else list(runs)
             record["per_seed"] = {name: [round(float(x), 4) for x in v] for name, v in values.items()}
+        record.update(speed_fields(results))
         made.append(record)
+    add_speedups(made)
     return made
+
+
+# The machine's matrix-multiply peak per precision, measured once per benchmark process, after training.
+measured_peak = functools.cache(matmul_peak)
+
+
+def speed_fields(results: list[ApproachResult]) -> dict:
+    """For an approach trained by the Trainer in every seed's run: time per epoch, the FLOP/s it achieved, and
+    that rate as a fraction of this machine's matrix-multiply peak in the precision it trained in."""
+    speeds = [r.speed for r in results]
+    if not speeds or any(s is None for s in speeds):  # not a Trainer run, or a resumed one
+        return {}
+    precision = speeds[0].precision
+    flops = [s.work.flops() for s in speeds]
+    achieved = float(np.mean([f / s.seconds for f, s in zip(flops, speeds)]))
+    peak = measured_peak(precision)
+    per_epoch = [s.seconds_per_epoch for s in speeds]
+    fields = {
+        "precision": precision,
+        "epochs": round(float(np.mean([s.epochs for s in speeds])), 2),
+        "seconds_per_epoch": round(float(np.mean(per_epoch)), 1),
+        "train_gflop": round(float(np.mean(flops)) / 1e9, 1),
+        "achieved_gflops": round(achieved / 1e9, 1),
+        "peak_gflops": round(peak / 1e9, 1),
+        "peak_fraction": round(achieved / peak, 3),
+        "flops_counted": FLOPS_COUNTED,
+    }
+    if len(per_epoch) > 1:
+        fields["seconds_per_epoch_std"] = round(float(np.std(per_epoch, ddof=1)), 1)
+    return fields
+
+
+NAIVE_SUFFIX = "_naive"
+
+
+def add_speedups(made: list[dict]) -> None:
+    """`speedup_vs_naive` on each approach that has a naive twin (`fine_tuned` and `fine_tuned_naive`): the naive
+    run's time per epoch over the approach's, from the same benchmark run."""
+    key = lambda r: (r["approach"], *(str(r.get(f)) for f in SETTING_FIELDS))  # noqa: E731
+    naive = {key(r)[1:]: r for r in made if r["approach"].endswith(NAIVE_SUFFIX) and "seconds_per_epoch" in r}
+    for record in made:
+        twin = naive.get(key(record)[1:])
+        if twin and twin["approach"] == record["approach"] + NAIVE_SUFFIX and record.get("seconds_per_epoch"):
+            record["speedup_vs_naive"] = round(twin["seconds_per_epoch"] / record["seconds_per_epoch"], 2)
 
 
 # Fields that tell apart records of one approach on one dataset (a learning curve's points, a label budget, a k).
@@ -96,6 +144,31 @@ def _shown(value) -> str:
     return "n/a" if value is None or value != value else f"{value:.4f}"
 
 
+def speed_table(results: list[dict]) -> list[str]:
+    """The Trainer runs' speed: time per epoch (with its spread over seeds), the speed-up over the naive way,
+    and the achieved FLOP/s against the machine's matrix-multiply peak in the run's precision."""
+    timed = [r for r in results if "seconds_per_epoch" in r]
+    if not timed:
+        return []
+    lines = [
+        "", "## Speed", "",
+        "Time per epoch is the Trainer's wall time over the epochs it ran, evaluation and checkpoints included. "
+        "The speed-up divides the naive run's time per epoch (`training.speed: naive`) by the approach's, both from "
+        "one benchmark run. Peak is the best square matrix multiply measured in the same run and precision.",
+        "",
+        "| domain | dataset | approach | precision | epochs | s / epoch | speed-up vs naive | GFLOP/s | peak GFLOP/s "
+        "| share of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in timed:
+        spread = f" ± {r['seconds_per_epoch_std']}" if "seconds_per_epoch_std" in r else ""
+        lines.append(f"| {r['domain']} | {r['dataset']} | {r['approach']} | {r['precision']} | {r['epochs']} | "
+                     f"{r['seconds_per_epoch']}{spread} | {r.get('speedup_vs_naive', '')} | {r['achieved_gflops']} | "
+                     f"{r['peak_gflops']} | {r['peak_fraction']:.1%} |")
+    lines += ["", f"FLOPs: {timed[0]['flops_counted']}."]
+    return lines
+
+
 def render_markdown(results: list[dict]) -> str:
     lines = [
         "# Benchmark results",
@@ -119,6 +192,7 @@ def render_markdown(results: list[dict]) -> str:
             f"| {r['domain']} | {r['dataset']} | {r['approach']}{f' ({setting})' if setting else ''} | {metrics} | {r['train_seconds']} | "
             f"{r['samples_per_second']} | {r['peak_memory_mb']} | {r['measured_at']} |"
         )
+    lines += speed_table(results)
     machines = sorted({r["machine"] for r in results})
     lines += ["", "Machines:", *[f"- {m}" for m in machines], ""]
     return "\n".join(lines)

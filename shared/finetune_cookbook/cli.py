@@ -229,6 +229,16 @@ def _bench(args) -> None:
     print(f"written: {Path(args.results_dir) / 'results.json'} and results.md")
 
 
+def _bench_scale(args) -> None:
+    from finetune_cookbook.scale import bench_scale
+
+    record = bench_scale(args.text_config, args.tabular_config, args.factors, args.csv_rows, args.csv_generator,
+                         args.results_dir)
+    for kind in ("text", "tabular", "csv"):
+        print(f"{kind}: time grows as rows^{record[kind]['time']['exponent']} ({record[kind]['time']['reading']})")
+    print(f"written: {Path(args.results_dir) / 'scale.json'}, scale.md and scale.png")
+
+
 def _headline(args) -> None:
     from finetune_cookbook.headline import write_readme
     from finetune_cookbook.headline_plot import summary_figure
@@ -386,6 +396,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "each (default 1 16)")
     bench_serve.add_argument("--max-requests", type=int, default=100_000, help="requests a load sends at most")
     bench_serve.set_defaults(run=_bench_serve)
+
+    scale = commands.add_parser("bench-scale", help="time per epoch and peak memory at 1x to 8x the data (text, "
+                                "tabular) and reading a CSV of up to a million rows; writes benchmarks/scale.*")
+    scale.add_argument("text_config", help="a text recipe config on real data (its training split is repeated)")
+    scale.add_argument("tabular_config", help="a tabular recipe config with a pretrain section")
+    scale.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4, 8])
+    scale.add_argument("--csv-rows", type=int, nargs="+", default=[125_000, 250_000, 500_000, 1_000_000])
+    scale.add_argument("--csv-generator", default="data_samples/card_transactions/make_card_transactions.py",
+                       help="a script taking --rows N --output FILE that writes a CSV the tabular config reads")
+    scale.add_argument("--results-dir", default="benchmarks")
+    scale.set_defaults(run=_bench_scale)
 
     headline = commands.add_parser("headline", help="rewrite the README's headline table and benchmarks/summary.png "
                                    "from benchmarks/results.json and each recipes/<domain>/targets.yaml")

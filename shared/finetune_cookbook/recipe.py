@@ -241,6 +241,9 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
     """Every approach of the task on the same split, the baselines then the fine-tuned model, once per seed of
     `bench_seeds` (each seed sets the split and the training alike). Returns each seed's results."""
     task = get_task(config.task)
+    if config.bench_naive and hasattr(task, "benchmark"):
+        raise ConfigError(f"{config.config_path}: bench_naive is for the text and image classification tasks; the "
+                          f"{config.task} task benchmarks its own approaches. Remove bench_naive.")
     runs = {}
     for seed in config.bench_seeds:
         seeded = dataclasses.replace(
@@ -253,7 +256,19 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
                 runs[seed] = task.benchmark(data, seeded, scratch)
             else:
                 runs[seed] = task.baselines(data, seeded) + [task.fine_tune(data, seeded, scratch).result]
+        if config.bench_naive:
+            with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
+                runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
     return runs
+
+
+def naive_fine_tune(task, data, config: RecipeConfig, scratch: str) -> ApproachResult:
+    """The fine-tune trained as a typical tutorial trains it (`training.speed: naive`): the speed baseline."""
+    naive = dataclasses.replace(config.training, speed="naive")
+    result = task.fine_tune(data, config, scratch, training=naive).result
+    result.approach = "fine_tuned_naive"
+    result.description += ", trained the naive way (training.speed: naive)"
+    return result
 
 
 def check_output(output: str | Path | None) -> None:

@@ -26,6 +26,7 @@ class ApproachResult:
     # What sets this run apart from others of the same approach in the benchmark, e.g. {"examples_per_intent": 10}.
     setting: dict = field(default_factory=dict)
     seed: int | None = None  # where one benchmark run repeats an approach over seeds itself (labelled subsets)
+    speed: object | None = field(default=None, repr=False)  # a Trainer run's `core.training.TrainingSpeed`
 
     @property
     def predictions(self) -> np.ndarray:

@@ -197,6 +197,11 @@ class TrainingConfig:
         "`auto` uses bf16 where the CPU or GPU supports it (fp16 on older GPUs), else fp32; or force `bf16`, `fp16`, `fp32`.",
         "auto",
     )
+    speed: str = setting(
+        "`tuned`: the precision above, and for text each batch padded only to its longest text, with texts of "
+        "similar length batched together. `naive`: what a typical tutorial does, for the benchmark to measure "
+        "against: fp32, and every text padded to model.max_length in random batches.", "tuned",
+    )
     max_steps: int | None = setting("Stop after this many optimiser steps (overrides epochs); for smoke runs.", None)
     logging_steps: int = setting("Log the training loss every this many steps.", 10)
     save_total_limit: int = setting("Checkpoints kept on disk (the best one is always kept).", 2)
@@ -222,6 +227,7 @@ class TrainingConfig:
                               "training.epochs.")
         choose(where, "training.class_weights", self.class_weights, {"balanced", "none"})
         choose(where, "training.precision", self.precision, {"auto", "bf16", "fp16", "fp32"})
+        choose(where, "training.speed", self.speed, {"tuned", "naive"})
         choose(where, "training.lr_scheduler", self.lr_scheduler, {"linear", "cosine", "constant"})
         between_zero_and_one(where, "training.ema_decay", self.ema_decay, "a factor", 0.99, "to leave it off")
         between_zero_and_one(where, "training.layer_decay", self.layer_decay, "a factor", 0.8, "to leave it off")
@@ -320,6 +326,9 @@ class RecipeConfig:
         "Seeds `make bench` repeats every approach with (the split's and the training's seed together); it "
         "records the mean and the spread.", default_factory=lambda: [42]
     )
+    bench_naive: bool = setting(
+        "Text and image domains: `make bench` also trains the fine-tuned model with `training.speed: naive` (the "
+        "`fine_tuned_naive` record), to measure the tuned settings' speed-up against.", False)
     output_dir: str = setting("Where the model, metrics, model card and checkpoints are written.", "outputs/run")
     config_path: str | None = setting("The file this config was read from (set by the loader).", None,
                                       internal=True)
@@ -526,6 +535,6 @@ def config_to_dict(config: RecipeConfig) -> dict:
     """The config as plain data, for saving beside a model and in records: domain, task and data first, the
     task's own sections after the shared ones, the output folder last."""
     values = dataclasses.asdict(config)
-    last = ("bench_seeds", "output_dir", "config_path")
+    last = ("bench_seeds", "bench_naive", "output_dir", "config_path")
     order = [*FIRST_KEYS, *(k for k in values if k not in FIRST_KEYS and k not in last), *last]
     return {key: values[key] for key in order}

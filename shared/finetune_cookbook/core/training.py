@@ -25,7 +25,8 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traini
 from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import TrainingConfig
 from finetune_cookbook.core.errors import CookbookError
-from finetune_cookbook.core.measure import cpu_model_and_flags, has_native_bf16
+from finetune_cookbook.core.flops import TrainingWork
+from finetune_cookbook.core.measure import Measurement, cpu_model_and_flags, has_native_bf16, measure
 
 CHECKPOINTS = "checkpoints"
 
@@ -41,6 +42,33 @@ class FineTuneResult:
     kept: str | None = None
     kept_because: str | None = None
     set_aside: list[ApproachResult] = field(default_factory=list)
+
+
+@dataclass
+class TrainingSpeed:
+    """How fast one Trainer run went: epochs done, wall time (evaluation and checkpoints included), precision,
+    and the batches it fed the model, whose FLOPs the benchmark counts afterwards (`work.flops()`)."""
+
+    epochs: float
+    seconds: float
+    precision: str
+    work: TrainingWork = field(repr=False)
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return self.seconds / self.epochs if self.epochs else float("nan")
+
+
+def timed_training(trainer: Trainer, checkpoint: str | None, step: str,
+                   training: TrainingConfig) -> tuple[object, Measurement, TrainingSpeed | None]:
+    """`trainer.train()`, measured: its output, its wall time and peak memory, and its speed (None for a resumed
+    run, whose epochs were partly done before)."""
+    with TrainingWork(trainer.model) as work, measure(step) as cost:
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+    if checkpoint is not None:
+        return output, cost, None
+    return output, cost, TrainingSpeed(float(trainer.state.epoch or 0), cost.seconds, training_precision(training),
+                                       work)
 
 
 def torch_device() -> str:
@@ -67,6 +95,12 @@ def mixed_precision(choice: str = "auto") -> str:
     if torch_device() == "cpu" and cpu_supports_bf16():
         return "bf16"
     return "fp32"
+
+
+def training_precision(config: TrainingConfig) -> str:
+    """The precision a run trains in: the `precision` setting resolved for this machine; fp32 when `speed` is
+    `naive`, as a typical tutorial trains."""
+    return "fp32" if config.speed == "naive" else mixed_precision(config.precision)
 
 
 def balanced_class_weights(label_ids: list[int], n_classes: int) -> torch.Tensor:
@@ -179,7 +213,7 @@ def layer_decay_adamw(model, args: TrainingArguments, layer_decay: float) -> tor
 
 def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True, **overrides) -> TrainingArguments:
     """TrainingArguments from a recipe's `training` section; checkpoints and early stopping go together."""
-    precision = mixed_precision(config.precision)
+    precision = training_precision(config)
     settings = dict(
         output_dir=str(Path(output_dir) / CHECKPOINTS),
         num_train_epochs=config.epochs,
@@ -190,7 +224,7 @@ def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkp
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps in transformers 5
         lr_scheduler_type=config.lr_scheduler,
-        train_sampling_strategy="group_by_length",
+        train_sampling_strategy="group_by_length" if config.speed == "tuned" else "random",
         eval_strategy="epoch",
         save_strategy="epoch" if checkpoints else "no",
         save_total_limit=config.save_total_limit,

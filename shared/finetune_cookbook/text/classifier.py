@@ -26,7 +26,13 @@ from finetune_cookbook.core.progress import rows_of
 from finetune_cookbook.core.metrics import trainer_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.shift import sample_rows
-from finetune_cookbook.core.training import FineTuneResult, build_trainer, checkpoint_to_resume, training_arguments
+from finetune_cookbook.core.training import (
+    FineTuneResult,
+    build_trainer,
+    checkpoint_to_resume,
+    timed_training,
+    training_arguments,
+)
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.text.card import model_card as text_model_card
 from finetune_cookbook.text.few_shot import probe_started
@@ -146,6 +152,13 @@ def token_ids(dataset: Dataset, encode) -> Dataset:
     return dataset.map(encode, batched=True, remove_columns=[TEXT], new_fingerprint=generate_random_fingerprint())
 
 
+def padding_collator(tokenizer, training: TrainingConfig, max_length: int) -> DataCollatorWithPadding:
+    """Pads each batch to its longest text; with `training.speed: naive`, every text to `max_length`."""
+    if training.speed == "naive":
+        return DataCollatorWithPadding(tokenizer, padding="max_length", max_length=max_length)
+    return DataCollatorWithPadding(tokenizer)
+
+
 def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
                  model=None, model_init=None, callbacks=None):
     """The Trainer for `data` with a fresh classifier (`model`, or `model_init` for a search), and the
@@ -161,7 +174,7 @@ def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingCon
         eval_dataset=datasets["validation"],
         train_label_ids=data.label_ids("train"),
         n_classes=len(data.labels),
-        data_collator=DataCollatorWithPadding(tokenizer),
+        data_collator=padding_collator(tokenizer, training, config.model.max_length),
         processing_class=tokenizer,
         compute_metrics=trainer_metrics(data.labels),
         callbacks=callbacks,
@@ -187,11 +200,11 @@ def fine_tune(
     trainer, datasets = text_trainer(data, config, training, training_arguments(training, output_dir), model=model,
                                      callbacks=callbacks)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    with measure("fine_tuned") as cost:
-        train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    train_output, cost, speed = timed_training(trainer, checkpoint, "fine_tuned", training)
     cost.seconds += start_cost.seconds
     result = score_on_test(trainer, datasets, data, "fine_tuned", f"{config.model.name} fine-tuned end to end",
                          cost, train_output)
+    result.speed = speed
     return FineTuneResult(result=result, trainer=trainer)
 
 

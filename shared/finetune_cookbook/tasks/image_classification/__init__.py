@@ -39,6 +39,7 @@ from finetune_cookbook.core.training import (
     WeightAveraging,
     build_trainer,
     checkpoint_to_resume,
+    timed_training,
     torch_device,
     training_arguments,
 )
@@ -200,8 +201,8 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks, backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    with measure("scratch" if backbone == SCRATCH else "fine_tuned") as cost:
-        output = trainer.train(resume_from_checkpoint=checkpoint)
+    output, cost, speed = timed_training(trainer, checkpoint, "scratch" if backbone == SCRATCH else "fine_tuned",
+                                         training)
     cost.seconds += start_cost.seconds
     trainer.model.adopt_average().eval()
     validation = split_probabilities(trainer, data, config, backbone, "validation")
@@ -210,6 +211,7 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
         else ("fine_tuned", f"{config.model.name} (ImageNet) fine-tuned end to end")
     result = score(approach, description, data, config, test, validation, cost, 0)
     result.samples_per_second = float(output.metrics["train_samples_per_second"])
+    result.speed = speed
     # What `save_model` writes beside the weights, so a reloaded model reads images and decides the same way.
     trainer.model.labels = list(data.labels)
     trainer.model.positive = positive_index(config, data.labels)

@@ -1,0 +1,47 @@
+"""`make bench`'s speed records: the naive twin of the fine-tune, time per epoch, FLOPs and the share of peak."""
+
+import pytest
+import yaml
+from conftest import write_config
+
+from finetune_cookbook import bench
+from finetune_cookbook.config import load_config
+from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.recipe import benchmark
+
+pytestmark = pytest.mark.recipe
+
+
+def test_the_benchmark_times_the_naive_twin_and_sets_the_fine_tune_against_it(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(bench, "measured_peak", lambda precision: 1e11)  # the peak's own test is a unit test
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 80}, "model": {"name": str(tiny_model_dir), "max_length": 48},
+        "training": {"epochs": 1, "batch_size": 16, "early_stopping_patience": None},
+        "bench_naive": True, "bench_seeds": [1, 2]}))
+    records = {r["approach"]: r for r in bench.records(config, benchmark(config))}
+    tuned, naive = records["fine_tuned"], records["fine_tuned_naive"]
+    assert naive["precision"] == "fp32"
+    assert tuned["epochs"] == naive["epochs"] == 1
+    for record in (tuned, naive):
+        assert record["seconds_per_epoch"] > 0 and record["train_gflop"] > 0
+        assert record["peak_fraction"] == pytest.approx(record["achieved_gflops"] / 100, rel=0.02)
+        assert "seconds_per_epoch_std" in record and record["seeds"] == [1, 2]
+    # Padding every text to 48 tokens does more arithmetic than padding each batch to its longest text.
+    assert naive["train_gflop"] > tuned["train_gflop"]
+    assert tuned["speedup_vs_naive"] == pytest.approx(naive["seconds_per_epoch"] / tuned["seconds_per_epoch"], abs=0.02)
+    assert "speedup_vs_naive" not in naive and "seconds_per_epoch" not in records["tfidf_logreg"]
+    assert "## Speed" in bench.render_markdown(list(records.values()))
+
+
+def test_bench_naive_is_refused_where_a_task_benchmarks_its_own_approaches(tmp_path):
+    path = write_config(tmp_path, {"bench_naive": True})
+    raw = yaml.safe_load(path.read_text())
+    raw["task"] = "anomaly_detection"
+    (tmp_path / "fraud.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="bench_naive"):
+        benchmark(load_config(tmp_path / "fraud.yaml"))
+
+
+def test_speed_must_be_tuned_or_naive(tmp_path):
+    with pytest.raises(ConfigError, match="training.speed"):
+        load_config(write_config(tmp_path, {"training": {"speed": "fast"}}))
