@@ -1,15 +1,22 @@
-"""`make bench`'s speed records: the naive twin of the fine-tune, time per epoch, FLOPs and the share of peak."""
+"""`make bench`'s speed records: the naive twin of the fine-tune, time per epoch, FLOPs and the share of peak; and
+one point of `cookbook bench-scale`, in its own process."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from conftest import write_config
 
-from finetune_cookbook import bench
+from finetune_cookbook import bench, scale
 from finetune_cookbook.config import load_config
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.recipe import benchmark
 
 pytestmark = pytest.mark.recipe
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_benchmark_times_the_naive_twin_and_sets_the_fine_tune_against_it(tmp_path, tiny_model_dir, monkeypatch):
@@ -45,3 +52,12 @@ def test_bench_naive_is_refused_where_a_task_benchmarks_its_own_approaches(tmp_p
 def test_speed_must_be_tuned_or_naive(tmp_path):
     with pytest.raises(ConfigError, match="training.speed"):
         load_config(write_config(tmp_path, {"training": {"speed": "fast"}}))
+
+
+def test_a_csv_point_reads_and_checks_a_generated_file_in_its_own_process(tmp_path):
+    csv = tmp_path / "transactions.csv"
+    generator = ROOT / "data_samples" / "card_transactions" / "make_card_transactions.py"
+    subprocess.run([sys.executable, generator, "--rows", "3000", "--output", csv], check=True, capture_output=True)
+    point = scale.run_point("csv", str(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"), csv)
+    assert 2900 <= point["rows"] <= 3000  # rows repeated across splits are dropped
+    assert point["seconds"] > 0 and point["peak_memory_mb"] > 100 and point["file_mb"] > 0
