@@ -239,6 +239,15 @@ def _bench_scale(args) -> None:
     print(f"written: {Path(args.results_dir) / 'scale.json'}, scale.md and scale.png")
 
 
+def _bench_speed(args) -> None:
+    from finetune_cookbook.speed_candidates import bench_speed
+
+    for candidate in bench_speed(args.text_config, args.image_config, args.results_dir):
+        print(f"{candidate['domain']}: {candidate['candidate']}: saves {candidate['saved']:.1%} of "
+              f"{candidate['time_of']} ({'pays' if candidate['pays'] else 'does not pay'})")
+    print(f"written: {Path(args.results_dir) / 'speed_candidates.json'} and speed_candidates.md")
+
+
 def _headline(args) -> None:
     from finetune_cookbook.headline import write_readme
     from finetune_cookbook.headline_plot import summary_figure
@@ -407,6 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a script taking --rows N --output FILE that writes a CSV the tabular config reads")
     scale.add_argument("--results-dir", default="benchmarks")
     scale.set_defaults(run=_bench_scale)
+
+    speed = commands.add_parser("bench-speed", help="time each speed candidate (threads, torch.compile, channels-last, "
+                                "caching) against the recipe's training; writes benchmarks/speed_candidates.*")
+    speed.add_argument("text_config")
+    speed.add_argument("image_config")
+    speed.add_argument("--results-dir", default="benchmarks")
+    speed.set_defaults(run=_bench_speed)
 
     headline = commands.add_parser("headline", help="rewrite the README's headline table and benchmarks/summary.png "
                                    "from benchmarks/results.json and each recipes/<domain>/targets.yaml")

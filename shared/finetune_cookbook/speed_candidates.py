@@ -1,0 +1,164 @@
+"""Speed work, measured before it is kept: `cookbook bench-speed`.
+
+Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
+process: thread settings, `torch.compile`, channels-last images, and caching the tokenised texts or the frozen
+features. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
+`benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from finetune_cookbook.config import load_config
+from finetune_cookbook.core.measure import machine_description
+from finetune_cookbook.core.records import write_json
+from finetune_cookbook.core.training import mixed_precision
+from finetune_cookbook.tasks import get_task
+
+PAYS = 0.05
+STEPS = 12
+
+
+def _train_steps(model, batches, precision: str, memory_format=None) -> float:
+    """Seconds per optimiser step over `batches` (after one warm-up step), as the Trainer runs them."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    model.train()
+
+    def step(batch):
+        if memory_format is not None:
+            batch = {k: v.to(memory_format=memory_format) if v.dim() == 4 else v for k, v in batch.items()}
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            output = model(**batch)
+        logits = output["logits"] if isinstance(output, dict) else output.logits
+        torch.nn.functional.cross_entropy(logits.float(), batch["labels"]).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    step(batches[0])
+    start = time.perf_counter()
+    for batch in batches[1:]:
+        step(batch)
+    return (time.perf_counter() - start) / (len(batches) - 1)
+
+
+def text_batches(config, steps: int = STEPS):
+    """Real training batches of the text recipe, padded as the tuned run pads them, and the tokenising cost."""
+    from transformers import DataCollatorWithPadding
+
+    from finetune_cookbook.text.classifier import TEXT, load_tokenizer
+
+    task = get_task(config.task)
+    data = task.load_data(config)
+    tokenizer = load_tokenizer(config)
+    train = data.splits["train"]
+    start = time.perf_counter()
+    encoded = tokenizer(list(train[TEXT]), truncation=True, max_length=config.model.max_length)
+    tokenise_seconds = time.perf_counter() - start
+    collate = DataCollatorWithPadding(tokenizer)
+    rng = np.random.default_rng(0)
+    ids, labels = encoded["input_ids"], data.label_ids("train")
+    batches = []
+    for _ in range(steps):
+        rows = rng.choice(len(ids), config.training.batch_size, replace=False)
+        batch = collate([{"input_ids": ids[i], "attention_mask": [1] * len(ids[i])} for i in rows])
+        batch["labels"] = torch.tensor([labels[i] for i in rows])
+        batches.append(dict(batch))
+    return task, data, batches, tokenise_seconds
+
+
+def text_candidates(config_path: str) -> list[dict]:
+    from finetune_cookbook.text.classifier import load_classifier
+
+    config = load_config(config_path)
+    precision = mixed_precision(config.training.precision)
+    task, data, batches, tokenise_seconds = text_batches(config)
+    model = load_classifier(config.model.name, data.labels, 0, config.search_dirs)
+    found = []
+    threads = torch.get_num_threads()
+    base = _train_steps(model, batches, precision)
+    steps_per_epoch = int(np.ceil(len(data.splits["train"]) / config.training.batch_size))
+    epoch = base * steps_per_epoch
+    for n in sorted({1, threads} - {threads}):
+        torch.set_num_threads(n)
+        found.append(_candidate("text", f"torch.set_num_threads({n}) instead of {threads}", "a training step", base,
+                                _train_steps(model, batches, precision)))
+    torch.set_num_threads(threads)
+    compiled = torch.compile(model, dynamic=True)
+    start = time.perf_counter()
+    _train_steps(compiled, batches[:2], precision)
+    compile_seconds = time.perf_counter() - start
+    step = _train_steps(compiled, batches, precision)
+    found.append(_candidate("text", "torch.compile(model, dynamic=True)", "a training step (compilation apart)",
+                            base, step, note=f"compiling took {compile_seconds:.0f} s, once per run and per new "
+                                                f"shape range; an epoch is {steps_per_epoch} steps"))
+    found.append(_candidate("text", "caching the tokenised texts between runs", "one epoch of training",
+                            epoch, epoch - tokenise_seconds,
+                            note=f"tokenising the {len(data.splits['train'])} training texts takes "
+                                 f"{tokenise_seconds:.2f} s, once per run"))
+    found.append(_frozen_features(task, data, config, epoch))
+    return found
+
+
+def _frozen_features(task, data, config, epoch: float) -> dict:
+    """The frozen encoder embeds the training texts for the probe baseline, the probe-started head and the shift
+    check: caching them would save all but one of those passes."""
+    from finetune_cookbook.text.classifier import TEXT, embed, sentence_encoder
+
+    encoder = sentence_encoder(config.model.name, config.search_dirs)
+    start = time.perf_counter()
+    embed(encoder, data.splits["train"][TEXT])
+    seconds = time.perf_counter() - start
+    return _candidate("text", "caching the frozen encoder's features of the training texts", "one epoch of training",
+                      epoch, epoch - seconds, note=f"one pass over the training texts takes {seconds:.1f} s; a run "
+                                                   "makes up to three (baseline, probe head, shift check)")
+
+
+def image_candidates(config_path: str) -> list[dict]:
+    from finetune_cookbook.tasks.image_classification import image_datasets
+    from finetune_cookbook.vision import images as image_io
+    from finetune_cookbook.vision.backbones import build_classifier
+
+    config = load_config(config_path)
+    precision = mixed_precision(config.training.precision)
+    data = get_task(config.task).load_data(config)
+    train = image_datasets(data, config.model.image_size, config.model.name)["train"]
+    size = config.training.batch_size
+    batches = [image_io.collate_images([train[i % len(train)] for i in range(k * size, (k + 1) * size)])
+               for k in range(STEPS // 2)]
+    batches = [{"pixel_values": b["pixel_values"], "labels": b["labels"]} for b in batches]
+    model = build_classifier(config.model.name, len(data.labels))
+    base = _train_steps(model, batches, precision)
+    model = model.to(memory_format=torch.channels_last)
+    channels_last = _train_steps(model, batches, precision, memory_format=torch.channels_last)
+    return [_candidate("image", f"channels-last tensors and weights ({precision})", "a training step", base,
+                       channels_last)]
+
+
+def _candidate(domain: str, what: str, of: str, before: float, after: float, note: str = "") -> dict:
+    saved = 1 - after / before
+    return {"domain": domain, "candidate": what, "time_of": of, "seconds_before": round(before, 3),
+            "seconds_after": round(after, 3), "saved": round(saved, 3), "pays": bool(saved >= PAYS), "note": note}
+
+
+def bench_speed(text_config: str, image_config: str, results_dir: str | Path) -> list[dict]:
+    found = text_candidates(text_config) + image_candidates(image_config)
+    record = {"machine": machine_description(), "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
+              "configs": [text_config, image_config], "pays_at": PAYS, "candidates": found}
+    results_dir = Path(results_dir)
+    write_json(results_dir / "speed_candidates.json", record)
+    lines = ["# Speed candidates, measured", "",
+             "Written by `cookbook bench-speed`; do not edit by hand. Each candidate is timed against the recipe's "
+             f"training as it is, on real batches, in one process; it pays when it saves at least {PAYS:.0%} of the "
+             "time it targets.", "", f"Measured {record['measured_at']} on {record['machine']}.", "",
+             "| domain | candidate | time of | s before | s after | saved | pays | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {c['domain']} | {c['candidate']} | {c['time_of']} | {c['seconds_before']} | {c['seconds_after']} | "
+              f"{c['saved']:.1%} | {'yes' if c['pays'] else 'no'} | {c['note']} |" for c in found]
+    (results_dir / "speed_candidates.md").write_text("\n".join(lines) + "\n")
+    return found
