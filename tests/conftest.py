@@ -121,6 +121,52 @@ def torchrun_cookbook(*args, timeout: int = 600):
                            *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now (the system picks it)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def torchrun_two_nodes(*args, timeout: int = 600) -> list[subprocess.CompletedProcess]:
+    """`cookbook ARGS` as two machines run it, on this one: two torchrun launchers (`--nnodes 2 --nproc_per_node 1
+    --node_rank 0|1`) meeting at a c10d rendezvous on a free port of 127.0.0.1. Returns each node's process. A node
+    that fails stops the other at once, rather than leaving it waiting for its peer until the rendezvous times out."""
+    import shutil
+    import sys
+    import tempfile
+    import time
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    launcher = str(torchrun if torchrun.exists() else shutil.which("torchrun"))
+    endpoint = f"127.0.0.1:{free_port()}"
+    with tempfile.TemporaryDirectory(prefix="two-nodes-") as logs:
+        outputs = [(open(Path(logs) / f"{rank}.out", "w+"), open(Path(logs) / f"{rank}.err", "w+")) for rank in (0, 1)]
+        nodes = [subprocess.Popen([launcher, "--nnodes", "2", "--nproc_per_node", "1", "--node_rank", str(rank),
+                                   "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "-m", "finetune_cookbook",
+                                   *map(str, args)], stdout=out, stderr=err, text=True)
+                 for rank, (out, err) in enumerate(outputs)]
+        deadline = time.monotonic() + timeout
+        try:
+            while any(node.poll() is None for node in nodes) and time.monotonic() < deadline:
+                if any(node.poll() not in (None, 0) for node in nodes):
+                    break
+                time.sleep(0.5)
+        finally:
+            for node in nodes:
+                if node.poll() is None:
+                    node.kill()
+                node.wait()
+        done = []
+        for node, (out, err) in zip(nodes, outputs):
+            out.seek(0), err.seek(0)
+            done.append(subprocess.CompletedProcess(node.args, node.returncode, out.read(), err.read()))
+            out.close(), err.close()
+        return done
+
+
 @pytest.fixture
 def tiny_config(tmp_path, tiny_model_dir):
     """A recipe config on the sample reviews with the tiny model: 3 epochs of a few steps each."""

@@ -26,6 +26,7 @@ PAGES = {  # the site's menu, beyond the notebooks: title and the page's path in
     "Your own data": "docs/own_data.md",
     "Workshop": "docs/workshop.md",
     "Serving": "docs/serving.md",
+    "Past one machine": "docs/scale.md",
     "Architecture": "docs/architecture.md",
     "Changelog": "CHANGELOG.md",
 }

@@ -1,4 +1,4 @@
-"""The marketing segmentation recipe, end to end, as a user runs it: pretrain, train, predict, resume, torchrun,
+"""The marketing segmentation recipe, end to end, as a user runs it: pretrain, train, predict, resume,
 a customer file of another schema, and the bad input a customer file brings."""
 
 import io
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_in_process, torchrun_cookbook, write_config
+from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_in_process, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.core.errors import DataError
@@ -89,17 +89,6 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
     pretrain(config, tmp_path / "whole")
     shutil.copytree(tmp_path / "whole" / "pretrained", tmp_path / "cut" / "pretrained")
     assert_resume_reproduces(config, tmp_path / "whole", tmp_path / "cut")
-
-
-def test_train_under_torchrun_with_two_processes(tmp_path):
-    """Pre-training under torchrun is tested in the fraud recipe (the same code, another corruption); here the
-    segmentation fine-tune."""
-    config = marketing_config(tmp_path)
-    run_in_process("pretrain", config)
-    done = torchrun_cookbook("train", config)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("test: lift") == 1
-    assert (tmp_path / "run" / "model" / "cookbook.json").is_file()
 
 
 def test_a_customer_file_of_another_schema_needs_only_an_edited_config(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 from torch.utils.data import SequentialSampler
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import TrainingConfig
@@ -86,6 +88,11 @@ def cpu_supports_bf16() -> bool:
     return has_native_bf16(cpu_model_and_flags()[1])
 
 
+def global_batch(config: TrainingConfig) -> int:
+    """Rows per optimiser step: `batch_size` is each process's batch, and torchrun starts WORLD_SIZE processes."""
+    return config.batch_size * int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def mixed_precision(choice: str = "auto") -> str:
     """Resolves the `precision` setting to `bf16`, `fp16` or `fp32` for this machine."""
     if choice != "auto":
@@ -145,6 +152,15 @@ class OrderedEvalTrainer(Trainer):
         finally:
             without_autocast(self.model)
 
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        if not isinstance(sampler, LengthGroupedSampler):
+            return sampler
+        args = self.args
+        return EpochSeededLengthGroups(
+            sampler.lengths, args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps,
+            args.data_seed if args.data_seed is not None else args.seed)
+
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
             return None  # the DataLoader's default; accelerate shards it in order across processes
@@ -156,6 +172,25 @@ class OrderedEvalTrainer(Trainer):
             self.optimizer = layer_decay_adamw(self.model, self.args, self.layer_decay)  # parameters shared with a wrapper
             return self.optimizer
         return super().create_optimizer(model)
+
+
+class EpochSeededLengthGroups(LengthGroupedSampler):
+    """transformers' length-grouped order, drawn from its own generator seeded by (seed, epoch) and grouped by the
+    global batch (every process's batch, every accumulated step).
+
+    transformers' sampler groups by one process's batch and draws from the global RNG, which dropout also draws
+    from. Under torchrun the processes then disagree on the order from the second epoch on (each has drawn its
+    own dropout masks), so one sample can reach two processes and another none; and N processes group the rows
+    otherwise than one process with the same global batch would. Seeded by epoch, every process and a one-process
+    run read the same order, and a resumed run reads the order the uninterrupted one did."""
+
+    def __init__(self, lengths: list[int], global_batch: int, seed: int):
+        super().__init__(global_batch, lengths=lengths, generator=torch.Generator())
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
 
 
 def without_autocast(model) -> bool:

@@ -30,7 +30,7 @@ from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.progress import rows_of
-from finetune_cookbook.core.training import build_trainer, checkpoint_to_resume, training_arguments
+from finetune_cookbook.core.training import build_trainer, checkpoint_to_resume, global_batch, training_arguments
 from finetune_cookbook.tabular.columns import EncodedRows, TabularEncoder, clean_cells, without_empty_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData
@@ -227,7 +227,7 @@ def probe_head(model: TabularForClassification, rows: EncodedRows, targets: np.n
 
 def steps_for(rows: int, training: TrainingConfig, min_steps: int) -> float:
     """Epochs that give at least `min_steps` optimiser steps on `rows` rows (few labels: more passes)."""
-    steps_per_epoch = max(1, math.ceil(rows / training.batch_size))
+    steps_per_epoch = max(1, math.ceil(rows / global_batch(training)))
     return max(training.epochs, math.ceil(min_steps / steps_per_epoch))
 
 
@@ -240,7 +240,7 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
     stopped training would be a second, larger label budget. (Validation still sets the threshold.)"""
     epochs = steps_for(len(train), training, min_steps)
     # Few labelled rows make an epoch a step or two: evaluate (and checkpoint) ten times a run instead.
-    steps = math.ceil(len(train) / training.batch_size) * epochs if not training.max_steps else training.max_steps
+    steps = math.ceil(len(train) / global_batch(training)) * epochs if not training.max_steps else training.max_steps
     every = max(1, math.ceil(steps / 10))
     args = training_arguments(training, output_dir, checkpoints=checkpoints, num_train_epochs=epochs,
                               load_best_model_at_end=False, train_sampling_strategy="random",
