@@ -507,6 +507,12 @@ def main(argv: list[str] | None = None) -> int:
         resume = " Its checkpoints are kept: add --resume to continue." if args.command in ("train", "pretrain") else ""
         print(f"interrupted: cookbook {args.command} stopped; no partial result was written.{resume}", file=sys.stderr)
         return 130
+    except MemoryError:
+        streaming = " For a text file larger than memory, set data.streaming: true (docs/own_data.md)." \
+            if args.command in ("train", "tune", "compare") else ""
+        print(f"error: out of memory: cookbook {args.command} needed more memory than this process may use. Nothing "
+              f"half-written was kept.{streaming}", file=sys.stderr)
+        return 1
     except Exception as error:
         from finetune_cookbook.core.errors import disk_full
 

@@ -108,6 +108,18 @@ class DataConfig:
         "Keep only this many rows (a stratified sample) after cleaning: for quick runs and smoke tests. A test or "
         "validation split that came with the data is kept whole; only the rows to train on are sampled.", None
     )
+    streaming: bool = setting(
+        "Read the data as a stream, for a file larger than memory: one uncompressed delimited-text, JSON Lines or "
+        "parquet file, never held whole. Training then needs training.max_steps (a stream's length is unknown), "
+        "and the classes named in data.labels or data.label_mapping. Each row goes to a split by a stable hash of "
+        "its text: the same split every run, and every repeat of a text in the same split; repeats inside train "
+        "are kept and the classes are not stratified (docs/own_data.md).", False, read_by="the text classification task"
+    )
+    streaming_split_rows: int = setting(
+        "With data.streaming: the most rows validation and test each hold in memory, the first of their hash "
+        "buckets in file order; the bucket's later rows are read past, never trained on. Also how many training "
+        "rows are read before training to set the class weights.", 2000, read_by="the text classification task"
+    )
     test_size: float = setting("Share of rows held out for the final test.", 0.2)
     validation_size: float = setting("Share of rows used for validation (early stopping, model selection).", 0.1)
     seed: int = setting("Seed of the sampling and of the split.", 42)
@@ -123,6 +135,8 @@ class DataConfig:
                 raise ConfigError(f"{where}: data.{name} is {share}; it must lie between 0 and 1.")
         if self.test_size + self.validation_size >= 1:
             raise ConfigError(f"{where}: data.test_size + data.validation_size must leave rows for training.")
+        if self.streaming_split_rows < 1:
+            raise ConfigError(f"{where}: data.streaming_split_rows is {self.streaming_split_rows}; use at least 1.")
 
 
 @dataclass

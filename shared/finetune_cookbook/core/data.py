@@ -50,6 +50,7 @@ class DataReport:
     skipped: list[str] = field(default_factory=list)  # "file: reason" of every input left out (unreadable images)
     notes: list[str] = field(default_factory=list)  # anything else a reader of the data should know
     test_repeats: int = 0  # test rows repeating another test row (a given test split is kept as it came)
+    split_by: str = "stratified, seeded"  # how the made splits were made (`core.streaming`: by a hash of the text)
 
     def console_summary(self, shown: int = 3) -> str:
         """What was read, dropped and skipped, and the notes: what a run on the command line should say."""
@@ -72,7 +73,7 @@ class DataReport:
         given = ", ".join(f"{s} ({self.split_sources.get(s, self.source)})" for s in self.given_splits)
         made = ", ".join(self.made_splits)
         if not self.given_splits:
-            return f"No split came with the data: {made} were made here (stratified, seeded)."
+            return f"No split came with the data: {made} were made here ({self.split_by})."
         if not made:
             return f"Every split came with the data: {given}."
         return f"Came with the data: {given}. Made here (stratified, seeded, from train): {made}."

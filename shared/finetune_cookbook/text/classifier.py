@@ -26,6 +26,7 @@ from finetune_cookbook.core.progress import rows_of
 from finetune_cookbook.core.metrics import trainer_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.shift import sample_rows
+from finetune_cookbook.core.streaming import StreamedData, load_streamed_data
 from finetune_cookbook.core.training import (
     FineTuneResult,
     build_trainer,
@@ -36,6 +37,7 @@ from finetune_cookbook.core.training import (
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.text.card import model_card as text_model_card
 from finetune_cookbook.text.few_shot import probe_started
+from finetune_cookbook.text.streaming import rows_trained_note, streaming_arguments, token_stream
 
 TEXT = "text"
 HEADLINE_METRICS = ("accuracy", "macro_f1")
@@ -45,6 +47,9 @@ def load_data(config: RecipeConfig) -> LabelledData:
     """The config's data, cleaned and split, with the text in a `text` column."""
     if not config.data.text_column:
         raise ConfigError(f"{config.config_path}: data.text_column is not set; name the column that holds the text.")
+    if config.data.streaming:  # validation and test in memory; training reads the file as a stream
+        return keep_text_columns(load_streamed_data(config.data, config.search_dirs, config.data.text_column,
+                                                    config.data.streaming_split_rows), config)
     return keep_text_columns(load_labelled_data(config.data, config.search_dirs, config.data.text_column), config)
 
 
@@ -165,12 +170,15 @@ def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingCon
     tokenized splits it reads."""
     tokenizer = load_tokenizer(config)
     datasets = tokenize(data, tokenizer, config.model.max_length)
+    train_dataset = datasets["train"]
+    if isinstance(data, StreamedData):  # `datasets["train"]` is only the rows read before training
+        train_dataset = token_stream(data, config.data.text_column, tokenizer, config.model.max_length, training.seed)
     trainer = build_trainer(
         training,
         args,
         model=model,
         model_init=model_init,
-        train_dataset=datasets["train"],
+        train_dataset=train_dataset,
         eval_dataset=datasets["validation"],
         train_label_ids=data.label_ids("train"),
         n_classes=len(data.labels),
@@ -197,15 +205,23 @@ def fine_tune(
     output_dir = Path(output_dir or config.output_dir)
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
         model = classifier_starter(data, config)(training.seed)
-    trainer, datasets = text_trainer(data, config, training, training_arguments(training, output_dir), model=model,
+    trainer, datasets = text_trainer(data, config, training, arguments(data, training, output_dir), model=model,
                                      callbacks=callbacks)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     train_output, cost, speed = timed_training(trainer, checkpoint, "fine_tuned", training)
     cost.seconds += start_cost.seconds
+    if isinstance(data, StreamedData):
+        data.report.notes.append(rows_trained_note(trainer, training))
     result = score_on_test(trainer, datasets, data, "fine_tuned", f"{config.model.name} fine-tuned end to end",
                          cost, train_output)
     result.speed = speed
     return FineTuneResult(result=result, trainer=trainer)
+
+
+def arguments(data: LabelledData, training: TrainingConfig, output_dir: Path, checkpoints: bool = True):
+    """The TrainingArguments of a fine-tune; on a stream, steps take the place of epochs."""
+    settings = streaming_arguments(training, checkpoints) if isinstance(data, StreamedData) else {}
+    return training_arguments(training, output_dir, checkpoints=checkpoints, **settings)
 
 
 def score_on_test(trainer: Trainer, datasets: DatasetDict, data: LabelledData, approach: str, description: str,
@@ -316,7 +332,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     output_dir = Path(output_dir or config.output_dir) / "search"
     start = classifier_starter(data, config)
     trainer, _ = text_trainer(
-        data, config, config.training, training_arguments(config.training, output_dir, checkpoints=False),
+        data, config, config.training, arguments(data, config.training, output_dir, checkpoints=False),
         model_init=lambda trial=None: start(config.training.seed),
     )
     return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
