@@ -53,13 +53,12 @@ def text_point(config_path: str, factor: int) -> dict:
 
 def tabular_point(config_path: str, factor: int) -> dict:
     """One epoch of the recipe's pre-training (no labels) on its training rows repeated `factor` times."""
-    from finetune_cookbook.tabular.pretraining import pretrain
-
     config = load_config(config_path)
     config = dataclasses.replace(config, pretrain=dataclasses.replace(config.pretrain, epochs=1, max_steps=None))
-    data = _repeated(get_task(config.task).load_data(config), factor)
+    task = get_task(config.task)
+    data = _repeated(task.load_data(config), factor)
     with tempfile.TemporaryDirectory(prefix="cookbook-scale-") as scratch:
-        seconds = pretrain(data, config, scratch, folder=Path(scratch) / "pretrained").seconds
+        seconds = task.pretrain(data, config, scratch).seconds
     return {"factor": factor, "rows": len(data.splits["train"]), "seconds_per_epoch": round(seconds, 2),
             "peak_memory_mb": round(_peak_rss_mb()), "precision": training_precision(config.training)}
 

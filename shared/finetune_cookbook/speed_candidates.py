@@ -51,14 +51,12 @@ def text_batches(config, steps: int = STEPS):
     """Real training batches of the text recipe, padded as the tuned run pads them, and the tokenising cost."""
     from transformers import DataCollatorWithPadding
 
-    from finetune_cookbook.text.classifier import TEXT, load_tokenizer
-
     task = get_task(config.task)
     data = task.load_data(config)
-    tokenizer = load_tokenizer(config)
+    tokenizer = task.load_tokenizer(config)
     train = data.splits["train"]
     start = time.perf_counter()
-    encoded = tokenizer(list(train[TEXT]), truncation=True, max_length=config.model.max_length)
+    encoded = tokenizer(list(train[task.TEXT]), truncation=True, max_length=config.model.max_length)
     tokenise_seconds = time.perf_counter() - start
     collate = DataCollatorWithPadding(tokenizer)
     rng = np.random.default_rng(0)
@@ -73,12 +71,10 @@ def text_batches(config, steps: int = STEPS):
 
 
 def text_candidates(config_path: str) -> list[dict]:
-    from finetune_cookbook.text.classifier import load_classifier
-
     config = load_config(config_path)
     precision = mixed_precision(config.training.precision)
     task, data, batches, tokenise_seconds = text_batches(config)
-    model = load_classifier(config.model.name, data.labels, 0, config.search_dirs)
+    model = task.load_classifier(config.model.name, data.labels, 0, config.search_dirs)
     found = []
     threads = torch.get_num_threads()
     base = _train_steps(model, batches, precision)
@@ -108,11 +104,9 @@ def text_candidates(config_path: str) -> list[dict]:
 def _frozen_features(task, data, config, epoch: float) -> dict:
     """The frozen encoder embeds the training texts for the probe baseline, the probe-started head and the shift
     check: caching them would save all but one of those passes."""
-    from finetune_cookbook.text.classifier import TEXT, embed, sentence_encoder
-
-    encoder = sentence_encoder(config.model.name, config.search_dirs)
+    encoder = task.sentence_encoder(config.model.name, config.search_dirs)
     start = time.perf_counter()
-    embed(encoder, data.splits["train"][TEXT])
+    task.embed(encoder, data.splits["train"][task.TEXT])
     seconds = time.perf_counter() - start
     return _candidate("text", "caching the frozen encoder's features of the training texts", "one epoch of training",
                       epoch, epoch - seconds, note=f"one pass over the training texts takes {seconds:.1f} s; a run "
@@ -120,19 +114,16 @@ def _frozen_features(task, data, config, epoch: float) -> dict:
 
 
 def image_candidates(config_path: str) -> list[dict]:
-    from finetune_cookbook.tasks.image_classification import image_datasets
-    from finetune_cookbook.vision import images as image_io
-    from finetune_cookbook.vision.backbones import build_classifier
-
     config = load_config(config_path)
     precision = mixed_precision(config.training.precision)
-    data = get_task(config.task).load_data(config)
-    train = image_datasets(data, config.model.image_size, config.model.name)["train"]
+    task = get_task(config.task)
+    data = task.load_data(config)
+    train = task.image_datasets(data, config.model.image_size, config.model.name)["train"]
     size = config.training.batch_size
-    batches = [image_io.collate_images([train[i % len(train)] for i in range(k * size, (k + 1) * size)])
+    batches = [task.image_io.collate_images([train[i % len(train)] for i in range(k * size, (k + 1) * size)])
                for k in range(STEPS // 2)]
     batches = [{"pixel_values": b["pixel_values"], "labels": b["labels"]} for b in batches]
-    model = build_classifier(config.model.name, len(data.labels))
+    model = task.build_classifier(config.model.name, len(data.labels))
     base = _train_steps(model, batches, precision)
     model = model.to(memory_format=torch.channels_last)
     channels_last = _train_steps(model, batches, precision, memory_format=torch.channels_last)
