@@ -75,6 +75,12 @@ class PretrainConfig:
         "recognise each other among the batch's other rows (under torchrun, the process's own batch). Each step "
         "then encodes every row twice. 0 turns it off.", 0.0
     )
+    anomaly_score: str = setting(
+        "The pre-trained model's own anomaly score, with no labels. `each_hidden`: each column hidden alone and "
+        "rebuilt from the others (a value that breaks how the columns go together); `all_hidden`: each value against "
+        "what the model expects of it knowing nothing else (a value extreme on its own); `either`: the stranger of "
+        "the two. A `swap` model has `each_hidden` only.", "either"
+    )
     d_token: int = setting("Width of each column's token (and of the row embedding).", 64)
     n_blocks: int = setting("Transformer blocks.", 2)
     n_heads: int = setting("Attention heads per block (d_token must be a multiple of it).", 8)
@@ -94,6 +100,7 @@ class PretrainConfig:
 
     def check(self, where: str) -> None:
         choose(where, "pretrain.corruption", self.corruption, set(PRETRAIN_OBJECTIVES))
+        choose(where, "pretrain.anomaly_score", self.anomaly_score, {"each_hidden", "all_hidden", "either"})
         between_zero_and_one(where, "pretrain.fine_tune_learning_rate", self.fine_tune_learning_rate,
                              "a learning rate", 3.0e-3, "to use training.learning_rate")
         if not 0 <= self.fine_tune_mask_rate < 1:

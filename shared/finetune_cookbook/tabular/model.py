@@ -42,7 +42,9 @@ class TabularModelConfig(PretrainedConfig):
                  n_blocks: int = 2, n_heads: int = 8, attention_dropout: float = 0.1, ffn_dropout: float = 0.1,
                  residual_dropout: float = 0.0, mask_rate: float = 0.3, augment_mask_rate: float = 0.0,
                  corruption: str = "mask_token", contrastive_weight: float = 0.0, num_labels: int = 2,
-                 surprise_mean: list[float] | None = None, surprise_std: list[float] | None = None, **kwargs):
+                 surprise_mean: list[float] | None = None, surprise_std: list[float] | None = None,
+                 anomaly_score: str = "either", usual_without_context: list[list[float]] | None = None,
+                 score_scales: dict[str, list[float]] | None = None, **kwargs):
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities or [])
         self.d_token = d_token
@@ -59,6 +61,11 @@ class TabularModelConfig(PretrainedConfig):
         # score measures a row's columns against them. Unset (a checkpoint from before): the plain mean loss.
         self.surprise_mean = surprise_mean
         self.surprise_std = surprise_std
+        # Which score `anomaly_scores` gives (ANOMALY_SCORES), and what the `all_hidden` and `either` scores measure
+        # against: each column's all-hidden loss on the training rows (quantiles), each score's mean and spread.
+        self.anomaly_score = anomaly_score
+        self.usual_without_context = usual_without_context
+        self.score_scales = score_scales
         super().__init__(num_labels=num_labels, **kwargs)
 
     @property
@@ -194,10 +201,13 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         return {"loss": loss, "logits": hidden_losses.sum(1, keepdim=True) / mask.sum(1, keepdim=True)}
 
     @torch.no_grad()
-    def column_surprise(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Each column's rebuilding loss (rows x columns), every row on its own. `mask_token`: each column hidden
-        alone and rebuilt from all the others (one pass per column); `swap`: every column rebuilt from the row as
-        it is (swapped values would come from the other rows scored with it)."""
+    def column_surprise(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024,
+                        hide: str = "each") -> np.ndarray:
+        """Each column's rebuilding loss (rows x columns), every row on its own. `hide="each"`, `mask_token`: each
+        column hidden alone and rebuilt from all the others (one pass per column); `swap`: every column rebuilt
+        from the row as it is (swapped values would come from the other rows scored with it). `hide="all"`
+        (`mask_token` only): every column hidden at once, so each is compared with what the model expects of it
+        knowing nothing else about the row, its usual value."""
         self.eval()
         n, width = len(numeric), self.config.n_features
         out = np.zeros((n, width), dtype=np.float32)
@@ -205,34 +215,90 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
             part = slice(start, start + batch_size)
             x_num = torch.as_tensor(numeric[part], device=self.device)
             x_cat = torch.as_tensor(categorical[part], device=self.device)
-            if self.config.corruption == "swap":
+            if hide == "all":
+                mask = torch.ones(len(x_num), width, dtype=torch.bool, device=self.device)
+                out[part] = self.column_losses(x_num, x_cat, mask).cpu().numpy()
+            elif self.config.corruption == "swap":
                 out[part] = self.column_losses(x_num, x_cat, None).cpu().numpy()
-                continue
-            for column in range(width):
-                mask = torch.zeros(len(x_num), width, dtype=torch.bool, device=self.device)
-                mask[:, column] = True
-                out[part, column] = self.column_losses(x_num, x_cat, mask)[:, column].cpu().numpy()
+            else:
+                for column in range(width):
+                    mask = torch.zeros(len(x_num), width, dtype=torch.bool, device=self.device)
+                    mask[:, column] = True
+                    out[part, column] = self.column_losses(x_num, x_cat, mask)[:, column].cpu().numpy()
         return out
 
     def calibrate_surprise(self, numeric: np.ndarray, categorical: np.ndarray, rows: int = 2000) -> None:
-        """Records each column's loss on (at most `rows` seeded) training rows, for `anomaly_scores`."""
+        """Records each column's losses on (at most `rows` seeded) training rows, and each score's mean and
+        spread there, for `anomaly_scores`."""
         chosen = np.random.default_rng(SCORE_SEED).permutation(len(numeric))[:rows]
-        losses = self.column_surprise(numeric[chosen], categorical[chosen]).astype(np.float64)
+        numeric, categorical = numeric[chosen], categorical[chosen]
+        losses = self.column_surprise(numeric, categorical).astype(np.float64)
         self.config.surprise_mean = losses.mean(0).tolist()
         self.config.surprise_std = (losses.std(0) + 1e-6).tolist()
+        self.config.score_scales = None
+        if self.config.corruption == "swap":  # `all_hidden` needs the mask tokens: such a model keeps `each_hidden`
+            self.config.usual_without_context = None
+            return
+        alone = self.column_surprise(numeric, categorical, hide="all").astype(np.float64)
+        self.config.usual_without_context = np.quantile(alone, TAIL_LEVELS, axis=0).T.tolist()
+        self.config.score_scales = {kind: [float(s.mean()), float(s.std() + 1e-6)] for kind, s in
+                                    self._scores(numeric, categorical, ANOMALY_SCORES[:2]).items()}
+
+    def _scores(self, numeric, categorical, kinds, batch_size: int = 1024) -> dict[str, np.ndarray]:
+        found = {}
+        if "each_hidden" in kinds:
+            losses = self.column_surprise(numeric, categorical, batch_size).astype(np.float64)
+            found["each_hidden"] = ((losses - np.asarray(self.config.surprise_mean))
+                                    / np.asarray(self.config.surprise_std)).mean(1)
+        if "all_hidden" in kinds:
+            losses = self.column_surprise(numeric, categorical, batch_size, hide="all").astype(np.float64)
+            found["all_hidden"] = fisher_surprise(losses, np.asarray(self.config.usual_without_context))
+        return found
 
     @torch.no_grad()
-    def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """How unusual each row is to the pre-trained model: higher is stranger. Each column's rebuilding loss is
-        measured against that column's usual loss on the training rows (in standard deviations), and the row's
-        score is the mean. Without that, the columns that are always hard to guess (a merchant category among
-        ten) drowned the rest: the plain mean loss had validation AP 0.007 on the card sample (base rate 0.003),
-        this 0.217 (see the recipe's README). A checkpoint saved before has no such record and keeps the plain
-        mean loss."""
-        losses = self.column_surprise(numeric, categorical, batch_size).astype(np.float64)
+    def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024,
+                       kind: str | None = None) -> np.ndarray:
+        """How unusual each row is to the pre-trained model: higher is stranger. `kind` (default: the config's
+        `anomaly_score`), each measured against the training rows:
+        - `each_hidden`: each column hidden alone and rebuilt from the others; its loss in standard deviations of
+          that column's usual loss, averaged over the columns. A value that breaks the way columns go together.
+          (Without the standardising, the columns that are always hard to guess drowned the rest: validation AP
+          0.007 on the card sample, against 0.217.)
+        - `all_hidden`: every column hidden at once, so each value is set against the model's expectation of it
+          knowing nothing else; how rare each column's loss is among the training rows' (a tail probability),
+          combined over the columns as Fisher's method does (the sum of -log p). An extreme value on its own.
+        - `either`: the stranger of the two, each in standard deviations of its own score on the training rows.
+        A checkpoint saved before these were recorded keeps what it had: the plain mean loss, or `each_hidden`;
+        a `swap` model has no `all_hidden` and gives `each_hidden`."""
+        kind = kind or self.config.anomaly_score
         if self.config.surprise_mean is None:
-            return losses.mean(1)
-        return ((losses - np.asarray(self.config.surprise_mean)) / np.asarray(self.config.surprise_std)).mean(1)
+            return self.column_surprise(numeric, categorical, batch_size).astype(np.float64).mean(1)
+        if self.config.usual_without_context is None or kind == "each_hidden":
+            return self._scores(numeric, categorical, ("each_hidden",), batch_size)["each_hidden"]
+        if kind == "all_hidden":
+            return self._scores(numeric, categorical, (kind,), batch_size)[kind]
+        scores = self._scores(numeric, categorical, ANOMALY_SCORES[:2], batch_size)
+        scaled = [(scores[k] - self.config.score_scales[k][0]) / self.config.score_scales[k][1] for k in scores]
+        return np.maximum(*scaled)
+
+
+ANOMALY_SCORES = ("each_hidden", "all_hidden", "either")
+TAIL_LEVELS = np.linspace(0, 1, 201)  # the quantiles of the training rows' losses a checkpoint keeps
+
+
+def fisher_surprise(losses: np.ndarray, quantiles: np.ndarray, rows: int = 2000) -> np.ndarray:
+    """Each loss's tail probability among the training rows' (`quantiles`: columns x TAIL_LEVELS, from `rows`
+    rows), combined over the columns as Fisher's method does: the sum of -log p. A loss beyond every training
+    row's counts as one row in `rows + 1`."""
+    tails = np.stack([1 - _level(losses[:, j], quantiles[j]) for j in range(losses.shape[1])], 1)
+    return -np.log(np.clip(tails, 1 / (rows + 1), 1)).sum(1)
+
+
+def _level(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """The share of training rows below each value. A loss many rows share (a column's most common category)
+    repeats among the quantiles: it takes the level where it first appears, so the usual value is not rare."""
+    distinct, first = np.unique(quantiles, return_index=True)
+    return np.interp(values, distinct, TAIL_LEVELS[first], left=0.0, right=1.0)
 
 
 class TabularForClassification(TabularPreTrainedModel):

@@ -94,6 +94,46 @@ def test_a_swap_anomaly_score_does_not_depend_on_the_rows_scored_with_it():
     assert alone[0] == pytest.approx(together[0], rel=1e-5)
 
 
+def test_fisher_surprise_counts_the_usual_value_as_usual_and_a_value_beyond_every_training_row_as_rarest():
+    import numpy as np
+
+    from finetune_cookbook.tabular.model import TAIL_LEVELS, fisher_surprise
+
+    training = np.concatenate([np.zeros(1800), np.linspace(1, 2, 200)])  # most rows share one loss (a common category)
+    quantiles = np.quantile(training, TAIL_LEVELS)[None, :]
+    scores = fisher_surprise(np.array([[0.0], [1.5], [9.0]]), quantiles)
+    assert scores[0] == pytest.approx(0.0)  # the loss most training rows have is not rare at all
+    assert scores[1] == pytest.approx(-np.log(0.05), rel=0.05)  # half-way along the top tenth: p about 0.05
+    assert scores[2] == pytest.approx(np.log(2001))  # beyond every training row: one in rows + 1
+
+
+def test_each_anomaly_score_kind_finds_a_row_that_breaks_a_rule_or_has_an_extreme_value():
+    """Pre-trained on rows whose second number copies the first: a row that breaks that copy is found by
+    `each_hidden`, a row with a far-out first number (copied, so the rule holds) by `all_hidden`, and `either`
+    finds both."""
+    import numpy as np
+
+    generator = torch.Generator().manual_seed(0)
+    numeric, categorical = rows(256)
+    numeric[:, 1] = numeric[:, 0]
+    model = TabularForMaskedFeatures(model_config("mask_token", mask_rate=0.4))
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(100):
+        batch = torch.randint(len(numeric), (64,), generator=generator)
+        loss = model(numeric[batch], categorical[batch])["loss"]
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.calibrate_surprise(numeric.numpy(), categorical.numpy())
+    test_numeric, test_categorical = numeric[:40].clone(), categorical[:40]
+    test_numeric[0, 1] = -test_numeric[0, 0] + 2.0  # breaks the copy
+    test_numeric[1, :2] = 4.5  # copied, but far from any training value
+    for kind, strange in (("each_hidden", [0]), ("all_hidden", [1]), ("either", [0, 1])):
+        scores = model.anomaly_scores(test_numeric.numpy(), test_categorical.numpy(), kind=kind)
+        ranked = list(np.argsort(-scores)[:len(strange)])
+        assert sorted(ranked) == strange, (kind, scores[:4])
+
+
 def test_the_corruption_is_saved_and_a_checkpoint_from_before_it_reads_as_mask_token(tmp_path):
     TabularForMaskedFeatures(model_config("swap")).save_pretrained(tmp_path)
     assert TabularForMaskedFeatures.from_pretrained(tmp_path).config.corruption == "swap"

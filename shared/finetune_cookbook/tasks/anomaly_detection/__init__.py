@@ -2,7 +2,8 @@
 
 Six approaches on one test split, at each label budget:
 - `isolation_forest`: scikit-learn's unsupervised detector, on every training row without labels;
-- `pretrained`: the pre-trained model's own anomaly score (each column's rebuilding loss against its usual; no labels);
+- `pretrained`: the pre-trained model's own anomaly score (`pretrain.anomaly_score`: a value that breaks how the
+  columns go together, or one extreme on its own, each against the training rows; no labels);
 - `scratch`: the same network, randomly initialised, trained on the labelled rows only;
 - `gbt`: gradient-boosted trees on the labelled rows;
 - `fine_tuned`: the pre-trained model fine-tuned on the labelled rows;
