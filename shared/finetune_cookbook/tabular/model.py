@@ -43,7 +43,7 @@ class TabularModelConfig(PretrainedConfig):
                  residual_dropout: float = 0.0, mask_rate: float = 0.3, augment_mask_rate: float = 0.0,
                  corruption: str = "mask_token", contrastive_weight: float = 0.0, num_labels: int = 2,
                  surprise_mean: list[float] | None = None, surprise_std: list[float] | None = None,
-                 anomaly_score: str = "either", usual_without_context: list[list[float]] | None = None,
+                 anomaly_score: str = "each_hidden", usual_without_context: list[list[float]] | None = None,
                  score_scales: dict[str, list[float]] | None = None, **kwargs):
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities or [])
