@@ -22,6 +22,13 @@ BAD = [
     ({"training": {"learning_rate": -0.001}}, "training.learning_rate"),
     ({"training": {"epochs": float("nan")}}, "training.epochs"),
     ({"data": {"source": ["a.csv", "b.csv"]}}, "data.source"),
+    ({"data": {"sample_size": -5}}, "data.sample_size"),  # kept a few rows a class and trained on them, silently
+    ({"model": {"max_length": 0}}, "model.max_length"),
+    ({"training": {"early_stopping_patience": -1}}, "training.early_stopping_patience"),
+    ({"tune": {"n_trials": 0}}, "tune.n_trials"),
+    ({"tune": {"learning_rate": [2e-4, 1e-5]}}, "tune.learning_rate"),
+    ({"tune": {"batch_size": []}}, "tune.batch_size"),
+    ({"output_dir": ""}, "output_dir is empty"),  # would write the model and checkpoints into the current folder
 ]
 
 
