@@ -256,11 +256,15 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
     return runs
 
 
-def check_output(output: str | Path | None) -> None:
-    """Refuses an --output that cannot be written, before minutes of predicting rather than after."""
+def check_output(output: str | Path | None, source: str | Path | None = None) -> None:
+    """Refuses an --output that cannot be written, or that is the `source` file being predicted (its rows would be
+    replaced by their predictions), before minutes of predicting rather than after."""
     if output is None:
         return
     output = Path(output)
+    if source is not None and Path(source).is_file() and output.exists() and output.samefile(source):
+        raise ConfigError(f"--output {output} is the file being predicted: the predictions would replace its rows. "
+                          f"Name another file, such as {output.with_name(output.stem + '_predictions.csv')}.")
     if output.is_dir():
         raise ConfigError(f"--output {output} is a folder; give a file name, such as {output / 'predictions.csv'}.")
     try:

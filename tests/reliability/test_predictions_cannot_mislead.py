@@ -61,6 +61,14 @@ def test_an_empty_line_in_a_one_column_file_is_a_row_not_a_gap(review_run, tmp_p
     assert table["label"].tolist()[1:3] == ["", ""] and "2 empty text(s) at row(s) 2, 3" in err
 
 
+def test_an_output_that_is_the_input_file_is_refused_and_the_data_kept(review_run, tmp_path):
+    path = _reviews(tmp_path, ["great phone, works well", "broke after a day"])
+    before = path.read_bytes()
+    _, err = run_in_process("predict", review_run, path, "--output", tmp_path / "." / "new.csv", expect=2)
+    assert "is the file being predicted" in err and len(err.strip().splitlines()) == 1
+    assert path.read_bytes() == before  # not replaced by its own predictions
+
+
 def test_probability_columns_follow_the_model_s_class_order(review_run, tmp_path):
     labels = [label for label in classifier.TextPredictor(review_run).labels]
     for texts in (["awful awful awful"], ["wonderful, perfect, love it"]):  # whichever class ranks first
