@@ -140,7 +140,7 @@ def _predict(args) -> None:
 
     from finetune_cookbook.core.progress import shown
 
-    check_output(args.output)
+    check_output(args.output, args.file)
     with shown():  # rows done, rate and time left on stderr: 200,000 reviews take minutes
         predictions = predict_file(args.model_dir, args.file, args.column)
     write_predictions(predictions, args.output)

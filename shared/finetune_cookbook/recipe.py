@@ -21,7 +21,7 @@ from finetune_cookbook.core.data import LabelledData
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.core.records import METRICS_FILE, json_bytes, metrics_record
 from finetune_cookbook.core.runlock import folder_lock
-from finetune_cookbook.core.saving import MODEL_DIR, model_folder, point_to_model, read_model_info
+from finetune_cookbook.core.saving import MODEL_DIR, model_folder, point_to_model, read_model_info, write_files_together
 from finetune_cookbook.core.shift import REFERENCE_FILE, SplitChecks, check_splits, notes_on_batch, reference_sample
 from finetune_cookbook.core.training import validation_score
 from finetune_cookbook.tasks import Task, get_task
@@ -177,14 +177,14 @@ def _tune(task: Task, config: RecipeConfig, output_dir: Path):
     data = task.load_data(config)
     result = task.tune(data, config, output_dir)
     folder = output_dir / "search"
-    folder.mkdir(parents=True, exist_ok=True)
-    result.trials.to_csv(folder / "trials.csv", index=False)
     best = {"training": dataclasses.asdict(result.best_training(config.training))}
-    (folder / "best_training.yaml").write_text(
-        f"# Best of {len(result.trials)} trials: validation {result.metric} {result.best_value:.4f}.\n"
-        "# Paste this `training` section into your config to train with these settings.\n"
-        + yaml.safe_dump(best, sort_keys=False)
-    )
+    write_files_together({  # a kill or a full disk leaves the previous search's two files, or this one's
+        folder / "trials.csv": result.trials.to_csv(index=False).encode(),
+        folder / "best_training.yaml": (
+            f"# Best of {len(result.trials)} trials: validation {result.metric} {result.best_value:.4f}.\n"
+            "# Paste this `training` section into your config to train with these settings.\n"
+            + yaml.safe_dump(best, sort_keys=False)).encode(),
+    })
     return result
 
 
@@ -271,11 +271,15 @@ def naive_fine_tune(task, data, config: RecipeConfig, scratch: str) -> ApproachR
     return result
 
 
-def check_output(output: str | Path | None) -> None:
-    """Refuses an --output that cannot be written, before minutes of predicting rather than after."""
+def check_output(output: str | Path | None, source: str | Path | None = None) -> None:
+    """Refuses an --output that cannot be written, or that is the `source` file being predicted (its rows would be
+    replaced by their predictions), before minutes of predicting rather than after."""
     if output is None:
         return
     output = Path(output)
+    if source is not None and Path(source).is_file() and output.exists() and output.samefile(source):
+        raise ConfigError(f"--output {output} is the file being predicted: the predictions would replace its rows. "
+                          f"Name another file, such as {output.with_name(output.stem + '_predictions.csv')}.")
     if output.is_dir():
         raise ConfigError(f"--output {output} is a folder; give a file name, such as {output / 'predictions.csv'}.")
     try:

@@ -8,7 +8,7 @@ import subprocess
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_in_process, small_disk, write_config
+from conftest import ROOT, run_in_process, small_disk, write_config
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.tasks.text_classification import load_data
@@ -22,6 +22,13 @@ BAD = [
     ({"training": {"learning_rate": -0.001}}, "training.learning_rate"),
     ({"training": {"epochs": float("nan")}}, "training.epochs"),
     ({"data": {"source": ["a.csv", "b.csv"]}}, "data.source"),
+    ({"data": {"sample_size": -5}}, "data.sample_size"),  # kept a few rows a class and trained on them, silently
+    ({"model": {"max_length": 0}}, "model.max_length"),
+    ({"training": {"early_stopping_patience": -1}}, "training.early_stopping_patience"),
+    ({"tune": {"n_trials": 0}}, "tune.n_trials"),
+    ({"tune": {"learning_rate": [2e-4, 1e-5]}}, "tune.learning_rate"),
+    ({"tune": {"batch_size": []}}, "tune.batch_size"),
+    ({"output_dir": ""}, "output_dir is empty"),  # would write the model and checkpoints into the current folder
 ]
 
 
@@ -77,3 +84,28 @@ def test_a_full_disk_during_training_says_so_and_blocks_nothing(tmp_path, tiny_m
         assert "no whole checkpoint to resume from" in err or "no checkpoint to resume from" in err
         out, _ = run_in_process("train", config)  # and a fresh run is not stopped by what the full disk left
         assert (disk / "run" / "model" / "model.safetensors").is_file() and "test:" in out
+
+
+FRAUD = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+TRANSACTIONS = ROOT / "data_samples" / "card_transactions" / "transactions.csv"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a full disk is a small tmpfs, and mounting one needs root")
+def test_a_full_disk_during_pretraining_says_so_and_blocks_nothing(tmp_path):
+    with small_disk(tmp_path / "disk", "450k") as disk:
+        # one epoch's checkpoint (about 300 KB) fits; the pre-trained folder (another 310 KB) does not
+        config = write_config(tmp_path, {"pretrain": {"epochs": 1, "d_token": 16, "n_heads": 2},
+                                         "data": {"sample_size": 1500}, "output_dir": str(disk / "run")},
+                              FRAUD, TRANSACTIONS)
+        _, err = run_in_process("pretrain", config, expect=1)
+        last = err.strip().splitlines()[-1]
+        assert "error: the disk is full: cookbook pretrain could not write to " in last, last
+        assert str(disk) in last and "Traceback" not in err
+        leftovers = {path.name for path in (disk / "run").iterdir()}
+        assert leftovers <= {"pretrained.work"}, leftovers  # no pretrained/, pretrained.partial/ or lock
+
+        subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)  # space freed
+        out, _ = run_in_process("pretrain", config, "--resume")  # the whole checkpoint it kept finishes it
+        assert f"pre-trained checkpoint: {disk / 'run' / 'pretrained'}" in out
+        assert (disk / "run" / "pretrained" / "model.safetensors").is_file()
+        assert {path.name for path in (disk / "run").iterdir()} == {"pretrained"}

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Interrupt, run_in_process
+from conftest import RECIPE, Interrupt, run_in_process
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.core.errors import CookbookError
@@ -161,3 +161,75 @@ def test_results_change_with_the_model_in_one_swap(tmp_path):
     assert read_metrics(tmp_path)["name"] == "new" and (tmp_path / "config.yaml").read_text() == "new: true\n"
     assert (tmp_path / "model" / "weights").read_text() == "new"
     assert os.readlink(tmp_path / "metrics.json") == "model/metrics.json"
+
+
+class SearchedTask:
+    """A task whose search ends at once with `trials`: what `cookbook tune` then writes is under test."""
+
+    def __init__(self, learning_rate: float):
+        import pandas as pd
+
+        from finetune_cookbook.core.tuning import SearchResult
+
+        self.result = SearchResult(pd.DataFrame({"trial": [0], "learning_rate": [learning_rate]}),
+                                   {"learning_rate": learning_rate}, 0.5, "accuracy")
+
+    def load_data(self, config):
+        return None
+
+    def tune(self, data, config, output_dir):
+        return self.result
+
+
+def test_tune_s_two_result_files_are_never_half_written_or_mixed(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    import yaml
+
+    from finetune_cookbook.recipe import _tune
+
+    config = load_config(RECIPE)
+    search = tmp_path / "search"
+
+    def searched() -> tuple[float | None, float | None]:
+        """The learning rate trials.csv and best_training.yaml hold (None: no such file), and no .partial left."""
+        assert not list(search.glob("*.partial"))
+        trials = search / "trials.csv"
+        best = search / "best_training.yaml"
+        return (float(trials.read_text().splitlines()[1].split(",")[1]) if trials.exists() else None,
+                yaml.safe_load(best.read_text())["training"]["learning_rate"] if best.exists() else None)
+
+    _tune(SearchedTask(0.1), config, tmp_path)
+    assert searched() == (0.1, 0.1)
+
+    written = Path.write_bytes
+
+    def full_disk_at_the_second_file(self, content):
+        if self.name == "best_training.yaml.partial":
+            written(self, content[:10])
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return written(self, content)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "write_bytes", full_disk_at_the_second_file)
+        with pytest.raises(OSError):
+            _tune(SearchedTask(0.2), config, tmp_path)
+    assert searched() == (0.1, 0.1)  # the previous search, whole
+
+    renamed = os.replace
+
+    def killed_at_the_second_rename(source, target):
+        if str(target).endswith("best_training.yaml"):
+            raise KeyboardInterrupt
+        return renamed(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", killed_at_the_second_rename)
+        with pytest.raises(KeyboardInterrupt):
+            _tune(SearchedTask(0.3), config, tmp_path)
+    (search / "best_training.yaml.partial").unlink()  # what a real kill leaves; the next run writes over it
+    assert searched() == (0.3, None)  # the new trials, and no best settings of another search beside them
+
+    _tune(SearchedTask(0.4), config, tmp_path)
+    assert searched() == (0.4, 0.4)

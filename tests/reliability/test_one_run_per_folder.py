@@ -94,3 +94,22 @@ def test_only_rank_0_locks_under_torchrun(tmp_path, monkeypatch):
         assert lock is None and not (tmp_path / LOCK_FILE).exists()
     monkeypatch.setenv("RANK", "0")
     assert main_process()
+
+
+@pytest.mark.parametrize("holder", ["an unrelated process", "this process"])
+def test_a_lock_whose_process_id_was_reused_is_taken_over(tmp_path, capsys, holder):
+    """The run that locked died, and its id now belongs to a live process that started at another time."""
+    from finetune_cookbook.core.runlock import _started
+
+    pid = os.getppid() if holder == "an unrelated process" else os.getpid()
+    assert _started(pid) is not None  # Linux: /proc/PID/stat gives each process's start
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": pid, "started": _started(pid) - 1, "host": socket.gethostname(),
+                                                  "command": "cookbook train x.yaml", "since": "2025-01-01T00:00:00"}))
+    with folder_lock(tmp_path, "cookbook train y.yaml") as lock:
+        assert lock is not None and json.loads(lock.read_text())["started"] == _started(os.getpid())
+    assert f"its process {pid} ended, and another process has since been given the same id" in capsys.readouterr().err
+    assert not (tmp_path / LOCK_FILE).exists()
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": os.getppid(), "started": _started(os.getppid()),
+                                                  "host": socket.gethostname(), "command": "cookbook train x.yaml"}))
+    with pytest.raises(FolderBusyError):  # the same id and the same start: the run itself, still running
+        acquire(tmp_path, "cookbook train y.yaml")

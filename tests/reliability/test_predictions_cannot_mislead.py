@@ -50,6 +50,25 @@ def test_an_empty_review_gets_a_blank_label_and_a_note(review_run, tmp_path):
     assert "2 empty text(s) at row(s) 2, 3" in err
 
 
+def test_an_empty_line_in_a_one_column_file_is_a_row_not_a_gap(review_run, tmp_path):
+    """pandas skips blank lines, and in a file of one column an empty cell is a blank line: the row must stay."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("review\ngreat phone that works well\n\n   \nbroke after a day\n")
+    out, err = run_in_process("predict", review_run, path, "--column", "review")
+    table = pd.read_csv(pd.io.common.StringIO(out), keep_default_na=False)
+    assert len(table) == 4 and table["review"].tolist()[0] == "great phone that works well"
+    assert table["note"].tolist() == ["", "empty text: not labelled", "empty text: not labelled", ""]
+    assert table["label"].tolist()[1:3] == ["", ""] and "2 empty text(s) at row(s) 2, 3" in err
+
+
+def test_an_output_that_is_the_input_file_is_refused_and_the_data_kept(review_run, tmp_path):
+    path = _reviews(tmp_path, ["great phone, works well", "broke after a day"])
+    before = path.read_bytes()
+    _, err = run_in_process("predict", review_run, path, "--output", tmp_path / "." / "new.csv", expect=2)
+    assert "is the file being predicted" in err and len(err.strip().splitlines()) == 1
+    assert path.read_bytes() == before  # not replaced by its own predictions
+
+
 def test_probability_columns_follow_the_model_s_class_order(review_run, tmp_path):
     labels = [label for label in classifier.TextPredictor(review_run).labels]
     for texts in (["awful awful awful"], ["wonderful, perfect, love it"]):  # whichever class ranks first

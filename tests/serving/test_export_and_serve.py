@@ -156,6 +156,27 @@ def test_the_service_answers_as_cookbook_predict(runs, clients, name, inputs, tm
         assert all(a["reply"] for a in answers)
 
 
+@pytest.mark.parametrize("name, inputs", [("text", REVIEWS), ("intent", QUERIES)])
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_an_empty_text_gets_no_label_as_in_cookbook_predict(runs, clients, name, inputs, backend, tmp_path):
+    client = clients[name] if backend == "onnx" else TestClient(create_app(runs[name], backend="torch"))
+    texts = [inputs[0], "", "   ", inputs[1]]
+    response = client.post("/predict", json={"texts": texts})
+    assert response.status_code == 200, response.text
+    answers = response.json()["answers"]
+    expected = predict_file(runs[name], *_as_file(name, texts, tmp_path))
+    assert [a["label"] for a in answers] == expected["label"].tolist()
+    assert [a.get("note", "") for a in answers] == expected["note"].tolist()
+    assert [a["label"] for a in answers][1:3] == ["", ""] and all(a["label"] for a in (answers[0], answers[3]))
+    for blank in answers[1:3]:
+        assert set(blank) == set(answers[0]) | {"note"} and blank["confidence"] is None
+        assert all(value is None for key, value in blank.items() if key not in ("text", "label", "note"))
+    assert [a["text"] for a in answers] == texts
+    only_blank = client.post("/predict", json={"texts": [""]}).json()["answers"]
+    assert only_blank[0]["label"] == "" and only_blank[0]["note"] == "empty text: not labelled"
+    assert client.get("/health").status_code == 200  # and it goes on serving
+
+
 def test_the_service_answers_images_sent_as_files_or_base64(runs, clients, tmp_path):
     expected = predict_file(runs["image"], *_as_file("image", [str(p) for p in IMAGES], tmp_path))
     files = [("files", (p.name, p.read_bytes(), "image/png")) for p in IMAGES]

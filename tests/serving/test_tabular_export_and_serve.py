@@ -170,3 +170,24 @@ def test_without_the_run_s_data_parity_is_checked_on_made_up_rows(runs, tmp_path
         shutil.copytree(run / "model", tmp_path / name / "model")  # no config.yaml beside it: the data is unknown
         _, spec = export_run(tmp_path / name)
         assert spec["parity_inputs"].startswith("probe inputs") and spec["parity"]["scores_max_abs_difference"] <= 1e-4
+
+
+FAR = {"fraud": {1: {"amount": "1e9"}, 3: {"hour": "99", "amount": "-1e308"}},
+       "marketing": {1: {"income": "1e9"}, 3: {"spend_wine": "1e8", "web_visits_last_month": "5000"}}}
+
+
+@pytest.mark.parametrize("name", ["fraud", "marketing"])
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_values_far_outside_training_are_flagged_as_cookbook_predict_flags_them(runs, clients, name, backend,
+                                                                                 tmp_path):
+    rows = new_rows(name)
+    for index, values in FAR[name].items():
+        for column, value in values.items():
+            rows.loc[rows.index[index], column] = value
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    expected = predict_file(runs[name], tmp_path / "rows.csv")["out_of_range"].tolist()
+    assert [bool(flag) for flag in expected] == [i in FAR[name] for i in range(len(rows))]
+    answers = clients[name, backend].post("/predict", json={"rows": rows.to_dict("records")}).json()["answers"]
+    assert [answer["out_of_range"] for answer in answers] == expected
+    inside = clients[name, backend].post("/predict", json={"rows": new_rows(name).to_dict("records")}).json()
+    assert not any("out_of_range" in answer for answer in inside["answers"])  # as predict: no column when none is

@@ -137,6 +137,9 @@ class DataConfig:
             raise ConfigError(f"{where}: data.test_size + data.validation_size must leave rows for training.")
         if self.streaming_split_rows < 1:
             raise ConfigError(f"{where}: data.streaming_split_rows is {self.streaming_split_rows}; use at least 1.")
+        if self.sample_size is not None and self.sample_size < 1:  # a negative one kept a few rows a class, silently
+            raise ConfigError(f"{where}: data.sample_size is {self.sample_size}; keep at least 1 row, or null for "
+                              "every row.")
 
 
 @dataclass
@@ -167,6 +170,9 @@ class ModelConfig:
 
     def check(self, where: str) -> None:
         choose(where, "model.head", self.head, {"random", "probe"})
+        for name, what in (("max_length", "tokens"), ("image_size", "pixels a side")):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}: model.{name} is {getattr(self, name)}; use at least 1 ({what}).")
 
 
 @dataclass
@@ -236,6 +242,9 @@ class TrainingConfig:
             raise ConfigError(f"{where}: training.learning_rate is {self.learning_rate}; use a positive rate, e.g. 5e-5.")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0) or not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"{where}: training.weight_decay must be 0 or more and training.warmup_ratio in [0, 1).")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ConfigError(f"{where}: training.early_stopping_patience is {self.early_stopping_patience}; use at "
+                              "least 1 evaluation, or null to turn early stopping off.")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"{where}: training.max_steps is {self.max_steps}; use at least 1, or null to train for "
                               "training.epochs.")
@@ -319,6 +328,24 @@ class TuneConfig:
     weight_decay: list[float] = setting("Range searched for the weight decay.", default_factory=lambda: [0.0, 0.1])
     seed: int = setting("Seed of the search's sampler, so a search can be repeated.", 42)
 
+    def check(self, where: str) -> None:
+        """A search that cannot run (no trials, a range upside down or outside what training accepts) is refused
+        before the data loads, not in the first trial's traceback."""
+        if self.n_trials < 1:
+            raise ConfigError(f"{where}: tune.n_trials is {self.n_trials}; use at least 1 trial.")
+        ranges = (("learning_rate", 0.0, False, "[1.0e-5, 2.0e-4]"), ("epochs", 1, True, "[2, 6]"),
+                  ("weight_decay", 0.0, True, "[0.0, 0.1]"))
+        for name, lowest, inclusive, example in ranges:
+            values = getattr(self, name)
+            if (len(values) != 2 or not all(math.isfinite(v) for v in values) or values[0] > values[1]
+                    or (values[0] < lowest if inclusive else values[0] <= lowest)):
+                bound = f"{'at least' if inclusive else 'above'} {lowest}"
+                raise ConfigError(f"{where}: tune.{name} is {values}; give a range [low, high] with low {bound} and "
+                                  f"not above high, such as {example}.")
+        if not self.batch_size or min(self.batch_size) < 1:
+            raise ConfigError(f"{where}: tune.batch_size is {self.batch_size}; list batch sizes of at least 1 to "
+                              "choose from, such as [8, 16, 32].")
+
 
 @dataclass
 class RecipeConfig:
@@ -369,6 +396,8 @@ class RecipeConfig:
             section = getattr(self, name)
             if hasattr(section, "check"):
                 section.check(where)
+        if not self.output_dir.strip():  # "" would write the model, checkpoints and lock into the current folder
+            raise ConfigError(f"{where}: output_dir is empty; name the folder the run writes to, such as outputs/run.")
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             raise ConfigError(f"{where}: output_dir {self.output_dir} is a file; name a folder (it is made if missing).")
         choose(where, "training.metric_for_best_model", self.training.metric_for_best_model, set(self.SELECTION_METRICS))

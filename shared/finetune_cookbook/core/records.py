@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from finetune_cookbook.core.saving import write_files_together
 
 METRICS_FILE = "metrics.json"
 
@@ -34,12 +35,8 @@ def json_bytes(payload) -> bytes:
 
 def write_json(path: str | Path, payload) -> Path:
     """Writes strict JSON through a temporary file, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(json_bytes(payload))
-    os.replace(partial, path)
-    return path
+    write_files_together({path: json_bytes(payload)})
+    return Path(path)
 
 
 def metrics_record(name: str, approaches: dict[str, dict[str, float]], **details) -> dict:

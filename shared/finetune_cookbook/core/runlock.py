@@ -4,7 +4,9 @@ Two `cookbook train` runs into one folder would each overwrite the other's check
 both report success. The first run writes `<output_dir>/.cookbook.lock` (created exclusively, so only one of two
 runs starting together gets it) with its process id, host name, command and start time; the second reads it and
 is refused at once. A lock whose process is gone (not alive on this host) is taken over, and so is one written on
-another host (a shared disk: its process cannot be checked from here), with a note saying which.
+another host (a shared disk: its process cannot be checked from here), with a note saying which. Process ids are
+reused: the lock also records when its process started (the kernel's count, on Linux), so a live process that
+started at another time under the same id is not the run that locked, and does not keep the folder.
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _started(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat, after the command name,
+    which may itself hold spaces and parentheses); None where there is no /proc (not Linux) or no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _read(lock: Path) -> dict | None:
     try:
         holder = json.loads(lock.read_text())
@@ -63,7 +75,18 @@ def _stale(holder: dict) -> str | None:
         return f"it was taken on host {holder.get('host')!r}, whose processes cannot be checked from here"
     if not _alive(pid):
         return f"its process {pid} is no longer running"
+    recorded, now = holder.get("started"), _started(pid)
+    if isinstance(recorded, int) and now is not None and now != recorded:
+        return f"its process {pid} ended, and another process has since been given the same id"
     return None
+
+
+def _mine(holder: dict) -> bool:
+    """Whether this process took the lock: an earlier process given this one's id did not."""
+    if holder.get("pid") != os.getpid() or holder.get("host") != socket.gethostname():
+        return False
+    recorded, mine = holder.get("started"), _started(os.getpid())
+    return not isinstance(recorded, int) or mine is None or recorded == mine
 
 
 def _busy(folder: Path, holder: dict) -> FolderBusyError:
@@ -78,7 +101,7 @@ def refuse_if_busy(folder: str | Path) -> None:
     """Raises FolderBusyError if a live run holds `folder`; takes nothing. The command line calls it before it
     imports PyTorch (seconds), so a second run is refused at once; `acquire` still decides, later."""
     holder = _read(Path(folder) / LOCK_FILE)
-    if holder and holder.get("pid") != os.getpid() and _stale(holder) is None:
+    if holder and not _mine(holder) and _stale(holder) is None:
         raise _busy(Path(folder), holder)
 
 
@@ -88,7 +111,7 @@ def acquire(folder: str | Path, command: str) -> Path | None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK_FILE
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+    me = {"pid": os.getpid(), "started": _started(os.getpid()), "host": socket.gethostname(), "command": command,
           "since": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
     for _ in range(5):  # another run may take over or release the same stale lock between our steps
         try:
@@ -97,7 +120,7 @@ def acquire(folder: str | Path, command: str) -> Path | None:
             holder = _read(lock)
             if holder is None:
                 continue  # released just now: try again
-            if holder.get("pid") == os.getpid() and holder.get("host") == me["host"]:
+            if _mine(holder):
                 return None  # this process holds it already (a compare's pre-training inside its run)
             why = _stale(holder)
             if why is None:
@@ -119,7 +142,7 @@ def acquire(folder: str | Path, command: str) -> Path | None:
 def release(lock: Path) -> None:
     """Removes the lock if this process still holds it (a run that took over a stale lock owns it now)."""
     holder = _read(lock)
-    if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+    if holder and _mine(holder):
         lock.unlink(missing_ok=True)
 
 

@@ -49,6 +49,27 @@ def save_atomically(output_dir: str | Path, write: Callable[[Path], None], info:
     return final
 
 
+def write_files_together(files: dict[str | Path, bytes]) -> None:
+    """Writes each file (path -> content) beside its place, then renames them in: no file is ever half-written.
+    The previous files after the first are removed before the first is renamed in, so a kill between the renames
+    leaves some of the new files and none of the old beside them, never a mixture of two results. A failed write
+    (a full disk) removes what it wrote and leaves the previous files as they were."""
+    paths = [Path(path) for path in files]
+    partials = [path.with_name(path.name + ".partial") for path in paths]
+    try:
+        for partial, content in zip(partials, files.values()):
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(content)
+    except BaseException:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+        raise
+    for path in paths[1:]:
+        path.unlink(missing_ok=True)
+    for path, partial in zip(paths, partials):
+        os.replace(partial, path)
+
+
 def point_to_model(output_dir: str | Path, names: tuple[str, ...], name: str = MODEL_DIR) -> None:
     """Makes each of `names` in the run folder a link to the same file inside `<output_dir>/<name>`.
 

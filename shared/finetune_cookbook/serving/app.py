@@ -68,7 +68,8 @@ class RowsRequest(BaseModel):
 
 class Answers(BaseModel):
     """One answer an input, in order, with the fields `cookbook predict` writes (`label`, `confidence`, the
-    classes' probabilities; the hand-over for an intent model; the flag at the saved threshold for images)."""
+    classes' probabilities; the hand-over for an intent model; the flag at the saved threshold for images). An
+    empty text is not labelled: its label is "", its other fields null, and its `note` says why."""
 
     answers: list[dict[str, Any]]
     model: str = Field(description="The graph that answered (model.onnx, or model.int8.onnx).")
@@ -197,7 +198,8 @@ def create_app(source: str | Path, model_file: str | None = None, api_key: str |
             body = _validated(TextsRequest, await _json_body(request))
             _check_batch(len(body.texts), limits)
             _check_text(body.texts, "texts")
-            return {"answers": await scoring(model.predict, body.texts), "model": model.model_file}
+            return {"answers": await scoring(_answer_texts, model, body.texts, spec["labels"]),
+                    "model": model.model_file}
 
     elif kind == "images":
         @app.post("/predict", response_model=Answers, summary="Classify a batch of images (base64 JSON or files).",
@@ -291,6 +293,23 @@ def _validated(model: type[BaseModel], payload):
         problems = [f"{_where(item['loc'])}: {item['msg']}" for item in error.errors()]
         raise ServeError(422, "; ".join(problems[:5]) + (f"; … and {len(problems) - 5} more"
                                                           if len(problems) > 5 else "")) from error
+
+
+EMPTY_TEXT_NOTE = "empty text: not labelled"  # the note `cookbook predict` writes beside such a row
+
+
+def _answer_texts(model, texts: list[str], labels: list[str]) -> list[dict]:
+    """The model's answers, in order, except that an empty text (or only spaces) gets no label, as in `cookbook
+    predict`: a classifier asked about nothing still answers confidently. Its answer has the other answers'
+    fields, empty (label "", the rest null), and a `note` saying why."""
+    blank = {i for i, text in enumerate(texts) if not text.strip()}
+    scored = model.predict([text for i, text in enumerate(texts) if i not in blank]) if len(blank) < len(texts) else []
+    fields = list(scored[0]) if scored else ["text", "label", "confidence", *(f"p_{label}" for label in labels)]
+    answers, scored = [], iter(scored)
+    for i, text in enumerate(texts):
+        answers.append({**dict.fromkeys(fields), "text": text, "label": "", "note": EMPTY_TEXT_NOTE} if i in blank
+                       else next(scored))
+    return answers
 
 
 def _check_text(values: list[str] | None, field: str) -> None:

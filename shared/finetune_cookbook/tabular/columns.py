@@ -379,16 +379,9 @@ class TabularEncoder:
         scaler maps any such value to the training extreme, so the model scores spend 1e9 as the largest spend
         it saw, with no word: the row's score is a guess, and says so here."""
         columns = model_columns(frame, self.kinds, origin)
-        found = pd.Series("", index=range(len(frame)), dtype=object)
-        for column, (low, high) in self.training_ranges().items():
-            values = columns[column].to_numpy(dtype=float)
-            margin = (high - low) or max(abs(low), 1.0)
-            with np.errstate(invalid="ignore", over="ignore"):
-                far = np.isinf(values) | (values < low - margin) | (values > high + margin)
-            for i in np.flatnonzero(far):
-                said = f"{column}={values[i]:.6g} (training {low:,.6g} to {high:,.6g})"
-                found[i] = f"{found[i]}; {said}" if found[i] else said
-        return found
+        ranges = self.training_ranges()
+        values = {column: columns[column].to_numpy(dtype=float) for column in ranges}
+        return pd.Series(runtime.out_of_range(values, ranges, len(frame)), index=range(len(frame)), dtype=object)
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         folder = Path(folder)

@@ -250,6 +250,12 @@ class ColumnEncoder:
     def input_columns(self) -> list[str]:
         return [c for c, kind in self.kinds.items() if kind != CONSTANT]
 
+    def training_ranges(self) -> dict[str, tuple[float, float]]:
+        """Each numeric column's lowest and highest training value: the first and last quantile (the
+        missing-value indicators after the columns are not columns)."""
+        return {column: (float(self.quantiles[0, j]), float(self.quantiles[-1, j]))
+                for j, column in enumerate(self.numeric_columns)}
+
     def encode(self, features: dict[str, np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray]:
         """(numeric float32, categorical int64) model inputs of `model_columns`' features."""
         if self.numeric_columns:
@@ -276,6 +282,24 @@ class ColumnEncoder:
         out[high], out[low] = 1.0, 0.0
         edge = BOUNDS_THRESHOLD - np.spacing(1)
         return normal_quantile(np.clip(out, edge, 1 - edge))
+
+
+def out_of_range(values: dict, ranges: dict[str, tuple[float, float]], rows: int) -> list[str]:
+    """For each row, its values far outside the training range (`column=value (training lo to hi)`, joined by
+    '; '), or ''. Far: beyond the range by more than the range's own width, or not finite. The quantile scaling
+    maps any such value to the training extreme, so the model scores spend 1e9 as the largest spend it saw: the
+    row's score is a guess, and says so here. `values`: column -> its numbers; `ranges`: column -> (lowest,
+    highest) training value."""
+    found = [""] * rows
+    for column, (low, high) in ranges.items():
+        numbers = np.asarray(values[column], dtype=np.float64)
+        margin = (high - low) or max(abs(low), 1.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            far = np.isinf(numbers) | (numbers < low - margin) | (numbers > high + margin)
+        for i in np.flatnonzero(far):
+            said = f"{column}={numbers[i]:.6g} (training {low:,.6g} to {high:,.6g})"
+            found[i] = f"{found[i]}; {said}" if found[i] else said
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------- model
@@ -366,6 +390,11 @@ class TabularModel:
 
     def inputs(self, rows: list[dict], cleaned: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The graph's inputs (numbers, category codes) for `rows`; bad cells raise `RowsError`."""
+        return self.encoder.encode(self.features(rows, cleaned), len(rows))
+
+    def features(self, rows: list[dict], cleaned: bool = False) -> dict[str, np.ndarray]:
+        """Each column the encoder reads, as `model_columns` converts it (numbers as floats, categories as
+        text); bad cells raise `RowsError`."""
         columns = self.columns(rows, cleaned)
         if self.customers is not None:
             try:
@@ -378,16 +407,19 @@ class TabularModel:
             row = int(np.flatnonzero(unread)[0])
             what, fix = KIND_WORDS[self.encoder.kinds[column]]
             raise RowsError(f"row {row + 1}, column {column!r}: {columns[column][row]!r} is not {what}. {fix}")
-        return self.encoder.encode(features, len(rows))
+        return features
 
     def outputs(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
         """The graph's output: logits (fraud) or row embeddings (segments)."""
         return self.session.run(None, {"numeric": np.ascontiguousarray(numeric, dtype=np.float32),
                                        "categorical": np.ascontiguousarray(categorical, dtype=np.int64)})[0]
 
-    def scores(self, rows: list[dict], batch_size: int = 1024, cleaned: bool = False) -> np.ndarray:
-        """The fraud probability of each row, or each customer's point in the segments' space."""
-        numeric, categorical = self.inputs(rows, cleaned)
+    def scores(self, rows: list[dict], batch_size: int = 1024, cleaned: bool = False,
+               features: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """The fraud probability of each row, or each customer's point in the segments' space (`features`: the
+        rows' `features`, where already read)."""
+        numeric, categorical = self.encoder.encode(features if features is not None else
+                                                   self.features(rows, cleaned), len(rows))
         parts = [self.outputs(numeric[i:i + batch_size], categorical[i:i + batch_size])
                  for i in range(0, len(rows), batch_size)]
         out = np.concatenate(parts).astype(np.float64) if parts else np.zeros((0, 2))
@@ -399,9 +431,13 @@ class TabularModel:
 
     def predict(self, rows: list[dict], batch_size: int = 1024) -> list[dict]:
         """One answer a row, as `cookbook predict` writes it: `row` (1: the first), the identifier columns the row
-        carries, then `fraud_score` and `flagged`, or `segment`, `segment_name` and `segment_response_rate`."""
+        carries, then `fraud_score` and `flagged`, or `segment`, `segment_name` and `segment_response_rate`; and
+        where a row of the batch holds values far outside the training range, `out_of_range` in every answer
+        (`out_of_range`: what, or '' for a row inside it), as `cookbook predict`'s column."""
         rows = list(rows)
-        scores = self.scores(rows, batch_size)
+        features = self.features(rows)
+        scores = self.scores(rows, batch_size, features=features)
+        far = out_of_range(features, self.encoder.training_ranges(), len(rows))
         # as `cookbook predict` carries them: fraud, an identifier some row fills; segments, any it has
         shown = [c for c in self.identifiers if any(c in row and (self.segments or cell_text(row[c])) for row in rows)]
         answers = []
@@ -416,6 +452,8 @@ class TabularModel:
                 threshold = self.spec.get("threshold")
                 answer.update(fraud_score=round(float(score), 6),
                               flagged=bool(threshold is not None and score >= threshold))
+            if any(far):
+                answer["out_of_range"] = far[number - 1]
             answers.append(answer)
         return answers
 
@@ -446,6 +484,11 @@ def main(argv: list[str]) -> int:
         return 1
     for answer in answers:
         print(json.dumps(answer, ensure_ascii=False))
+    far = [f"row {answer['row']}: {answer['out_of_range']}" for answer in answers if answer.get("out_of_range")]
+    if far:
+        print(f"note: {len(far)} row(s) hold values far outside the training range, so their scores are guesses: "
+              f"{'; '.join(far[:5])}{'; and more' if len(far) > 5 else ''} (out_of_range names them all).",
+              file=sys.stderr)
     return 0
 
 

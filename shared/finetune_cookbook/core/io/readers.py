@@ -228,8 +228,12 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
         names = [c.strip() for c in first_fields]
         _refuse_one_column_at_another_delimiter(names, lines, sep, settings, origin)
         _refuse_repeated_names(names, origin)
+    # In a one-column file an empty line is a row whose one cell is empty (what a spreadsheet writes for it), not
+    # a gap to skip: pandas's default would lose the row, and every row number after it.
+    one_column = len(names) == 1
     rows, ragged = _row_numbers(text.lstrip("\ufeff"), sep, quoting, len(names), header=not settings.column_names,
-                               origin=origin)
+                               origin=origin, empty_lines_are_rows=one_column)
+    above_header = lines.index(first_line) if one_column and not settings.column_names else 0
     # Every column as text: type guessing per chunk would clash on a column that turns to text halfway.
     features = datasets.Features({name: datasets.Value("string") for name in names})
     try:
@@ -238,6 +242,7 @@ def _read_csv(path: Path, settings: ReadSettings, origin: str) -> pd.DataFrame:
             keep_default_na=False, encoding=settings.encoding, quoting=quoting,
             # the names given (or the header, stripped of spaces) replace the file's header row when it has one
             column_names=names, header=None if settings.column_names else 0,
+            **({"skip_blank_lines": False, "skiprows": above_header or None} if one_column else {}),
         )
     except DataError as error:
         if settings.quoting and "EOF inside string" in str(error):
@@ -279,11 +284,12 @@ def _refuse_repeated_names(names: list[str], origin: str, empty_allowed: bool = 
                         "name (an empty name counts as one too: delete the empty columns, or name them).")
 
 
-def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool,
-                 origin: str) -> tuple[list[int] | None, list[tuple[int, int]]]:
+def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool, origin: str,
+                 empty_lines_are_rows: bool = False) -> tuple[list[int] | None, list[tuple[int, int]]]:
     """Each record's row number as a spreadsheet shows it less the header row: blank lines, which the parser
-    skips, still count. Also the rows whose field count differs from the header's, with their counts. Refuses a
-    file with a header and no rows. (None, []) where Python's csv module cannot follow the file."""
+    skips, still count (and are rows themselves with `empty_lines_are_rows`, once the header is read). Also the
+    rows whose field count differs from the header's, with their counts. Refuses a file with a header and no
+    rows. (None, []) where Python's csv module cannot follow the file."""
     numbers, ragged, number, header_seen = [], [], 0, not header
     try:
         for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quoting=quoting):
@@ -294,6 +300,9 @@ def _row_numbers(text: str, sep: str, quoting: int, width: int, header: bool,
                 number += blank  # a blank line above the header moves every row down in a spreadsheet too
                 continue
             number += 1
+            if blank and empty_lines_are_rows:
+                numbers.append(number)
+                continue
             if blank:
                 continue
             numbers.append(number)
