@@ -76,7 +76,18 @@ def test_a_half_written_checkpoint_is_skipped_and_the_whole_one_resumed(whole_ch
     assert not newer.exists()  # removed, so the Trainer does not write step 99 into it, or count it
 
 
-def test_resume_with_only_half_written_checkpoints_names_them(tmp_path):
+def test_a_run_stopped_before_its_first_whole_checkpoint_starts_over_with_a_note(tmp_path, capsys):
+    broken = tmp_path / CHECKPOINTS / "checkpoint-4"
+    broken.mkdir(parents=True)
+    (broken / "model.safetensors").write_bytes(b"\0" * 10)
+    assert checkpoint_to_resume(tmp_path, resume=True) is None
+    err = capsys.readouterr().err
+    assert "holds no whole checkpoint to resume from (checkpoint-4: no trainer_state.json; removed)" in err
+    assert "so the run starts from the beginning" in err and not broken.exists()
+
+
+def test_resume_of_a_finished_run_with_only_half_written_checkpoints_names_them(tmp_path):
+    (tmp_path / "model").mkdir()
     broken = tmp_path / CHECKPOINTS / "checkpoint-4"
     broken.mkdir(parents=True)
     (broken / "model.safetensors").write_bytes(b"\0" * 10)

@@ -104,13 +104,12 @@ def test_resume_after_a_kill_at_an_evenly_spaced_moment(uninterrupted, forks, tm
     print(f"moment {moment}: killed at {at:.2f} s (exit {process.exitcode}); left "
           f"{sorted(p.name for p in run.iterdir()) if run.exists() else 'nothing'}", file=sys.stderr)
 
+    started = time.monotonic()
     code, log = _run(forks, [*args, "--resume"], tmp_path / "resumed.log")
-    if code == 2 and "resume from" in log:  # killed before a whole checkpoint: said in one line, then run afresh
-        assert "Run without --resume" in log and "Traceback" not in log, log[-2000:]
-        print(f"moment {moment}: --resume said {log.strip().splitlines()[-1]!r}; run afresh", file=sys.stderr)
-        started = time.monotonic()
-        code, log = _run(forks, args, tmp_path / "again.log")
-        uninterrupted["seconds"].append(time.monotonic() - started)
+    resume_seconds = time.monotonic() - started
+    if "so the run starts from the beginning" in log:  # killed before a whole checkpoint: it ran whole, timed
+        print(f"moment {moment}: --resume found no whole checkpoint and ran from the beginning", file=sys.stderr)
+        uninterrupted["seconds"].append(resume_seconds)
     else:
         resumed = [line for line in log.splitlines() if "resuming from" in line or "took over the lock" in line]
         print(f"moment {moment}: resumed: {resumed}", file=sys.stderr)

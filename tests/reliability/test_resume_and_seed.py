@@ -60,8 +60,15 @@ def test_same_seed_same_metrics_other_seed_other_model(tmp_path, tiny_config):
     assert not np.allclose(other.probabilities, first.probabilities, atol=1e-6)
 
 
-def test_resume_without_a_checkpoint_is_refused(tmp_path, tiny_config):
+def test_resume_without_a_checkpoint_starts_from_the_beginning_and_says_so(tmp_path, tiny_config, capsys):
+    train(load_config(tiny_config), tmp_path / "empty", resume=True)
+    assert "holds no whole checkpoint to resume from, so the run starts from the beginning" in capsys.readouterr().err
+    assert (tmp_path / "empty" / "model" / "model.safetensors").is_file()
+
+
+def test_resume_beside_a_finished_model_without_checkpoints_is_refused(tmp_path, tiny_config):
     from finetune_cookbook.core.errors import CookbookError
 
+    (tmp_path / "done" / "model").mkdir(parents=True)
     with pytest.raises(CookbookError, match=r"checkpoints: no checkpoint to resume from\. Run without --resume"):
-        train(load_config(tiny_config), tmp_path / "empty", resume=True)
+        train(load_config(tiny_config), tmp_path / "done", resume=True)

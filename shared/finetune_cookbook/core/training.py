@@ -29,6 +29,7 @@ from finetune_cookbook.core.config import TrainingConfig
 from finetune_cookbook.core.errors import CookbookError
 from finetune_cookbook.core.flops import TrainingWork
 from finetune_cookbook.core.measure import Measurement, cpu_model_and_flags, has_native_bf16, measure
+from finetune_cookbook.core.saving import MODEL_DIR
 
 CHECKPOINTS = "checkpoints"
 
@@ -357,7 +358,9 @@ def _step(folder: Path) -> int:
 
 
 def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:
-    """With `resume`, the newest whole checkpoint in `output_dir` (an error if there is none). A newer one left
+    """With `resume`, the newest whole checkpoint in `output_dir`. Where there is none and no model was saved there
+    (the run was stopped before its first checkpoint), the run starts from the beginning with a note; beside a
+    saved model it is an error. A newer checkpoint left
     half-written by a kill or a full disk is skipped, said on stderr, and removed by the main process (the
     Trainer would otherwise write the same step into it, and its rotation count it). Without `resume`, the main
     process clears checkpoints of an earlier run there, so a later resume cannot pick up another run's."""
@@ -376,8 +379,17 @@ def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: boo
                               f"and resuming from {candidate.name}", file=sys.stderr, flush=True)
                 return str(candidate)
             skipped.append((candidate, problem))
+        listed = "; ".join(f"{broken.name}: {why}" for broken, why in skipped)
+        if not (Path(output_dir) / MODEL_DIR).exists():
+            # No run here got as far as a whole checkpoint (or none ran): starting over loses nothing.
+            if main_process:
+                for broken, _ in skipped:
+                    shutil.rmtree(broken, ignore_errors=True)
+                print(f"note: {output_dir} holds no whole checkpoint to resume from" +
+                      (f" ({listed}; removed)" if skipped else "") + ", so the run starts from the beginning",
+                      file=sys.stderr, flush=True)
+            return None
         if skipped:
-            listed = "; ".join(f"{broken.name}: {why}" for broken, why in skipped)
             raise CookbookError(f"{folder}: no whole checkpoint to resume from ({listed}). Run without --resume to "
                                 "start afresh.")
         raise CookbookError(f"{folder}: no checkpoint to resume from. Run without --resume to start afresh.")
