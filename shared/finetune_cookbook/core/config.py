@@ -218,9 +218,10 @@ class TrainingConfig:
         "auto",
     )
     speed: str = setting(
-        "`tuned`: the precision above, and for text each batch padded only to its longest text, with texts of "
-        "similar length batched together. `naive`: what a typical tutorial does, for the benchmark to measure "
-        "against: fp32, and every text padded to model.max_length in random batches.", "tuned",
+        "`tuned`: the precision above; for text each batch padded only to its longest text, with texts of "
+        "similar length batched together; for images, weights and activations channels-last. `naive`: what a "
+        "typical tutorial does, for the benchmark to measure against: fp32, every text padded to model.max_length "
+        "in random batches, images in the default layout.", "tuned",
     )
     max_steps: int | None = setting("Stop after this many optimiser steps (overrides epochs); for smoke runs.", None)
     logging_steps: int = setting("Log the training loss every this many steps.", 10)

@@ -308,3 +308,22 @@ def test_a_model_trained_in_bf16_answers_in_fp32_afterwards_as_its_reloaded_copy
     assert set(seen) == {torch.float32}
     trainer.train()  # a second round trains in bf16 again
     assert torch.bfloat16 in seen
+
+
+def test_a_channels_last_model_trains_checkpoints_and_saves_in_the_usual_layout(tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    from finetune_cookbook.vision.images import collate_images
+
+    model = build_classifier("scratch", 2).keep_average(0.9).in_channels_last()
+    conv = next(m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
+    rows = [{"pixel_values": torch.randn(3, 32, 32), "labels": index % 2} for index in range(8)]
+    args = TrainingArguments(str(tmp_path / "checkpoints"), max_steps=2, per_device_train_batch_size=4, use_cpu=True,
+                             report_to=[], save_strategy="steps", save_steps=1, remove_unused_columns=False)
+    Trainer(model=model, args=args, train_dataset=rows, data_collator=collate_images).train()  # safetensors checkpoints
+    assert all(tensor.is_contiguous() for tensor in model.state_dict().values())
+    save_classifier(model.adopt_average().eval(), tmp_path / "saved")
+    pixels = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model(pixels)["logits"], load_classifier(tmp_path / "saved")(pixels)["logits"], atol=1e-6)

@@ -198,6 +198,8 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     datasets = image_datasets(data, config.model.image_size, backbone)
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
         model = classifier_starter(data, config, backbone, training)(training.seed)
+    if training.speed == "tuned":
+        model = model.in_channels_last()
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks, backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
