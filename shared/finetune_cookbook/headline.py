@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.core.label_curve import curve_table, labels_saved
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 FINE_TUNED = "fine_tuned"
@@ -123,6 +124,26 @@ def _values(results: list[dict], domain: Domain, approach_of) -> tuple[str, set[
     return " / ".join(shown), names
 
 
+def curve_records(results: list[dict], domain: Domain) -> list[dict]:
+    """The domain's records over label budgets on its headline dataset (no other setting, such as a k, set)."""
+    return [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset
+            and all(r.get(name) is None for name in SETTING_FIELDS if name != "label_budget")]
+
+
+def labels_saved_cell(results: list[dict], domain: Domain) -> str:
+    """How many times fewer labels the fine-tuned model needs to match the model from scratch on every label."""
+    records = curve_records(results, domain)
+    if not any(r.get("label_budget") not in (None, 1.0) for r in records):
+        return "no curve yet"
+    saved = labels_saved(curve_table(records, domain.metrics[0]), domain.metrics[0])
+    if saved.reference_score is None:
+        return "no from-scratch run on every label"
+    if saved.saving is None:
+        return f"none: scratch on 100% not reached by {saved.budgets[-1]:.0%}"
+    how = ", interpolated" if saved.interpolated else ""
+    return f"{saved.saving:.1f}x ({saved.matching_budget:.0%} of the labels{how})"
+
+
 def headline_row(results: list[dict], domain: Domain) -> str:
     def fine_tuned(records, metric):
         record = records.get(FINE_TUNED)
@@ -138,7 +159,7 @@ def headline_row(results: list[dict], domain: Domain) -> str:
     verdict = "**met**" if not missed else "**missed**: " + "; ".join(missed)
     targets = "; ".join(t["text"] for t in domain.targets)
     return (f"| {domain.title} | {domain.dataset_title} | {measure}{f' ({where})' if where else ''} | **{own}** | "
-            f"{rival} | {targets} | {verdict} |")
+            f"{rival} | {labels_saved_cell(results, domain)} | {targets} | {verdict} |")
 
 
 def _machine(description: str) -> str:
@@ -154,14 +175,16 @@ def headline_block(results: list[dict], domains: list[Domain], figure: str = "be
     lines = [
         START,
         "<!-- written by `cookbook headline` (make bench) from benchmarks/results.json; do not edit by hand -->",
-        "| domain | real dataset | measure | fine-tuned | best other approach | target | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| domain | real dataset | measure | fine-tuned | best other approach | labels saved | target | verdict |",
+        "|---|---|---|---|---|---|---|---|",
         *[headline_row(results, d) for d in domains],
         "",
         f"![Every approach on each real dataset, with the targets]({figure})",
         "",
         "Test-split scores from `make bench` (means over the seeds or label subsets named), on "
-        + "; ".join(machines) + ". [docs/results.md](docs/results.md) tells how each setting was chosen; "
+        + "; ".join(machines) + ". Labels saved: the fine-tuned model matches the same network from scratch trained on every label "
+        "with that share of the labels (mean over subsets; read between budgets on a straight line where so marked). "
+        "[docs/results.md](docs/results.md) tells how each setting was chosen; "
         "[benchmarks/results.md](benchmarks/results.md) has every record.",
         END,
     ]

@@ -19,6 +19,7 @@ from finetune_cookbook.core.compare import ApproachResult, comparison_markdown, 
 from finetune_cookbook.core.config import RecipeConfig, config_to_dict
 from finetune_cookbook.core.data import LabelledData
 from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.core.label_curve import FULL, labelled_subset
 from finetune_cookbook.core.records import METRICS_FILE, json_bytes, metrics_record
 from finetune_cookbook.core.runlock import folder_lock
 from finetune_cookbook.core.saving import MODEL_DIR, model_folder, point_to_model, read_model_info, write_files_together
@@ -239,11 +240,14 @@ def chat(model_dir: str | Path, responses: str | Path | None, lines, out, intera
 
 def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
     """Every approach of the task on the same split, the baselines then the fine-tuned model, once per seed of
-    `bench_seeds` (each seed sets the split and the training alike). Returns each seed's results."""
+    `bench_seeds` (each seed sets the split, the training and the labelled subsets alike), at every share of the
+    training labels in `bench_label_budgets`. Returns each seed's results."""
     task = get_task(config.task)
-    if config.bench_naive and hasattr(task, "benchmark"):
-        raise ConfigError(f"{config.config_path}: bench_naive is for the text and image classification tasks; the "
-                          f"{config.task} task benchmarks its own approaches. Remove bench_naive.")
+    own_benchmark = hasattr(task, "benchmark")
+    for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
+        if own_benchmark and getattr(config, setting) != default:
+            raise ConfigError(f"{config.config_path}: {setting} is for the text and image classification tasks; "
+                              f"the {config.task} task benchmarks its own approaches. Remove {setting}.")
     runs = {}
     for seed in config.bench_seeds:
         seeded = dataclasses.replace(
@@ -251,15 +255,30 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
             training=dataclasses.replace(config.training, seed=seed),
         )
         data = task.load_data(seeded)
-        with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
-            if hasattr(task, "benchmark"):  # a task with approaches of its own (few-shot, a learning curve)
+        if own_benchmark:  # a task with approaches of its own (few-shot, a learning curve)
+            with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
                 runs[seed] = task.benchmark(data, seeded, scratch)
-            else:
-                runs[seed] = task.baselines(data, seeded) + [task.fine_tune(data, seeded, scratch).result]
+            continue
+        runs[seed] = []
+        for budget in sorted(set(config.bench_label_budgets) | {FULL}):
+            runs[seed] += every_approach(task, data, seeded, budget)
         if config.bench_naive:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
                 runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
     return runs
+
+
+def every_approach(task, data, config: RecipeConfig, budget: float) -> list[ApproachResult]:
+    """The baselines and the fine-tuned model trained on `budget` of the training labels (a nested, stratified
+    subset drawn with the data's seed); below every label, each result carries its `label_budget`."""
+    if budget < FULL:
+        data = labelled_subset(data, budget, config.data.seed)
+    with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
+        results = task.baselines(data, config) + [task.fine_tune(data, config, scratch).result]
+    if budget < FULL:
+        for result in results:
+            result.setting["label_budget"] = budget
+    return results
 
 
 def naive_fine_tune(task, data, config: RecipeConfig, scratch: str) -> ApproachResult:

@@ -58,13 +58,13 @@ def test_text_compare_says_when_a_given_test_split_is_unlike_training(tmp_path, 
     assert "note: The test data is almost entirely different from the training data" in stdout
     # the comparison: every approach on one split, printed, saved and in the model card
     comparison = json.loads((tmp_path / "run" / "comparison.json").read_text())
-    assert set(comparison["approaches"]) == {"tfidf_logreg", "frozen_embeddings_logreg", "fine_tuned"}
+    assert set(comparison["approaches"]) == {"tfidf_logreg", "scratch", "frozen_embeddings_logreg", "fine_tuned"}
     assert "| tfidf_logreg |" in stdout and "| fine_tuned |" in stdout
     card = (tmp_path / "run" / "model" / "README.md").read_text()
     assert "## Against the baselines" in card and "## Is the test data like the training data?" in card
     table = (tmp_path / "run" / "comparison.md").read_text().splitlines()
     assert [line.split(" | ")[0] for line in table if line.startswith("| ")][1:] == [
-        "| tfidf_logreg", "| frozen_embeddings_logreg", "| fine_tuned"]
+        "| tfidf_logreg", "| scratch", "| frozen_embeddings_logreg", "| fine_tuned"]
     # at prediction time, a batch like training says nothing; one unlike it gets a note
     alike = pd.read_csv(train).head(60)
     alike.to_csv(tmp_path / "alike.csv", index=False)

@@ -50,7 +50,7 @@ def test_targets_are_judged_on_every_point_they_name():
     assert check(domain.targets[1], results, domain) == []
     assert check(domain.targets[2], results, domain) == ["training took 10 s at k = 3"]
     block = headline_block(results, [domain])
-    assert "| D | Set | m (k = 3) | **0.600** | 0.400 (other) | beat; floor; fast | **missed**:" in block
+    assert "| D | Set | m (k = 3) | **0.600** | 0.400 (other) | no curve yet | beat; floor; fast | **missed**:" in block
     missing = Domain("d", "D", "absent", "Absent", ["m"], targets=[{"text": "t", "metric": "m", "at_least": 0.1}])
     assert check(missing.targets[0], results, missing) == ["no fine-tuned record"]
 

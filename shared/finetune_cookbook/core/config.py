@@ -371,6 +371,10 @@ class RecipeConfig:
     bench_naive: bool = setting(
         "Text and image domains: `make bench` also trains the fine-tuned model with `training.speed: naive` (the "
         "`fine_tuned_naive` record), to measure the tuned settings' speed-up against.", False)
+    bench_label_budgets: list[float] = setting(
+        "Text and image domains: shares of the training labels `make bench` trains every approach on, each seed "
+        "drawing nested, stratified subsets (validation and test stay whole), for the label-efficiency curve and "
+        "the labels fine-tuning saves. 1.0, every label, is always run.", default_factory=lambda: [1.0])
     output_dir: str = setting("Where the model, metrics, model card and checkpoints are written.", "outputs/run")
     config_path: str | None = setting("The file this config was read from (set by the loader).", None,
                                       internal=True)
@@ -402,6 +406,10 @@ class RecipeConfig:
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             raise ConfigError(f"{where}: output_dir {self.output_dir} is a file; name a folder (it is made if missing).")
         choose(where, "training.metric_for_best_model", self.training.metric_for_best_model, set(self.SELECTION_METRICS))
+        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 < b <= 1
+                   for b in self.bench_label_budgets):
+            raise ConfigError(f"{where}: bench_label_budgets are shares of the training labels: use numbers in (0, 1], "
+                              f"such as [0.1, 0.25, 0.5, 1.0].")
 
     def settings_read_by_some(self) -> dict[str, tuple[Any, str]]:
         """The settings of shared sections that only some tasks read, set away from their defaults here:
@@ -579,6 +587,6 @@ def config_to_dict(config: RecipeConfig) -> dict:
     """The config as plain data, for saving beside a model and in records: domain, task and data first, the
     task's own sections after the shared ones, the output folder last."""
     values = dataclasses.asdict(config)
-    last = ("bench_seeds", "bench_naive", "output_dir", "config_path")
+    last = ("bench_seeds", "bench_naive", "bench_label_budgets", "output_dir", "config_path")
     order = [*FIRST_KEYS, *(k for k in values if k not in FIRST_KEYS and k not in last), *last]
     return {key: values[key] for key in order}

@@ -28,6 +28,7 @@ from finetune_cookbook.core.data import (
 )
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
+from finetune_cookbook.core.label_curve import nested_subset
 from finetune_cookbook.tabular.columns import (
     CONSTANT,
     binary_targets,
@@ -206,16 +207,11 @@ def label_subset(targets: np.ndarray, budget: float, seed: int, origin: str, mea
     Stratified, so a 1% budget holds 1% of the frauds, as a team that labels a random 1% of its cases would
     find on average. Nested: with one seed, a larger budget keeps every row of a smaller one and adds more, so
     a label-budget curve measures what more labels buy, not a new draw's luck."""
-    chosen = []
-    for value in (0, 1):
-        pool = np.flatnonzero(targets == value)
-        count = min(len(pool), int(round(budget * len(pool))))
-        if value == 1 and count == 0:
-            raise DataError(
-                f"{origin}: a label budget of {budget:g} of the training rows keeps no {meaning} case (the training "
-                f"split holds {len(pool)}). Raise the budget (fraud.label_budget, or fraud.label_budgets for the "
-                f"curve) to at least {1 / max(len(pool), 1):.3g}, or add {meaning} cases to the data."
-            )
-        shuffled = np.random.default_rng([seed, value]).permutation(pool)
-        chosen.append(shuffled[:max(count, 1 if len(pool) else 0)])
-    return np.sort(np.concatenate(chosen))
+    positives = int(np.sum(targets == 1))
+    if int(round(budget * positives)) == 0:
+        raise DataError(
+            f"{origin}: a label budget of {budget:g} of the training rows keeps no {meaning} case (the training "
+            f"split holds {positives}). Raise the budget (fraud.label_budget, or fraud.label_budgets for the "
+            f"curve) to at least {1 / max(positives, 1):.3g}, or add {meaning} cases to the data."
+        )
+    return nested_subset(np.asarray(targets).astype(int), budget, seed)

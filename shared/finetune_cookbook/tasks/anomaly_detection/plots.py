@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from finetune_cookbook.core.compare import ApproachResult
+from finetune_cookbook.core.label_curve import curve_figure
 
 
 def pr_and_roc_curves(targets, results: list[ApproachResult]):
@@ -59,20 +60,4 @@ def budget_table(results: list[ApproachResult], metric: str = "average_precision
 def label_budget_curve(results: list[ApproachResult], metric: str = "average_precision", base_rate: float | None = None):
     """Every approach's `metric` against the share of training labels it used: mean over seeds, with a band of
     one standard deviation."""
-    table = budget_table(results, metric)
-    figure, axis = plt.subplots(figsize=(7.5, 4.5))
-    for approach, part in table.groupby("approach", sort=False):
-        part = part.sort_values("label_budget")
-        x, mean, spread = part["label_budget"], part["mean"], part["std"].fillna(0)
-        axis.plot(x, mean, marker="o", label=approach)
-        axis.fill_between(x, mean - spread, mean + spread, alpha=0.15)
-    if base_rate is not None:
-        axis.axhline(base_rate, color="grey", linestyle=":", label="chance (fraud rate)")
-    axis.set_xscale("log")
-    budgets = sorted(table["label_budget"].unique())
-    axis.set_xticks(budgets, [f"{b:.0%}" for b in budgets])
-    axis.set(xlabel="share of training labels used", ylabel=metric.replace("_", " "),
-             title="What labels buy: mean ± sd over labelled subsets")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return curve_figure(budget_table(results, metric), metric, base_rate=base_rate, chance_label="chance (fraud rate)")

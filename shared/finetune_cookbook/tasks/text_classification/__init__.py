@@ -7,7 +7,6 @@ builds on the same steps and adds its bot.
 from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, and what notebook 01 shows)
     HEADLINE_METRICS,
     TEXT,
-    baselines,
     export,
     fine_tune,
     frozen_embeddings_baseline,
@@ -24,6 +23,13 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     tfidf_baseline,
     tune,
 )
+from finetune_cookbook.text.scratch import scratch_baseline
+
+
+def baselines(data, config, output_dir=None) -> list:
+    """What you get without fine-tuning: a model of the texts' words (TF-IDF), the same network with random
+    weights trained on the task's texts, and the frozen pre-trained encoder with a linear head."""
+    return [tfidf_baseline(data), scratch_baseline(data, config), frozen_embeddings_baseline(data, config)]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,56 @@
+"""`make bench` over label budgets: every approach at each share of the training labels, the subsets nested, and
+the labels fine-tuning saves read from the records."""
+
+import pytest
+import yaml
+from conftest import write_config
+
+from finetune_cookbook import bench, headline
+from finetune_cookbook.config import load_config
+from finetune_cookbook.core.errors import ConfigError
+from finetune_cookbook.core.label_curve import curve_table, labelled_subset
+from finetune_cookbook.recipe import benchmark
+from finetune_cookbook.tasks import get_task
+
+pytestmark = pytest.mark.recipe
+
+
+def test_every_approach_is_benchmarked_at_each_budget_on_nested_subsets(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(bench, "measured_peak", lambda precision: 1e11)
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 120}, "model": {"name": str(tiny_model_dir), "max_length": 32},
+        "training": {"epochs": 1, "batch_size": 16, "early_stopping_patience": None},
+        "bench_label_budgets": [0.25, 0.5], "bench_seeds": [1, 2]}))
+    records = bench.records(config, benchmark(config))
+    by_budget = {}
+    for record in records:
+        by_budget.setdefault(record.get("label_budget"), set()).add(record["approach"])
+    every = {"tfidf_logreg", "scratch", "frozen_embeddings_logreg", "fine_tuned"}
+    assert by_budget == {0.25: every, 0.5: every, None: every}  # every label: no budget, as before curves
+    assert all(r["seeds"] == [1, 2] for r in records)
+    table = curve_table(records, "macro_f1")
+    assert sorted(table["label_budget"].unique()) == [0.25, 0.5, 1.0]
+
+    data = get_task(config.task).load_data(config)
+    quarter, half = (labelled_subset(data, b, seed=1).splits["train"] for b in (0.25, 0.5))
+    assert set(quarter.index) <= set(half.index) and len(quarter) < len(half) < len(data.splits["train"])
+    assert labelled_subset(data, 0.25, seed=1).splits["test"].equals(data.splits["test"])
+
+    domain = headline.Domain(name=config.domain, title="t", dataset=bench.dataset_name(config), dataset_title="d",
+                             metrics=["macro_f1"])
+    cell = headline.labels_saved_cell(records, domain)
+    assert cell.endswith("interpolated)") or cell.startswith(("none", "4.0x", "2.0x", "1.0x"))
+
+
+@pytest.mark.parametrize("budgets", [[0.0, 1.0], [1.5], ["half"]])
+def test_label_budgets_must_be_shares(tmp_path, budgets):
+    with pytest.raises(ConfigError, match="bench_label_budgets"):
+        load_config(write_config(tmp_path, {"bench_label_budgets": budgets}))
+
+
+def test_label_budgets_are_refused_where_a_task_benchmarks_its_own_approaches(tmp_path):
+    raw = yaml.safe_load(write_config(tmp_path, {"bench_label_budgets": [0.5]}).read_text())
+    raw["task"] = "anomaly_detection"
+    (tmp_path / "fraud.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="bench_label_budgets"):
+        benchmark(load_config(tmp_path / "fraud.yaml"))
