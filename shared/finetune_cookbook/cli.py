@@ -250,11 +250,13 @@ def _bench_speed(args) -> None:
 
 def _headline(args) -> None:
     from finetune_cookbook.headline import write_readme
-    from finetune_cookbook.headline_plot import summary_figure
+    from finetune_cookbook.headline_plot import label_curves_figure, summary_figure
 
     results, domains = write_readme(args.results, args.readme, args.figure, args.recipes, args.notebooks)
     summary_figure(results, domains).savefig(args.figure, dpi=100)
-    print(f"written: the headline of {len(domains)} domains into {args.readme}, and {args.figure}")
+    curves = Path(args.figure).with_name("label_curves.png")
+    label_curves_figure(results, domains).savefig(curves, dpi=100)
+    print(f"written: the headline of {len(domains)} domains into {args.readme}, {args.figure} and {curves}")
 
 
 def _run_notebooks(args) -> None:

@@ -134,7 +134,7 @@ def labels_saved_cell(results: list[dict], domain: Domain) -> str:
     """How many times fewer labels the fine-tuned model needs to match the model from scratch on every label."""
     records = curve_records(results, domain)
     if not any(r.get("label_budget") not in (None, 1.0) for r in records):
-        return "no curve yet"
+        return "not measured yet"
     saved = labels_saved(curve_table(records, domain.metrics[0]), domain.metrics[0])
     if saved.reference_score is None:
         return "no from-scratch run on every label"

@@ -8,8 +8,9 @@ matplotlib.use("Agg")  # written to a file by `make bench`, never shown: no disp
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from finetune_cookbook.core.label_curve import budget_of  # noqa: E402
 from finetune_cookbook.headline import (APPROACH_NAMES, FINE_TUNED, METRIC_NAMES, SETTING_FIELDS,  # noqa: E402
-                                        Domain, _point_name)
+                                        Domain, _point_name, curve_records, labels_saved_cell)
 
 
 OTHERS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:cyan", "tab:olive", "tab:pink")
@@ -68,10 +69,39 @@ def summary_figure(results: list[dict], domains: list[Domain]):
         ax.axis("off")
     for ax, domain in zip(axes.flat, domains):
         records = [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset]
+        if not any("label_budget" in point for point in domain.points):  # the curve has a figure of its own
+            records = [r for r in records if r.get("label_budget") is None]
         if records:
             _panel(ax, records, domain)
         else:
             ax.set_title(f"{domain.title}: no records yet", fontsize=10)
             ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def domain_curve(results: list[dict], domain: Domain) -> list[dict]:
+    """The records of the domain's curve over labels: label budgets (a record without one used every label), or
+    else examples per intent; empty where the domain has none yet."""
+    records = curve_records(results, domain)
+    if any(r.get("label_budget") not in (None, 1.0) for r in records):
+        return [{**r, "label_budget": budget_of(r)} for r in records]
+    records = [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset]
+    return records if any(r.get("examples_per_intent") is not None for r in records) else []
+
+
+def label_curves_figure(results: list[dict], domains: list[Domain]):
+    """The domains' label-efficiency curves side by side: each approach's headline metric against the labels it
+    was trained on, the fine-tuned model in red; the title says how many labels fine-tuning saves."""
+    curves = [(domain, records) for domain in domains if (records := domain_curve(results, domain))]
+    columns = min(3, max(1, len(curves)))
+    rows = max(1, -(-len(curves) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.8 * columns, 4.1 * rows), squeeze=False)
+    for ax in axes.flat[len(curves):]:
+        ax.axis("off")
+    for ax, (domain, records) in zip(axes.flat, curves):
+        _panel(ax, [r for r in records if not r["approach"].endswith("_naive")], domain)
+        ax.set_title(f"{domain.title}, {domain.dataset_title}\nlabels saved: {labels_saved_cell(results, domain)}",
+                     fontsize=9)
     fig.tight_layout()
     return fig

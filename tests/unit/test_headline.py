@@ -50,7 +50,7 @@ def test_targets_are_judged_on_every_point_they_name():
     assert check(domain.targets[1], results, domain) == []
     assert check(domain.targets[2], results, domain) == ["training took 10 s at k = 3"]
     block = headline_block(results, [domain])
-    assert "| D | Set | m (k = 3) | **0.600** | 0.400 (other) | no curve yet | beat; floor; fast | **missed**:" in block
+    assert "| D | Set | m (k = 3) | **0.600** | 0.400 (other) | not measured yet | beat; floor; fast | **missed**:" in block
     missing = Domain("d", "D", "absent", "Absent", ["m"], targets=[{"text": "t", "metric": "m", "at_least": 0.1}])
     assert check(missing.targets[0], results, missing) == ["no fine-tuned record"]
 
@@ -69,3 +69,34 @@ def test_write_headline_rewrites_only_the_block_and_draws_the_figure(tmp_path):
     assert pixels.std() > 10  # drawn, not blank
     with pytest.raises(Exception, match="markers"):
         replace_block("no markers", "x")
+
+
+def _curve_records(fine_tuned: dict, scratch: dict) -> list[dict]:
+    records = []
+    for approach, curve in (("fine_tuned", fine_tuned), ("scratch", scratch)):
+        for budget, value in curve.items():
+            record = {"domain": "d", "dataset": "set", "approach": approach, "metrics": {"m": value},
+                      "machine": "test machine", "train_seconds": 1.0}
+            if budget != 1.0:  # every label: no budget, as the benchmark writes it
+                record["label_budget"] = budget
+            records.append(record)
+    return records
+
+
+def test_labels_saved_are_read_from_the_curve_and_drawn_beside_the_others():
+    from finetune_cookbook.headline import labels_saved_cell
+    from finetune_cookbook.headline_plot import label_curves_figure
+
+    domain = Domain(name="d", title="D", dataset="set", dataset_title="Set", metrics=["m"])
+    records = _curve_records({0.1: 0.5, 0.25: 0.7, 0.5: 0.8, 1.0: 0.9}, {0.1: 0.3, 0.25: 0.4, 0.5: 0.5, 1.0: 0.6})
+    assert labels_saved_cell(records, domain) == "5.7x (18% of the labels, interpolated)"
+    behind = _curve_records({0.1: 0.5, 1.0: 0.55}, {0.1: 0.3, 1.0: 0.6})
+    assert labels_saved_cell(behind, domain) == "none: scratch on 100% not reached by 100%"
+    assert labels_saved_cell([r for r in records if "label_budget" not in r], domain) == "not measured yet"
+    figure = label_curves_figure(records, [domain])
+    axis = figure.axes[0]
+    assert "5.7x" in axis.get_title() and len(axis.get_lines()) == 2
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["10% labels", "25% labels", "50% labels", "100% labels"]
+    # the summary figure keeps showing every label's bars; the curve has its own figure
+    summary = summary_figure(records, [domain]).axes[0]
+    assert len(summary.patches) == 2
