@@ -23,7 +23,7 @@ FINE_TUNED = "fine_tuned"
 SETTING_FIELDS = ("examples_per_intent", "label_budget", "k")  # as bench.py keys its records
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "roc_auc": "ROC-AUC", "average_precision": "AUPRC",
                 "lift": "lift", "ari": "ARI"}
-APPROACH_NAMES = {"tfidf_logreg": "TF-IDF + LR", "frozen_embeddings_logreg": "frozen encoder + LR",
+APPROACH_NAMES = {"tfidf_logreg": "TF-IDF + LR", "pixels_logreg": "pixels + LR", "frozen_embeddings_logreg": "frozen encoder + LR",
                   "frozen": "frozen backbone", "scratch": "from scratch", "gbt": "trees",
                   "gbt_with_pretrained_features": "trees + pre-trained features", "kmeans_raw": "k-means",
                   "kmeans_rfm": "k-means on RFM", "pretrained": "pre-trained, frozen", "few_shot": "few-shot",

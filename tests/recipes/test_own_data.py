@@ -100,7 +100,7 @@ def test_image_recipe_copied_onto_a_four_class_folder(tmp_path):
     info = json.loads((tmp_path / "run" / "model" / "cookbook.json").read_text())
     assert info["positive_class"] is None and info["labels"] == classes
     approaches = json.loads((tmp_path / "run" / "comparison.json").read_text())["approaches"]
-    assert set(approaches) == {"scratch", "frozen", "fine_tuned"}
+    assert set(approaches) == {"pixels_logreg", "scratch", "frozen", "fine_tuned"}
     assert "sensitivity" not in approaches["fine_tuned"]["metrics"]
 
 

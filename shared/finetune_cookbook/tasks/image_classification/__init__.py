@@ -330,12 +330,15 @@ def model_name(config: RecipeConfig) -> str:
 
 
 def baselines(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> list[ApproachResult]:
-    """What you get without fine-tuning: a CNN of the task images only, and the frozen pre-trained backbone."""
+    """What you get without fine-tuning: a logistic regression on the pixels, a CNN of the task images only, and
+    the frozen pre-trained backbone."""
     import tempfile
+
+    from finetune_cookbook.tasks.image_classification.pixels import pixels_baseline
 
     with tempfile.TemporaryDirectory(prefix="cookbook-scratch-") as scratch_dir:
         scratch = scratch_baseline(data, config, output_dir or scratch_dir)
-    return [scratch, frozen_baseline(data, config)]
+    return [pixels_baseline(data, config), scratch, frozen_baseline(data, config)]
 
 
 def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> SearchResult:
