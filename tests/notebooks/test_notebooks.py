@@ -170,3 +170,13 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path_factory):
     if path.stem in EXPORTED:  # section 8 exports the model and answers a request through the service
         assert record["export_parity"] <= 1e-4
         assert (output_dir / "export" / "model.onnx").is_file()
+    if path.stem in LABEL_CURVES:  # the label-efficiency curve: two budgets in SMOKE mode, every approach at each
+        curve = record["label_curve"]
+        assert {row["label_budget"] for row in curve} == {0.5, 1.0}
+        for budget in (0.5, 1.0):
+            assert {row["approach"] for row in curve if row["label_budget"] == budget} == LABEL_CURVES[path.stem]
+        assert record["labels_saved"] is None or record["labels_saved"] >= 1.0
+
+
+LABEL_CURVES = {"01_review_sentiment": {"tfidf_logreg", "scratch", "frozen_embeddings_logreg", "fine_tuned"},
+                "02_tumor_image_classification": {"pixels_logreg", "scratch", "frozen", "fine_tuned"}}

@@ -39,6 +39,11 @@ def labelled_subset(data: LabelledData, budget: float, seed: int) -> LabelledDat
     return dataclasses.replace(data, splits={**data.splits, "train": kept})
 
 
+def curve_rows(results, budget: float) -> list[dict]:
+    """`results` (ApproachResults trained on `budget` of the labels) as the rows `curve_table` reads."""
+    return [{"approach": r.approach, "label_budget": budget, "metrics": dict(r.metrics)} for r in results]
+
+
 def budget_of(record: dict) -> float:
     """A record's label budget; a record without one used every training label."""
     budget = record.get("label_budget")
@@ -84,9 +89,9 @@ class LabelsSaved:
         if self.matching_budget is None:
             return (f"At no budget measured ({', '.join(f'{b:.0%}' for b in self.budgets)}) does the fine-tuned "
                     f"model reach {self.reference} on every label ({self.metric} {self.reference_score:.3f}).")
-        how = "interpolated between the two budgets around it" if self.interpolated else "a measured budget"
-        return (f"The fine-tuned model matches {self.reference} on every label ({self.metric} "
-                f"{self.reference_score:.3f}) with {self.matching_budget:.0%} of the labels ({how}): "
+        how = "interpolated between the budgets around it" if self.interpolated else "measured at that budget"
+        return (f"With {self.matching_budget:.0%} of the labels ({how}) the fine-tuned model reaches what "
+                f"{self.reference} scores on every label ({self.metric} {self.reference_score:.3f}): "
                 f"{self.saving:.1f}x fewer labels.")
 
 
