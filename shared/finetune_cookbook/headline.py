@@ -87,14 +87,16 @@ def check(target: dict, results: list[dict], domain: Domain) -> list[str]:
     approach = target.get("approach", FINE_TUNED)
     metrics = target.get("metric", [])
     metrics = [metrics] if isinstance(metrics, str) else metrics
-    missed = []
+    missed, absent, points = [], 0, 0
     for dataset in target.get("datasets", [domain.dataset]):
         for point in target.get("points", domain.points):
+            points += 1
             where = ", ".join(filter(None, [dataset if dataset != domain.dataset else "", _point_name(point)]))
             at = f" at {where}" if where else ""
             records = _records(results, domain, dataset, point)
             if approach not in records:
                 missed.append(f"no {APPROACH_NAMES.get(approach, approach)} record{at}")
+                absent += 1
                 continue
             own = records[approach]
             if "train_seconds_under" in target and own["train_seconds"] >= target["train_seconds_under"]:
@@ -103,9 +105,18 @@ def check(target: dict, results: list[dict], domain: Domain) -> list[str]:
                 name, value = METRIC_NAMES.get(metric, metric), own["metrics"].get(metric)
                 if "at_least" in target and (value is None or value < target["at_least"]):
                     missed.append(f"{APPROACH_NAMES.get(approach, approach)} {name} {value}{at}")
-                rival = best_other(records, metric, approach) if target.get("beats") else None
+                beats = target.get("beats")
+                if isinstance(beats, str):  # one named approach, not every other
+                    rival = (beats, records[beats]["metrics"].get(metric)) if beats in records else None
+                    if rival is None or rival[1] is None:
+                        missed.append(f"no {APPROACH_NAMES.get(beats, beats)} record{at}")
+                        continue
+                else:
+                    rival = best_other(records, metric, approach) if beats else None
                 if rival is not None and (value is None or value <= rival[1]):
                     missed.append(f"{name}{at}: {value:.3f} vs {rival[1]:.3f} ({APPROACH_NAMES.get(rival[0], rival[0])})")
+    if absent == points > 1:  # one phrase for a target nothing was measured for yet
+        return [f"no {APPROACH_NAMES.get(approach, approach)} records yet at its {points} points"]
     return missed
 
 
@@ -124,24 +135,43 @@ def _values(results: list[dict], domain: Domain, approach_of) -> tuple[str, set[
     return " / ".join(shown), names
 
 
-def curve_records(results: list[dict], domain: Domain) -> list[dict]:
-    """The domain's records over label budgets on its headline dataset (no other setting, such as a k, set)."""
+def curve_points(domain: Domain) -> list[dict]:
+    """The domain's points without their label budget, once each: where a curve over labels is read (a k)."""
+    points = []
+    for point in domain.points:
+        rest = {name: value for name, value in point.items() if name != "label_budget"}
+        if rest not in points:
+            points.append(rest)
+    return points or [{}]
+
+
+def curve_records(results: list[dict], domain: Domain, point: dict | None = None) -> list[dict]:
+    """The domain's records over label budgets on its headline dataset, at `point` (a k; none by default)."""
+    point = point or {}
     return [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset
-            and all(r.get(name) is None for name in SETTING_FIELDS if name != "label_budget")]
+            and all(r.get(name) == point.get(name) for name in SETTING_FIELDS if name != "label_budget")]
 
 
-def labels_saved_cell(results: list[dict], domain: Domain) -> str:
-    """How many times fewer labels the fine-tuned model needs to match the model from scratch on every label."""
-    records = curve_records(results, domain)
-    if not any(r.get("label_budget") not in (None, 1.0) for r in records):
-        return "not measured yet"
-    saved = labels_saved(curve_table(records, domain.metrics[0]), domain.metrics[0])
+def _saving(records: list[dict], metric: str) -> str:
+    saved = labels_saved(curve_table(records, metric), metric)
     if saved.reference_score is None:
         return "no from-scratch run on every label"
     if saved.saving is None:
         return f"none: scratch on 100% not reached by {saved.budgets[-1]:.0%}"
     how = ", interpolated" if saved.interpolated else ""
     return f"{saved.saving:.1f}x ({saved.matching_budget:.0%} of the labels{how})"
+
+
+def labels_saved_cell(results: list[dict], domain: Domain) -> str:
+    """How many times fewer labels the fine-tuned model needs to match the model from scratch on every label,
+    at each of the domain's points (a k) where it has a curve."""
+    cells = []
+    for point in curve_points(domain):
+        records = curve_records(results, domain, point)
+        if any(r.get("label_budget") not in (None, 1.0) for r in records):
+            where = _point_name(point)
+            cells.append(f"{where}: " * bool(where) + _saving(records, domain.metrics[0]))
+    return "; ".join(cells) or "not measured yet"
 
 
 def headline_row(results: list[dict], domain: Domain) -> str:

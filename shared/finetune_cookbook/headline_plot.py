@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from finetune_cookbook.core.label_curve import budget_of  # noqa: E402
 from finetune_cookbook.headline import (APPROACH_NAMES, FINE_TUNED, METRIC_NAMES, SETTING_FIELDS,  # noqa: E402
-                                        Domain, _point_name, curve_records, labels_saved_cell)
+                                        Domain, _point_name, curve_points, curve_records,
+                                        labels_saved_cell)
 
 
 OTHERS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:cyan", "tab:olive", "tab:pink")
@@ -81,9 +82,9 @@ def summary_figure(results: list[dict], domains: list[Domain]):
 
 
 def domain_curve(results: list[dict], domain: Domain) -> list[dict]:
-    """The records of the domain's curve over labels: label budgets (a record without one used every label), or
-    else examples per intent; empty where the domain has none yet."""
-    records = curve_records(results, domain)
+    """The records of the domain's curve over labels, at its first point (a k): label budgets (a record without
+    one used every label), or else examples per intent; empty where the domain has none yet."""
+    records = curve_records(results, domain, curve_points(domain)[0])
     if any(r.get("label_budget") not in (None, 1.0) for r in records):
         return [{**r, "label_budget": budget_of(r)} for r in records]
     records = [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset]
@@ -101,7 +102,8 @@ def label_curves_figure(results: list[dict], domains: list[Domain]):
         ax.axis("off")
     for ax, (domain, records) in zip(axes.flat, curves):
         _panel(ax, [r for r in records if not r["approach"].endswith("_naive")], domain)
-        ax.set_title(f"{domain.title}, {domain.dataset_title}\nlabels saved: {labels_saved_cell(results, domain)}",
-                     fontsize=9)
+        where = _point_name(curve_points(domain)[0])
+        ax.set_title(f"{domain.title}, {domain.dataset_title}{f' ({where})' if where else ''}\n"
+                     f"labels saved: {labels_saved_cell(results, domain)}", fontsize=9, wrap=True)
     fig.tight_layout()
     return fig

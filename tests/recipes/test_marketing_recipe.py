@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, assert_resume_reproduces, pretrain_and_train, run_in_process, write_config
 
 from finetune_cookbook.config import load_config
-from finetune_cookbook.core.errors import DataError
+from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.recipe import pretrain, train
 from finetune_cookbook.tasks import segmentation
 
@@ -273,3 +273,26 @@ def test_predict_refuses_an_output_path_it_cannot_write_before_reading_anything(
     output_dir, _, _ = trained
     _, err = run_in_process("predict", output_dir, tmp_path / "not_read.csv", "--output", tmp_path, expect=2)
     assert f"--output {tmp_path} is a folder; give a file name" in err
+
+
+def test_the_benchmark_trains_both_networks_on_shares_of_the_responses(tmp_path):
+    """The label-efficiency curve: below every response only the two networks run again (k-means and the
+    pre-trained encoder use no response), each on a nested, stratified share of the training customers."""
+    from finetune_cookbook.tasks.segmentation import with_known_responses
+
+    quick = {**QUICK["segmentation"], "k_range": [3, 3], "fine_tune_steps": 20, "label_budgets": [0.25]}
+    config = load_config(marketing_config(tmp_path, segmentation=quick, pretrain={**QUICK["pretrain"], "epochs": 1},
+                                          data={"sample_size": 600}))
+    data = segmentation.load_data(config)
+    results = segmentation.benchmark(data, config, tmp_path / "bench")
+    budgets = {}
+    for result in results:
+        budgets.setdefault(result.setting.get("label_budget"), set()).add((result.approach, result.setting["k"]))
+    assert budgets[0.25] == {("scratch", 3), ("fine_tuned", 3)}
+    assert {a for a, _ in budgets[None]} >= {"kmeans_raw", "pretrained", "scratch", "fine_tuned"}
+    quarter = with_known_responses(data, 0.25, config.training.seed).splits["train"]
+    share = quarter["target"].mean(), data.splits["train"]["target"].mean()
+    assert len(quarter) == pytest.approx(0.25 * len(data.splits["train"]), abs=2) and share[0] == pytest.approx(share[1], abs=0.02)
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(ConfigError, match="label_budgets"):
+        load_config(marketing_config(tmp_path / "bad", segmentation={"label_budgets": [0]}))

@@ -53,6 +53,13 @@ def test_targets_are_judged_on_every_point_they_name():
     assert "| D | Set | m (k = 3) | **0.600** | 0.400 (other) | not measured yet | beat; floor; fast | **missed**:" in block
     missing = Domain("d", "D", "absent", "Absent", ["m"], targets=[{"text": "t", "metric": "m", "at_least": 0.1}])
     assert check(missing.targets[0], results, missing) == ["no fine-tuned record"]
+    # a target against one named approach, at label budgets
+    named = {"text": "t", "metric": "m", "beats": "other", "points": [{"k": 3, "label_budget": 0.1},
+                                                                       {"k": 4, "label_budget": 0.1}]}
+    at_budget = [record("fine_tuned", 0.6, k=3, label_budget=0.1), record("other", 0.5, k=3, label_budget=0.1),
+                 record("best", 0.9, k=3, label_budget=0.1), record("fine_tuned", 0.6, k=4, label_budget=0.1)]
+    assert check(named, at_budget, domain) == ["no other record at k = 4, 10% labels"]
+    assert check(named, [], domain) == ["no fine-tuned records yet at its 2 points"]
 
 
 def test_write_headline_rewrites_only_the_block_and_draws_the_figure(tmp_path):

@@ -26,6 +26,7 @@ from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
 from finetune_cookbook.core.data import LABEL
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
+from finetune_cookbook.core.label_curve import FULL, nested_subset
 from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
@@ -298,17 +299,26 @@ def response_space(model: TabularForClassification, encoder: TabularEncoder, ori
 
 
 def compare_over_k(data: CustomerData, config: RecipeConfig, pretrained: Pretrained, seed: int,
-                   trained: dict[str, ResponseModel]) -> list[SegmentRun]:
-    """Every approach at every k: the baselines, plus an embedding space per trained model in `trained`."""
+                   trained: dict[str, ResponseModel], with_baselines: bool = True) -> list[SegmentRun]:
+    """Every approach at every k: the baselines (unless `with_baselines` is False), plus an embedding space per
+    trained model in `trained`."""
     origin = data.report.source
     runs = []
-    for approach, space in baseline_spaces(data, config, pretrained).items():
+    for approach, space in (baseline_spaces(data, config, pretrained).items() if with_baselines else ()):
         cost = Measurement(pretrained.seconds, 0.0) if approach == "pretrained" else None
         runs += over_k(approach, space, data, config, seed, cost)
     for approach, trained_model in trained.items():
         space = response_space(trained_model.model, pretrained.encoder, origin)
         runs += over_k(approach, space, data, config, seed, trained_model.cost)
     return runs
+
+
+def with_known_responses(data: CustomerData, budget: float, seed: int) -> CustomerData:
+    """`data` whose training split keeps only `budget` of its customers (a nested, stratified draw): the ones
+    whose response the networks may learn from."""
+    train = data.splits["train"]
+    kept = train.iloc[nested_subset(data.targets("train"), budget, seed)]
+    return dataclasses.replace(data, splits={**data.splits, "train": kept})
 
 
 # ---------------------------------------------------------------------------------------------------- protocol
@@ -356,13 +366,23 @@ def fine_tune(data: CustomerData, config: RecipeConfig, output_dir=None, *, trai
 
 def benchmark(data: CustomerData, config: RecipeConfig, scratch_dir) -> list[ApproachResult]:
     """`make bench`: pre-train on the training customers, train the scratch and fine-tuned networks on their
-    responses, then every approach at every k."""
+    responses, then every approach at every k. Below every response (`segmentation.label_budgets`), the two
+    networks learn from a share of the responses, and their results carry its `label_budget`; k-means and the
+    pre-trained encoder, which use no response, run once."""
     seed = config.training.seed
     pretrained = pretrain_model(data, config, folder=Path(scratch_dir) / "pretrained")
-    trained = {approach: response_model(data, config, pretrained, Path(scratch_dir) / approach,
-                                        from_pretrained=approach == "fine_tuned", seed=seed, checkpoints=False)
-               for approach in ("scratch", "fine_tuned")}
-    return [run.result() for run in compare_over_k(data, config, pretrained, seed, trained)]
+    results = []
+    for budget in sorted(set(config.segmentation.label_budgets) | {FULL}):
+        labelled = data if budget == FULL else with_known_responses(data, budget, seed)
+        trained = {approach: response_model(labelled, config, pretrained, Path(scratch_dir) / f"{approach}-{budget:g}",
+                                            from_pretrained=approach == "fine_tuned", seed=seed, checkpoints=False)
+                   for approach in ("scratch", "fine_tuned")}
+        runs = [run.result() for run in compare_over_k(data, config, pretrained, seed, trained,
+                                                       with_baselines=budget == FULL)]
+        for result in runs if budget < FULL else ():
+            result.setting["label_budget"] = budget
+        results += runs
+    return results
 
 
 def tune(data: CustomerData, config: RecipeConfig, output_dir=None):

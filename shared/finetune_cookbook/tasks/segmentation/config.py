@@ -49,6 +49,11 @@ class SegmentationConfig:
                                  0.1)
     fine_tune_steps: int = setting("Fine-tuning the customer encoder on the responses takes at least this many "
                                  "optimiser steps (more when training.epochs asks for more).", 300)
+    label_budgets: list[float] = setting(
+        "Shares of the training customers' known responses the two networks learn from in `make bench` (the "
+        "label-efficiency curve; 1.0, every response, is always run). k-means and the pre-trained encoder use no "
+        "response. Each share is a nested, stratified draw seeded by training.seed; the segments are still fitted "
+        "on every training customer.", default_factory=lambda: [1.0])
 
     def check(self, where: str) -> None:
         low, high = (self.k_range + [0, 0])[:2]
@@ -63,6 +68,9 @@ class SegmentationConfig:
         if not 0 < self.contact_share < 1:
             raise ConfigError(f"{where}: segmentation.contact_share is {self.contact_share}; use a share of the "
                               "customers in (0, 1), e.g. 0.1.")
+        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 < b <= 1 for b in self.label_budgets):
+            raise ConfigError(f"{where}: segmentation.label_budgets are shares of the training customers' responses: "
+                              "use numbers in (0, 1], such as [0.1, 0.25, 0.5, 1.0].")
         if self.birth_year_column and self.age_column:
             raise ConfigError(f"{where}: segmentation.birth_year_column and age_column are both set; set the one your "
                               "file has (age_column for ages, birth_year_column for years of birth).")
