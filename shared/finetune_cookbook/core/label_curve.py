@@ -116,8 +116,9 @@ def labels_saved(table: pd.DataFrame, metric: str, reference: str = REFERENCE, c
     return LabelsSaved(metric, reference, target, None, False, budgets)
 
 
-def crossings(table: pd.DataFrame, first: str, second: str) -> list[str]:
-    """Where `first`'s mean curve passes `second`'s or falls behind it, budget by budget, as sentences."""
+def crossings(table: pd.DataFrame, first: str, second: str, name_of=lambda budget: f"{budget:.0%} of the labels") -> list[str]:
+    """Where `first`'s mean curve passes `second`'s or falls behind it, budget by budget, as sentences; `name_of`
+    says a budget in words (a count of examples per class, say, where the curve is not over shares)."""
     left = table[table["approach"] == first].set_index("label_budget")["mean"]
     right = table[table["approach"] == second].set_index("label_budget")["mean"]
     shared = sorted(set(left.index) & set(right.index))
@@ -125,14 +126,14 @@ def crossings(table: pd.DataFrame, first: str, second: str) -> list[str]:
     for budget in shared:
         now = left[budget] >= right[budget]
         if ahead is None:
-            said.append(f"At {budget:.0%} of the labels {first} is {'ahead of' if now else 'behind'} {second} "
+            said.append(f"At {name_of(budget)} {first} is {'ahead of' if now else 'behind'} {second} "
                         f"({left[budget]:.3f} against {right[budget]:.3f}).")
         elif now != ahead:
-            said.append(f"At {budget:.0%} {first} {'overtakes' if now else 'falls behind'} {second} "
+            said.append(f"At {name_of(budget)} {first} {'overtakes' if now else 'falls behind'} {second} "
                         f"({left[budget]:.3f} against {right[budget]:.3f}).")
         ahead = now
-    if len(said) == 1 and shared:
-        said[0] += f" It stays {'ahead' if ahead else 'behind'} up to {shared[-1]:.0%}."
+    if len(said) == 1 and len(shared) > 1:
+        said[0] += f" It stays {'ahead' if ahead else 'behind'} up to {name_of(shared[-1])}."
     return said
 
 

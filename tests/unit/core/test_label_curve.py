@@ -60,4 +60,7 @@ def test_crossings_say_where_one_curve_passes_another():
     table = _table({"fine_tuned": {0.01: 0.3, 0.05: 0.4, 0.2: 0.5}, "trees": {0.01: 0.2, 0.05: 0.45, 0.2: 0.6}})
     said = crossings(table, "fine_tuned", "trees")
     assert said[0].startswith("At 1% of the labels fine_tuned is ahead of trees")
-    assert said[1].startswith("At 5% fine_tuned falls behind trees") and len(said) == 2
+    assert said[1].startswith("At 5% of the labels fine_tuned falls behind trees") and len(said) == 2
+    counts = _table({"fine_tuned": {5: 0.8, 10: 0.9}, "trees": {5: 0.5, 10: 0.6}})
+    assert crossings(counts, "fine_tuned", "trees", name_of=lambda n: f"{n} per intent") == [
+        "At 5 per intent fine_tuned is ahead of trees (0.800 against 0.500). It stays ahead up to 10 per intent."]
