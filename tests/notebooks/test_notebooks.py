@@ -72,7 +72,7 @@ EXPECTED = {
     },
     "04_support_chatbot_intent": {
         "approaches": {"tfidf_logreg", "frozen_embeddings_logreg", "fine_tuned", "few_shot", "fine_tuned_searched",
-                       "fine_tuned@5", "few_shot@5"},
+                       "fine_tuned@5", "few_shot@5", "scratch@5"},
         "metrics": ("accuracy", "macro_f1"),
         # the frozen encoder tells 14 intents apart far better than chance (0.07), even on a smoke run
         "floor": ("frozen_embeddings_logreg", "accuracy", 0.5),

@@ -51,6 +51,7 @@ from finetune_cookbook.tasks.intent.fallback import (
 )
 from finetune_cookbook.text import classifier as tc
 from finetune_cookbook.text.card import model_card as text_model_card
+from finetune_cookbook.text.scratch import scratch_baseline
 
 TEXT = tc.TEXT
 HEADLINE_METRICS = ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "real_oos_recall", "handover_rate")
@@ -402,15 +403,17 @@ def curve_points(config: RecipeConfig) -> tuple[list[int], list[int]]:
 
 def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], few_shot_counts: list[int],
                    output_dir: str | Path, done: list[ApproachResult] = ()) -> list[ApproachResult]:
-    """Every approach at each count of examples per intent (validation and test stay whole); a few-shot run
-    already in `done` is reused, not repeated."""
+    """Every approach at each count of examples per intent, the same network from scratch included (validation and
+    test stay whole); a few-shot run already in `done` is reused, not repeated."""
     earlier = {r.setting.get("examples_per_intent"): r for r in done if r.approach == "few_shot"}
     results = []
     for count in counts:
         small = with_examples_per_intent(data, count, config.training.seed)
+        training = curve_training(config, len(small.splits["train"]))
         results += [tagged(r, count) for r in tc.baselines(small, config)]
+        results.append(tagged(scratch_baseline(small, config, training=training), count))
         folder = Path(output_dir) / f"curve-{count}"
-        run = tc.fine_tune(small, config, folder, training=curve_training(config, len(small.splits["train"])))
+        run = tc.fine_tune(small, config, folder, training=training)
         results.append(tagged(run.result, count))
         if count in few_shot_counts:
             results.append(earlier.get(count) or few_shot(data, config, count, folder / "few-shot"))
@@ -418,8 +421,9 @@ def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], 
 
 
 def benchmark(data: IntentData, config: RecipeConfig, scratch_dir: str | Path) -> list[ApproachResult]:
-    """Every approach on all the data, the few-shot run, and the learning curve."""
-    results = [tagged(r, ALL_EXAMPLES) for r in baselines(data, config)]
+    """Every approach on all the data (with the same network from scratch), the few-shot run, and the learning
+    curve."""
+    results = [tagged(r, ALL_EXAMPLES) for r in baselines(data, config) + [scratch_baseline(data, config)]]
     results.append(tagged(fine_tune(data, config, Path(scratch_dir) / "all").result, ALL_EXAMPLES))
     return results + learning_curve(data, config, *curve_points(config), scratch_dir)
 
