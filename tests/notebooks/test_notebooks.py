@@ -174,9 +174,10 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path_factory):
         curve = record["label_curve"]
         assert {row["label_budget"] for row in curve} == {0.5, 1.0}
         for budget in (0.5, 1.0):
-            assert {row["approach"] for row in curve if row["label_budget"] == budget} == LABEL_CURVES[path.stem]
+            assert {row["approach"] for row in curve if row["label_budget"] == budget} >= LABEL_CURVES[path.stem]
         assert record["labels_saved"] is None or record["labels_saved"] >= 1.0
 
 
 LABEL_CURVES = {"01_review_sentiment": {"tfidf_logreg", "scratch", "frozen_embeddings_logreg", "fine_tuned"},
-                "02_tumor_image_classification": {"pixels_logreg", "scratch", "frozen", "fine_tuned"}}
+                "02_tumor_image_classification": {"pixels_logreg", "scratch", "frozen", "fine_tuned"},
+                "05_marketing_segmentation": {"kmeans_raw", "pretrained", "scratch", "fine_tuned"}}
