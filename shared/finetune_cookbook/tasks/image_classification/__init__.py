@@ -45,6 +45,7 @@ from finetune_cookbook.core.training import (
 )
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.tasks.image_classification.card import image_model_card
+from finetune_cookbook.tasks.image_classification.pixels import THUMBNAIL, pixel_probabilities, thumbnails
 from finetune_cookbook.vision import images as image_io
 from finetune_cookbook.vision.backbones import build_classifier, input_normalisation, load_classifier, save_classifier
 from finetune_cookbook.vision.sources import check_classes, found_images, split_like_warning
@@ -329,12 +330,23 @@ def model_name(config: RecipeConfig) -> str:
     return config.model.name
 
 
+def pixels_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
+    """The non-neural baseline: a logistic regression on grey thumbnails (`pixels`), its strength chosen on
+    validation; validation and test are averaged over the views evaluation uses, as the networks' are."""
+    with measure("pixels_logreg") as cost:
+        views = {split: [thumbnails(view) for view in evaluation_datasets(data, config, SCRATCH, split)]
+                 for split in ("train", "validation", "test")}
+        chosen, strength = pixel_probabilities(views, data.label_ids("train"), data.label_ids("validation"),
+                                               len(data.labels), config.training.seed)
+    return score("pixels_logreg", f"logistic regression on {THUMBNAIL}x{THUMBNAIL} grey thumbnails (C {strength:g}, "
+                 "chosen on validation)", data, config, chosen["test"], chosen["validation"], cost,
+                 len(data.splits["train"]))
+
+
 def baselines(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None = None) -> list[ApproachResult]:
     """What you get without fine-tuning: a logistic regression on the pixels, a CNN of the task images only, and
     the frozen pre-trained backbone."""
     import tempfile
-
-    from finetune_cookbook.tasks.image_classification.pixels import pixels_baseline
 
     with tempfile.TemporaryDirectory(prefix="cookbook-scratch-") as scratch_dir:
         scratch = scratch_baseline(data, config, output_dir or scratch_dir)

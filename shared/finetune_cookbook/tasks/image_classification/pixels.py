@@ -11,11 +11,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
-from finetune_cookbook.core.compare import ApproachResult
-from finetune_cookbook.core.config import RecipeConfig
-from finetune_cookbook.core.data import LabelledData
-from finetune_cookbook.core.measure import measure
-from finetune_cookbook.tasks.image_classification import SCRATCH, evaluation_datasets, score
 from finetune_cookbook.vision import images as image_io
 
 THUMBNAIL = 32  # pixels a side: enough for a lesion's shape and brightness, few enough for 600 training images
@@ -30,25 +25,20 @@ def thumbnails(dataset, size: int = THUMBNAIL) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def pixels_baseline(data: LabelledData, config: RecipeConfig) -> ApproachResult:
-    """Standardised thumbnails, then a class-balanced logistic regression whose strength is chosen on validation;
-    validation and test predictions are averaged over the views evaluation uses (mirror images too, with
-    `model.test_time_flip`), as the networks' are."""
-    with measure("pixels_logreg") as cost:
-        views = {split: [thumbnails(view) for view in evaluation_datasets(data, config, SCRATCH, split)]
-                 for split in ("train", "validation", "test")}
-        scaler = StandardScaler().fit(views["train"][0])
-        train = scaler.transform(views["train"][0])
+def pixel_probabilities(views: dict[str, list[np.ndarray]], train_ids, validation_ids, n_classes: int,
+                        seed: int) -> tuple[dict[str, np.ndarray], float]:
+    """Standardised thumbnails (`views`: per split, one array per view, the first as the images are), then a
+    class-balanced logistic regression whose strength validation's log loss chooses. Returns the validation and test
+    probabilities, each averaged over the views, and the strength chosen."""
+    scaler = StandardScaler().fit(views["train"][0])
+    train = scaler.transform(views["train"][0])
 
-        def probabilities(model, split):
-            return np.mean([model.predict_proba(scaler.transform(view)) for view in views[split]], axis=0)
+    def probabilities(model, split):
+        return np.mean([model.predict_proba(scaler.transform(view)) for view in views[split]], axis=0)
 
-        fitted = [LogisticRegression(class_weight="balanced", C=strength, max_iter=5000, random_state=config.training.seed)
-                  .fit(train, data.label_ids("train")) for strength in STRENGTHS]
-        losses = [log_loss(data.label_ids("validation"), probabilities(model, "validation"),
-                           labels=list(range(len(data.labels)))) for model in fitted]
-        best = fitted[int(np.argmin(losses))]
-        chosen = {split: probabilities(best, split) for split in ("validation", "test")}
-    return score("pixels_logreg", f"logistic regression on {THUMBNAIL}x{THUMBNAIL} grey thumbnails (C {best.C:g}, "
-                 "chosen on validation)", data, config, chosen["test"], chosen["validation"], cost,
-                 len(data.splits["train"]))
+    fitted = [LogisticRegression(class_weight="balanced", C=strength, max_iter=5000, random_state=seed)
+              .fit(train, train_ids) for strength in STRENGTHS]
+    losses = [log_loss(validation_ids, probabilities(model, "validation"), labels=list(range(n_classes)))
+              for model in fitted]
+    best = fitted[int(np.argmin(losses))]
+    return {split: probabilities(best, split) for split in ("validation", "test")}, float(best.C)
