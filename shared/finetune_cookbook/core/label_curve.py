@@ -32,10 +32,11 @@ def nested_subset(label_ids, budget: float, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=int)
 
 
-def labelled_subset(data: LabelledData, budget: float, seed: int) -> LabelledData:
-    """`data` with its training split cut to the rows `nested_subset` keeps; validation and test unchanged."""
+def labelled_subset(data: LabelledData, budget: float, seed: int, labels=None) -> LabelledData:
+    """`data` with its training split cut to the rows `nested_subset` keeps, stratified by `labels` (the training
+    split's label ids by default); validation and test unchanged."""
     train = data.splits["train"]
-    kept = train.iloc[nested_subset(data.label_ids("train"), budget, seed)]
+    kept = train.iloc[nested_subset(data.label_ids("train") if labels is None else labels, budget, seed)]
     return dataclasses.replace(data, splits={**data.splits, "train": kept})
 
 

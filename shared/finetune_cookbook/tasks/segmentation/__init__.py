@@ -26,7 +26,7 @@ from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
 from finetune_cookbook.core.data import LABEL
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
-from finetune_cookbook.core.label_curve import FULL, nested_subset
+from finetune_cookbook.core.label_curve import FULL, labelled_subset
 from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
@@ -316,9 +316,7 @@ def compare_over_k(data: CustomerData, config: RecipeConfig, pretrained: Pretrai
 def with_known_responses(data: CustomerData, budget: float, seed: int) -> CustomerData:
     """`data` whose training split keeps only `budget` of its customers (a nested, stratified draw): the ones
     whose response the networks may learn from."""
-    train = data.splits["train"]
-    kept = train.iloc[nested_subset(data.targets("train"), budget, seed)]
-    return dataclasses.replace(data, splits={**data.splits, "train": kept})
+    return labelled_subset(data, budget, seed, labels=data.targets("train"))
 
 
 # ---------------------------------------------------------------------------------------------------- protocol
