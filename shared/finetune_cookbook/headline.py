@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from finetune_cookbook.core.errors import ConfigError
-from finetune_cookbook.core.label_curve import curve_table, labels_saved
+from finetune_cookbook.core.label_curve import curve_table, has_curve, labels_saved
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 FINE_TUNED = "fine_tuned"
@@ -169,7 +169,7 @@ def labels_saved_cell(results: list[dict], domain: Domain) -> str:
     cells = []
     for point in curve_points(domain):
         records = curve_records(results, domain, point)
-        if any(r.get("label_budget") not in (None, 1.0) for r in records):
+        if has_curve(records):
             where = _point_name(point)
             cells.append(f"{where}: " * bool(where) + _saving(records, domain.metrics[0]))
     return "; ".join(cells) or "not measured yet"

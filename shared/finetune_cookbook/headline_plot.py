@@ -8,7 +8,7 @@ matplotlib.use("Agg")  # written to a file by `make bench`, never shown: no disp
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from finetune_cookbook.core.label_curve import budget_of  # noqa: E402
+from finetune_cookbook.core.label_curve import budget_of, has_curve  # noqa: E402
 from finetune_cookbook.headline import (APPROACH_NAMES, FINE_TUNED, METRIC_NAMES, SETTING_FIELDS,  # noqa: E402
                                         Domain, _point_name, curve_points, curve_records,
                                         labels_saved_cell)
@@ -85,7 +85,7 @@ def domain_curve(results: list[dict], domain: Domain) -> list[dict]:
     """The records of the domain's curve over labels, at its first point (a k): label budgets (a record without
     one used every label), or else examples per intent; empty where the domain has none yet."""
     records = curve_records(results, domain, curve_points(domain)[0])
-    if any(r.get("label_budget") not in (None, 1.0) for r in records):
+    if has_curve(records):
         return [{**r, "label_budget": budget_of(r)} for r in records]
     records = [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset]
     return records if any(r.get("examples_per_intent") is not None for r in records) else []

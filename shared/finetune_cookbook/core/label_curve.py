@@ -51,6 +51,11 @@ def budget_of(record: dict) -> float:
     return FULL if budget is None else float(budget)
 
 
+def has_curve(records: list[dict]) -> bool:
+    """Whether the records hold a budget below every label: a curve to read, not one point."""
+    return any(budget_of(record) < FULL for record in records)
+
+
 def curve_table(records: list[dict], metric: str) -> pd.DataFrame:
     """One row per approach and budget: `mean` and `std` of `metric` over the labelled subsets, and how many."""
     rows = []
