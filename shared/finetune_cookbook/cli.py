@@ -233,7 +233,7 @@ def _bench_scale(args) -> None:
     from finetune_cookbook.scale import bench_scale
 
     record = bench_scale(args.text_config, args.tabular_config, args.factors, args.csv_rows, args.csv_generator,
-                         args.results_dir)
+                         args.results_dir, csv_config=args.csv_config)
     for kind in ("text", "tabular", "csv"):
         print(f"{kind}: time grows as rows^{record[kind]['time']['exponent']} ({record[kind]['time']['reading']})")
     print(f"written: {Path(args.results_dir) / 'scale.json'}, scale.md and scale.png")
@@ -415,7 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4, 8])
     scale.add_argument("--csv-rows", type=int, nargs="+", default=[125_000, 250_000, 500_000, 1_000_000])
     scale.add_argument("--csv-generator", default="data_samples/card_transactions/make_card_transactions.py",
-                       help="a script taking --rows N --output FILE that writes a CSV the tabular config reads")
+                       help="a script taking --rows N --output FILE that writes a CSV --csv-config reads")
+    scale.add_argument("--csv-config", default="recipes/fraud_anomaly_detection/config.yaml",
+                       help="the recipe whose data section reads the generated CSV (its source is replaced)")
     scale.add_argument("--results-dir", default="benchmarks")
     scale.set_defaults(run=_bench_scale)
 

@@ -107,9 +107,12 @@ def memory_growth(points: list[dict], size: str) -> dict:
 
 
 def bench_scale(text_config: str, tabular_config: str, factors: list[int], csv_rows: list[int],
-                generator: str, results_dir: str | Path) -> dict:
+                generator: str, results_dir: str | Path, csv_config: str | None = None) -> dict:
+    """Every point, then the record, page and figure. `csv_config` reads the generated CSV (default: the tabular
+    config, whose data section must then fit the generator's file)."""
+    csv_config = csv_config or tabular_config
     record = {"machine": machine_description(), "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
-              "configs": {"text": text_config, "tabular": tabular_config}}
+              "configs": {"text": text_config, "tabular": tabular_config, "csv": csv_config}}
     for kind, config in (("text", text_config), ("tabular", tabular_config)):
         points = [run_point(kind, config, factor) for factor in factors]
         record[kind] = {"points": points, "time": growth(points, "rows", "seconds_per_epoch"),
@@ -120,7 +123,7 @@ def bench_scale(text_config: str, tabular_config: str, factors: list[int], csv_r
             csv = Path(folder) / f"transactions_{rows}.csv"
             subprocess.run([sys.executable, generator, "--rows", str(rows), "--output", str(csv)], check=True,
                            capture_output=True)
-            points.append(run_point("csv", tabular_config, csv) | {"generated_rows": rows})
+            points.append(run_point("csv", csv_config, csv) | {"generated_rows": rows})
             csv.unlink()
     record["csv"] = {"points": points, "time": growth(points, "generated_rows", "seconds"),
                      "memory": memory_growth(points, "generated_rows")}
@@ -146,7 +149,8 @@ def render(record: dict) -> str:
         lines += [f"| {name} | {p['rows']} | {p['precision']} | {p['seconds_per_epoch']} | {p['peak_memory_mb']} |"
                   for p in part["points"]]
     lines += ["", "| reading and checking a CSV | rows generated | file MB | s | peak MB |", "|---|---|---|---|---|"]
-    lines += [f"| {Path(record['configs']['tabular']).stem} data section | {p['generated_rows']} | {p['file_mb']} | "
+    csv_config = Path(record["configs"].get("csv", record["configs"]["tabular"]))
+    lines += [f"| {csv_config.parent.name}/{csv_config.name} data section | {p['generated_rows']} | {p['file_mb']} | "
               f"{p['seconds']} | {p['peak_memory_mb']} |" for p in csv["points"]]
     lines += ["", "What grows how (time ~ rows^b, b fitted on a log-log scale):"]
     for name, part in (("Text fine-tune, time per epoch", text), ("Tabular pre-training, time per epoch", tabular),

@@ -26,9 +26,9 @@ def test_memory_growth_is_per_million_rows_added():
 def test_the_page_and_figure_are_written_from_the_record(tmp_path):
     part = {"points": points(1.0), "time": {"exponent": 1.0, "reading": "linear"},
             "memory": scale.memory_growth(points(1.0), "rows")}
-    record = {"machine": "a CPU", "measured_at": "now", "configs": {"text": "t.yaml", "tabular": "bench_x.yaml"},
+    record = {"machine": "a CPU", "measured_at": "now", "configs": {"text": "t.yaml", "tabular": "recipe/bench_x.yaml"},
               "text": part, "tabular": part, "csv": part}
     page = scale.render(record)
-    assert page.count("b = 1.0, linear") == 3 and "| bench_x data section | 8000 |" in page
+    assert page.count("b = 1.0, linear") == 3 and "| recipe/bench_x.yaml data section | 8000 |" in page
     scale.plot(record, tmp_path / "scale.png")
     assert (tmp_path / "scale.png").stat().st_size > 10_000
