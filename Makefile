@@ -35,11 +35,14 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
 # Every approach of every domain on real data (benchmarks/results.*, with the naive twins' speed-ups and the share
-# of the matmul peak), then how cost grows with the data (benchmarks/scale.*). Then the README's headline table and
+# of the matmul peak), then how cost grows with the data (benchmarks/scale.*) and what each speed idea saves
+# (benchmarks/speed_candidates.*). Then the README's headline table and
 # benchmarks/summary.png are written again from the records.
 bench: $(STAMP)
 	$(BIN)/cookbook bench recipes/*/bench_*.yaml --results-dir benchmarks
 	$(BIN)/cookbook bench-scale recipes/review_sentiment/bench_alexa.yaml recipes/fraud_anomaly_detection/bench_insurance.yaml \
+	  --results-dir benchmarks
+	$(BIN)/cookbook bench-speed recipes/review_sentiment/bench_alexa.yaml recipes/tumor_image_classification/bench_brain_mri.yaml \
 	  --results-dir benchmarks
 	$(BIN)/cookbook headline
 
