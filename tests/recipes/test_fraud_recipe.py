@@ -421,3 +421,40 @@ def test_fine_tuning_keeps_what_pretraining_gave_where_the_rules_are_in_the_unla
                                             from_pretrained=from_pretrained, seed=seed, checkpoints=False)
             scores[from_pretrained].append(run.result.metrics["average_precision"])
     assert np.mean(scores[True]) >= np.mean(scores[False]), scores
+
+
+def test_the_deviation_objective_trains_on_the_unlabelled_rows_too_for_the_labelled_rows_steps(tmp_path, monkeypatch):
+    """`fraud.objective: deviation` (DevNet): both networks train on the unlabelled training rows as genuine beside
+    the labelled ones, repeated to about half, for as many steps as the labelled rows alone take, and score
+    every split."""
+    import numpy as np
+
+    from finetune_cookbook.tabular import pretraining
+    from finetune_cookbook.tabular.pretraining import pretrain as pretrain_model
+
+    source = tmp_path / "claims.csv"
+    related_columns(rows=1200).to_csv(source, index=False)
+    config = load_config(fraud_config(
+        tmp_path, source, data={"label_column": "fraud"}, tabular={"drop_columns": [], "time_columns": []},
+        pretrain={"epochs": 1, "d_token": 8, "n_heads": 1, "n_blocks": 1},
+        fraud={"min_steps": 12, "learning_rates": [1.0e-3], "objective": "deviation"}))
+    data = anomaly_detection.load_data(config)
+    pretrained = pretrain_model(data, config, tmp_path / "run")
+    encoded = anomaly_detection.Encoded(data, pretrained)
+    labelled = anomaly_detection.label_subset(data.targets("train"), 0.1, 0, "claims")
+    seen = {}
+    real_trainer = pretraining.classifier_trainer
+
+    def watched(model, train, train_targets, *args, **kwargs):
+        seen.update(rows=len(train), frauds=int(np.sum(train_targets)), objective=kwargs["objective"])
+        return real_trainer(model, train, train_targets, *args, **kwargs)
+
+    monkeypatch.setattr(pretraining, "classifier_trainer", watched)
+    for from_pretrained in (True, False):
+        run = anomaly_detection.network(data, config, encoded, pretrained, labelled, tmp_path / f"{from_pretrained}",
+                                        from_pretrained=from_pretrained, seed=0, checkpoints=False)
+        unlabelled = len(data.splits["train"]) - len(labelled)
+        assert seen["objective"] == "deviation" and seen["rows"] > unlabelled + len(labelled)
+        assert seen["frauds"] > data.targets("train")[labelled].sum()  # the labelled frauds, repeated
+        assert run.trainer.state.global_step == pretraining.total_steps(len(labelled), config.training, 12)
+        assert np.isfinite(run.result.probabilities).all() and run.result.metrics["roc_auc"] > 0

@@ -297,15 +297,16 @@ def build_trainer(
     compute_metrics=None,
     callbacks=None,
     layer_decay: float | None = None,
+    loss=None,
 ) -> Trainer:
-    """A Trainer with the recipe's loss weighting and early stopping (when checkpoints make it possible)."""
+    """A Trainer with the recipe's loss weighting and early stopping (when checkpoints make it possible). `loss`,
+    a task's own `compute_loss_func`, replaces the (weighted) cross-entropy."""
     callbacks = list(callbacks or [])
     if config.early_stopping_patience and args.load_best_model_at_end:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    loss = None
-    if config.class_weights == "balanced":
+    if loss is None and config.class_weights == "balanced":
         loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes), config.label_smoothing)
-    elif config.label_smoothing:
+    elif loss is None and config.label_smoothing:
         loss = weighted_cross_entropy(None, config.label_smoothing)
     return OrderedEvalTrainer(
         model=model,

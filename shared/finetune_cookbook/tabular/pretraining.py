@@ -30,10 +30,17 @@ from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.progress import rows_of
-from finetune_cookbook.core.training import build_trainer, checkpoint_to_resume, global_batch, training_arguments
+from finetune_cookbook.core.training import (
+    balanced_class_weights,
+    build_trainer,
+    checkpoint_to_resume,
+    global_batch,
+    training_arguments,
+)
 from finetune_cookbook.tabular.columns import EncodedRows, TabularEncoder, clean_cells, without_empty_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData
+from finetune_cookbook.tabular.deviation import deviation_loss
 from finetune_cookbook.tabular.model import (
     TabularForClassification,
     TabularForMaskedFeatures,
@@ -233,17 +240,29 @@ def steps_for(rows: int, training: TrainingConfig, min_steps: int) -> float:
     return max(training.epochs, math.ceil(min_steps / steps_per_epoch))
 
 
+def total_steps(rows: int, training: TrainingConfig, min_steps: int) -> int:
+    """The optimiser steps of `steps_for`'s epochs (or `training.max_steps`, where set)."""
+    if training.max_steps:
+        return training.max_steps
+    return math.ceil(rows / global_batch(training)) * steps_for(rows, training, min_steps)
+
+
 def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, validation: EncodedRows,
                        validation_targets: np.ndarray, training: TrainingConfig, output_dir: str | Path, *,
                        min_steps: int = 0, callbacks=None, compute_metrics=None, checkpoints: bool = True,
-                       model_init=None):
+                       model_init=None, objective: str = "classification"):
     """The package's Trainer (class weights, bf16, checkpoints, resume, torchrun) for a tabular classifier. The
     number of steps is fixed, with no early stopping: with 1% of the labels, a validation split whose scores
-    stopped training would be a second, larger label budget. (Validation still sets the threshold.)"""
+    stopped training would be a second, larger label budget. (Validation still sets the threshold.) `objective`
+    `deviation` trains on `deviation_loss` instead of the cross-entropy."""
     epochs = steps_for(len(train), training, min_steps)
     # Few labelled rows make an epoch a step or two: evaluate (and checkpoint) ten times a run instead.
-    steps = math.ceil(len(train) / global_batch(training)) * epochs if not training.max_steps else training.max_steps
+    steps = total_steps(len(train), training, min_steps)
     every = max(1, math.ceil(steps / 10))
+    loss = None
+    if objective == "deviation":
+        weights = balanced_class_weights(list(train_targets), 2) if training.class_weights == "balanced" else None
+        loss = deviation_loss(weights)
     args = training_arguments(training, output_dir, checkpoints=checkpoints, num_train_epochs=epochs,
                               load_best_model_at_end=False, train_sampling_strategy="random",
                               eval_strategy="steps" if checkpoints else "no", eval_steps=every,
@@ -251,19 +270,19 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
     return build_trainer(
         training, args, train_dataset=rows_dataset(train, train_targets),
         eval_dataset=rows_dataset(validation, validation_targets), train_label_ids=list(train_targets), n_classes=2,
-        model=model, model_init=model_init, compute_metrics=compute_metrics, callbacks=callbacks,
+        model=model, model_init=model_init, compute_metrics=compute_metrics, callbacks=callbacks, loss=loss,
     )
 
 
 def train_classifier(model, train: EncodedRows, train_targets: np.ndarray, validation: EncodedRows,
                      validation_targets: np.ndarray, training: TrainingConfig, output_dir: str | Path, *,
                      min_steps: int = 0, resume: bool = False, callbacks=None, compute_metrics=None,
-                     checkpoints: bool = True, step: str | None = None):
+                     checkpoints: bool = True, step: str | None = None, objective: str = "classification"):
     """Trains `model` with `classifier_trainer`; returns the trainer and what training cost (`step` names it
     in a benchmark's progress)."""
     trainer = classifier_trainer(model, train, train_targets, validation, validation_targets, training, output_dir,
                                  min_steps=min_steps, callbacks=callbacks, compute_metrics=compute_metrics,
-                                 checkpoints=checkpoints)
+                                 checkpoints=checkpoints, objective=objective)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero()) if checkpoints else None
     with measure(step) as cost:
         trainer.train(resume_from_checkpoint=checkpoint)
@@ -284,14 +303,24 @@ def labelled_training(config: RecipeConfig, found: TrainingConfig | None, from_p
 def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedRows, train_targets: np.ndarray,
                    validation: EncodedRows, validation_targets: np.ndarray, training: TrainingConfig, output_dir, *,
                    from_pretrained: bool, min_steps: int = 0, resume: bool = False, callbacks=None,
-                   checkpoints: bool = True):
-    """The classifier started by `start_classifier` (seed `training.seed`) and trained by `train_classifier`,
-    validated on ranking metrics; returns the model, its trainer and what training cost."""
+                   checkpoints: bool = True, objective: str = "classification",
+                   with_unlabelled: tuple[EncodedRows, np.ndarray] | None = None, steps_of_labelled: bool = True):
+    """The classifier started by `start_classifier` (seed `training.seed`) on the labelled rows `train` and
+    trained by `train_classifier`, validated on ranking metrics; returns the model, its trainer and what training
+    cost. With `objective` `deviation` it trains on `with_unlabelled` where given (rows and targets: the unlabelled
+    rows as ordinary beside the labelled ones, as `deviation_rows` draws them), for as many steps as the labelled
+    rows alone would take (`steps_of_labelled`; else its epochs pass over all of them, as a search's trials do)."""
     model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained)
+    step = f"{'fine_tuned' if from_pretrained else 'scratch'} ({len(train_targets)} labelled rows)"
+    if objective == "deviation":
+        if steps_of_labelled:
+            training = dataclasses.replace(training, max_steps=total_steps(len(train), training, min_steps))
+        if with_unlabelled is not None:
+            train, train_targets = with_unlabelled
     trainer, cost = train_classifier(model, train, train_targets, validation, validation_targets, training, output_dir,
                                      min_steps=min_steps, resume=resume, callbacks=callbacks,
-                                     compute_metrics=validation_metrics, checkpoints=checkpoints,
-                                     step=f"{'fine_tuned' if from_pretrained else 'scratch'} ({len(train_targets)} labelled rows)")
+                                     compute_metrics=validation_metrics, checkpoints=checkpoints, step=step,
+                                     objective=objective)
     return model, trainer, cost
 
 

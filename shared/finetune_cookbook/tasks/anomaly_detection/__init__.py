@@ -32,6 +32,7 @@ from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.tabular.columns import TabularEncoder, check_input_columns, flag_out_of_range, source_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
+from finetune_cookbook.tabular.deviation import deviation_rows
 from finetune_cookbook.tabular.model import row_embeddings
 from finetune_cookbook.tabular.pretraining import (
     Pretrained,
@@ -187,6 +188,10 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     rates = config.fraud.learning_rates if training is None else []
     candidates = [dataclasses.replace(base, learning_rate=rate) for rate in rates] or [base]
     targets, validation = data.targets("train"), data.targets("validation")
+    with_unlabelled = None
+    if config.fraud.objective == "deviation":
+        rows, seen = deviation_rows(targets, labelled)
+        with_unlabelled = encoded.rows["train"].take(rows), seen
     best = None
     for candidate in candidates:
         folder = output_dir if len(candidates) == 1 else Path(output_dir) / f"learning_rate_{candidate.learning_rate:g}"
@@ -197,6 +202,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
             validation, candidate, folder, from_pretrained=from_pretrained, min_steps=min_steps,
             resume=resume and (started or candidate is candidates[0]), callbacks=callbacks, checkpoints=checkpoints,
+            objective=config.fraud.objective, with_unlabelled=with_unlabelled, steps_of_labelled=training is None,
         )
         scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
         found = ranking_metrics(validation, scores["validation"])["average_precision"]
@@ -326,10 +332,15 @@ def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResu
         return start_classifier(pretrained, config, encoded.rows["train"].take(labelled),
                                 data.targets("train")[labelled], config.training.seed)
 
+    # Trials train on the rows `fine_tune` trains on: the labelled ones, and beside them the unlabelled ones for the
+    # deviation objective (a trial's epochs then pass over both, as `fine_tune` with the found settings does).
+    rows, targets = labelled, data.targets("train")[labelled]
+    if config.fraud.objective == "deviation":
+        rows, targets = deviation_rows(data.targets("train"), labelled)
     trainer = classifier_trainer(
-        None, encoded.rows["train"].take(labelled), data.targets("train")[labelled], encoded.rows["validation"],
-        data.targets("validation"), config.training, output_dir / "search", compute_metrics=validation_metrics,
-        checkpoints=False, model_init=model_init,
+        None, encoded.rows["train"].take(rows), targets, encoded.rows["validation"], data.targets("validation"),
+        config.training, output_dir / "search", compute_metrics=validation_metrics, checkpoints=False,
+        model_init=model_init, objective=config.fraud.objective,
     )
     return search(trainer, config.tune, "average_precision", greater_is_better=True)
 

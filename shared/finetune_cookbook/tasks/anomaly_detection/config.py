@@ -9,6 +9,8 @@ from finetune_cookbook.core.config import TuneConfig, setting
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.tabular.config import TabularRecipeConfig
 
+OBJECTIVES = ("classification", "deviation")
+
 
 @dataclass
 class FraudConfig:
@@ -34,6 +36,12 @@ class FraudConfig:
         "keeps the run whose validation average precision is highest (the rate is chosen per label budget and "
         "labelled subset). Empty: one run at training.learning_rate (pretrain.fine_tune_learning_rate for the "
         "pre-trained network).", default_factory=list
+    )
+    objective: str = setting(
+        "What the networks, pre-trained and from scratch alike, learn from the labels. `classification`: the "
+        "(class-weighted) cross-entropy on the labelled rows. `deviation`: DevNet's deviation loss on every "
+        "training row, the unlabelled ones taken for genuine, for as many steps as the labelled rows alone take.",
+        "classification"
     )
     keep: str = setting(
         "Which model `cookbook train` saves. `best`: the fine-tuned network or gradient-boosted trees on the "
@@ -62,6 +70,8 @@ class FraudConfig:
                               "reviews per expected fraud, such as 1.5.")
         if not all(0 < rate < 1 for rate in self.learning_rates):
             raise ConfigError(f"{where}: fraud.learning_rates are peak learning rates, such as [1.0e-4, 1.0e-3].")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"{where}: fraud.objective is {self.objective!r}; use one of {', '.join(OBJECTIVES)}.")
         if self.keep not in ("best", "network"):
             raise ConfigError(f"{where}: fraud.keep is {self.keep!r}; use best (the network or the trees, whichever "
                               "ranks validation better) or network.")
