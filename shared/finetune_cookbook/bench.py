@@ -17,6 +17,7 @@ import numpy as np
 from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import RecipeConfig
 from finetune_cookbook.core.flops import FLOPS_COUNTED, matmul_peak
+from finetune_cookbook.core.label_curve import budget_of
 from finetune_cookbook.core.measure import machine_description
 from finetune_cookbook.core.records import write_json
 from finetune_cookbook.core.training import mixed_precision
@@ -156,13 +157,14 @@ def speed_table(results: list[dict]) -> list[str]:
         "The speed-up divides the naive run's time per epoch (`training.speed: naive`) by the approach's, both from "
         "one benchmark run. Peak is the best square matrix multiply measured in the same run and precision.",
         "",
-        "| domain | dataset | approach | precision | epochs | s / epoch | speed-up vs naive | GFLOP/s | peak GFLOP/s "
-        "| share of peak |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| domain | dataset | approach | labels | precision | epochs | s / epoch | speed-up vs naive | GFLOP/s "
+        "| peak GFLOP/s | share of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in timed:
         spread = f" ± {r['seconds_per_epoch_std']}" if "seconds_per_epoch_std" in r else ""
-        lines.append(f"| {r['domain']} | {r['dataset']} | {r['approach']} | {r['precision']} | {r['epochs']} | "
+        lines.append(f"| {r['domain']} | {r['dataset']} | {r['approach']} | {budget_of(r):.0%} | {r['precision']} | "
+                     f"{r['epochs']} | "
                      f"{r['seconds_per_epoch']}{spread} | {r.get('speedup_vs_naive', '')} | {r['achieved_gflops']} | "
                      f"{r['peak_gflops']} | {r['peak_fraction']:.1%} |")
     lines += ["", f"FLOPs: {timed[0]['flops_counted']}."]
