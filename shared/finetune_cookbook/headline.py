@@ -158,7 +158,7 @@ def _saving(records: list[dict], metric: str) -> str:
     if saved.reference_score is None:
         return "no from-scratch run on every label"
     if saved.saving is None:
-        return f"none: scratch on 100% not reached by {saved.budgets[-1]:.0%}"
+        return f"none: below scratch on every label at each budget up to {saved.budgets[-1]:.0%}"
     how = ", interpolated" if saved.interpolated else ""
     return f"{saved.saving:.1f}x ({saved.matching_budget:.0%} of the labels{how})"
 

@@ -98,7 +98,7 @@ def test_labels_saved_are_read_from_the_curve_and_drawn_beside_the_others():
     records = _curve_records({0.1: 0.5, 0.25: 0.7, 0.5: 0.8, 1.0: 0.9}, {0.1: 0.3, 0.25: 0.4, 0.5: 0.5, 1.0: 0.6})
     assert labels_saved_cell(records, domain) == "5.7x (18% of the labels, interpolated)"
     behind = _curve_records({0.1: 0.5, 1.0: 0.55}, {0.1: 0.3, 1.0: 0.6})
-    assert labels_saved_cell(behind, domain) == "none: scratch on 100% not reached by 100%"
+    assert labels_saved_cell(behind, domain) == "none: below scratch on every label at each budget up to 100%"
     assert labels_saved_cell([r for r in records if "label_budget" not in r], domain) == "not measured yet"
     figure = label_curves_figure(records, [domain])
     axis = figure.axes[0]
