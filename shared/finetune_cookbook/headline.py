@@ -163,11 +163,11 @@ def _saving(records: list[dict], metric: str) -> str:
     return f"{saved.saving:.1f}x ({saved.matching_budget:.0%} of the labels{how})"
 
 
-def labels_saved_cell(results: list[dict], domain: Domain) -> str:
+def labels_saved_cell(results: list[dict], domain: Domain, points: list[dict] | None = None) -> str:
     """How many times fewer labels the fine-tuned model needs to match the model from scratch on every label,
-    at each of the domain's points (a k) where it has a curve."""
+    at each of the domain's points (a k; or only `points`) where it has a curve."""
     cells = []
-    for point in curve_points(domain):
+    for point in points or curve_points(domain):
         records = curve_records(results, domain, point)
         if has_curve(records):
             where = _point_name(point)

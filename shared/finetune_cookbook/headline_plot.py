@@ -102,8 +102,10 @@ def label_curves_figure(results: list[dict], domains: list[Domain]):
         ax.axis("off")
     for ax, (domain, records) in zip(axes.flat, curves):
         _panel(ax, [r for r in records if not r["approach"].endswith("_naive")], domain)
-        where = _point_name(curve_points(domain)[0])
+        shown = curve_points(domain)[0]
+        where = _point_name(shown)
+        saved = labels_saved_cell(results, domain, [shown]).removeprefix(f"{where}: " if where else "")
         ax.set_title(f"{domain.title}, {domain.dataset_title}{f' ({where})' if where else ''}\n"
-                     f"labels saved: {labels_saved_cell(results, domain)}", fontsize=9, wrap=True)
+                     f"labels saved: {saved}", fontsize=9, wrap=True)
     fig.tight_layout()
     return fig
