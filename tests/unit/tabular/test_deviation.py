@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 
+from finetune_cookbook.config import load_config
+from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.tabular.deviation import MARGIN, deviation_loss, deviation_rows, deviation_score
 
 
@@ -51,3 +54,8 @@ def test_unlabelled_rows_count_as_ordinary_beside_the_labelled_rows_repeated_to_
     assert seen.tolist() == [0] * 8 + [1, 0] * 4  # unlabelled frauds (2, 4, 9) count as ordinary
     every_label = deviation_rows(targets, np.arange(10))
     assert every_label[0].tolist() == list(range(10)) and every_label[1].tolist() == targets.tolist()
+
+
+def test_an_unknown_objective_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="fraud.objective is 'devnet'; use one of classification, deviation"):
+        load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", {"fraud": {"objective": "devnet"}})
