@@ -300,14 +300,17 @@ def build_trainer(
     loss=None,
 ) -> Trainer:
     """A Trainer with the recipe's loss weighting and early stopping (when checkpoints make it possible). `loss`,
-    a task's own `compute_loss_func`, replaces the (weighted) cross-entropy."""
+    given the recipe's class weights (None: equal), makes a task's own `compute_loss_func` in place of the
+    (weighted) cross-entropy."""
     callbacks = list(callbacks or [])
     if config.early_stopping_patience and args.load_best_model_at_end:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    if loss is None and config.class_weights == "balanced":
-        loss = weighted_cross_entropy(balanced_class_weights(train_label_ids, n_classes), config.label_smoothing)
-    elif loss is None and config.label_smoothing:
-        loss = weighted_cross_entropy(None, config.label_smoothing)
+    weights = balanced_class_weights(train_label_ids, n_classes) if config.class_weights == "balanced" else None
+    compute_loss = None
+    if loss is not None:
+        compute_loss = loss(weights)
+    elif weights is not None or config.label_smoothing:
+        compute_loss = weighted_cross_entropy(weights, config.label_smoothing)
     return OrderedEvalTrainer(
         model=model,
         model_init=model_init,
@@ -317,7 +320,7 @@ def build_trainer(
         data_collator=data_collator,
         processing_class=processing_class,
         compute_metrics=compute_metrics,
-        compute_loss_func=loss,
+        compute_loss_func=compute_loss,
         callbacks=callbacks,
         layer_decay=layer_decay,
     )

@@ -30,13 +30,7 @@ from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.progress import rows_of
-from finetune_cookbook.core.training import (
-    balanced_class_weights,
-    build_trainer,
-    checkpoint_to_resume,
-    global_batch,
-    training_arguments,
-)
+from finetune_cookbook.core.training import build_trainer, checkpoint_to_resume, global_batch, training_arguments
 from finetune_cookbook.tabular.columns import EncodedRows, TabularEncoder, clean_cells, without_empty_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData
@@ -259,10 +253,6 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
     # Few labelled rows make an epoch a step or two: evaluate (and checkpoint) ten times a run instead.
     steps = total_steps(len(train), training, min_steps)
     every = max(1, math.ceil(steps / 10))
-    loss = None
-    if objective == "deviation":
-        weights = balanced_class_weights(list(train_targets), 2) if training.class_weights == "balanced" else None
-        loss = deviation_loss(weights)
     args = training_arguments(training, output_dir, checkpoints=checkpoints, num_train_epochs=epochs,
                               load_best_model_at_end=False, train_sampling_strategy="random",
                               eval_strategy="steps" if checkpoints else "no", eval_steps=every,
@@ -270,7 +260,8 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
     return build_trainer(
         training, args, train_dataset=rows_dataset(train, train_targets),
         eval_dataset=rows_dataset(validation, validation_targets), train_label_ids=list(train_targets), n_classes=2,
-        model=model, model_init=model_init, compute_metrics=compute_metrics, callbacks=callbacks, loss=loss,
+        model=model, model_init=model_init, compute_metrics=compute_metrics, callbacks=callbacks,
+        loss=deviation_loss if objective == "deviation" else None,
     )
 
 

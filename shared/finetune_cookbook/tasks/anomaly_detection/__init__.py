@@ -29,7 +29,13 @@ from finetune_cookbook.core.saving import model_folder
 from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import CHECKPOINTS, FineTuneResult
 from finetune_cookbook.core.tuning import SearchResult, search
-from finetune_cookbook.tabular.columns import TabularEncoder, check_input_columns, flag_out_of_range, source_rows
+from finetune_cookbook.tabular.columns import (
+    EncodedRows,
+    TabularEncoder,
+    check_input_columns,
+    flag_out_of_range,
+    source_rows,
+)
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
 from finetune_cookbook.tabular.deviation import deviation_rows
@@ -175,6 +181,16 @@ def fit_trees(data: TabularData, config: RecipeConfig, encoded: Encoded, labelle
     return score_approach(name, data, config, score("test"), score("validation"), cost, len(labelled), seed=seed), model
 
 
+def training_rows(config: RecipeConfig, encoded: Encoded, targets: np.ndarray,
+                  labelled: np.ndarray) -> tuple[EncodedRows, np.ndarray]:
+    """The training rows a network learns from, and their targets: the labelled ones; for `fraud.objective`
+    `deviation`, the unlabelled ones too, as genuine, beside the labelled ones repeated (`deviation_rows`)."""
+    if config.fraud.objective == "deviation":
+        rows, seen = deviation_rows(targets, labelled)
+        return encoded.rows["train"].take(rows), seen
+    return encoded.rows["train"].take(labelled), np.asarray(targets)[labelled]
+
+
 def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained, labelled: np.ndarray,
             output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
             resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
@@ -188,10 +204,8 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     rates = config.fraud.learning_rates if training is None else []
     candidates = [dataclasses.replace(base, learning_rate=rate) for rate in rates] or [base]
     targets, validation = data.targets("train"), data.targets("validation")
-    with_unlabelled = None
-    if config.fraud.objective == "deviation":
-        rows, seen = deviation_rows(targets, labelled)
-        with_unlabelled = encoded.rows["train"].take(rows), seen
+    # The deviation objective trains on the unlabelled rows too; the probe still starts on the labelled ones.
+    with_unlabelled = training_rows(config, encoded, targets, labelled) if config.fraud.objective == "deviation" else None
     best = None
     for candidate in candidates:
         folder = output_dir if len(candidates) == 1 else Path(output_dir) / f"learning_rate_{candidate.learning_rate:g}"
@@ -334,11 +348,9 @@ def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResu
 
     # Trials train on the rows `fine_tune` trains on: the labelled ones, and beside them the unlabelled ones for the
     # deviation objective (a trial's epochs then pass over both, as `fine_tune` with the found settings does).
-    rows, targets = labelled, data.targets("train")[labelled]
-    if config.fraud.objective == "deviation":
-        rows, targets = deviation_rows(data.targets("train"), labelled)
+    rows, targets = training_rows(config, encoded, data.targets("train"), labelled)
     trainer = classifier_trainer(
-        None, encoded.rows["train"].take(rows), targets, encoded.rows["validation"], data.targets("validation"),
+        None, rows, targets, encoded.rows["validation"], data.targets("validation"),
         config.training, output_dir / "search", compute_metrics=validation_metrics, checkpoints=False,
         model_init=model_init, objective=config.fraud.objective,
     )
