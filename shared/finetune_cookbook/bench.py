@@ -67,6 +67,9 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
             "measured_at": when,
             "config": config.config_path,
         }
+        shares = [r.label_share for r in results if r.label_share is not None]
+        if shares:  # each seed's split differs a little, so its share of the labels too
+            record["label_share"] = round(float(np.mean(shares)), 4)
         if len(results) > 1:  # the sample standard deviation over seeds, and every seed's value
             record["metrics_std"] = {name: round(float(np.std(v, ddof=1)), 4) for name, v in values.items()}
             own_seeds = [r.seed for r in results]

@@ -22,6 +22,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 FINE_TUNED = "fine_tuned"
 NAIVE = "_naive"  # the suffix of a run trained the naive way (bench_naive), for speed only
 SETTING_FIELDS = ("examples_per_intent", "label_budget", "k")  # as bench.py keys its records
+CURVE_FIELDS = ("label_budget", "examples_per_intent")  # what a curve over labels runs along
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "roc_auc": "ROC-AUC", "average_precision": "AUPRC",
                 "lift": "lift", "ari": "ARI"}
 APPROACH_NAMES = {"tfidf_logreg": "TF-IDF + LR", "pixels_logreg": "pixels + LR", "frozen_embeddings_logreg": "frozen encoder + LR",
@@ -137,20 +138,22 @@ def _values(results: list[dict], domain: Domain, approach_of) -> tuple[str, set[
 
 
 def curve_points(domain: Domain) -> list[dict]:
-    """The domain's points without their label budget, once each: where a curve over labels is read (a k)."""
+    """The domain's points without their label budget or count per intent, once each: where a curve over labels
+    is read (a k)."""
     points = []
     for point in domain.points:
-        rest = {name: value for name, value in point.items() if name != "label_budget"}
+        rest = {name: value for name, value in point.items() if name not in CURVE_FIELDS}
         if rest not in points:
             points.append(rest)
     return points or [{}]
 
 
 def curve_records(results: list[dict], domain: Domain, point: dict | None = None) -> list[dict]:
-    """The domain's records over label budgets on its headline dataset, at `point` (a k; none by default)."""
+    """The domain's records over label budgets (or counts per intent) on its headline dataset, at `point` (a k;
+    none by default)."""
     point = point or {}
     return [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset
-            and all(r.get(name) == point.get(name) for name in SETTING_FIELDS if name != "label_budget")]
+            and all(r.get(name) == point.get(name) for name in SETTING_FIELDS if name not in CURVE_FIELDS)]
 
 
 def _saving(records: list[dict], metric: str) -> str:

@@ -107,3 +107,24 @@ def test_labels_saved_are_read_from_the_curve_and_drawn_beside_the_others():
     # the summary figure keeps showing every label's bars; the curve has its own figure
     summary = summary_figure(records, [domain]).axes[0]
     assert len(summary.patches) == 2
+
+
+def test_a_curve_over_examples_per_intent_is_read_through_its_share_of_the_labels():
+    from finetune_cookbook.headline import labels_saved_cell
+    from finetune_cookbook.headline_plot import label_curves_figure
+
+    domain = Domain(name="d", title="D", dataset="set", dataset_title="Set", metrics=["m"],
+                    points=[{"examples_per_intent": None}])
+    records = []
+    for approach, curve in (("fine_tuned", {5: 0.70, 20: 0.88, None: 0.93}), ("scratch", {5: 0.20, 20: 0.50, None: 0.85})):
+        for count, value in curve.items():
+            records.append({"domain": "d", "dataset": "set", "approach": approach, "metrics": {"m": value},
+                            "machine": "test machine", "train_seconds": 1.0, "examples_per_intent": count,
+                            "label_share": {5: 0.05, 20: 0.2, None: 1.0}[count]})
+    # 0.85 lies 15/18 of the way from 0.70 (5%) to 0.88 (20%): 17.5% of the labels
+    assert labels_saved_cell(records, domain) == "5.7x (18% of the labels, interpolated)"
+    older = [{k: v for k, v in r.items() if k != "label_share"} for r in records]  # written before shares were kept
+    assert labels_saved_cell(older, domain) == "not measured yet"
+    axis = label_curves_figure(records, [domain]).axes[0]
+    assert "5.7x" in axis.get_title()
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["5 per intent", "20 per intent", "all queries"]

@@ -27,6 +27,9 @@ class ApproachResult:
     setting: dict = field(default_factory=dict)
     seed: int | None = None  # where one benchmark run repeats an approach over seeds itself (labelled subsets)
     speed: object | None = field(default=None, repr=False)  # a Trainer run's `core.training.TrainingSpeed`
+    # The share of the training split's labels it learned from, where a benchmark cuts the labels other than by a
+    # label budget (a count per intent), so that the saving in labels reads the same way in every domain.
+    label_share: float | None = None
 
     @property
     def predictions(self) -> np.ndarray:

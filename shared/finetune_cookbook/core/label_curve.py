@@ -46,9 +46,12 @@ def curve_rows(results, budget: float) -> list[dict]:
 
 
 def budget_of(record: dict) -> float:
-    """A record's label budget; a record without one used every training label."""
-    budget = record.get("label_budget")
-    return FULL if budget is None else float(budget)
+    """A record's share of the training labels: its label budget, or else the share it recorded (a count per
+    intent's); a record with neither used every training label."""
+    for field_name in ("label_budget", "label_share"):
+        if record.get(field_name) is not None:
+            return float(record[field_name])
+    return FULL
 
 
 def has_curve(records: list[dict]) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from finetune_cookbook.bench import records, update_results
 from finetune_cookbook.core.compare import ApproachResult, confused_pairs
 from finetune_cookbook.core.config import DataConfig, RecipeConfig
+from finetune_cookbook.core.data import LABEL, LabelledData
 from finetune_cookbook.core.errors import DataError
 from finetune_cookbook.tasks.intent.bot import check_responses, clean_message, read_responses
 from finetune_cookbook.tasks.intent.fallback import answer_curve, choose_threshold, held_out_intents, operating_point
@@ -143,3 +144,22 @@ def test_benchmark_records_keep_each_learning_curve_point(tmp_path):
     assert {(r["examples_per_intent"], r["metrics"]["accuracy"]) for r in again if r["approach"] == "fine_tuned"} == {
         (None, 0.93), (10, 0.81)}
     assert "fine_tuned (examples_per_intent all)" in (tmp_path / "results.md").read_text()
+
+
+def test_each_curve_point_records_its_share_of_the_training_labels():
+    from finetune_cookbook.tasks import intent
+    from finetune_cookbook.tasks.intent import tagged, with_examples_per_intent
+
+    train = pd.DataFrame({"text": [f"q{i}" for i in range(30)], LABEL: ["a"] * 20 + ["b"] * 10})
+    data = LabelledData(splits={"train": train, "validation": train.head(2), "test": train.head(2)},
+                        labels=["a", "b"], report=None)
+    small = with_examples_per_intent(data, 5, seed=0)
+    share = intent.label_share(small, data)
+    assert share == pytest.approx(10 / 30)
+    config = RecipeConfig(domain="support_chatbot_intent", task="intent_classification",
+                          data=DataConfig(source="banking77", label_column="category"))
+    made = records(config, {0: [tagged(_result("fine_tuned", 0.8, None), 5, share), _result("tfidf", 0.7, None)],
+                            1: [tagged(_result("fine_tuned", 0.9, None), None, 0.5)]})
+    by_count = {r["examples_per_intent"]: r for r in made if r["approach"] == "fine_tuned"}
+    assert by_count[5]["label_share"] == pytest.approx(0.3333) and by_count[None]["label_share"] == 1.0
+    assert "label_share" not in next(r for r in made if r["approach"] == "tfidf")

@@ -380,12 +380,19 @@ def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int,
         train_output = trainer.train()
     result = tc.score_on_test(trainer, datasets, small, "few_shot", f"linear probe, then fine-tuned end to end on "
                             f"{examples_per_intent} queries per intent", cost, train_output)
-    return tagged(result, examples_per_intent)
+    return tagged(result, examples_per_intent, label_share(small, data))
 
 
-def tagged(result: ApproachResult, examples_per_intent: int | None) -> ApproachResult:
+def tagged(result: ApproachResult, examples_per_intent: int | None, share: float | None = None) -> ApproachResult:
+    """`result` keyed by its examples per intent (None: all), with the share of the training labels it used."""
     result.setting = {"examples_per_intent": examples_per_intent}
+    result.label_share = 1.0 if examples_per_intent is ALL_EXAMPLES else share
     return result
+
+
+def label_share(small: LabelledData, data: LabelledData) -> float:
+    """The share of `data`'s training queries that `small` keeps."""
+    return len(small.splits["train"]) / len(data.splits["train"])
 
 
 def curve_training(config: RecipeConfig, train_rows: int, training: TrainingConfig | None = None) -> TrainingConfig:
@@ -410,11 +417,12 @@ def learning_curve(data: LabelledData, config: RecipeConfig, counts: list[int], 
     for count in counts:
         small = with_examples_per_intent(data, count, config.training.seed)
         training = curve_training(config, len(small.splits["train"]))
-        results += [tagged(r, count) for r in tc.baselines(small, config)]
-        results.append(tagged(scratch_baseline(small, config, training=training), count))
+        share = label_share(small, data)
+        results += [tagged(r, count, share) for r in tc.baselines(small, config)]
+        results.append(tagged(scratch_baseline(small, config, training=training), count, share))
         folder = Path(output_dir) / f"curve-{count}"
         run = tc.fine_tune(small, config, folder, training=training)
-        results.append(tagged(run.result, count))
+        results.append(tagged(run.result, count, share))
         if count in few_shot_counts:
             results.append(earlier.get(count) or few_shot(data, config, count, folder / "few-shot"))
     return results
