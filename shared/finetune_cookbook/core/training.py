@@ -135,8 +135,9 @@ class OrderedEvalTrainer(Trainer):
     rate layer by layer (`layer_decay`).
 
     With `train_sampling_strategy="group_by_length"`, transformers 5 also groups evaluation batches by length,
-    in a shuffled order, so `predict(test).predictions[i]` would not belong to `test[i]`. Training keeps its
-    length-grouped batches; evaluation on one process reads the data in order.
+    in a shuffled order, so `predict(test).predictions[i]` would not belong to `test[i]`. Here evaluation on one
+    process reads tokenised texts longest first (`length_sorted`), so a batch is not padded to its one long text,
+    and `predict` puts the rows back in the dataset's order; other data, and a naive run, is read in order.
     """
 
     def __init__(self, *args, layer_decay: float | None = None, **kwargs):
@@ -165,7 +166,20 @@ class OrderedEvalTrainer(Trainer):
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
             return None  # the DataLoader's default; accelerate shards it in order across processes
-        return SequentialSampler(eval_dataset)
+        return self._eval_order(eval_dataset) or SequentialSampler(eval_dataset)
+
+    def _eval_order(self, dataset) -> list[int] | None:
+        if self.args.train_sampling_strategy != "group_by_length" or self.args.world_size > 1:
+            return None
+        return length_sorted(dataset)
+
+    def predict(self, test_dataset, *args, **kwargs):
+        output = super().predict(test_dataset, *args, **kwargs)
+        order = self._eval_order(test_dataset)
+        if order is None:
+            return output
+        return output._replace(predictions=in_dataset_order(output.predictions, order),
+                               label_ids=in_dataset_order(output.label_ids, order))
 
     def create_optimizer(self, model=None):
         if self.optimizer is None and self.layer_decay:
@@ -173,6 +187,25 @@ class OrderedEvalTrainer(Trainer):
             self.optimizer = layer_decay_adamw(self.model, self.args, self.layer_decay)  # parameters shared with a wrapper
             return self.optimizer
         return super().create_optimizer(model)
+
+
+def length_sorted(dataset) -> list[int] | None:
+    """A tokenised dataset's positions, longest text first (ties in order); None for data without `input_ids`."""
+    if "input_ids" not in (getattr(dataset, "column_names", None) or ()):
+        return None
+    lengths = np.array([len(ids) for ids in dataset["input_ids"]])
+    return np.argsort(-lengths, kind="stable").tolist()
+
+
+def in_dataset_order(values, order: list[int]):
+    """Rows read in `order` (an array, or a tuple of them, or None) put back at their positions in the dataset."""
+    if values is None:
+        return None
+    if isinstance(values, (tuple, list)):
+        return type(values)(in_dataset_order(v, order) for v in values)
+    restored = np.empty_like(values)
+    restored[np.asarray(order)] = values
+    return restored
 
 
 class EpochSeededLengthGroups(LengthGroupedSampler):

@@ -33,3 +33,34 @@ def test_the_global_batch_counts_every_process(monkeypatch):
     assert global_batch(TrainingConfig(batch_size=8)) == 32
     monkeypatch.delenv("WORLD_SIZE")
     assert global_batch(TrainingConfig(batch_size=8)) == 8
+
+
+def test_evaluation_reads_texts_longest_first_and_predict_gives_them_back_in_order(tmp_path):
+    from datasets import Dataset
+    from finetune_cookbook.core.training import OrderedEvalTrainer, length_sorted
+    from transformers import TrainingArguments
+
+    class Echo(torch.nn.Module):  # its "logits" are each row's first token id and length, to trace the rows
+        def forward(self, input_ids, attention_mask, labels=None):
+            logits = torch.stack([input_ids[:, 0].float(), attention_mask.sum(1).float()], dim=1)
+            return {"loss": logits.sum() * 0, "logits": logits}
+
+    ids = [[7, 1], [8, 1, 1, 1, 1], [9], [10, 1, 1], [11, 1, 1, 1, 1, 1, 1]]
+    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids], "labels": [0] * 5})
+    assert length_sorted(dataset) == [4, 1, 3, 0, 2]
+    seen = []
+
+    def collate(rows):
+        seen.append(max(len(r["input_ids"]) for r in rows))
+        width = seen[-1]
+        pad = lambda name: torch.tensor([r[name] + [0] * (width - len(r[name])) for r in rows])  # noqa: E731
+        return {"input_ids": pad("input_ids"), "attention_mask": pad("attention_mask"),
+                "labels": torch.tensor([r["labels"] for r in rows])}
+
+    for strategy, widths in (("group_by_length", [7, 3, 1]), ("random", [5, 3, 7])):
+        seen.clear()
+        args = TrainingArguments(str(tmp_path / strategy), per_device_eval_batch_size=2, use_cpu=True,
+                                 train_sampling_strategy=strategy, report_to=[])
+        logits = OrderedEvalTrainer(model=Echo(), args=args, data_collator=collate).predict(dataset).predictions
+        assert seen == widths  # longest first: each batch is padded only as far as its own texts
+        assert logits[:, 0].tolist() == [7, 8, 9, 10, 11] and logits[:, 1].tolist() == [2, 5, 1, 3, 7]
