@@ -1,8 +1,8 @@
 """Speed work, measured before it is kept: `cookbook bench-speed`.
 
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
-process: the attention kernel, thread settings, `torch.compile`, channels-last images, and caching the tokenised
-texts or the frozen features. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
+process: thread settings, `torch.compile`, channels-last images, and caching the tokenised texts or the frozen
+features. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
 `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
 """
 
@@ -83,11 +83,7 @@ def text_candidates(config_path: str) -> list[dict]:
     model = task.load_classifier(config.model.name, data.labels, 0, config.search_dirs)
     found = []
     threads = torch.get_num_threads()
-    fused_attention = _train_steps(model, batches, precision)  # transformers' default attention, sdpa
-    model = task.with_training_attention(model, config.training)  # the recipe as it is
     base = _train_steps(model, batches, precision)
-    found.append(_candidate("text", f"attention as plain matrix multiplies ({model.config._attn_implementation}) "
-                                    "instead of PyTorch's fused kernel (sdpa)", "a training step", fused_attention, base))
     steps_per_epoch = int(np.ceil(len(data.splits["train"]) / config.training.batch_size))
     epoch = base * steps_per_epoch
     for n in sorted({1, threads} - {threads}):

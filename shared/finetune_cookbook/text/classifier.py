@@ -3,7 +3,6 @@ fine-tuning, search and prediction. The tasks add their own data checks, cards a
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,6 @@ from finetune_cookbook.core.training import (
     build_trainer,
     checkpoint_to_resume,
     timed_training,
-    torch_device,
     training_arguments,
 )
 from finetune_cookbook.core.tuning import SearchResult, search
@@ -166,27 +164,10 @@ def padding_collator(tokenizer, training: TrainingConfig, max_length: int) -> Da
     return DataCollatorWithPadding(tokenizer)
 
 
-def with_training_attention(model, training: TrainingConfig):
-    """The model computing attention as a tuned run on a CPU trains fastest: in plain matrix multiplies
-    (`eager`). PyTorch's fused CPU kernel (`sdpa`, the default) has a slow backward pass on short texts
-    (`cookbook bench-speed` times both). The saved model does not keep the choice; a naive run, and any run on a
-    GPU, keeps the default."""
-    if model is not None and training.speed == "tuned" and torch_device() == "cpu":
-        model.set_attn_implementation("eager")
-    return model
-
-
 def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
                  model=None, model_init=None, callbacks=None):
     """The Trainer for `data` with a fresh classifier (`model`, or `model_init` for a search), and the
     tokenized splits it reads."""
-    model = with_training_attention(model, training)
-    if model_init is not None:
-        make_model = model_init
-
-        @functools.wraps(make_model)  # the Trainer reads whether it takes the trial from the signature
-        def model_init(*trial):
-            return with_training_attention(make_model(*trial), training)
     tokenizer = load_tokenizer(config)
     datasets = tokenize(data, tokenizer, config.model.max_length)
     train_dataset = datasets["train"]
