@@ -1,8 +1,8 @@
 """Speed work, measured before it is kept: `cookbook bench-speed`.
 
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
-process: thread settings, `torch.compile`, channels-last images, and caching the tokenised texts or the frozen
-features. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
+process: the attention kernel, thread settings, `torch.compile`, channels-last images, and caching the tokenised
+texts or the frozen features. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
 `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
 """
 
@@ -84,6 +84,7 @@ def text_candidates(config_path: str) -> list[dict]:
     found = []
     threads = torch.get_num_threads()
     base = _train_steps(model, batches, precision)
+    found.append(_eager_attention(task, config, data, batches, precision, base))
     steps_per_epoch = int(np.ceil(len(data.splits["train"]) / config.training.batch_size))
     epoch = base * steps_per_epoch
     for n in sorted({1, threads} - {threads}):
@@ -105,6 +106,15 @@ def text_candidates(config_path: str) -> list[dict]:
                                  f"{tokenise_seconds:.2f} s, once per run"))
     found.append(_frozen_features(task, data, config, epoch))
     return found
+
+
+def _eager_attention(task, config, data, batches, precision: str, base: float) -> dict:
+    """transformers' default attention is PyTorch's fused kernel (sdpa), whose CPU backward is slow on short texts
+    when attention dropout is off; training with dropout takes its plain path, close to the eager one."""
+    model = task.load_classifier(config.model.name, data.labels, 0, config.search_dirs)
+    model.set_attn_implementation("eager")
+    return _candidate("text", "attention as plain matrix multiplies (eager) instead of PyTorch's fused kernel (sdpa)",
+                      "a training step", base, _train_steps(model, batches, precision))
 
 
 def _frozen_features(task, data, config, epoch: float) -> dict:
