@@ -458,3 +458,13 @@ def test_the_deviation_objective_trains_on_the_unlabelled_rows_too_for_the_label
         assert seen["frauds"] > data.targets("train")[labelled].sum()  # the labelled frauds, repeated
         assert run.trainer.state.global_step == pretraining.total_steps(len(labelled), config.training, 12)
         assert np.isfinite(run.result.probabilities).all() and run.result.metrics["roc_auc"] > 0
+
+
+def test_the_sample_s_benchmark_runs_the_recipe_as_it_is_over_more_labelled_subsets():
+    import dataclasses
+
+    recipe, bench = load_config(RECIPE), load_config(RECIPE.with_name("bench_card_sample.yaml"))
+    assert len(bench.fraud.budget_seeds) >= 5 > len(recipe.fraud.budget_seeds)
+    for section in ("data", "tabular", "pretrain", "training"):
+        assert getattr(bench, section) == getattr(recipe, section), section
+    assert dataclasses.replace(bench.fraud, budget_seeds=recipe.fraud.budget_seeds) == recipe.fraud
