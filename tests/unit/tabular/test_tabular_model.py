@@ -288,6 +288,7 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
 
     import numpy as np
 
+    from finetune_cookbook.core.measure import Measurement
     from finetune_cookbook.tasks import anomaly_detection
 
     config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
@@ -300,15 +301,15 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
         rate = args[6].learning_rate
         tried.append((from_pretrained, rate))
         return (SimpleNamespace(rate=rate, config=SimpleNamespace()), SimpleNamespace(state=SimpleNamespace(global_step=3)),
-                None)
+                Measurement(2.0, 100.0 * len(tried)))
 
     monkeypatch.setattr(anomaly_detection, "fit_classifier", fit)
     monkeypatch.setattr(anomaly_detection, "positive_scores",
                         lambda model, rows: good if model.rate == 1.0e-3 else good[::-1])
     seen = {}
     monkeypatch.setattr(anomaly_detection, "score_approach",
-                        lambda name, data, config, test, valid, *a, **k: seen.setdefault(name, SimpleNamespace(
-                            metrics={"threshold": 0.5}, validation=valid)))
+                        lambda name, data, config, test, valid, cost, rows_seen, **k: seen.setdefault(name, SimpleNamespace(
+                            metrics={"threshold": 0.5}, validation=valid, cost=cost, rows_seen=rows_seen)))
     rows = SimpleNamespace(take=lambda index: None)
     data = SimpleNamespace(targets=lambda split: validation)
     encoded = SimpleNamespace(rows={"train": rows, "validation": None, "test": None})
@@ -317,4 +318,7 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
                                          from_pretrained=from_pretrained, seed=1)
         assert done.result.metrics["learning_rate"] == 1.0e-3
         assert done.result.validation is good
+        # what the network cost is every rate's training: 3 runs of 2 s, 3 steps of 64 rows each
+        assert done.result.cost.seconds == 6.0 and done.result.rows_seen == 3 * 3 * config.training.batch_size
+        assert done.result.cost.peak_memory_mb == 100.0 * len(tried)
     assert sorted(tried) == sorted((p, r) for p in (True, False) for r in (1.0e-4, 1.0e-3, 3.0e-4))

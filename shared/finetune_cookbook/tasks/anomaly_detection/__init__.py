@@ -206,7 +206,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     targets, validation = data.targets("train"), data.targets("validation")
     # The deviation objective trains on the unlabelled rows too; the probe still starts on the labelled ones.
     with_unlabelled = training_rows(config, encoded, targets, labelled) if config.fraud.objective == "deviation" else None
-    best = None
+    best, spent, seen = None, Measurement(), 0  # the run's cost is every rate's training, not the kept one's only
     for candidate in candidates:
         folder = output_dir if len(candidates) == 1 else Path(output_dir) / f"learning_rate_{candidate.learning_rate:g}"
         # An interrupted run resumes the rates it had reached and starts the others; the first rate without a
@@ -218,14 +218,15 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             resume=resume and (started or candidate is candidates[0]), callbacks=callbacks, checkpoints=checkpoints,
             objective=config.fraud.objective, with_unlabelled=with_unlabelled, steps_of_labelled=training is None,
         )
+        spent = Measurement(spent.seconds + cost.seconds, max(spent.peak_memory_mb, cost.peak_memory_mb))
+        seen += trainer.state.global_step * candidate.batch_size
         scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
         found = ranking_metrics(validation, scores["validation"])["average_precision"]
         if best is None or found > best[0]:  # a tie keeps the lower rate: nearer the start
-            best = (found, candidate, model, trainer, scores, cost)
-    found, candidate, model, trainer, scores, cost = best
+            best = (found, candidate, model, trainer, scores)
+    found, candidate, model, trainer, scores = best
     name = "fine_tuned" if from_pretrained else "scratch"
-    seen = trainer.state.global_step * candidate.batch_size
-    result = score_approach(name, data, config, scores["test"], scores["validation"], cost, seen, seed=seed)
+    result = score_approach(name, data, config, scores["test"], scores["validation"], spent, seen, seed=seed)
     result.metrics["learning_rate"] = candidate.learning_rate  # the rate validation chose
     threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
