@@ -2,18 +2,21 @@
 
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
 process: the attention kernel, thread settings, `torch.compile`, channels-last images, and caching the tokenised
-texts or the frozen features. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
-`benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
+texts or the frozen features; and where a tuned epoch's time goes. A candidate pays when it saves at least `PAYS` of
+the time it targets. Writes `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import TrainerCallback
 
 from finetune_cookbook.config import load_config
 from finetune_cookbook.core.measure import machine_description
@@ -147,6 +150,60 @@ def image_candidates(config_path: str) -> list[dict]:
                        channels_last)]
 
 
+class EpochParts(TrainerCallback):
+    """Where a training run's wall time goes: the steps (the optimiser's share of them apart), evaluation after
+    each epoch, and the checkpoint written after it."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(("steps", "optimiser", "evaluation", "checkpoint"), 0.0)
+        self.started: dict[str, float] = {}
+
+    def _since(self, mark: str) -> float:
+        return time.perf_counter() - self.started[mark]
+
+    def _mark(self, mark: str) -> None:
+        self.started[mark] = time.perf_counter()
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._mark("step")
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        self._mark("optimiser")
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        self.seconds["optimiser"] += self._since("optimiser")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.seconds["steps"] += self._since("step")
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self._mark("evaluation")
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self.seconds["evaluation"] += self._since("evaluation")
+        self._mark("checkpoint")
+
+    def on_save(self, args, state, control, **kwargs):
+        self.seconds["checkpoint"] += self._since("checkpoint")
+
+
+def epoch_parts(config_path: str, epochs: int = 2) -> dict:
+    """The text recipe's tuned fine-tune for `epochs` epochs (early stopping off), its wall time per epoch split
+    into steps, evaluation and checkpoint, and the rest (the Trainer's own work between them)."""
+    config = load_config(config_path)
+    task = get_task(config.task)
+    data = task.load_data(config)
+    training = dataclasses.replace(config.training, epochs=epochs, early_stopping_patience=None, speed="tuned")
+    parts = EpochParts()
+    with tempfile.TemporaryDirectory(prefix="cookbook-epoch-parts-") as folder:
+        run = task.fine_tune(data, config, folder, training=training, callbacks=[parts])
+    per_epoch = {name: round(seconds / epochs, 2) for name, seconds in parts.seconds.items()}
+    total = run.result.speed.seconds / epochs
+    per_epoch["other"] = round(total - per_epoch["steps"] - per_epoch["evaluation"] - per_epoch["checkpoint"], 2)
+    return {"config": config_path, "epochs": epochs, "precision": run.result.speed.precision,
+            "seconds_per_epoch": round(total, 2), "parts": per_epoch}
+
+
 def _candidate(domain: str, what: str, of: str, before: float, after: float, note: str = "") -> dict:
     saved = 1 - after / before
     return {"domain": domain, "candidate": what, "time_of": of, "seconds_before": round(before, 3),
@@ -155,8 +212,9 @@ def _candidate(domain: str, what: str, of: str, before: float, after: float, not
 
 def bench_speed(text_config: str, image_config: str, results_dir: str | Path) -> list[dict]:
     found = text_candidates(text_config) + image_candidates(image_config)
+    epoch = epoch_parts(text_config)
     record = {"machine": machine_description(), "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
-              "configs": [text_config, image_config], "pays_at": PAYS, "candidates": found}
+              "configs": [text_config, image_config], "pays_at": PAYS, "candidates": found, "epoch_parts": epoch}
     results_dir = Path(results_dir)
     write_json(results_dir / "speed_candidates.json", record)
     lines = ["# Speed candidates, measured", "",
@@ -167,5 +225,10 @@ def bench_speed(text_config: str, image_config: str, results_dir: str | Path) ->
              "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {c['domain']} | {c['candidate']} | {c['time_of']} | {c['seconds_before']} | {c['seconds_after']} | "
               f"{c['saved']:.1%} | {'yes' if c['pays'] else 'no'} | {c['note']} |" for c in found]
+    lines += ["", f"Where a tuned epoch of `{epoch['config']}` goes ({epoch['precision']}, {epoch['epochs']} epochs, "
+              f"seconds per epoch; the optimiser's time is part of the steps'):", "",
+              "| steps | of which the optimiser | evaluation | checkpoint | other | epoch |", "|---|---|---|---|---|---|",
+              "| {steps} | {optimiser} | {evaluation} | {checkpoint} | {other} | ".format(**epoch["parts"])
+              + f"{epoch['seconds_per_epoch']} |"]
     (results_dir / "speed_candidates.md").write_text("\n".join(lines) + "\n")
     return found
