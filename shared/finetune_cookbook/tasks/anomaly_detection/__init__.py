@@ -195,9 +195,8 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
             resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
     """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start), at each
-    of `fraud.learning_rates`, keeping the run that ranks the validation rows best. On the card sample a fixed
-    rate of 1e-4 left the pre-trained network below the one from scratch at 20% and 100% of the labels; 1e-3 put
-    it above, and validation told the two apart. Both networks choose among the same rates."""
+    of `fraud.learning_rates`, keeping the run that ranks the validation rows best. Both networks choose among the
+    same rates, so neither is compared at a rate that suits only the other."""
     # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
     min_steps = 0 if training is not None else config.fraud.min_steps
     base = labelled_training(config, training, from_pretrained, seed)
