@@ -25,7 +25,7 @@ from finetune_cookbook.core.data import LABEL, LabelledData
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.metrics import roc_auc
 from finetune_cookbook.core.records import write_json
-from finetune_cookbook.core.training import answering_in_fp32
+from finetune_cookbook.core.training import answering_in_fp32, evaluation_order, in_dataset_order
 
 HALVES_SEED = 0  # the halves of a fold that choose and score the epoch: fixed, so every config gets the same ones
 
@@ -57,8 +57,11 @@ class ValidationHistory(TrainerCallback):
                 with answering_in_fp32(model):
                     for seen, view in zip(per_view, self.views):
                         seen.append(probabilities(view(inputs)))
-        self.plain.append(np.concatenate(plain).astype(np.float64))
-        self.averaged.append(np.mean([np.concatenate(seen).astype(np.float64) for seen in per_view], axis=0))
+        # The batches come as the trainer reads them (texts longest first in a tuned run): back to the rows' order.
+        order = evaluation_order(args, eval_dataloader.dataset)
+        self.plain.append(in_dataset_order(np.concatenate(plain).astype(np.float64), order))
+        averaged = np.mean([np.concatenate(seen).astype(np.float64) for seen in per_view], axis=0)
+        self.averaged.append(in_dataset_order(averaged, order))
         model.train(was_training)
         torch.set_rng_state(random_state)
 

@@ -142,6 +142,7 @@ class OrderedEvalTrainer(Trainer):
 
     def __init__(self, *args, layer_decay: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.evaluated_order: list[int] | None = None
         self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
 
     def train(self, *args, **kwargs):
@@ -166,18 +167,13 @@ class OrderedEvalTrainer(Trainer):
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or not hasattr(eval_dataset, "__len__") or self.args.world_size > 1:
             return None  # the DataLoader's default; accelerate shards it in order across processes
-        return self._eval_order(eval_dataset) or SequentialSampler(eval_dataset)
-
-    def _eval_order(self, dataset) -> list[int] | None:
-        if self.args.train_sampling_strategy != "group_by_length" or self.args.world_size > 1:
-            return None
-        return length_sorted(dataset)
+        self.evaluated_order = evaluation_order(self.args, eval_dataset)  # what `predict` undoes
+        return self.evaluated_order or SequentialSampler(eval_dataset)
 
     def predict(self, test_dataset, *args, **kwargs):
+        self.evaluated_order = None
         output = super().predict(test_dataset, *args, **kwargs)
-        order = self._eval_order(test_dataset)
-        if order is None:
-            return output
+        order, self.evaluated_order = self.evaluated_order, None
         return output._replace(predictions=in_dataset_order(output.predictions, order),
                                label_ids=in_dataset_order(output.label_ids, order))
 
@@ -189,6 +185,15 @@ class OrderedEvalTrainer(Trainer):
         return super().create_optimizer(model)
 
 
+def evaluation_order(args: TrainingArguments, dataset) -> list[int] | None:
+    """The order an `OrderedEvalTrainer` reads `dataset` in to evaluate: tokenised texts longest first in a
+    length-grouped run on one process whose predictions come back as one array; None (in order) otherwise. A
+    callback that reads the evaluation batches puts them back in order with it (`in_dataset_order`)."""
+    if args.train_sampling_strategy != "group_by_length" or args.world_size > 1 or not args.eval_do_concat_batches:
+        return None
+    return length_sorted(dataset)
+
+
 def length_sorted(dataset) -> list[int] | None:
     """A tokenised dataset's positions, longest text first (ties in order); None for data without `input_ids`."""
     if "input_ids" not in (getattr(dataset, "column_names", None) or ()):
@@ -197,12 +202,13 @@ def length_sorted(dataset) -> list[int] | None:
     return np.argsort(-lengths, kind="stable").tolist()
 
 
-def in_dataset_order(values, order: list[int]):
-    """Rows read in `order` (an array, or a tuple of them, or None) put back at their positions in the dataset."""
-    if values is None:
-        return None
-    if isinstance(values, (tuple, list)):
-        return type(values)(in_dataset_order(v, order) for v in values)
+def in_dataset_order(values, order: list[int] | None):
+    """Rows read in `order` (an array, or a tuple of them, or None) put back at their positions in the dataset;
+    with no `order` (read in order), `values` as they are."""
+    if values is None or order is None:
+        return values
+    if isinstance(values, tuple):
+        return tuple(in_dataset_order(v, order) for v in values)
     restored = np.empty_like(values)
     restored[np.asarray(order)] = values
     return restored

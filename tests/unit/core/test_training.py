@@ -46,7 +46,7 @@ def test_evaluation_reads_texts_longest_first_and_predict_gives_them_back_in_ord
             return {"loss": logits.sum() * 0, "logits": logits}
 
     ids = [[7, 1], [8, 1, 1, 1, 1], [9], [10, 1, 1], [11, 1, 1, 1, 1, 1, 1]]
-    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids], "labels": [0] * 5})
+    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids], "labels": [0, 1, 2, 3, 4]})
     assert length_sorted(dataset) == [4, 1, 3, 0, 2]
     seen = []
 
@@ -61,6 +61,65 @@ def test_evaluation_reads_texts_longest_first_and_predict_gives_them_back_in_ord
         seen.clear()
         args = TrainingArguments(str(tmp_path / strategy), per_device_eval_batch_size=2, use_cpu=True,
                                  train_sampling_strategy=strategy, report_to=[])
-        logits = OrderedEvalTrainer(model=Echo(), args=args, data_collator=collate).predict(dataset).predictions
+        output = OrderedEvalTrainer(model=Echo(), args=args, data_collator=collate).predict(dataset)
         assert seen == widths  # longest first: each batch is padded only as far as its own texts
+        logits = output.predictions
         assert logits[:, 0].tolist() == [7, 8, 9, 10, 11] and logits[:, 1].tolist() == [2, 5, 1, 3, 7]
+        assert output.label_ids.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_evaluation_order_is_undone_for_every_output_and_only_where_it_was_applied():
+    import numpy as np
+    from datasets import Dataset
+    from finetune_cookbook.core.training import evaluation_order, in_dataset_order
+    from transformers import TrainingArguments
+
+    read = np.array([[40], [10], [30], [0], [20]])  # rows 4, 1, 3, 0, 2 of the dataset, as read
+    order = [4, 1, 3, 0, 2]
+    logits, hidden = in_dataset_order((read, read * 2), order)
+    assert logits[:, 0].tolist() == [0, 10, 20, 30, 40] and hidden[:, 0].tolist() == [0, 20, 40, 60, 80]
+    assert in_dataset_order(None, order) is None and in_dataset_order(read, None) is read
+
+    texts = Dataset.from_dict({"input_ids": [[1], [1, 1, 1], [1, 1]]})
+    images = Dataset.from_dict({"pixel_values": [[0.0], [1.0], [2.0]]})
+    tuned = TrainingArguments("unused", train_sampling_strategy="group_by_length", use_cpu=True, report_to=[])
+    assert evaluation_order(tuned, texts) == [1, 2, 0]
+    assert evaluation_order(tuned, images) is None  # nothing to group: read in order
+    naive = TrainingArguments("unused", train_sampling_strategy="random", use_cpu=True, report_to=[])
+    assert evaluation_order(naive, texts) is None
+    per_batch = TrainingArguments("unused", train_sampling_strategy="group_by_length", eval_do_concat_batches=False,
+                                  use_cpu=True, report_to=[])
+    assert evaluation_order(per_batch, texts) is None  # a list of batches cannot be put back in order
+
+
+def test_a_callback_reading_the_validation_batches_gets_its_rows_back_in_order(tmp_path):
+    from datasets import Dataset
+    from finetune_cookbook.core.crossval import ValidationHistory
+    from finetune_cookbook.core.training import OrderedEvalTrainer
+    from transformers import TrainingArguments
+
+    class Scores(torch.nn.Module):  # a row's score for class 1 grows with its first token id
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))  # the callback finds the device by a parameter
+
+        def forward(self, input_ids, attention_mask, labels=None):
+            logits = torch.stack([torch.zeros(len(input_ids)), input_ids[:, 0].float() / 10], dim=1)
+            return {"loss": logits.sum() * 0, "logits": logits}
+
+    ids = [[1, 0, 0], [2], [3, 0, 0, 0, 0], [4, 0]]
+    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids], "labels": [0] * 4})
+
+    def collate(rows):
+        width = max(len(r["input_ids"]) for r in rows)
+        pad = lambda name: torch.tensor([r[name] + [0] * (width - len(r[name])) for r in rows])  # noqa: E731
+        return {"input_ids": pad("input_ids"), "attention_mask": pad("attention_mask"),
+                "labels": torch.tensor([r["labels"] for r in rows])}
+
+    history = ValidationHistory([lambda inputs: inputs])
+    args = TrainingArguments(str(tmp_path), per_device_eval_batch_size=2, use_cpu=True, report_to=[],
+                             train_sampling_strategy="group_by_length")
+    OrderedEvalTrainer(model=Scores(), args=args, data_collator=collate, eval_dataset=dataset,
+                       callbacks=[history]).evaluate()
+    assert history.plain[0][:, 1].argsort().tolist() == [0, 1, 2, 3]  # rows 1 to 4, in the dataset's order
+    assert history.averaged[0][:, 1].argsort().tolist() == [0, 1, 2, 3]
