@@ -166,7 +166,8 @@ def speed_table(results: list[dict]) -> list[str]:
     ]
     for r in timed:
         spread = f" ± {r['seconds_per_epoch_std']}" if "seconds_per_epoch_std" in r else ""
-        lines.append(f"| {r['domain']} | {r['dataset']} | {r['approach']} | {budget_of(r):.0%} | {r['precision']} | "
+        labels = "n/a" if (share := budget_of(r)) is None else f"{share:.0%}"
+        lines.append(f"| {r['domain']} | {r['dataset']} | {r['approach']} | {labels} | {r['precision']} | "
                      f"{r['epochs']} | "
                      f"{r['seconds_per_epoch']}{spread} | {r.get('speedup_vs_naive', '')} | {r['achieved_gflops']} | "
                      f"{r['peak_gflops']} | {r['peak_fraction']:.1%} |")

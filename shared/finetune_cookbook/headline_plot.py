@@ -86,7 +86,7 @@ def domain_curve(results: list[dict], domain: Domain) -> list[dict]:
     one used every label), or else examples per intent; empty where the domain has none yet."""
     records = curve_records(results, domain, curve_points(domain)[0])
     if has_curve(records):
-        return [{**r, "label_budget": budget_of(r)} for r in records]
+        return [{**r, "label_budget": budget} for r in records if (budget := budget_of(r)) is not None]
     records = [r for r in results if r["domain"] == domain.name and r["dataset"] == domain.dataset]
     return records if any(r.get("examples_per_intent") is not None for r in records) else []
 

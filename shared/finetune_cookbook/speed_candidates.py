@@ -180,16 +180,21 @@ class EpochParts(TrainerCallback):
         self._mark("evaluation")
 
     def on_evaluate(self, args, state, control, **kwargs):
-        self.seconds["evaluation"] += self._since("evaluation")
-        self._mark("checkpoint")
+        if "evaluation" in self.started:  # an evaluation between epochs only (epoch_parts evaluates at their ends)
+            self.seconds["evaluation"] += self._since("evaluation")
+            self._mark("checkpoint")
 
     def on_save(self, args, state, control, **kwargs):
-        self.seconds["checkpoint"] += self._since("checkpoint")
+        if "checkpoint" in self.started:
+            self.seconds["checkpoint"] += self._since("checkpoint")
+        self.started.pop("evaluation", None)
+        self.started.pop("checkpoint", None)
 
 
 def epoch_parts(config_path: str, epochs: int = 2) -> dict:
     """The text recipe's tuned fine-tune for `epochs` epochs (early stopping off), its wall time per epoch split
-    into steps, evaluation and checkpoint, and the rest (the Trainer's own work between them)."""
+    into steps, evaluation and checkpoint, and the rest: reading and padding the batches, logging, and loading
+    the best epoch's weights at the end."""
     config = load_config(config_path)
     task = get_task(config.task)
     data = task.load_data(config)
@@ -197,10 +202,11 @@ def epoch_parts(config_path: str, epochs: int = 2) -> dict:
     parts = EpochParts()
     with tempfile.TemporaryDirectory(prefix="cookbook-epoch-parts-") as folder:
         run = task.fine_tune(data, config, folder, training=training, callbacks=[parts])
-    per_epoch = {name: round(seconds / epochs, 2) for name, seconds in parts.seconds.items()}
-    total = run.result.speed.seconds / epochs
+    done = run.result.speed.epochs or epochs  # fewer where `training.max_steps` stops the run early
+    per_epoch = {name: round(seconds / done, 2) for name, seconds in parts.seconds.items()}
+    total = run.result.speed.seconds / done
     per_epoch["other"] = round(total - per_epoch["steps"] - per_epoch["evaluation"] - per_epoch["checkpoint"], 2)
-    return {"config": config_path, "epochs": epochs, "precision": run.result.speed.precision,
+    return {"config": config_path, "epochs": round(done, 2), "precision": run.result.speed.precision,
             "seconds_per_epoch": round(total, 2), "parts": per_epoch}
 
 

@@ -128,3 +128,13 @@ def test_a_curve_over_examples_per_intent_is_read_through_its_share_of_the_label
     axis = label_curves_figure(records, [domain]).axes[0]
     assert "5.7x" in axis.get_title()
     assert [t.get_text() for t in axis.get_xticklabels()] == ["5 per intent", "20 per intent", "all queries"]
+
+
+def test_a_count_per_intent_recorded_without_its_share_is_left_off_the_curve():
+    from finetune_cookbook.core.label_curve import budget_of, curve_table, has_curve
+
+    old = {"approach": "scratch", "examples_per_intent": 10, "metrics": {"m": 0.9}}
+    every = {"approach": "scratch", "examples_per_intent": None, "metrics": {"m": 0.8}}
+    assert budget_of(old) is None and budget_of(every) == 1.0
+    assert not has_curve([old, every])
+    assert curve_table([old, every], "m")["label_budget"].tolist() == [1.0]  # not a second "every label" point

@@ -45,18 +45,19 @@ def curve_rows(results, budget: float) -> list[dict]:
     return [{"approach": r.approach, "label_budget": budget, "metrics": dict(r.metrics)} for r in results]
 
 
-def budget_of(record: dict) -> float:
+def budget_of(record: dict) -> float | None:
     """A record's share of the training labels: its label budget, or else the share it recorded (a count per
-    intent's); a record with neither used every training label."""
+    intent's); None for a count per intent recorded without its share, which is unknown; a record with none of
+    these used every training label."""
     for field_name in ("label_budget", "label_share"):
         if record.get(field_name) is not None:
             return float(record[field_name])
-    return FULL
+    return None if record.get("examples_per_intent") is not None else FULL
 
 
 def has_curve(records: list[dict]) -> bool:
     """Whether the records hold a budget below every label: a curve to read, not one point."""
-    return any(budget_of(record) < FULL for record in records)
+    return any((budget_of(record) or FULL) < FULL for record in records)
 
 
 def curve_table(records: list[dict], metric: str) -> pd.DataFrame:
@@ -64,7 +65,7 @@ def curve_table(records: list[dict], metric: str) -> pd.DataFrame:
     rows = []
     for record in records:
         value = record.get("metrics", {}).get(metric)
-        if value is None:
+        if value is None or budget_of(record) is None:
             continue
         per_seed = record.get("per_seed", {}).get(metric)
         rows.append({

@@ -163,3 +163,26 @@ def test_each_curve_point_records_its_share_of_the_training_labels():
     by_count = {r["examples_per_intent"]: r for r in made if r["approach"] == "fine_tuned"}
     assert by_count[5]["label_share"] == pytest.approx(0.3333) and by_count[None]["label_share"] == 1.0
     assert "label_share" not in next(r for r in made if r["approach"] == "tfidf")
+
+
+def test_every_approach_on_the_curve_records_the_share_of_the_labels_its_count_kept(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from finetune_cookbook.tasks import intent
+
+    train = pd.DataFrame({"text": [f"q{i}" for i in range(40)], LABEL: ["a"] * 30 + ["b"] * 10})
+    data = LabelledData(splits={"train": train, "validation": train.head(2), "test": train.head(2)},
+                        labels=["a", "b"], report=None)
+    made = lambda name: lambda small, *a, **k: _result(name, 0.5, None)  # noqa: E731
+    monkeypatch.setattr(intent.tc, "baselines", lambda small, config: [_result("tfidf_logreg", 0.5, None)])
+    monkeypatch.setattr(intent, "scratch_baseline", made("scratch"))
+    monkeypatch.setattr(intent.tc, "fine_tune", lambda small, *a, **k: SimpleNamespace(result=_result("fine_tuned", 0.5, None)))
+    monkeypatch.setattr(intent, "curve_training", lambda config, rows: None)
+    config = SimpleNamespace(training=SimpleNamespace(seed=0))
+    curve = intent.learning_curve(data, config, [5, 20], [], tmp_path)
+    shares = {(r.approach, r.setting["examples_per_intent"]): r.label_share for r in curve}
+    # 5 a and 5 b of 40 queries; 20 a and every one of the 10 b
+    assert shares == {(a, 5): pytest.approx(10 / 40) for a in ("tfidf_logreg", "scratch", "fine_tuned")} | {
+        (a, 20): pytest.approx(30 / 40) for a in ("tfidf_logreg", "scratch", "fine_tuned")}
+    with pytest.raises(ValueError, match="share"):
+        intent.tagged(_result("fine_tuned", 0.5, None), 5)

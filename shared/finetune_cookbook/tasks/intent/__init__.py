@@ -385,6 +385,8 @@ def few_shot(data: LabelledData, config: RecipeConfig, examples_per_intent: int,
 
 def tagged(result: ApproachResult, examples_per_intent: int | None, share: float | None = None) -> ApproachResult:
     """`result` keyed by its examples per intent (None: all), with the share of the training labels it used."""
+    if examples_per_intent is not ALL_EXAMPLES and share is None:
+        raise ValueError("a run on a count per intent needs its share of the training labels (label_share)")
     result.setting = {"examples_per_intent": examples_per_intent}
     result.label_share = 1.0 if examples_per_intent is ALL_EXAMPLES else share
     return result
