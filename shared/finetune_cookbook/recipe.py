@@ -238,16 +238,20 @@ def chat(model_dir: str | Path, responses: str | Path | None, lines, out, intera
     return task.chat(model_dir, responses, lines, out, interactive, as_json)
 
 
-def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
+def benchmark(config: RecipeConfig, naive_pair: bool = False) -> dict[int, list[ApproachResult]]:
     """Every approach of the task on the same split, the baselines then the fine-tuned model, once per seed of
     `bench_seeds` (each seed sets the split, the training and the labelled subsets alike), at every share of the
-    training labels in `bench_label_budgets`. Returns each seed's results."""
+    training labels in `bench_label_budgets`. With `naive_pair`, only the fine-tune on every label and its naive
+    twin: the speed-up measured again without the rest. Returns each seed's results."""
     task = get_task(config.task)
     own_benchmark = hasattr(task, "benchmark")
     for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
         if own_benchmark and getattr(config, setting) != default:
             raise ConfigError(f"{config.config_path}: {setting} is for the text and image classification tasks; "
                               f"the {config.task} task benchmarks its own approaches. Remove {setting}.")
+    if naive_pair and not config.bench_naive:
+        raise ConfigError(f"{config.config_path}: --naive-pair runs the fine-tune beside its naive twin, which "
+                          "bench_naive: true asks for (text and image classification); this config has none.")
     runs = {}
     for seed in config.bench_seeds:
         seeded = dataclasses.replace(
@@ -260,7 +264,10 @@ def benchmark(config: RecipeConfig) -> dict[int, list[ApproachResult]]:
                 runs[seed] = task.benchmark(data, seeded, scratch)
             continue
         runs[seed] = []
-        for budget in sorted(set(config.bench_label_budgets) | {FULL}):
+        if naive_pair:
+            with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
+                runs[seed].append(task.fine_tune(data, seeded, scratch).result)
+        for budget in [] if naive_pair else sorted(set(config.bench_label_budgets) | {FULL}):
             runs[seed] += every_approach(task, data, seeded, budget)
         if config.bench_naive:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:

@@ -54,3 +54,22 @@ def test_label_budgets_are_refused_where_a_task_benchmarks_its_own_approaches(tm
     (tmp_path / "fraud.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match="bench_label_budgets"):
         benchmark(load_config(tmp_path / "fraud.yaml"))
+
+
+def test_the_naive_pair_runs_again_alone_and_replaces_only_its_own_records(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(bench, "measured_peak", lambda precision: 1e11)
+    settings = {"data": {"sample_size": 100}, "model": {"name": str(tiny_model_dir), "max_length": 32},
+                "training": {"epochs": 1, "batch_size": 16, "early_stopping_patience": None}, "bench_seeds": [1]}
+    config = load_config(write_config(tmp_path, {**settings, "bench_naive": True}))
+    earlier = [{"domain": config.domain, "dataset": bench.dataset_name(config), "approach": a, "metrics": {"macro_f1": 0.1},
+                "train_seconds": 1.0, "samples_per_second": 1.0, "peak_memory_mb": 1, "machine": "earlier",
+                "measured_at": "earlier", "config": "c.yaml"} for a in ("tfidf_logreg", "fine_tuned", "fine_tuned_naive")]
+    bench.update_results(earlier, tmp_path / "results")
+    made = bench.records(config, benchmark(config, naive_pair=True))
+    assert [r["approach"] for r in made] == ["fine_tuned", "fine_tuned_naive"]
+    assert made[0]["speedup_vs_naive"] == pytest.approx(made[1]["seconds_per_epoch"] / made[0]["seconds_per_epoch"], rel=0.05)
+    merged = bench.update_results(made, tmp_path / "results")
+    assert sorted(r["approach"] for r in merged) == ["fine_tuned", "fine_tuned_naive", "tfidf_logreg"]
+    assert next(r for r in merged if r["approach"] == "tfidf_logreg")["metrics"]["macro_f1"] == 0.1  # kept as it was
+    with pytest.raises(ConfigError, match="bench_naive"):
+        benchmark(load_config(write_config(tmp_path, settings)), naive_pair=True)
