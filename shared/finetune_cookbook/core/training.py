@@ -210,7 +210,7 @@ def in_dataset_order(values, order: list[int] | None):
     if isinstance(values, tuple):
         return tuple(in_dataset_order(v, order) for v in values)
     restored = np.empty_like(values)
-    restored[np.asarray(order)] = values
+    restored[np.asarray(order, dtype=int)] = values
     return restored
 
 
