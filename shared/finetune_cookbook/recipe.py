@@ -267,8 +267,9 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False) -> dict[int, list[
         if naive_pair:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
                 runs[seed].append(task.fine_tune(data, seeded, scratch).result)
-        for budget in [] if naive_pair else sorted(set(config.bench_label_budgets) | {FULL}):
-            runs[seed] += every_approach(task, data, seeded, budget)
+        else:
+            for budget in sorted(set(config.bench_label_budgets) | {FULL}):
+                runs[seed] += every_approach(task, data, seeded, budget)
         if config.bench_naive:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
                 runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
