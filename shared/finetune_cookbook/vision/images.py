@@ -519,12 +519,11 @@ def to_hf_dataset(table: pd.DataFrame, labels: list[str] | None = None):
 
 
 class DecodedImages:
-    """Images decoded once and kept, each shrunk so that its shorter side is at most `max_side` (None: as they
-    are), until their pixels fill `budget_bytes`; later images are decoded every time they are read. Training on
-    the kept images spends no time on files and decoding after its first epoch, and the transforms work on fewer
-    pixels."""
+    """Images decoded once and kept, each shrunk so that its shorter side is at most `max_side`, until their
+    pixels fill `budget_bytes`; later images are decoded every time they are read. Training on the kept images
+    spends no time on files and decoding after its first epoch, and the transforms work on fewer pixels."""
 
-    def __init__(self, max_side: int | None, budget_bytes: int = 1 << 30):
+    def __init__(self, max_side: int, budget_bytes: int = 1 << 30):
         self.max_side, self.budget_bytes = max_side, budget_bytes
         self.kept: dict = {}
         self.kept_bytes = 0
@@ -533,8 +532,7 @@ class DecodedImages:
         key = item["path"] if isinstance(item, dict) and item.get("bytes") is None else _content_key(item)
         image = self.kept.get(key)
         if image is None:
-            image = open_image(item)
-            image = image if self.max_side is None else shrunk(image, self.max_side)
+            image = shrunk(open_image(item), self.max_side)
             size = image.width * image.height * len(image.getbands())
             if self.kept_bytes + size <= self.budget_bytes:
                 self.kept[key] = image
