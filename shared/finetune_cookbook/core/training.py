@@ -144,16 +144,23 @@ class OrderedEvalTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.evaluated_order: list[int] | None = None
         self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
+        self.resumed_at_step = 0
 
-    def train(self, *args, **kwargs):
+    def train(self, resume_from_checkpoint: str | None = None, *args, **kwargs):
+        self.resumed_at_step = _step(Path(resume_from_checkpoint)) if resume_from_checkpoint else 0
         # accelerate wraps the model's forward in bf16 / fp16 autocast for good. Training keeps it; once training
         # ends the model answers in fp32, as it does when `predict` reloads it, so the scores and thresholds
         # reported for a model are the ones its saved copy reproduces.
         with_autocast(self.model)
         try:
-            return super().train(*args, **kwargs)
+            return super().train(resume_from_checkpoint, *args, **kwargs)
         finally:
             without_autocast(self.model)
+
+    @property
+    def steps_this_run(self) -> int:
+        """The optimiser steps the last `train` took: a resumed run's speed counts only the rows it trained on."""
+        return self.state.global_step - self.resumed_at_step
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)

@@ -123,3 +123,32 @@ def test_a_callback_reading_the_validation_batches_gets_its_rows_back_in_order(t
                        callbacks=[history]).evaluate()
     assert history.plain[0][:, 1].argsort().tolist() == [0, 1, 2, 3]  # rows 1 to 4, in the dataset's order
     assert history.averaged[0][:, 1].argsort().tolist() == [0, 1, 2, 3]
+
+
+def test_a_resumed_run_counts_only_the_steps_it_took(tmp_path):
+    from datasets import Dataset
+    from finetune_cookbook.core.training import OrderedEvalTrainer
+    from transformers import TrainingArguments
+
+    class Line(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Linear(1, 1)
+
+        def forward(self, x, labels=None):
+            return {"loss": ((self.weight(x) - labels) ** 2).mean()}
+
+    rows = Dataset.from_dict({"x": [[float(i)] for i in range(16)], "labels": [[2.0 * i] for i in range(16)]})
+    collate = lambda batch: {k: torch.tensor([r[k] for r in batch]) for k in ("x", "labels")}  # noqa: E731
+
+    def trainer(steps):
+        args = TrainingArguments(str(tmp_path), max_steps=steps, per_device_train_batch_size=4, save_steps=3,
+                                 use_cpu=True, report_to=[], save_strategy="steps")
+        return OrderedEvalTrainer(model=Line(), args=args, train_dataset=rows, data_collator=collate)
+
+    first = trainer(3)
+    first.train()
+    assert first.steps_this_run == 3
+    resumed = trainer(8)
+    resumed.train(str(tmp_path / "checkpoint-3"))
+    assert (resumed.state.global_step, resumed.resumed_at_step, resumed.steps_this_run) == (8, 3, 5)

@@ -218,7 +218,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             objective=config.fraud.objective, with_unlabelled=with_unlabelled, steps_of_labelled=training is None,
         )
         spent = Measurement(spent.seconds + cost.seconds, max(spent.peak_memory_mb, cost.peak_memory_mb))
-        seen += trainer.state.global_step * candidate.batch_size
+        seen += trainer.steps_this_run * candidate.batch_size
         scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
         found = ranking_metrics(validation, scores["validation"])["average_precision"]
         if best is None or found > best[0]:  # a tie keeps the lower rate: nearer the start
