@@ -147,7 +147,7 @@ class OrderedEvalTrainer(Trainer):
         self.resumed_at_step = 0
 
     def train(self, resume_from_checkpoint: str | None = None, *args, **kwargs):
-        self.resumed_at_step = _step(Path(resume_from_checkpoint)) if resume_from_checkpoint else 0
+        self.resumed_at_step = resumed_step(resume_from_checkpoint)
         # accelerate wraps the model's forward in bf16 / fp16 autocast for good. Training keeps it; once training
         # ends the model answers in fp32, as it does when `predict` reloads it, so the scores and thresholds
         # reported for a model are the ones its saved copy reproduces.
@@ -405,6 +405,12 @@ def checkpoint_problem(folder: Path) -> str | None:
 def _step(folder: Path) -> int:
     suffix = folder.name.removeprefix("checkpoint-")
     return int(suffix) if suffix.isdigit() else -1
+
+
+def resumed_step(checkpoint: str | None) -> int:
+    """The step a run resumed from `checkpoint` starts at: its saved state's, as the Trainer reads it (0 without)."""
+    state = Path(checkpoint) / "trainer_state.json" if checkpoint else None
+    return int(json.loads(state.read_text())["global_step"]) if state is not None and state.is_file() else 0
 
 
 def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:

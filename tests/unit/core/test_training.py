@@ -149,6 +149,9 @@ def test_a_resumed_run_counts_only_the_steps_it_took(tmp_path):
     first = trainer(3)
     first.train()
     assert first.steps_this_run == 3
+    import shutil
+
+    shutil.copytree(tmp_path / "checkpoint-3", tmp_path / "kept")  # the step is the saved state's, not the name's
     resumed = trainer(8)
-    resumed.train(str(tmp_path / "checkpoint-3"))
+    resumed.train(str(tmp_path / "kept"))
     assert (resumed.state.global_step, resumed.resumed_at_step, resumed.steps_this_run) == (8, 3, 5)
