@@ -146,7 +146,11 @@ class OrderedEvalTrainer(Trainer):
         self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
         self.resumed_at_step = 0
 
-    def train(self, resume_from_checkpoint: str | None = None, *args, **kwargs):
+    def train(self, resume_from_checkpoint: str | bool | None = None, *args, **kwargs):
+        if resume_from_checkpoint is True:  # transformers' "the latest in output_dir", resolved as it resolves it
+            from transformers.trainer_utils import get_last_checkpoint
+
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir) or True  # none: transformers refuses
         self.resumed_at_step = resumed_step(resume_from_checkpoint)
         # accelerate wraps the model's forward in bf16 / fp16 autocast for good. Training keeps it; once training
         # ends the model answers in fp32, as it does when `predict` reloads it, so the scores and thresholds
@@ -409,7 +413,7 @@ def _step(folder: Path) -> int:
 
 def resumed_step(checkpoint: str | None) -> int:
     """The step a run resumed from `checkpoint` starts at: its saved state's, as the Trainer reads it (0 without)."""
-    state = Path(checkpoint) / "trainer_state.json" if checkpoint else None
+    state = Path(checkpoint) / "trainer_state.json" if isinstance(checkpoint, (str, os.PathLike)) else None
     return int(json.loads(state.read_text())["global_step"]) if state is not None and state.is_file() else 0
 
 

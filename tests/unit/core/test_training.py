@@ -1,6 +1,7 @@
 """The Trainer's length-grouped order: seeded by epoch, the same in every process whatever else drew from the
 global RNG."""
 
+import pytest
 import torch
 from finetune_cookbook.core.config import TrainingConfig
 from finetune_cookbook.core.training import EpochSeededLengthGroups, global_batch
@@ -155,3 +156,10 @@ def test_a_resumed_run_counts_only_the_steps_it_took(tmp_path):
     resumed = trainer(8)
     resumed.train(str(tmp_path / "kept"))
     assert (resumed.state.global_step, resumed.resumed_at_step, resumed.steps_this_run) == (8, 3, 5)
+    latest = trainer(10)
+    latest.train(True)  # transformers' own "resume from the latest checkpoint": checkpoint-8
+    assert (latest.resumed_at_step, latest.steps_this_run) == (8, 2)
+    with pytest.raises(ValueError, match="checkpoint"):  # nothing to resume: refused, as transformers refuses it
+        OrderedEvalTrainer(model=Line(), args=TrainingArguments(str(tmp_path / "empty"), max_steps=1, use_cpu=True,
+                                                                report_to=[]), train_dataset=rows,
+                           data_collator=collate).train(True)
