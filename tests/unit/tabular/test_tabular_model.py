@@ -300,7 +300,7 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
     def fit(*args, from_pretrained, **kwargs):
         rate = args[6].learning_rate
         tried.append((from_pretrained, rate))
-        return (SimpleNamespace(rate=rate, config=SimpleNamespace()), SimpleNamespace(state=SimpleNamespace(global_step=3)),
+        return (SimpleNamespace(rate=rate, config=SimpleNamespace()), SimpleNamespace(state=SimpleNamespace(global_step=5), steps_this_run=3),
                 Measurement(2.0, {1.0e-4: 300.0, 1.0e-3: 100.0, 3.0e-4: 200.0}[rate]))
 
     monkeypatch.setattr(anomaly_detection, "fit_classifier", fit)
@@ -318,7 +318,8 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
                                          from_pretrained=from_pretrained, seed=1)
         assert done.result.metrics["learning_rate"] == 1.0e-3
         assert done.result.validation is good
-        # what the network cost is every rate's training: 3 runs of 2 s, 3 steps of 64 rows each
+        # what the network cost is every rate's training: 3 runs of 2 s, 3 steps of 64 rows each (the 2 steps a
+        # resumed run took before its checkpoint are not this run's)
         assert done.result.cost.seconds == 6.0 and done.result.rows_seen == 3 * 3 * config.training.batch_size
         assert done.result.cost.peak_memory_mb == 300.0  # the most any rate took, not the kept (1e-3) or last one's
     assert sorted(tried) == sorted((p, r) for p in (True, False) for r in (1.0e-4, 1.0e-3, 3.0e-4))
