@@ -130,6 +130,16 @@ def weighted_cross_entropy(weights: torch.Tensor | None, label_smoothing: float 
     return loss
 
 
+class RunStart(TrainerCallback):
+    """The step a `train` call starts at, read once the Trainer has loaded the checkpoint it resumes from (if any),
+    so that it is the checkpoint's step however the checkpoint was named or found."""
+
+    step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.step = state.global_step
+
+
 class OrderedEvalTrainer(Trainer):
     """A Trainer whose `predict` returns rows in the dataset's order, and whose optimiser can decay the learning
     rate layer by layer (`layer_decay`).
@@ -144,27 +154,27 @@ class OrderedEvalTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.evaluated_order: list[int] | None = None
         self.layer_decay = layer_decay  # set: AdamW with layer-wise learning rates (`layer_decay_adamw`)
-        self.resumed_at_step = 0
+        self.run_start = RunStart()
+        self.add_callback(self.run_start)
 
-    def train(self, resume_from_checkpoint: str | bool | None = None, *args, **kwargs):
-        if resume_from_checkpoint is True:  # transformers' "the latest in output_dir", resolved as it resolves it
-            from transformers.trainer_utils import get_last_checkpoint
-
-            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir) or True  # none: transformers refuses
-        self.resumed_at_step = resumed_step(resume_from_checkpoint)
+    def train(self, *args, **kwargs):
         # accelerate wraps the model's forward in bf16 / fp16 autocast for good. Training keeps it; once training
         # ends the model answers in fp32, as it does when `predict` reloads it, so the scores and thresholds
         # reported for a model are the ones its saved copy reproduces.
         with_autocast(self.model)
         try:
-            return super().train(resume_from_checkpoint, *args, **kwargs)
+            return super().train(*args, **kwargs)
         finally:
             without_autocast(self.model)
 
     @property
+    def resumed_at_step(self) -> int:
+        return self.run_start.step
+
+    @property
     def steps_this_run(self) -> int:
         """The optimiser steps the last `train` took: a resumed run's speed counts only the rows it trained on."""
-        return self.state.global_step - self.resumed_at_step
+        return self.state.global_step - self.run_start.step
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)
@@ -409,12 +419,6 @@ def checkpoint_problem(folder: Path) -> str | None:
 def _step(folder: Path) -> int:
     suffix = folder.name.removeprefix("checkpoint-")
     return int(suffix) if suffix.isdigit() else -1
-
-
-def resumed_step(checkpoint: str | None) -> int:
-    """The step a run resumed from `checkpoint` starts at: its saved state's, as the Trainer reads it (0 without)."""
-    state = Path(checkpoint) / "trainer_state.json" if isinstance(checkpoint, (str, os.PathLike)) else None
-    return int(json.loads(state.read_text())["global_step"]) if state is not None and state.is_file() else 0
 
 
 def checkpoint_to_resume(output_dir: str | Path, resume: bool, main_process: bool = True) -> str | None:

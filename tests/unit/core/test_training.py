@@ -1,6 +1,8 @@
 """The Trainer's length-grouped order: seeded by epoch, the same in every process whatever else drew from the
 global RNG."""
 
+import shutil
+
 import pytest
 import torch
 from finetune_cookbook.core.config import TrainingConfig
@@ -150,8 +152,6 @@ def test_a_resumed_run_counts_only_the_steps_it_took(tmp_path):
     first = trainer(3)
     first.train()
     assert first.steps_this_run == 3
-    import shutil
-
     shutil.copytree(tmp_path / "checkpoint-3", tmp_path / "kept")  # the step is the saved state's, not the name's
     resumed = trainer(8)
     resumed.train(str(tmp_path / "kept"))
