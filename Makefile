@@ -39,6 +39,7 @@ lab: $(STAMP)
 # (benchmarks/speed_candidates.*). Then the README's headline table and
 # benchmarks/summary.png are written again from the records.
 bench: $(STAMP)
+	$(BIN)/python benchmarks/data/make_generated_claims.py outputs/bench_data/generated_claims/claims.csv
 	$(BIN)/cookbook bench recipes/*/bench_*.yaml --results-dir benchmarks
 	$(BIN)/cookbook bench-scale recipes/review_sentiment/bench_alexa.yaml recipes/fraud_anomaly_detection/bench_insurance.yaml \
 	  --results-dir benchmarks

@@ -468,3 +468,26 @@ def test_the_sample_s_benchmark_runs_the_recipe_as_it_is_over_more_labelled_subs
     for section in ("data", "tabular", "pretrain", "training"):
         assert getattr(bench, section) == getattr(recipe, section), section
     assert dataclasses.replace(bench.fraud, budget_seeds=recipe.fraud.budget_seeds) == recipe.fraud
+
+
+def test_the_generated_claims_benchmark_changes_only_what_describes_the_data():
+    """The third dataset of issue 36: claims of another schema, generated the same every time, on which the bench
+    runs the sample's benchmark method unchanged (only `data`, `tabular` and where it writes differ)."""
+    import dataclasses
+    import importlib.util
+
+    script = ROOT / "benchmarks" / "data" / "make_generated_claims.py"
+    spec = importlib.util.spec_from_file_location("make_generated_claims", script)
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    claims = generator.generated_claims()
+    assert claims.equals(generator.generated_claims())
+    assert len(claims) == 10_000 and claims["suspicious"].sum() == 250 and claims["claim_no"].is_unique
+
+    sample = load_config(RECIPE.with_name("bench_card_sample.yaml"))
+    bench = load_config(RECIPE.with_name("bench_generated_claims.yaml"))
+    assert bench.data.source.endswith("generated_claims/claims.csv") and bench.data.label_column in claims.columns
+    assert set(bench.tabular.drop_columns + bench.tabular.time_columns) <= set(claims.columns)
+    for section in ("pretrain", "training", "fraud"):
+        assert getattr(bench, section) == getattr(sample, section), section
+    assert dataclasses.replace(bench.data, source=sample.data.source, label_column=sample.data.label_column) == sample.data
