@@ -169,12 +169,13 @@ class OrderedEvalTrainer(Trainer):
 
     @property
     def resumed_at_step(self) -> int:
+        """The step the last `train` started at: its checkpoint's, or 0 for a fresh run."""
         return self.run_start.step
 
     @property
     def steps_this_run(self) -> int:
         """The optimiser steps the last `train` took: a resumed run's speed counts only the rows it trained on."""
-        return self.state.global_step - self.run_start.step
+        return self.state.global_step - self.resumed_at_step
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)
