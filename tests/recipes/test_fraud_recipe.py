@@ -376,6 +376,33 @@ def test_kept_trees_are_saved_and_predict_scores_with_them(trained, tmp_path, mo
         export_run(tmp_path)
 
 
+def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(trained, tmp_path, monkeypatch):
+    """Where validation chooses the prior start, the saved network carries the pre-trained model that scores its
+    prior: `predict` reproduces its test scores from the rows alone, the run says which start it kept, and the
+    export, which writes the network alone, refuses and says what to do."""
+    import dataclasses
+
+    import numpy as np
+
+    from finetune_cookbook.serving.export import export_run
+    from finetune_cookbook.tasks.anomaly_detection import kept
+
+    config, data, pretrained = _run_parts(trained[0])
+    config = dataclasses.replace(config, fraud=dataclasses.replace(config.fraud, starts=["prior"],
+                                                                   learning_rates=[1.0e-3]))
+    monkeypatch.setattr(kept, "choose", lambda *scores: (kept.NETWORK, "Model kept: the network (forced by the test)."))
+    run = anomaly_detection.fine_tune(data, config, tmp_path, pretrained=pretrained)
+    assert run.trainer.model.has_prior and run.result.metrics["prior_start"] == 1.0
+    assert any("started from the pre-trained anomaly score" in note for note in data.report.notes)
+    anomaly_detection.save_model(run.trainer, config, tmp_path, "card")
+    assert (tmp_path / "model" / kept.PRETRAINED_FOLDER / "config.json").is_file()
+    test_rows = data.splits["test"].drop(columns=[config.data.label_column, "target", "label"], errors="ignore")
+    scored = anomaly_detection.predict(tmp_path, test_rows)
+    assert np.allclose(scored["fraud_score"].to_numpy(), run.result.probabilities, atol=1e-5)
+    with pytest.raises(ConfigError, match="prior start"):
+        export_run(tmp_path)
+
+
 def related_columns(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
     """Claims whose genuine rows follow rules across columns (`settled` is about `claimed`; `region` follows
     `branch`), and whose frauds break a rule while every column on its own looks ordinary. Unlabelled rows teach

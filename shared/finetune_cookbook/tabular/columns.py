@@ -297,12 +297,14 @@ class EncodedRows:
 
     numeric: np.ndarray  # float32, rows x numeric features
     categorical: np.ndarray  # int64, rows x categorical columns
+    prior: np.ndarray | None = None  # float32, one per row: a score a network adds to its positive logit, if any
 
     def __len__(self) -> int:
         return len(self.numeric)
 
     def take(self, index) -> EncodedRows:
-        return EncodedRows(self.numeric[index], self.categorical[index])
+        return EncodedRows(self.numeric[index], self.categorical[index],
+                           None if self.prior is None else self.prior[index])
 
     def flat(self) -> np.ndarray:
         """One matrix for scikit-learn models: numbers, then codes."""

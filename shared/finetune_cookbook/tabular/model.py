@@ -44,7 +44,8 @@ class TabularModelConfig(PretrainedConfig):
                  corruption: str = "mask_token", contrastive_weight: float = 0.0, num_labels: int = 2,
                  surprise_mean: list[float] | None = None, surprise_std: list[float] | None = None,
                  anomaly_score: str = "each_hidden", usual_without_context: list[list[float]] | None = None,
-                 score_scales: dict[str, list[float]] | None = None, **kwargs):
+                 score_scales: dict[str, list[float]] | None = None, prior_scale: list[float] | None = None,
+                 **kwargs):
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities or [])
         self.d_token = d_token
@@ -66,6 +67,9 @@ class TabularModelConfig(PretrainedConfig):
         self.anomaly_score = anomaly_score
         self.usual_without_context = usual_without_context
         self.score_scales = score_scales
+        # A classifier that adds the pre-trained anomaly score to its positive logit (`TabularForClassification`):
+        # the score's mean and spread on the training rows, which put it in standard units. None: no prior.
+        self.prior_scale = prior_scale
         super().__init__(num_labels=num_labels, **kwargs)
 
     @property
@@ -302,15 +306,25 @@ def _level(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 
 
 class TabularForClassification(TabularPreTrainedModel):
-    """Fine-tuning: a head on the [CLS] representation; returns `logits` (and `loss` with labels)."""
+    """Fine-tuning: a head on the [CLS] representation; returns `logits` (and `loss` with labels).
+
+    With `config.prior_scale` set, each row's `prior` (the pre-trained anomaly score in standard units, see
+    `standard_prior`) is added to the positive logit, times a learned weight that starts at 1. A head that starts
+    at zero then ranks rows exactly as the pre-trained score does, and the labels adjust that ranking rather than
+    build one from nothing; the weight lets them turn a useless prior down."""
 
     def __init__(self, config: TabularModelConfig):
         super().__init__(config)
         self.encoder = RowEncoder(config)
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(config.d_token, config.num_labels))
+        self.prior_weight = nn.Parameter(torch.ones(())) if config.prior_scale is not None else None
         self.post_init()
 
-    def forward(self, numeric, categorical, labels=None):
+    @property
+    def has_prior(self) -> bool:
+        return self.prior_weight is not None
+
+    def forward(self, numeric, categorical, labels=None, prior=None):
         mask = None
         if self.training and self.config.augment_mask_rate:
             # Hiding a few columns of each labelled row, the way pre-training hid them, is an augmentation the
@@ -318,10 +332,20 @@ class TabularForClassification(TabularPreTrainedModel):
             mask = random_mask((len(numeric), self.config.n_features), self.config.augment_mask_rate,
                                device=numeric.device, at_least_one=False)
         logits = self.head(self.encoder(numeric, categorical, mask)).float()
+        if self.has_prior:
+            if prior is None:
+                raise ValueError("this classifier adds the pre-trained anomaly score to its fraud logit: pass `prior`")
+            shift = self.prior_weight.float() * prior.float()
+            logits = logits + torch.stack([torch.zeros_like(shift), shift], dim=1)
         output = {"logits": logits}
         if labels is not None:
             output["loss"] = F.cross_entropy(logits, labels)
         return output
+
+
+def standard_prior(scores: np.ndarray, scale: list[float]) -> np.ndarray:
+    """Anomaly scores in standard units of the training rows' (`scale`: their mean and spread), as a prior."""
+    return ((np.asarray(scores, dtype=np.float64) - scale[0]) / scale[1]).astype(np.float32)
 
 
 @torch.no_grad()

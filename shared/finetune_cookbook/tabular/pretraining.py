@@ -47,8 +47,11 @@ RECORD = "pretraining.json"
 
 
 def rows_dataset(rows: EncodedRows, targets: np.ndarray | None = None) -> datasets.Dataset:
-    """Encoded rows as a `datasets.Dataset` of torch tensors (`numeric`, `categorical`, optional `labels`)."""
+    """Encoded rows as a `datasets.Dataset` of torch tensors (`numeric`, `categorical`, and `prior` and `labels`
+    where there are)."""
     columns = {"numeric": rows.numeric, "categorical": rows.categorical}
+    if rows.prior is not None:
+        columns["prior"] = np.asarray(rows.prior, dtype=np.float32)
     if targets is not None:
         columns["labels"] = np.asarray(targets, dtype=np.int64)
     return datasets.Dataset.from_dict(columns).with_format("torch")
@@ -196,23 +199,32 @@ def load_pretrained(config: RecipeConfig, data: TabularData, output_dir: str | P
 
 
 def start_classifier(pretrained: Pretrained, config: RecipeConfig, labelled_rows: EncodedRows,
-                     labelled_targets: np.ndarray, seed: int, from_pretrained: bool = True) -> TabularForClassification:
+                     labelled_targets: np.ndarray, seed: int, from_pretrained: bool = True,
+                     prior_scale: list[float] | None = None) -> TabularForClassification:
     """The network as fine-tuning starts it: the pre-trained encoder, a head fitted as a linear probe
     (`pretrain.probe_first`) and column masking as augmentation; or (`from_pretrained=False`) the same shape
-    from a random start, without the masking, which only a pre-trained model understands."""
+    from a random start, without the masking, which only a pre-trained model understands. With `prior_scale`
+    (the pre-trained anomaly score's mean and spread on the training rows) the pre-trained network adds that score
+    to its fraud logit and its head starts at zero: it begins by ranking rows as the pre-trained score does."""
     settings = config.pretrain
     model = classifier_from(pretrained if from_pretrained else None, pretrained.model.config, seed,
-                            augment_mask_rate=settings.fine_tune_mask_rate if from_pretrained else 0.0)
-    if from_pretrained and settings.probe_first:
+                            augment_mask_rate=settings.fine_tune_mask_rate if from_pretrained else 0.0,
+                            prior_scale=prior_scale if from_pretrained else None)
+    if model.has_prior:
+        with torch.no_grad():
+            model.head[-1].weight.zero_()
+            model.head[-1].bias.zero_()
+    elif from_pretrained and settings.probe_first:
         probe_head(model, labelled_rows, labelled_targets)
     return model
 
 
 def classifier_from(pretrained: Pretrained | None, model_config: TabularModelConfig, seed: int,
-                    augment_mask_rate: float = 0.0) -> TabularForClassification:
+                    augment_mask_rate: float = 0.0, prior_scale: list[float] | None = None) -> TabularForClassification:
     """The classifier to fine-tune: the pre-trained encoder with a new head, or (None) the same shape from scratch."""
     set_seed(seed)
-    model_config = TabularModelConfig(**{**model_config.to_dict(), "augment_mask_rate": augment_mask_rate})
+    model_config = TabularModelConfig(**{**model_config.to_dict(), "augment_mask_rate": augment_mask_rate,
+                                         "prior_scale": prior_scale})
     if pretrained is None:
         return TabularForClassification(model_config)
     classifier = TabularForClassification(model_config)
@@ -295,13 +307,15 @@ def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedR
                    validation: EncodedRows, validation_targets: np.ndarray, training: TrainingConfig, output_dir, *,
                    from_pretrained: bool, min_steps: int = 0, resume: bool = False, callbacks=None,
                    checkpoints: bool = True, objective: str = "classification",
-                   with_unlabelled: tuple[EncodedRows, np.ndarray] | None = None, steps_of_labelled: bool = True):
+                   with_unlabelled: tuple[EncodedRows, np.ndarray] | None = None, steps_of_labelled: bool = True,
+                   prior_scale: list[float] | None = None):
     """The classifier started by `start_classifier` (seed `training.seed`) on the labelled rows `train` and
     trained by `train_classifier`, validated on ranking metrics; returns the model, its trainer and what training
     cost. With `objective` `deviation` it trains on `with_unlabelled` where given (rows and targets: the unlabelled
     rows as ordinary beside the labelled ones, as `deviation_rows` draws them), for as many steps as the labelled
-    rows alone would take (`steps_of_labelled`; else its epochs pass over all of them, as a search's trials do)."""
-    model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained)
+    rows alone would take (`steps_of_labelled`; else its epochs pass over all of them, as a search's trials do).
+    `prior_scale`: the prior start (`start_classifier`); the rows then carry their `prior`."""
+    model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained, prior_scale)
     step = f"{'fine_tuned' if from_pretrained else 'scratch'} ({len(train_targets)} labelled rows)"
     if objective == "deviation":
         if steps_of_labelled:
@@ -373,10 +387,14 @@ def positive_scores(model: TabularForClassification, rows: EncodedRows, batch_si
     model.eval()
     device = model.device
     parts = []
+    if model.has_prior and rows.prior is None:
+        raise ValueError("this classifier reads the pre-trained anomaly score: score rows that carry their `prior`")
     with rows_of(len(rows)) as advance:  # shown by `cookbook predict` only
         for start in range(0, len(rows), batch_size):
-            logits = model(torch.as_tensor(rows.numeric[start:start + batch_size], device=device),
-                           torch.as_tensor(rows.categorical[start:start + batch_size], device=device))["logits"]
+            part = slice(start, start + batch_size)
+            prior = torch.as_tensor(rows.prior[part], device=device) if model.has_prior else None
+            logits = model(torch.as_tensor(rows.numeric[part], device=device),
+                           torch.as_tensor(rows.categorical[part], device=device), prior=prior)["logits"]
             parts.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy())
             advance(len(parts[-1]))
     return np.concatenate(parts) if parts else np.zeros(0)

@@ -275,7 +275,8 @@ def test_each_task_trains_the_pretrained_network_at_its_own_rate(task, monkeypat
             if task == "segmentation":
                 module.response_model(data, config, pretrained, "unused", from_pretrained=from_pretrained, seed=1)
             else:
-                encoded = SimpleNamespace(rows={"train": rows, "validation": None})
+                encoded = SimpleNamespace(rows={"train": rows, "validation": None},
+                                          split_rows=lambda split, prior=False: rows if split == "train" else None)
                 module.network(data, config, encoded, pretrained, np.arange(2), "unused",
                                from_pretrained=from_pretrained, seed=1)
     assert rates == {True: 4.0e-3, False: 2.0e-4}
@@ -312,7 +313,7 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
                             metrics={"threshold": 0.5}, validation=valid, cost=cost, rows_seen=rows_seen)))
     rows = SimpleNamespace(take=lambda index: None)
     data = SimpleNamespace(targets=lambda split: validation)
-    encoded = SimpleNamespace(rows={"train": rows, "validation": None, "test": None})
+    encoded = SimpleNamespace(split_rows=lambda split, prior=False: rows if split == "train" else None)
     for from_pretrained in (True, False):
         done = anomaly_detection.network(data, config, encoded, None, np.arange(2), "unused",
                                          from_pretrained=from_pretrained, seed=1)
@@ -323,3 +324,77 @@ def test_each_fraud_network_keeps_the_rate_that_ranks_validation_best(monkeypatc
         assert done.result.cost.seconds == 6.0 and done.result.rows_seen == 3 * 3 * config.training.batch_size
         assert done.result.cost.peak_memory_mb == 300.0  # the most any rate took, not the kept (1e-3) or last one's
     assert sorted(tried) == sorted((p, r) for p in (True, False) for r in (1.0e-4, 1.0e-3, 3.0e-4))
+
+
+def test_the_prior_start_ranks_rows_as_the_pretrained_score_until_the_labels_adjust_it(tmp_path):
+    """`fraud.starts: prior`: the classifier adds each row's prior (the pre-trained score in standard units) to its
+    fraud logit with a learned weight, its head at zero, so before any step its ranking is the prior's; it refuses
+    rows without a prior, and saves and loads its weight."""
+    from types import SimpleNamespace
+
+    from finetune_cookbook.tabular.pretraining import start_classifier
+
+    config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml")
+    torch.manual_seed(0)
+    pretrained = SimpleNamespace(model=TabularForMaskedFeatures(model_config("mask_token")))
+    model = start_classifier(pretrained, config, None, None, seed=3, prior_scale=[2.0, 4.0]).eval()
+    plain = start_classifier(pretrained, dataclasses.replace(config, pretrain=dataclasses.replace(
+        config.pretrain, probe_first=False)), None, None, seed=3)
+    assert model.has_prior and not plain.has_prior
+    assert torch.equal(model.encoder.cls, pretrained.model.encoder.cls)  # the pre-trained encoder, as the head start
+    numeric, categorical = rows()
+    prior = torch.randn(len(numeric))
+    logits = model(numeric, categorical, prior=prior)["logits"]
+    assert torch.allclose(logits[:, 1] - logits[:, 0], prior)
+    with pytest.raises(ValueError, match="pass `prior`"):
+        model(numeric, categorical)
+    with torch.no_grad():
+        model.prior_weight.fill_(0.25)
+    model.save_pretrained(tmp_path)
+    loaded = TabularForClassification.from_pretrained(tmp_path).eval()
+    assert loaded.config.prior_scale == [2.0, 4.0] and loaded.prior_weight.item() == 0.25
+    assert torch.allclose(loaded(numeric, categorical, prior=prior)["logits"],
+                          model(numeric, categorical, prior=prior)["logits"])
+
+
+def test_the_fine_tuned_network_keeps_the_start_that_ranks_validation_best(monkeypatch):
+    """With `fraud.starts: [head, prior]` the pre-trained network trains from each start at every rate, the rows of
+    the prior start carrying their prior; the run that ranks validation best is kept and its start recorded. The
+    network from scratch has its random start only."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from finetune_cookbook.core.measure import Measurement
+    from finetune_cookbook.tasks import anomaly_detection
+
+    config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
+                         {"fraud": {"learning_rates": [1.0e-4, 1.0e-3], "starts": ["head", "prior"]}})
+    validation = np.array([0, 0, 0, 1, 0, 1])
+    good = validation + 0.1 * np.arange(6)
+    tried = []
+
+    def fit(pretrained, config, train, *args, from_pretrained, prior_scale, **kwargs):
+        tried.append((from_pretrained, prior_scale is not None, train.prior, args[3].learning_rate))
+        model = SimpleNamespace(prior=prior_scale is not None, rate=args[3].learning_rate, config=SimpleNamespace())
+        return model, SimpleNamespace(steps_this_run=3), Measurement(1.0, 10.0)
+
+    monkeypatch.setattr(anomaly_detection, "fit_classifier", fit)
+    monkeypatch.setattr(anomaly_detection, "positive_scores",
+                        lambda model, rows: good if model.prior and model.rate == 1.0e-4 else good[::-1])
+    monkeypatch.setattr(anomaly_detection, "score_approach",
+                        lambda name, *args, **kwargs: SimpleNamespace(metrics={"threshold": 0.5}))
+
+    def split_rows(split, prior=False):
+        return SimpleNamespace(prior=prior, take=lambda index: SimpleNamespace(prior=prior))
+
+    data = SimpleNamespace(targets=lambda split: validation)
+    encoded = SimpleNamespace(split_rows=split_rows, prior_scale=[0.0, 1.0])
+    done = anomaly_detection.network(data, config, encoded, None, np.arange(2), "unused", from_pretrained=True, seed=1)
+    assert done.result.metrics["prior_start"] == 1.0 and done.result.metrics["learning_rate"] == 1.0e-4
+    assert sorted(tried) == sorted((True, prior, prior, rate) for prior in (False, True) for rate in (1.0e-4, 1.0e-3))
+    tried.clear()
+    scratch = anomaly_detection.network(data, config, encoded, None, np.arange(2), "unused", from_pretrained=False,
+                                        seed=1)
+    assert "prior_start" not in scratch.result.metrics
+    assert sorted(tried) == [(False, False, False, 1.0e-4), (False, False, False, 1.0e-3)]

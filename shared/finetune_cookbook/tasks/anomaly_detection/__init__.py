@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ from finetune_cookbook.tabular.columns import (
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
 from finetune_cookbook.tabular.deviation import deviation_rows
-from finetune_cookbook.tabular.model import row_embeddings
+from finetune_cookbook.tabular.model import row_embeddings, standard_prior
 from finetune_cookbook.tabular.pretraining import (
     Pretrained,
     classifier_trainer,
@@ -136,6 +137,14 @@ class Encoded:
         with measure("pre-trained features and scores") as self.feature_cost:
             self.embeddings = {s: row_embeddings(pretrained.model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
             self.anomaly = {s: pretrained.model.anomaly_scores(r.numeric, r.categorical) for s, r in self.rows.items()}
+        train = self.anomaly["train"]
+        self.prior_scale = [float(train.mean()), float(train.std() + 1e-6)]  # the prior start's standard units
+
+    def split_rows(self, split: str, prior: bool = False) -> EncodedRows:
+        """A split's encoded rows; with `prior`, each carrying its pre-trained anomaly score in standard units of
+        the training rows' (what a network of the prior start adds to its fraud logit)."""
+        rows = self.rows[split]
+        return dataclasses.replace(rows, prior=standard_prior(self.anomaly[split], self.prior_scale)) if prior else rows
 
     def with_features(self, split: str) -> np.ndarray:
         return np.hstack([self.rows[split].flat(), self.embeddings[split], self.anomaly[split][:, None]])
@@ -181,55 +190,70 @@ def fit_trees(data: TabularData, config: RecipeConfig, encoded: Encoded, labelle
     return score_approach(name, data, config, score("test"), score("validation"), cost, len(labelled), seed=seed), model
 
 
-def training_rows(config: RecipeConfig, encoded: Encoded, targets: np.ndarray,
-                  labelled: np.ndarray) -> tuple[EncodedRows, np.ndarray]:
+def training_rows(config: RecipeConfig, encoded: Encoded, targets: np.ndarray, labelled: np.ndarray,
+                  prior: bool = False) -> tuple[EncodedRows, np.ndarray]:
     """The training rows a network learns from, and their targets: the labelled ones; for `fraud.objective`
-    `deviation`, the unlabelled ones too, as genuine, beside the labelled ones repeated (`deviation_rows`)."""
+    `deviation`, the unlabelled ones too, as genuine, beside the labelled ones repeated (`deviation_rows`).
+    `prior`: the rows carry their pre-trained score (`Encoded.split_rows`)."""
+    train = encoded.split_rows("train", prior)
     if config.fraud.objective == "deviation":
         rows, seen = deviation_rows(targets, labelled)
-        return encoded.rows["train"].take(rows), seen
-    return encoded.rows["train"].take(labelled), np.asarray(targets)[labelled]
+        return train.take(rows), seen
+    return train.take(labelled), np.asarray(targets)[labelled]
 
 
 def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained, labelled: np.ndarray,
             output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
             resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
-    """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start), at each
-    of `fraud.learning_rates`, keeping the run that ranks the validation rows best. Both networks choose among the
-    same rates, so neither is compared at a rate that suits only the other."""
+    """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start), from each
+    of `fraud.starts` at each of `fraud.learning_rates`, keeping the run that ranks the validation rows best. Both
+    networks choose among the same rates, so neither is compared at a rate that suits only the other; the network
+    from scratch has one start, its random one."""
     # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
     min_steps = 0 if training is not None else config.fraud.min_steps
     base = labelled_training(config, training, from_pretrained, seed)
     rates = config.fraud.learning_rates if training is None else []
-    candidates = [dataclasses.replace(base, learning_rate=rate) for rate in rates] or [base]
+    starts = config.fraud.starts if from_pretrained and training is None else ["head"]
+    candidates = [(start, dataclasses.replace(base, learning_rate=rate)) for start in starts for rate in rates]
+    candidates = candidates or [(start, base) for start in starts]
     targets, validation = data.targets("train"), data.targets("validation")
-    # The deviation objective trains on the unlabelled rows too; the probe still starts on the labelled ones.
-    with_unlabelled = training_rows(config, encoded, targets, labelled) if config.fraud.objective == "deviation" else None
-    best, spent, seen = None, Measurement(), 0  # the run's cost is every rate's training, not the kept one's only
-    for candidate in candidates:
-        folder = output_dir if len(candidates) == 1 else Path(output_dir) / f"learning_rate_{candidate.learning_rate:g}"
-        # An interrupted run resumes the rates it had reached and starts the others; the first rate without a
-        # checkpoint still says there is nothing to resume.
+    best, spent, seen = None, Measurement(), 0  # the run's cost is every candidate's training, not the kept one's only
+    for start, candidate in candidates:
+        prior = start == "prior"
+        folder = Path(output_dir) / candidate_folder(start, candidate.learning_rate) if len(candidates) > 1 else output_dir
+        # An interrupted run resumes the candidates it had reached and starts the others; the first candidate
+        # without a checkpoint still says there is nothing to resume.
         started = any((Path(folder) / CHECKPOINTS).glob("checkpoint-*"))
+        # The deviation objective trains on the unlabelled rows too; the probe still starts on the labelled ones.
+        with_unlabelled = (training_rows(config, encoded, targets, labelled, prior)
+                           if config.fraud.objective == "deviation" else None)
         model, trainer, cost = fit_classifier(
-            pretrained, config, encoded.rows["train"].take(labelled), targets[labelled], encoded.rows["validation"],
-            validation, candidate, folder, from_pretrained=from_pretrained, min_steps=min_steps,
-            resume=resume and (started or candidate is candidates[0]), callbacks=callbacks, checkpoints=checkpoints,
-            objective=config.fraud.objective, with_unlabelled=with_unlabelled, steps_of_labelled=training is None,
+            pretrained, config, encoded.split_rows("train", prior).take(labelled), targets[labelled],
+            encoded.split_rows("validation", prior), validation, candidate, folder, from_pretrained=from_pretrained,
+            min_steps=min_steps, resume=resume and (started or candidate is candidates[0][1]), callbacks=callbacks,
+            checkpoints=checkpoints, objective=config.fraud.objective, with_unlabelled=with_unlabelled,
+            steps_of_labelled=training is None, prior_scale=encoded.prior_scale if prior else None,
         )
         spent = Measurement(spent.seconds + cost.seconds, max(spent.peak_memory_mb, cost.peak_memory_mb))
         seen += trainer.steps_this_run * candidate.batch_size
-        scores = {s: positive_scores(model, encoded.rows[s]) for s in ("validation", "test")}
+        scores = {s: positive_scores(model, encoded.split_rows(s, prior)) for s in ("validation", "test")}
         found = ranking_metrics(validation, scores["validation"])["average_precision"]
-        if best is None or found > best[0]:  # a tie keeps the lower rate: nearer the start
-            best = (found, candidate, model, trainer, scores)
-    found, candidate, model, trainer, scores = best
+        if best is None or found > best[0]:  # a tie keeps the earlier: the head start, the lower rate
+            best = (found, start, candidate, model, trainer, scores)
+    found, start, candidate, model, trainer, scores = best
     name = "fine_tuned" if from_pretrained else "scratch"
     result = score_approach(name, data, config, scores["test"], scores["validation"], spent, seen, seed=seed)
     result.metrics["learning_rate"] = candidate.learning_rate  # the rate validation chose
+    if from_pretrained:
+        result.metrics["prior_start"] = float(start == "prior")  # its mean over subsets: how often validation chose it
     threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
+
+
+def candidate_folder(start: str, learning_rate: float) -> str:
+    """Where one candidate of `network` trains (and checkpoints); the head start keeps the folder it always had."""
+    return f"{'' if start == 'head' else start + '_'}learning_rate_{learning_rate:g}"
 
 
 # ---------------------------------------------------------------------------------------------------- protocol
@@ -300,6 +324,7 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
                     seed=config.training.seed, training=training, resume=resume, callbacks=callbacks)
     model = tuned.trainer.model
     model.tabular_encoder = pretrained.encoder
+    data.report.notes.append(chosen_start(config, tuned.result, model.has_prior, training is None))
     model.config.positive_value = data.positive_value
     data.report.notes.append(trees_beside(data, tuned.result, trees(data, config, encoded, labelled,
                                                                    config.training.seed, with_pretrained=False)))
@@ -315,8 +340,22 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
     threshold = with_features.metrics["threshold"]
     model.kept_trees = ((tree_model, pretrained.model, threshold if np.isfinite(threshold) else None)
                         if chosen == kept.TREES else None)
+    # What scores a prior-start network's prior, saved beside it (a function: a module attribute would join its weights).
+    model.save_prior_model = partial(kept.save_prior_model, pretrained=pretrained.model) if model.has_prior else None
     return FineTuneResult(results.pop(chosen), tuned.trainer, kept=chosen, kept_because=because,
                           set_aside=list(results.values()))
+
+
+def chosen_start(config: RecipeConfig, fine_tuned: ApproachResult, prior: bool, chose: bool) -> str:
+    """One line on how the fine-tuned network started and at what rate, and whether validation chose them."""
+    start = ("the pre-trained anomaly score as a prior on its fraud logit (its export is refused: predict and serve "
+             "score it)" if prior else "a new fraud head")
+    rate = fine_tuned.metrics["learning_rate"]
+    if not chose:
+        return f"The fine-tuned network started from {start}, at learning rate {rate:g} (the searched settings)."
+    return (f"The fine-tuned network started from {start}, at learning rate {rate:g}: the run that ranked the "
+            f"validation rows best among {len(config.fraud.starts)} start(s) ({', '.join(config.fraud.starts)}) "
+            f"x {max(1, len(config.fraud.learning_rates))} rate(s).")
 
 
 def trees_beside(data: TabularData, fine_tuned: ApproachResult, gbt: ApproachResult) -> str:
@@ -374,6 +413,8 @@ def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
     # threshold null: flagging nothing was the cheapest choice on validation at the stated costs
     trees = getattr(model, "kept_trees", None)  # set by `fine_tune` when the trees ranked validation better
     also = (lambda folder: kept.save_trees(folder, *trees[:2])) if trees else None
+    if not trees and model.has_prior:
+        also = model.save_prior_model  # set by `fine_tune`
     return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
                            extra_files=extra_files, threshold=trees[2] if trees else model.config.decision_threshold,
                            also=also, kept=kept.TREES if trees else kept.NETWORK)
@@ -389,7 +430,11 @@ def predict(model_dir, frame: pd.DataFrame, origin: str = "rows", loaded: tuple 
     model, encoder, info = loaded or load_model(model_dir)
     extra = check_input_columns(frame, encoder.input_columns, origin)
     rows = encoder.encode(frame, origin)
-    scores = kept.tree_scores(model_dir, rows) if info.get("kept") == kept.TREES else positive_scores(model, rows)
+    if info.get("kept") == kept.TREES:
+        scores = kept.tree_scores(model_dir, rows)
+    else:
+        rows = kept.with_prior(model_dir, rows, model.config.prior_scale) if model.has_prior else rows
+        scores = positive_scores(model, rows)
     out = pd.DataFrame({"row": source_rows(frame).to_numpy()})
     for column in info.get("identifier_columns") or []:  # the dropped columns, so a row can be found again
         if column in frame.columns and frame[column].astype("string").str.strip().fillna("").ne("").any():
@@ -440,6 +485,11 @@ def export(model_dir, export_dir, data: TabularData | None = None, quantize: str
         raise ConfigError(f"{model_dir}: the run kept gradient-boosted trees on the pre-trained features (they ranked "
                           "the validation rows better than the network), and the export writes the network only. "
                           "Score with `cookbook predict` or `cookbook serve --backend torch`.")
+    if model.has_prior:
+        raise ConfigError(f"{model_dir}: validation chose the prior start (fraud.starts), so this network adds the "
+                          "pre-trained model's anomaly score to its fraud logit, and the export writes the network "
+                          "alone. Score with `cookbook predict` or `cookbook serve --backend torch`, or set "
+                          "fraud.starts to [head] and train again for a model the export covers.")
     test = data.splits["test"] if data is not None else None
     threshold = info.get("threshold")
 

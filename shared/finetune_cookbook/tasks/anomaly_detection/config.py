@@ -10,6 +10,7 @@ from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.tabular.config import TabularRecipeConfig
 
 OBJECTIVES = ("classification", "deviation")
+STARTS = ("head", "prior")
 
 
 @dataclass
@@ -36,6 +37,14 @@ class FraudConfig:
         "keeps the run whose validation average precision is highest (the rate is chosen per label budget and "
         "labelled subset). Empty: one run at training.learning_rate (pretrain.fine_tune_learning_rate for the "
         "pre-trained network).", default_factory=list
+    )
+    starts: list[str] = setting(
+        "How the pre-trained network starts fine-tuning; it trains from each (at every learning rate) and keeps the "
+        "run that ranks the validation rows best. `head`: a new fraud head on the pre-trained encoder (fitted as a "
+        "linear probe with pretrain.probe_first). `prior`: the pre-trained anomaly score added to the fraud logit, "
+        "the head at zero, so training begins from the pre-trained score's ranking and the labels adjust it (such "
+        "a model is scored with the pre-trained model beside it: `cookbook predict` and `serve --backend torch`, "
+        "not the ONNX export).", default_factory=lambda: ["head"]
     )
     objective: str = setting(
         "What the networks, pre-trained and from scratch alike, learn from the labels. `classification`: the "
@@ -70,6 +79,8 @@ class FraudConfig:
                               "reviews per expected fraud, such as 1.5.")
         if not all(0 < rate < 1 for rate in self.learning_rates):
             raise ConfigError(f"{where}: fraud.learning_rates are peak learning rates, such as [1.0e-4, 1.0e-3].")
+        if not self.starts or any(start not in STARTS for start in self.starts):
+            raise ConfigError(f"{where}: fraud.starts is {self.starts!r}; list one or more of {', '.join(STARTS)}.")
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"{where}: fraud.objective is {self.objective!r}; use one of {', '.join(OBJECTIVES)}.")
         if self.keep not in ("best", "network"):

@@ -4,12 +4,14 @@ better. Neither wins everywhere: on the card sample's few sharp rules the trees 
 scarce the network's pre-trained start can. So the run decides on validation and says which it kept and why.
 
 The trees are saved beside the network (`trees.skops`, and the pre-trained model they read features from under
-`pretrained/`), so `cookbook predict` and `cookbook serve --backend torch` score with whichever was kept. The
-ONNX export covers the network only.
+`pretrained/`), so `cookbook predict` and `cookbook serve --backend torch` score with whichever was kept. A network
+of the prior start (`fraud.starts`) has the pre-trained model saved there too: it adds that model's anomaly score to
+its fraud logit. The ONNX export covers the plain network only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from finetune_cookbook.core.errors import DataError
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder
 from finetune_cookbook.tabular.columns import EncodedRows
-from finetune_cookbook.tabular.model import TabularForMaskedFeatures, row_embeddings
+from finetune_cookbook.tabular.model import TabularForMaskedFeatures, row_embeddings, standard_prior
 
 NETWORK, TREES = "fine_tuned", "gbt_with_pretrained_features"
 TREES_FILE, PRETRAINED_FOLDER = "trees.skops", "pretrained"
@@ -59,6 +61,26 @@ def choose(validation_targets: np.ndarray, network_scores: np.ndarray, tree_scor
 def save_trees(folder: Path, trees, pretrained: TabularForMaskedFeatures) -> None:
     skops_io.dump(trees, folder / TREES_FILE)
     pretrained.save_pretrained(folder / PRETRAINED_FOLDER)
+
+
+def save_prior_model(folder: Path, pretrained: TabularForMaskedFeatures) -> None:
+    """The pre-trained model whose anomaly score a network of the prior start adds to its fraud logit."""
+    pretrained.save_pretrained(folder / PRETRAINED_FOLDER)
+
+
+@lru_cache(maxsize=4)
+def load_prior_model(folder: str) -> TabularForMaskedFeatures:
+    path = Path(folder) / PRETRAINED_FOLDER
+    if not (path / "config.json").is_file():
+        raise DataError(f"{path}: missing. This network adds the pre-trained model's anomaly score to its fraud "
+                        "logit, and that model is saved there by `cookbook train`; train again to write it.")
+    return TabularForMaskedFeatures.from_pretrained(path)
+
+
+def with_prior(model_dir, rows: EncodedRows, scale: list[float]) -> EncodedRows:
+    """`rows` carrying the saved pre-trained model's anomaly score in standard units (`scale`), as trained."""
+    scorer = load_prior_model(str(model_folder(model_dir).resolve()))
+    return dataclasses.replace(rows, prior=standard_prior(scorer.anomaly_scores(rows.numeric, rows.categorical), scale))
 
 
 @lru_cache(maxsize=4)
