@@ -379,7 +379,7 @@ def test_kept_trees_are_saved_and_predict_scores_with_them(trained, tmp_path, mo
 def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(trained, tmp_path, monkeypatch):
     """Where validation chooses the prior start, the saved network carries the pre-trained model that scores its
     prior: `predict` reproduces its test scores from the rows alone, the run says which start it kept, and the
-    export, which writes the network alone, refuses and says what to do."""
+    export traces both into one graph, whose runtime scores raw rows as `predict` does."""
     import dataclasses
 
     import numpy as np
@@ -399,8 +399,13 @@ def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(tra
     test_rows = data.splits["test"].drop(columns=[config.data.label_column, "target", "label"], errors="ignore")
     scored = anomaly_detection.predict(tmp_path, test_rows)
     assert np.allclose(scored["fraud_score"].to_numpy(), run.result.probabilities, atol=1e-5)
-    with pytest.raises(ConfigError, match="prior start"):
-        export_run(tmp_path)
+    folder, spec = export_run(tmp_path)
+    assert spec["parity"]["scores_max_abs_difference"] < 1e-4 and spec["parity"]["checked_batch"] != 2
+    from finetune_cookbook.tabular import runtime
+
+    rows = test_rows.head(50).astype(object).where(test_rows.head(50).notna(), None).to_dict("records")
+    exported = runtime.load(folder).scores(rows)
+    assert np.allclose(exported, scored["fraud_score"].to_numpy()[:50], atol=1e-4)
 
 
 def related_columns(rows: int = 3000, seed: int = 0) -> pd.DataFrame:

@@ -183,7 +183,8 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         if self.numeric_head is not None:
             losses.append(F.mse_loss(self.numeric_head(hidden), numeric.float(), reduction="none"))
         for i, head in enumerate(self.category_heads):
-            losses.append(F.cross_entropy(head(hidden), categorical[:, i], reduction="none").unsqueeze(1))
+            # the cross-entropy, written out: the ONNX export cannot decompose F.cross_entropy(reduction="none")
+            losses.append(-F.log_softmax(head(hidden), dim=-1).gather(1, categorical[:, i:i + 1]))
         return torch.cat(losses, dim=1)
 
     def forward(self, numeric, categorical, labels=None, mask=None):
@@ -286,6 +287,22 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         return np.maximum(*scaled)
 
 
+    def each_hidden_scores(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        """`anomaly_scores(kind="each_hidden")` as one torch computation over a batch (a pass per column), which
+        the ONNX export can trace; the numpy path batches and standardises in float64, this in the model's dtype."""
+        width = self.config.n_features
+        if self.config.corruption == "swap":
+            losses = self.column_losses(numeric, categorical, None)
+        else:
+            columns = torch.arange(width, device=numeric.device)
+            losses = torch.stack([
+                self.column_losses(numeric, categorical, (columns == j).expand(numeric.shape[0], width))[:, j]
+                for j in range(width)], dim=1)
+        mean = torch.tensor(self.config.surprise_mean, dtype=losses.dtype, device=losses.device)
+        std = torch.tensor(self.config.surprise_std, dtype=losses.dtype, device=losses.device)
+        return ((losses - mean) / std).mean(1)
+
+
 ANOMALY_SCORES = ("each_hidden", "all_hidden", "either")
 TAIL_LEVELS = np.linspace(0, 1, 201)  # the quantiles of the training rows' losses a checkpoint keeps
 
@@ -341,6 +358,21 @@ class TabularForClassification(TabularPreTrainedModel):
         if labels is not None:
             output["loss"] = F.cross_entropy(logits, labels)
         return output
+
+
+class PriorScored(nn.Module):
+    """A classifier of the prior start and the pre-trained model that scores its prior (`each_hidden`), as one
+    module from encoded rows to logits: what the ONNX export traces, so the exported graph needs nothing beside it."""
+
+    def __init__(self, classifier: TabularForClassification, scorer: TabularForMaskedFeatures):
+        super().__init__()
+        self.classifier, self.scorer = classifier, scorer
+        self.config = classifier.config
+
+    def forward(self, numeric, categorical):
+        mean, std = self.config.prior_scale
+        prior = (self.scorer.each_hidden_scores(numeric, categorical) - mean) / std
+        return self.classifier(numeric, categorical, prior=prior)
 
 
 def standard_prior(scores: np.ndarray, scale: list[float]) -> np.ndarray:

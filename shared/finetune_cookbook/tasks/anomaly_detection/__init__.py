@@ -40,7 +40,7 @@ from finetune_cookbook.tabular.columns import (
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData, label_subset, load_tabular_data
 from finetune_cookbook.tabular.deviation import deviation_rows
-from finetune_cookbook.tabular.model import row_embeddings, standard_prior
+from finetune_cookbook.tabular.model import PriorScored, row_embeddings, standard_prior
 from finetune_cookbook.tabular.pretraining import (
     Pretrained,
     classifier_trainer,
@@ -348,8 +348,7 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
 
 def chosen_start(config: RecipeConfig, fine_tuned: ApproachResult, prior: bool, chose: bool) -> str:
     """One line on how the fine-tuned network started and at what rate, and whether validation chose them."""
-    start = ("the pre-trained anomaly score as a prior on its fraud logit (its export is refused: predict and serve "
-             "score it)" if prior else "a new fraud head")
+    start = "the pre-trained anomaly score as a prior on its fraud logit" if prior else "a new fraud head"
     rate = fine_tuned.metrics["learning_rate"]
     if not chose:
         return f"The fine-tuned network started from {start}, at learning rate {rate:g} (the searched settings)."
@@ -475,9 +474,9 @@ def predictor(model_dir):
 
 
 def export(model_dir, export_dir, data: TabularData | None = None, quantize: str | None = None) -> dict:
-    """The network as ONNX (logits), the column encoder as JSON and `runtime.py` (`tabular.export`), which answers
-    a row with its fraud score and the decision at the saved threshold; parity checked on the test rows of
-    `data` (made-up rows without it)."""
+    """The network as ONNX (logits; for the prior start, with the pre-trained model that scores its prior), the
+    column encoder as JSON and `runtime.py` (`tabular.export`), which answers a row with its fraud score and the
+    decision at the saved threshold; parity checked on the test rows of `data` (made-up rows without it)."""
     from finetune_cookbook.tabular.export import export_tabular
 
     model, encoder, info = load_model(model_dir)
@@ -485,16 +484,22 @@ def export(model_dir, export_dir, data: TabularData | None = None, quantize: str
         raise ConfigError(f"{model_dir}: the run kept gradient-boosted trees on the pre-trained features (they ranked "
                           "the validation rows better than the network), and the export writes the network only. "
                           "Score with `cookbook predict` or `cookbook serve --backend torch`.")
-    if model.has_prior:
-        raise ConfigError(f"{model_dir}: validation chose the prior start (fraud.starts), so this network adds the "
-                          "pre-trained model's anomaly score to its fraud logit, and the export writes the network "
-                          "alone. Score with `cookbook predict` or `cookbook serve --backend torch`, or set "
-                          "fraud.starts to [head] and train again for a model the export covers.")
+    graph, encode = model, (lambda frame: encoder.encode(frame, "the test rows"))
+    if model.has_prior:  # the graph scores the prior too: the pre-trained model joins the network in it
+        scorer = kept.load_prior_model(str(model_folder(model_dir).resolve()))
+        if scorer.config.surprise_mean is None or scorer.config.anomaly_score != "each_hidden":
+            raise ConfigError(f"{model_dir}: this network's prior is the pre-trained `{scorer.config.anomaly_score}` "
+                              "score, and the export covers the `each_hidden` one only. Score with `cookbook "
+                              "predict` or `cookbook serve --backend torch`, or set pretrain.anomaly_score to "
+                              "each_hidden and train again.")
+        graph = PriorScored(model, scorer)
+        encode = lambda frame: kept.with_prior(model_dir, encoder.encode(frame, "the test rows"),  # noqa: E731
+                                               model.config.prior_scale)
     test = data.splits["test"] if data is not None else None
     threshold = info.get("threshold")
 
     def reference(frame: pd.DataFrame) -> np.ndarray:
-        return positive_scores(model, encoder.encode(frame, "the test rows"))
+        return positive_scores(model, encode(frame))
 
     def quality(scores: np.ndarray, targets, fp32: np.ndarray) -> dict:
         decided = (lambda s: s >= threshold) if threshold is not None else (lambda s: np.zeros(len(s), bool))
@@ -507,5 +512,5 @@ def export(model_dir, export_dir, data: TabularData | None = None, quantize: str
     spec = {"output": "logits", "labels": list(LABELS), "threshold": threshold,
             "positive_value": info.get("positive_value"), "identifier_columns": info.get("identifier_columns") or [],
             "cells": info.get("cells") or {}, "reading": info.get("reading") or {}}
-    return export_tabular(model, encoder, export_dir, spec, test, data.targets("test") if data is not None else None,
+    return export_tabular(graph, encoder, export_dir, spec, test, data.targets("test") if data is not None else None,
                           reference, quality, quantize)

@@ -43,8 +43,7 @@ class FraudConfig:
         "run that ranks the validation rows best. `head`: a new fraud head on the pre-trained encoder (fitted as a "
         "linear probe with pretrain.probe_first). `prior`: the pre-trained anomaly score added to the fraud logit, "
         "the head at zero, so training begins from the pre-trained score's ranking and the labels adjust it (such "
-        "a model is scored with the pre-trained model beside it: `cookbook predict` and `serve --backend torch`, "
-        "not the ONNX export).", default_factory=lambda: ["head"]
+        "a model is saved with the pre-trained model beside it, and its ONNX export holds both).", default_factory=lambda: ["head"]
     )
     objective: str = setting(
         "What the networks, pre-trained and from scratch alike, learn from the labels. `classification`: the "

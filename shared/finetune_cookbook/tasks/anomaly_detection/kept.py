@@ -6,7 +6,7 @@ scarce the network's pre-trained start can. So the run decides on validation and
 The trees are saved beside the network (`trees.skops`, and the pre-trained model they read features from under
 `pretrained/`), so `cookbook predict` and `cookbook serve --backend torch` score with whichever was kept. A network
 of the prior start (`fraud.starts`) has the pre-trained model saved there too: it adds that model's anomaly score to
-its fraud logit. The ONNX export covers the plain network only.
+its fraud logit. The ONNX export covers the networks, not the trees.
 """
 
 from __future__ import annotations
