@@ -46,6 +46,8 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
     machine = f"{machine_description()}; training precision {mixed_precision(config.training.precision)}"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
     keep = get_task(config.task).HEADLINE_METRICS
+    # settings a run chooses on validation and reports among its metrics (fraud: the learning rate, the start)
+    choices = getattr(get_task(config.task), "CHOSEN_ON_VALIDATION", ())
     by_approach: dict[tuple, list[ApproachResult]] = {}
     for results in runs.values():
         for result in results:
@@ -75,6 +77,9 @@ def records(config: RecipeConfig, runs: dict[int, list[ApproachResult]] | list[A
             own_seeds = [r.seed for r in results]
             record["seeds"] = own_seeds if None not in own_seeds else list(runs)
             record["per_seed"] = {name: [round(float(x), 4) for x in v] for name, v in values.items()}
+        chosen = {name: [r.metrics[name] for r in results if name in r.metrics] for name in choices}
+        if any(chosen.values()):  # what validation chose in each seed's run, in the seeds' order
+            record["chosen_on_validation"] = {name: v for name, v in chosen.items() if v}
         record.update(speed_fields(results))
         made.append(record)
     add_speedups(made)

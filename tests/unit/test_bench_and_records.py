@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import RECIPE
+from conftest import RECIPE, ROOT
 
 from finetune_cookbook import bench
 from finetune_cookbook.config import load_config
@@ -157,3 +157,25 @@ def test_a_task_config_names_the_metrics_that_may_choose_its_checkpoint(tmp_path
     with pytest.raises(ConfigError, match="houses.yaml: training.metric_for_best_model is 'rmse'; choose one of "
                                           "accuracy, average_precision, loss, macro_f1, roc_auc"):
         RecipeConfig(domain="d", data=config.data, task="t", training=regression.training).check("houses.yaml")
+
+
+def test_records_keep_what_validation_chose_in_each_seed_s_run():
+    """The fraud networks choose a learning rate (and the fine-tuned one a start) on validation in every run; the
+    record keeps each seed's choice, so how often the prior start won is read from the records."""
+    from finetune_cookbook.core.compare import ApproachResult
+
+    config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml")
+
+    def run(rate, prior):
+        metrics = {"average_precision": 0.5, "learning_rate": rate}
+        if prior is not None:
+            metrics["prior_start"] = prior
+        return ApproachResult(approach="fine_tuned" if prior is not None else "scratch", description="", metrics=metrics,
+                              probabilities=np.zeros(2), train_seconds=1.0, samples_per_second=1.0,
+                              peak_memory_mb=1.0, setting={"label_budget": 0.05})
+
+    runs = {0: [run(1e-3, 1.0), run(1e-4, None)], 1: [run(3e-4, 0.0), run(1e-4, None)]}
+    tuned, scratch = bench.records(config, runs)
+    assert tuned["chosen_on_validation"] == {"learning_rate": [1e-3, 3e-4], "prior_start": [1.0, 0.0]}
+    assert scratch["chosen_on_validation"] == {"learning_rate": [1e-4, 1e-4]}
+    assert "learning_rate" not in tuned["metrics"]

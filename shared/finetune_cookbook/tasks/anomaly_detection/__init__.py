@@ -61,6 +61,7 @@ from finetune_cookbook.tasks.anomaly_detection.card import tabular_model_card
 from finetune_cookbook.tasks.anomaly_detection.rare_events import alert_budget_metrics, cost_threshold, decision_metrics
 
 HEADLINE_METRICS = ("average_precision", "roc_auc", "precision_at_alert_budget", "recall_at_alert_budget")
+CHOSEN_ON_VALIDATION = ("learning_rate", "prior_start")  # what `make bench` records of each network's run
 LABELS = ("genuine", "fraud")
 SPLITS = ("train", "validation", "test")
 TREE_CATEGORIES = 255  # HistGradientBoosting's most categories a feature can have
