@@ -131,7 +131,9 @@ def test_both_backends_give_the_same_answers(clients, name):
     rows[0] = {key: (None if i % 3 == 0 else value) for i, (key, value) in enumerate(rows[0].items())}  # missing
     ours, theirs = (clients[name, b].post("/predict", json={"rows": rows}).json()["answers"] for b in ("onnx", "torch"))
     scores = [(a.pop("fraud_score", 0), b.pop("fraud_score", 0)) for a, b in zip(ours, theirs)]
-    assert [a for a, _ in scores] == pytest.approx([b for _, b in scores], abs=2e-6)  # the sixth decimal may round apart
+    # float32 sums differ between the runtimes, more where a prior-start fraud network's graph also runs the
+    # pre-trained model once per column; the scores are rounded to 6 decimals, and every decision must agree
+    assert [a for a, _ in scores] == pytest.approx([b for _, b in scores], abs=1e-5)
     assert ours == theirs
 
 

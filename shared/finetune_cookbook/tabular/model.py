@@ -249,12 +249,16 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         self.config.score_scales = {kind: [float(s.mean()), float(s.std() + 1e-6)] for kind, s in
                                     self._scores(numeric, categorical, ANOMALY_SCORES[:2]).items()}
 
+    @torch.no_grad()
     def _scores(self, numeric, categorical, kinds, batch_size: int = 1024) -> dict[str, np.ndarray]:
         found = {}
-        if "each_hidden" in kinds:
-            losses = self.column_surprise(numeric, categorical, batch_size).astype(np.float64)
-            found["each_hidden"] = ((losses - np.asarray(self.config.surprise_mean))
-                                    / np.asarray(self.config.surprise_std)).mean(1)
+        if "each_hidden" in kinds:  # the one computation the ONNX export of a prior-start network traces too
+            self.eval()
+            found["each_hidden"] = np.concatenate([np.zeros(0)] + [
+                self.each_hidden_scores(torch.as_tensor(numeric[i:i + batch_size], device=self.device),
+                                        torch.as_tensor(categorical[i:i + batch_size], device=self.device)
+                                        ).cpu().numpy().astype(np.float64)
+                for i in range(0, len(numeric), batch_size)])
         if "all_hidden" in kinds:
             losses = self.column_surprise(numeric, categorical, batch_size, hide="all").astype(np.float64)
             found["all_hidden"] = fisher_surprise(losses, np.asarray(self.config.usual_without_context))
@@ -288,8 +292,8 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
 
 
     def each_hidden_scores(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
-        """`anomaly_scores(kind="each_hidden")` as one torch computation over a batch (a pass per column), which
-        the ONNX export can trace; the numpy path batches and standardises in float64, this in the model's dtype."""
+        """The `each_hidden` anomaly score of a batch as one torch computation (a pass per column, each hidden in
+        turn), which `anomaly_scores` batches and the ONNX export of a prior-start network traces."""
         width = self.config.n_features
         if self.config.corruption == "swap":
             losses = self.column_losses(numeric, categorical, None)
