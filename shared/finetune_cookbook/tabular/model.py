@@ -290,7 +290,6 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         scaled = [(scores[k] - self.config.score_scales[k][0]) / self.config.score_scales[k][1] for k in scores]
         return np.maximum(*scaled)
 
-
     def each_hidden_scores(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
         """The `each_hidden` anomaly score of a batch as one torch computation (a pass per column, each hidden in
         turn), which `anomaly_scores` batches and the ONNX export of a prior-start network traces."""

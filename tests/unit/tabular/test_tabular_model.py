@@ -398,3 +398,22 @@ def test_the_fine_tuned_network_keeps_the_start_that_ranks_validation_best(monke
                                         seed=1)
     assert "prior_start" not in scratch.result.metrics
     assert sorted(tried) == [(False, False, False, 1.0e-4), (False, False, False, 1.0e-3)]
+
+
+def test_a_model_trained_again_into_the_same_folder_is_not_scored_with_the_cached_one(tmp_path):
+    """The pre-trained model beside a saved fraud model is cached for a service's many batches; a run trained again
+    into the same folder (a notebook re-run) writes new weights, and the next load reads them."""
+    import os
+
+    from finetune_cookbook.tasks.anomaly_detection import kept
+
+    folder = tmp_path / "model"
+    for seed, stamp in ((0, 1_000_000_000), (1, 2_000_000_000)):
+        torch.manual_seed(seed)
+        TabularForClassification(model_config("mask_token")).save_pretrained(folder)
+        kept.save_prior_model(folder, TabularForMaskedFeatures(model_config("mask_token")))
+        os.utime(folder / "model.safetensors", ns=(stamp, stamp))  # as a later write would stamp it
+        loaded = kept.load_prior_model(tmp_path)
+        expected = TabularForMaskedFeatures.from_pretrained(folder / kept.PRETRAINED_FOLDER)
+        assert torch.equal(loaded.encoder.cls, expected.encoder.cls), seed
+    assert kept.load_prior_model(folder) is loaded  # the same write, from the cache

@@ -487,7 +487,7 @@ def export(model_dir, export_dir, data: TabularData | None = None, quantize: str
                           "Score with `cookbook predict` or `cookbook serve --backend torch`.")
     graph, encode = model, (lambda frame: encoder.encode(frame, "the test rows"))
     if model.has_prior:  # the graph scores the prior too: the pre-trained model joins the network in it
-        scorer = kept.load_prior_model(str(model_folder(model_dir).resolve()))
+        scorer = kept.load_prior_model(model_dir)
         if scorer.config.surprise_mean is None or scorer.config.anomaly_score != "each_hidden":
             raise ConfigError(f"{model_dir}: this network's prior is the pre-trained `{scorer.config.anomaly_score}` "
                               "score, and the export covers the `each_hidden` one only. Score with `cookbook "

@@ -60,16 +60,28 @@ def choose(validation_targets: np.ndarray, network_scores: np.ndarray, tree_scor
 
 def save_trees(folder: Path, trees, pretrained: TabularForMaskedFeatures) -> None:
     skops_io.dump(trees, folder / TREES_FILE)
-    pretrained.save_pretrained(folder / PRETRAINED_FOLDER)
+    save_prior_model(folder, pretrained)
 
 
 def save_prior_model(folder: Path, pretrained: TabularForMaskedFeatures) -> None:
-    """The pre-trained model whose anomaly score a network of the prior start adds to its fraud logit."""
+    """The pre-trained model whose anomaly score a network of the prior start adds to its fraud logit (and the
+    kept trees read among their features)."""
     pretrained.save_pretrained(folder / PRETRAINED_FOLDER)
 
 
+def saved_at(model_dir) -> tuple[str, int]:
+    """The model folder and when its weights were written: what a cached load is keyed by, so a model trained
+    again into the same folder is loaded again, not served from the cache."""
+    folder = model_folder(model_dir).resolve()
+    return str(folder), (folder / "model.safetensors").stat().st_mtime_ns
+
+
+def load_prior_model(model_dir) -> TabularForMaskedFeatures:
+    return _load_prior_model(*saved_at(model_dir))
+
+
 @lru_cache(maxsize=4)
-def load_prior_model(folder: str) -> TabularForMaskedFeatures:
+def _load_prior_model(folder: str, written: int) -> TabularForMaskedFeatures:
     path = Path(folder) / PRETRAINED_FOLDER
     if not (path / "config.json").is_file():
         raise DataError(f"{path}: missing. This network adds the pre-trained model's anomaly score to its fraud "
@@ -79,13 +91,14 @@ def load_prior_model(folder: str) -> TabularForMaskedFeatures:
 
 def with_prior(model_dir, rows: EncodedRows, scale: list[float]) -> EncodedRows:
     """`rows` carrying the saved pre-trained model's anomaly score in standard units (`scale`), as trained."""
-    scorer = load_prior_model(str(model_folder(model_dir).resolve()))
+    scorer = load_prior_model(model_dir)
     return dataclasses.replace(rows, prior=standard_prior(scorer.anomaly_scores(rows.numeric, rows.categorical), scale))
 
 
 @lru_cache(maxsize=4)
-def load_trees(folder: str):
-    """The kept trees and the pre-trained model they read features from (cached: a service scores many batches)."""
+def load_trees(folder: str, written: int):
+    """The kept trees and the pre-trained model they read features from (cached: a service scores many batches;
+    `written`, from `saved_at`, keeps a model trained again into the same folder from being served stale)."""
     path = Path(folder) / TREES_FILE
     untrusted = [t for t in skops_io.get_untrusted_types(file=path) if t not in TREE_TYPES]
     if untrusted:
@@ -96,5 +109,5 @@ def load_trees(folder: str):
 
 
 def tree_scores(model_dir, rows: EncodedRows) -> np.ndarray:
-    trees, pretrained = load_trees(str(model_folder(model_dir).resolve()))
+    trees, pretrained = load_trees(*saved_at(model_dir))
     return trees.predict_proba(pretrained_features(pretrained, rows))[:, 1]
