@@ -387,12 +387,10 @@ def positive_scores(model: TabularForClassification, rows: EncodedRows, batch_si
     model.eval()
     device = model.device
     parts = []
-    if model.has_prior and rows.prior is None:
-        raise ValueError("this classifier reads the pre-trained anomaly score: score rows that carry their `prior`")
     with rows_of(len(rows)) as advance:  # shown by `cookbook predict` only
         for start in range(0, len(rows), batch_size):
             part = slice(start, start + batch_size)
-            prior = torch.as_tensor(rows.prior[part], device=device) if model.has_prior else None
+            prior = None if rows.prior is None else torch.as_tensor(rows.prior[part], device=device)
             logits = model(torch.as_tensor(rows.numeric[part], device=device),
                            torch.as_tensor(rows.categorical[part], device=device), prior=prior)["logits"]
             parts.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy())

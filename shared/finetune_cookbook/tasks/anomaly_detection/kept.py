@@ -84,8 +84,8 @@ def load_prior_model(model_dir) -> TabularForMaskedFeatures:
 def _load_prior_model(folder: str, written: int) -> TabularForMaskedFeatures:
     path = Path(folder) / PRETRAINED_FOLDER
     if not (path / "config.json").is_file():
-        raise DataError(f"{path}: missing. This network adds the pre-trained model's anomaly score to its fraud "
-                        "logit, and that model is saved there by `cookbook train`; train again to write it.")
+        raise DataError(f"{path}: missing. This model reads the pre-trained model's anomaly score (a prior-start "
+                        "network, or kept trees), and `cookbook train` saves that model there; train again to write it.")
     return TabularForMaskedFeatures.from_pretrained(path)
 
 
@@ -104,8 +104,7 @@ def load_trees(folder: str, written: int):
     if untrusted:
         raise DataError(f"{path}: holds object types the kept trees never have ({', '.join(untrusted)}); it was not "
                         "written by this package, so it is not loaded.")
-    trees = skops_io.load(path, trusted=TREE_TYPES)
-    return trees, TabularForMaskedFeatures.from_pretrained(Path(folder) / PRETRAINED_FOLDER)
+    return skops_io.load(path, trusted=TREE_TYPES), _load_prior_model(folder, written)
 
 
 def tree_scores(model_dir, rows: EncodedRows) -> np.ndarray:
