@@ -122,8 +122,9 @@ def check(target: dict, results: list[dict], domain: Domain) -> list[str]:
     return missed
 
 
-def _values(results: list[dict], domain: Domain, approach_of) -> tuple[str, set[str]]:
-    shown, names = [], set()
+def _values(results: list[dict], domain: Domain, approach_of) -> tuple[str, list[str]]:
+    """Each point's and metric's value, and the approaches they come from, in the values' order."""
+    shown, names = [], []
     for point in domain.points:
         records = _records(results, domain, domain.dataset, point)
         for metric in domain.metrics:
@@ -132,7 +133,8 @@ def _values(results: list[dict], domain: Domain, approach_of) -> tuple[str, set[
                 shown.append("n/a")
                 continue
             name, value = pick
-            names.add(name)
+            if name not in names:
+                names.append(name)
             shown.append(f"{value:.3f}")
     return " / ".join(shown), names
 
@@ -188,7 +190,7 @@ def headline_row(results: list[dict], domain: Domain) -> str:
     where = " / ".join(filter(None, (_point_name(p) for p in domain.points)))
     own, _ = _values(results, domain, fine_tuned)
     rival, names = _values(results, domain, best_other)
-    rival += f" ({', '.join(APPROACH_NAMES.get(n, n) for n in sorted(names))})" if names else ""
+    rival += f" ({', '.join(APPROACH_NAMES.get(n, n) for n in names)})" if names else ""
     missed = [phrase for target in domain.targets for phrase in check(target, results, domain)]
     verdict = "**met**" if not missed else "**missed**: " + "; ".join(missed)
     targets = "; ".join(t["text"] for t in domain.targets)

@@ -90,6 +90,13 @@ def _curve_records(fine_tuned: dict, scratch: dict) -> list[dict]:
     return records
 
 
+def test_the_best_other_approaches_are_named_in_the_order_of_their_values():
+    domain = Domain("d", "D", "set", "Set", ["m"], points=[{"k": 3}, {"k": 4}])
+    results = [record("fine_tuned", 0.6, k=3), record("zeta", 0.5, k=3), record("alpha", 0.4, k=3),
+               record("fine_tuned", 0.6, k=4), record("alpha", 0.7, k=4), record("zeta", 0.1, k=4)]
+    assert "| 0.500 / 0.700 (zeta, alpha) |" in headline_block(results, [domain])
+
+
 def test_labels_saved_are_read_from_the_curve_and_drawn_beside_the_others():
     from finetune_cookbook.headline import labels_saved_cell
     from finetune_cookbook.headline_plot import label_curves_figure
