@@ -223,14 +223,20 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
             if hide == "all":
                 mask = torch.ones(len(x_num), width, dtype=torch.bool, device=self.device)
                 out[part] = self.column_losses(x_num, x_cat, mask).cpu().numpy()
-            elif self.config.corruption == "swap":
-                out[part] = self.column_losses(x_num, x_cat, None).cpu().numpy()
             else:
-                for column in range(width):
-                    mask = torch.zeros(len(x_num), width, dtype=torch.bool, device=self.device)
-                    mask[:, column] = True
-                    out[part, column] = self.column_losses(x_num, x_cat, mask)[:, column].cpu().numpy()
+                out[part] = self.each_hidden_losses(x_num, x_cat).cpu().numpy()
         return out
+
+    def each_hidden_losses(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        """Each column's rebuilding loss over a batch (rows x columns), the column hidden alone and rebuilt from
+        the others (one pass per column); `swap`: every column rebuilt from the row as it is."""
+        if self.config.corruption == "swap":
+            return self.column_losses(numeric, categorical, None)
+        width = self.config.n_features
+        columns = torch.arange(width, device=numeric.device)
+        return torch.stack([
+            self.column_losses(numeric, categorical, (columns == j).expand(numeric.shape[0], width))[:, j]
+            for j in range(width)], dim=1)
 
     def calibrate_surprise(self, numeric: np.ndarray, categorical: np.ndarray, rows: int = 2000) -> None:
         """Records each column's losses on (at most `rows` seeded) training rows, and each score's mean and
@@ -293,14 +299,7 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
     def each_hidden_scores(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
         """The `each_hidden` anomaly score of a batch as one torch computation (a pass per column, each hidden in
         turn), which `anomaly_scores` batches and the ONNX export of a prior-start network traces."""
-        width = self.config.n_features
-        if self.config.corruption == "swap":
-            losses = self.column_losses(numeric, categorical, None)
-        else:
-            columns = torch.arange(width, device=numeric.device)
-            losses = torch.stack([
-                self.column_losses(numeric, categorical, (columns == j).expand(numeric.shape[0], width))[:, j]
-                for j in range(width)], dim=1)
+        losses = self.each_hidden_losses(numeric, categorical)
         mean = torch.tensor(self.config.surprise_mean, dtype=losses.dtype, device=losses.device)
         std = torch.tensor(self.config.surprise_std, dtype=losses.dtype, device=losses.device)
         return ((losses - mean) / std).mean(1)
