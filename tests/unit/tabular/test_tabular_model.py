@@ -94,6 +94,22 @@ def test_a_swap_anomaly_score_does_not_depend_on_the_rows_scored_with_it():
     assert alone[0] == pytest.approx(together[0], rel=1e-5)
 
 
+def test_each_column_hidden_alone_in_one_pass_is_the_pass_per_column_and_ignores_its_batch():
+    """`each_hidden_losses` hides column j in copy j of the batch and runs every copy at once: column j's loss must
+    be the one a pass with only column j hidden gives, whatever rows share the batch and however it is cut."""
+    numeric, categorical = rows(n=9)
+    model = TabularForMaskedFeatures(model_config("mask_token")).eval()
+    with torch.no_grad():
+        together = model.each_hidden_losses(numeric, categorical)
+        for j in range(5):
+            alone = torch.zeros(len(numeric), 5, dtype=torch.bool)
+            alone[:, j] = True
+            torch.testing.assert_close(together[:, j], model.column_losses(numeric, categorical, alone)[:, j])
+        torch.testing.assert_close(model.each_hidden_losses(numeric[4:5], categorical[4:5]), together[4:5])
+    scores = model.anomaly_scores(numeric.numpy(), categorical.numpy())
+    assert model.anomaly_scores(numeric.numpy(), categorical.numpy(), batch_size=5) == pytest.approx(scores, abs=1e-6)
+
+
 def test_fisher_surprise_counts_the_usual_value_as_usual_and_a_value_beyond_every_training_row_as_rarest():
     import numpy as np
 
