@@ -28,11 +28,26 @@ def run_records(folders: list[str | Path]) -> list[dict]:
             record = {"notebook": run["notebook"], "smoke": run["smoke"], "data": data, "seconds": run["seconds"],
                       "machine": run["machine"], "precision": run["precision"], "measured_at": run["measured_at"],
                       "how": run["how"]}
-            busy = max(run.get("load_before", 0), run.get("load_after", 0))
-            if busy > 0.5 * run.get("cores", 1):  # the one-minute load average: other work shared the CPU
-                record["note"] = f"other work shared the {run['cores']} cores (load average up to {busy:.1f})"
+            note = _shared_note(run)
+            if note:
+                record["note"] = note
             found.append(record)
     return found
+
+
+OTHERS_SHARE = 0.1  # other processes took more than this share of the cores' time: the run was slowed
+
+
+def _shared_note(run: dict) -> str | None:
+    """Why a run's time may be longer than the machine alone gives, or None. A run recorded before the CPU time was
+    counted has only the one-minute load average before and after it, which counts the run's own work too."""
+    if "others_cpu_share" in run:
+        share = run["others_cpu_share"]
+        return f"other work took {share:.0%} of the {run['cores']} cores' time" if share > OTHERS_SHARE else None
+    busy = max(run.get("load_before", 0), run.get("load_after", 0))
+    if busy > 0.5 * run.get("cores", 1):
+        return f"other work shared the {run['cores']} cores (load average up to {busy:.1f})"
+    return None
 
 
 def merge(records: list[dict], new: list[dict]) -> list[dict]:

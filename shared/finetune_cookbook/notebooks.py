@@ -101,7 +101,7 @@ def run_notebook(path: str | Path, output_root: str | Path, parameters: dict | N
     output_dir = Path(output_root).resolve() / path.stem
     output_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"OUTPUT_DIR": str(output_dir), **(parameters or {})}
-    load_before = os.getloadavg()[0]  # other work on the CPU slows a run: the record says how busy it was
+    cpu_before = cpu_seconds()  # other work on the CPU slows a run: the record says how much there was
     started = time.perf_counter()
     papermill.execute_notebook(
         str(path),
@@ -113,20 +113,39 @@ def run_notebook(path: str | Path, output_root: str | Path, parameters: dict | N
         engine_name=_engine(),
         cookbook_progress=progress,
     )
+    seconds = time.perf_counter() - started
+    machine, own = (after - before for after, before in zip(cpu_seconds(), cpu_before))
     write_json(output_dir / RUN_RECORD, {
         "notebook": path.stem,
         "smoke": bool(parameters.get("SMOKE", False)),
         "parameters": {k: v for k, v in parameters.items() if k != "OUTPUT_DIR"},
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(seconds, 1),
         "machine": machine_description(),
         "precision": mixed_precision("auto"),
         "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
         "how": "papermill, kernel start included, one notebook at a time",
-        "load_before": round(load_before, 2),
-        "load_after": round(os.getloadavg()[0], 2),
+        # the CPU time other processes took while it ran, as a share of every core's time over the run
+        "others_cpu_share": round(max(0.0, machine - own) / (seconds * (os.cpu_count() or 1)), 3),
         "cores": os.cpu_count(),
     })
     return output_dir
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(the CPU time every process on the machine has spent since boot, the CPU time of this process and of its
+    children that ended): the notebook's kernel is a child that ends with the run, so over a run the first grows
+    by the second's growth plus whatever other work ran. Linux only: elsewhere the machine's time reads as none."""
+    import resource
+
+    own = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    except (OSError, ValueError):
+        return own, own
+    # steal is time the host gave to other machines: other work too; guest time is already inside user
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK"), own
 
 
 def quiet_output() -> None:

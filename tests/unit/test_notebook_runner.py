@@ -35,3 +35,26 @@ def test_progress_names_each_code_cell_and_beats_while_one_runs(tmp_path):
     assert record["notebook"] == "01_tiny" and record["smoke"] is True
     assert record["seconds"] > 1.5 and record["precision"] in {"bf16", "fp16", "fp32"} and "cores" in record["machine"]
     assert (output / "01_tiny.ipynb").is_file()
+
+
+def test_the_run_record_counts_the_cpu_time_other_processes_took_not_the_run_s_own(tmp_path):
+    """A process burning a core beside the run shows in `others_cpu_share`; the kernel's own work (a child that
+    ends with the run) does not, which the one-minute load average it replaced could not tell apart."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from finetune_cookbook.notebooks import cpu_seconds
+
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        output = run_notebook(tiny_notebook(tmp_path), tmp_path / "out")
+        burnt = sum(psutil.Process(burner.pid).cpu_times()[:2])
+    finally:
+        burner.kill()
+        burner.wait()
+    record = json.loads((output / RUN_RECORD).read_text())
+    assert record["others_cpu_share"] >= 0.8 * burnt / (record["seconds"] * record["cores"]) > 0
+    machine, own = cpu_seconds()
+    assert machine >= own > 0
