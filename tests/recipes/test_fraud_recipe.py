@@ -343,6 +343,36 @@ def test_the_pretrained_score_ranks_frauds_better_than_a_random_score(trained):
     assert score > 1.5 * random, (score, random)
 
 
+def test_of_several_pretrained_scores_a_run_keeps_the_one_that_ranks_its_labelled_rows_best(trained):
+    """`pretrain.anomaly_score` as a list: each labelled draw keeps the kind with the best average precision on
+    the labelled rows it has (validation's and the budget's training rows), whose scores then feed every approach
+    that reads the pre-trained score; the bench records which kind each subset kept."""
+    import dataclasses
+
+    import numpy as np
+    from sklearn.metrics import average_precision_score
+
+    config, data, pretrained = _run_parts(trained[0])
+    kinds = ["each_hidden", "all_hidden", "either"]
+    encoded = anomaly_detection.Encoded(data, pretrained, kinds)
+    assert encoded.kind == "each_hidden" and set(encoded.by_kind["test"]) == set(kinds)
+    labelled = anomaly_detection.label_subset(data.targets("train"), 0.5, 0, "sample")
+    targets = np.concatenate([data.targets("validation"), data.targets("train")[labelled]])
+    found = {kind: average_precision_score(targets, np.concatenate([encoded.by_kind["validation"][kind],
+                                                                    encoded.by_kind["train"][kind][labelled]]))
+             for kind in kinds}
+    chosen, note = encoded.choose_kind(data, labelled)
+    assert chosen.kind == max(kinds, key=found.get) and note.startswith(f"Pre-trained score: {chosen.kind}, ")
+    assert (chosen.anomaly["test"] == encoded.by_kind["test"][chosen.kind]).all()
+    assert encoded.kind == "each_hidden"  # the rows it was chosen from are left as they were
+    assert anomaly_detection.Encoded(data, pretrained, ["all_hidden"]).choose_kind(data, labelled)[1] is None
+    listed = dataclasses.replace(config, pretrain=dataclasses.replace(config.pretrain, anomaly_score=kinds))
+    results = anomaly_detection.compare_at_budget(data, listed, encoded, pretrained, 0.5, 0, include_fine_tuned=False)
+    score = next(r for r in results if r.approach == "pretrained")
+    assert score.metrics[f"kind_{chosen.kind}"] == 1.0 and sum(score.metrics[f"kind_{k}"] for k in kinds) == 1.0
+    assert score.probabilities == pytest.approx(chosen.anomaly["test"])
+
+
 def test_train_keeps_the_model_that_ranks_validation_best_and_says_why(trained):
     output_dir, _, train_out = trained
     record = json.loads((output_dir / "metrics.json").read_text())
@@ -376,10 +406,13 @@ def test_kept_trees_are_saved_and_predict_scores_with_them(trained, tmp_path, mo
         export_run(tmp_path)
 
 
-def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(trained, tmp_path, monkeypatch):
+@pytest.mark.parametrize("score", ["each_hidden", "either", ["each_hidden", "all_hidden", "either"]])
+def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(trained, tmp_path, monkeypatch, score):
     """Where validation chooses the prior start, the saved network carries the pre-trained model that scores its
     prior: `predict` reproduces its test scores from the rows alone, the run says which start it kept, and the
-    export traces both into one graph, whose runtime scores raw rows as `predict` does."""
+    export traces both into one graph, whose runtime scores raw rows as `predict` does. `either` scores the rows
+    with every column hidden too, so its graph holds both computations; of a list, the kind the run chose is the
+    one saved."""
     import dataclasses
 
     import numpy as np
@@ -389,13 +422,18 @@ def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(tra
 
     config, data, pretrained = _run_parts(trained[0])
     config = dataclasses.replace(config, fraud=dataclasses.replace(config.fraud, starts=["prior"],
-                                                                   learning_rates=[1.0e-3]))
+                                                                   learning_rates=[1.0e-3]),
+                                 pretrain=dataclasses.replace(config.pretrain, anomaly_score=score))
     monkeypatch.setattr(kept, "choose", lambda *scores: (kept.NETWORK, "Model kept: the network (forced by the test)."))
     run = anomaly_detection.fine_tune(data, config, tmp_path, pretrained=pretrained)
     assert run.trainer.model.has_prior and run.result.metrics["prior_start"] == 1.0
     assert any("started from the pre-trained anomaly score" in note for note in data.report.notes)
     anomaly_detection.save_model(run.trainer, config, tmp_path, "card")
-    assert (tmp_path / "model" / kept.PRETRAINED_FOLDER / "config.json").is_file()
+    chose = [note for note in data.report.notes if note.startswith("Pre-trained score: ")]
+    assert len(chose) == (1 if isinstance(score, list) else 0)
+    kind = chose[0].split()[2].rstrip(",") if chose else score
+    saved = json.loads((tmp_path / "model" / kept.PRETRAINED_FOLDER / "config.json").read_text())
+    assert saved["anomaly_score"] == kind in ("each_hidden", "all_hidden", "either")
     test_rows = data.splits["test"].drop(columns=[config.data.label_column, "target", "label"], errors="ignore")
     scored = anomaly_detection.predict(tmp_path, test_rows)
     assert np.allclose(scored["fraud_score"].to_numpy(), run.result.probabilities, atol=1e-5)

@@ -107,7 +107,7 @@ class RowEncoder(nn.Module):
         x = torch.cat(tokens, dim=1)
         if mask is not None:  # a hidden column shows only which column it is
             x = torch.where(mask.unsqueeze(-1), self.mask_tokens.to(x.dtype).expand_as(x), x)
-        x = torch.cat([self.cls.to(x.dtype).expand(len(x), 1, -1), x], dim=1)
+        x = torch.cat([self.cls.to(x.dtype).expand(x.shape[0], 1, -1), x], dim=1)
         return self.normalisation(self.backbone(x))
 
 
@@ -233,15 +233,27 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         the others; `swap`: every column rebuilt from the row as it is."""
         if self.config.corruption == "swap":
             return self.column_losses(numeric, categorical, None)
-        # One pass over a batch of `width` copies, copy j with column j hidden, rather than a pass per column: the
-        # ONNX export then traces the encoder once, not once per column (minutes of export on a 14-column table).
+        return self.hidden_losses(numeric, categorical)[0]
+
+    def hidden_losses(self, numeric: torch.Tensor, categorical: torch.Tensor, alone: bool = True,
+                      all_at_once: bool = False) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Each column's rebuilding loss over a batch (rows x columns) with it hidden `alone` (the others shown),
+        and with `all_at_once` hidden, as (alone, all at once); a kind not asked for is None. One pass over copies
+        of the batch, one per way of hiding (copy j hides column j), rather than a pass each: the ONNX export then
+        traces the encoder once (minutes of export saved on a 14-column table), on a batch whose size it keeps
+        dynamic (the attention's len() of a lone batch dimension fixes it to the traced one)."""
         width, rows = self.config.n_features, numeric.shape[0]
         columns = torch.arange(width, device=numeric.device)
-        hidden = (columns.unsqueeze(1) == columns).unsqueeze(1).expand(width, rows, width).reshape(-1, width)
-        copies = [part.unsqueeze(0).expand(width, *part.shape).reshape(-1, part.shape[1])
-                  for part in (numeric, categorical)]
-        losses = self.column_losses(*copies, hidden).reshape(width, rows, width)
-        return torch.diagonal(losses, dim1=0, dim2=2)  # rows x columns: copy j's loss on column j
+        ways = [columns.unsqueeze(1) == columns] if alone else []
+        ways += [torch.ones(1, width, dtype=torch.bool, device=numeric.device)] if all_at_once else []
+        hidden = torch.cat(ways)
+        copies = hidden.shape[0]
+        mask = hidden.unsqueeze(1).expand(copies, rows, width).reshape(-1, width)
+        parts = [part.unsqueeze(0).expand(copies, *part.shape).reshape(-1, part.shape[1])
+                 for part in (numeric, categorical)]
+        losses = self.column_losses(*parts, mask).reshape(copies, rows, width)
+        return (torch.diagonal(losses[:width], dim1=0, dim2=2) if alone else None,  # copy j's loss on column j
+                losses[-1] if all_at_once else None)
 
     def _rows_hidden_in_turn(self, batch_size: int) -> int:
         """Rows per `each_hidden_losses` pass, whose batch is a copy of them per column: about `batch_size` copies
@@ -263,23 +275,19 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         alone = self.column_surprise(numeric, categorical, hide="all").astype(np.float64)
         self.config.usual_without_context = np.quantile(alone, TAIL_LEVELS, axis=0).T.tolist()
         self.config.score_scales = {kind: [float(s.mean()), float(s.std() + 1e-6)] for kind, s in
-                                    self._scores(numeric, categorical, ANOMALY_SCORES[:2]).items()}
+                                    self.scores_by_kind(numeric, categorical, ANOMALY_SCORES[:2]).items()}
 
     @torch.no_grad()
-    def _scores(self, numeric, categorical, kinds, batch_size: int = 1024) -> dict[str, np.ndarray]:
-        found = {}
-        if "each_hidden" in kinds:  # the one computation the ONNX export of a prior-start network traces too
-            self.eval()
-            rows = self._rows_hidden_in_turn(batch_size)
-            found["each_hidden"] = np.concatenate([np.zeros(0)] + [
-                self.each_hidden_scores(torch.as_tensor(numeric[i:i + rows], device=self.device),
-                                        torch.as_tensor(categorical[i:i + rows], device=self.device)
-                                        ).cpu().numpy().astype(np.float64)
-                for i in range(0, len(numeric), rows)])
-        if "all_hidden" in kinds:
-            losses = self.column_surprise(numeric, categorical, batch_size, hide="all").astype(np.float64)
-            found["all_hidden"] = fisher_surprise(losses, np.asarray(self.config.usual_without_context))
-        return found
+    def scores_by_kind(self, numeric: np.ndarray, categorical: np.ndarray, kinds, batch_size: int = 1024
+                       ) -> dict[str, np.ndarray]:
+        """Each of `kinds` of anomaly score (see `anomaly_scores`) for every row, the passes they share made once."""
+        self.eval()
+        rows = batch_size if set(kinds) == {"all_hidden"} else self._rows_hidden_in_turn(batch_size)
+        parts = [self.batch_scores(torch.as_tensor(numeric[i:i + rows], device=self.device),
+                                   torch.as_tensor(categorical[i:i + rows], device=self.device), *kinds)
+                 for i in range(0, len(numeric), rows)]
+        return {kind: np.concatenate([np.zeros(0)] + [part[kind].cpu().numpy().astype(np.float64) for part in parts])
+                for kind in kinds}
 
     @torch.no_grad()
     def anomaly_scores(self, numeric: np.ndarray, categorical: np.ndarray, batch_size: int = 1024,
@@ -296,43 +304,62 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         - `either`: the stranger of the two, each in standard deviations of its own score on the training rows.
         A checkpoint saved before these were recorded keeps what it had: the plain mean loss, or `each_hidden`;
         a `swap` model has no `all_hidden` and gives `each_hidden`."""
-        kind = kind or self.config.anomaly_score
         if self.config.surprise_mean is None:
             return self.column_surprise(numeric, categorical, batch_size).astype(np.float64).mean(1)
-        if self.config.usual_without_context is None or kind == "each_hidden":
-            return self._scores(numeric, categorical, ("each_hidden",), batch_size)["each_hidden"]
-        if kind == "all_hidden":
-            return self._scores(numeric, categorical, (kind,), batch_size)[kind]
-        scores = self._scores(numeric, categorical, ANOMALY_SCORES[:2], batch_size)
-        scaled = [(scores[k] - self.config.score_scales[k][0]) / self.config.score_scales[k][1] for k in scores]
-        return np.maximum(*scaled)
+        kind = self.score_kind(kind)
+        return self.scores_by_kind(numeric, categorical, (kind,), batch_size)[kind]
 
-    def each_hidden_scores(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
-        """The `each_hidden` anomaly score of a batch as one torch computation (a pass per column, each hidden in
-        turn), which `anomaly_scores` batches and the ONNX export of a prior-start network traces."""
-        losses = self.each_hidden_losses(numeric, categorical)
-        mean = torch.tensor(self.config.surprise_mean, dtype=losses.dtype, device=losses.device)
-        std = torch.tensor(self.config.surprise_std, dtype=losses.dtype, device=losses.device)
-        return ((losses - mean) / std).mean(1)
+    def score_kind(self, kind: str | None = None) -> str:
+        """The score this checkpoint gives for `kind` (default: the config's `anomaly_score`): one calibrated
+        without every column hidden (a `swap` model, or one saved before) has `each_hidden` only."""
+        return "each_hidden" if self.config.usual_without_context is None else kind or self.config.anomaly_score
+
+    def batch_scores(self, numeric: torch.Tensor, categorical: torch.Tensor, *kinds: str) -> dict[str, torch.Tensor]:
+        """A batch's anomaly score of each of `kinds` (see `anomaly_scores`) as one torch computation: what
+        `anomaly_scores` batches, and what the ONNX export of a prior-start network traces, so both score alike."""
+        found, each, every = {}, bool(set(kinds) - {"all_hidden"}), bool(set(kinds) - {"each_hidden"})
+        if self.config.corruption == "swap":  # every column rebuilt from the row as it is; no all-hidden score
+            alone, at_once = self.column_losses(numeric, categorical, None), None
+        else:
+            alone, at_once = self.hidden_losses(numeric, categorical, each, every)
+        if each:
+            mean, std = (torch.tensor(v, dtype=alone.dtype, device=alone.device)
+                         for v in (self.config.surprise_mean, self.config.surprise_std))
+            found["each_hidden"] = ((alone - mean) / std).mean(1)
+        if every:
+            found["all_hidden"] = fisher_surprise(at_once, self.config.usual_without_context)
+        if "either" in kinds:
+            scales = self.config.score_scales
+            found["either"] = torch.maximum(*((found[k] - scales[k][0]) / scales[k][1] for k in ANOMALY_SCORES[:2]))
+        return found
 
 
 ANOMALY_SCORES = ("each_hidden", "all_hidden", "either")
 TAIL_LEVELS = np.linspace(0, 1, 201)  # the quantiles of the training rows' losses a checkpoint keeps
 
 
-def fisher_surprise(losses: np.ndarray, quantiles: np.ndarray, rows: int = 2000) -> np.ndarray:
-    """Each loss's tail probability among the training rows' (`quantiles`: columns x TAIL_LEVELS, from `rows`
-    rows), combined over the columns as Fisher's method does: the sum of -log p. A loss beyond every training
-    row's counts as one row in `rows + 1`."""
-    tails = np.stack([1 - _level(losses[:, j], quantiles[j]) for j in range(losses.shape[1])], 1)
-    return -np.log(np.clip(tails, 1 / (rows + 1), 1)).sum(1)
-
-
-def _level(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """The share of training rows below each value. A loss many rows share (a column's most common category)
-    repeats among the quantiles: it takes the level where it first appears, so the usual value is not rare."""
-    distinct, first = np.unique(quantiles, return_index=True)
-    return np.interp(values, distinct, TAIL_LEVELS[first], left=0.0, right=1.0)
+def fisher_surprise(losses, quantiles, rows: int = 2000) -> torch.Tensor:
+    """Each loss's (rows x columns) tail probability among the training rows' (`quantiles`: columns x TAIL_LEVELS,
+    from `rows` rows), combined over the columns as Fisher's method does: the sum of -log p. A loss beyond every
+    training row's counts as one row in `rows + 1`. Written with comparisons and gathers, which the ONNX export
+    traces, rather than a sorted search."""
+    losses = torch.as_tensor(losses)
+    # torch only (the export traces it), from a checkpoint's lists: the export refuses numpy in a traced forward
+    knots = torch.tensor(quantiles, dtype=losses.dtype, device=losses.device)
+    levels = torch.linspace(0, 1, knots.shape[1], dtype=losses.dtype, device=losses.device)  # TAIL_LEVELS
+    # A loss many rows share (a column's most common category) repeats among the quantiles: it takes the level
+    # where it first appears, so the usual value is not rare. The first appearance of knot k is the count below it.
+    first_level = levels[(knots.unsqueeze(1) < knots.unsqueeze(2)).sum(2)]  # columns x knots
+    values = losses.T  # columns x rows
+    above = (knots.unsqueeze(1) < values.unsqueeze(2)).sum(2)  # the first knot at or above each value
+    upper = above.clamp(1, knots.shape[1] - 1)
+    low_value, high_value = knots.gather(1, upper - 1), knots.gather(1, upper)
+    low_level, high_level = first_level.gather(1, upper - 1), first_level.gather(1, upper)
+    between = ((values - low_value) / (high_value - low_value).clamp_min(1e-12)).clamp(0, 1)
+    level = low_level + between * (high_level - low_level)  # linear between the knots either side
+    level = torch.where(above == knots.shape[1], torch.ones_like(level), level)  # beyond every training row's
+    level = torch.where(above == 0, torch.zeros_like(level), level)  # at or below the smallest
+    return -torch.log((1 - level).clamp_min(1 / (rows + 1))).sum(0)  # level lies in [0, 1]
 
 
 class TabularForClassification(TabularPreTrainedModel):
@@ -374,7 +401,7 @@ class TabularForClassification(TabularPreTrainedModel):
 
 
 class PriorScored(nn.Module):
-    """A classifier of the prior start and the pre-trained model that scores its prior (`each_hidden`), as one
+    """A classifier of the prior start and the pre-trained model that scores its prior (its `anomaly_score`), as one
     module from encoded rows to logits: what the ONNX export traces, so the exported graph needs nothing beside it."""
 
     def __init__(self, classifier: TabularForClassification, scorer: TabularForMaskedFeatures):
@@ -384,7 +411,8 @@ class PriorScored(nn.Module):
 
     def forward(self, numeric, categorical):
         mean, std = self.config.prior_scale
-        prior = (self.scorer.each_hidden_scores(numeric, categorical) - mean) / std
+        kind = self.scorer.score_kind()
+        prior = (self.scorer.batch_scores(numeric, categorical, kind)[kind] - mean) / std
         return self.classifier(numeric, categorical, prior=prior)
 
 

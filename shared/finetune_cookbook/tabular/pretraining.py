@@ -108,7 +108,7 @@ def pretrain(data: TabularData, config: RecipeConfig, output_dir: str | Path | N
         n_numeric=rows["train"].numeric.shape[1], cardinalities=encoder.cardinalities, d_token=settings.d_token,
         n_blocks=settings.n_blocks, n_heads=settings.n_heads, mask_rate=settings.mask_rate,
         corruption=settings.corruption, contrastive_weight=settings.contrastive_weight,
-        anomaly_score=settings.anomaly_score,
+        anomaly_score=settings.anomaly_scores[0],
     )
     set_seed(config.training.seed)
     model = TabularForMaskedFeatures(model_config)
@@ -194,7 +194,8 @@ def load_pretrained(config: RecipeConfig, data: TabularData, output_dir: str | P
         raise ConfigError(f"{folder}: this checkpoint was pre-trained with pretrain.{setting} {saved!r}, and "
                           f"{config.config_path} asks for {asked!r} (its fine-tuning settings were chosen for that). "
                           f"Run `cookbook pretrain {config.config_path}` again, or set pretrain.{setting} to {saved!r}.")
-    model.config.anomaly_score = config.pretrain.anomaly_score  # calibrated for every kind: no new pre-training
+    # calibrated for every kind: no new pre-training; of a list, the first until a run chooses on its labels
+    model.config.anomaly_score = config.pretrain.anomaly_scores[0]
     return Pretrained(folder, TabularEncoder.load(folder), model, float(record.get("train_seconds", 0.0)))
 
 

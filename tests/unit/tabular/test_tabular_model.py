@@ -117,8 +117,8 @@ def test_fisher_surprise_counts_the_usual_value_as_usual_and_a_value_beyond_ever
 
     training = np.concatenate([np.zeros(1800), np.linspace(1, 2, 200)])  # most rows share one loss (a common category)
     quantiles = np.quantile(training, TAIL_LEVELS)[None, :]
-    scores = fisher_surprise(np.array([[0.0], [1.5], [9.0]]), quantiles)
-    assert scores[0] == pytest.approx(0.0)  # the loss most training rows have is not rare at all
+    scores = fisher_surprise(torch.tensor([[0.0], [1.5], [9.0], [-1.0]]), quantiles).numpy()
+    assert scores[0] == pytest.approx(0.0) and scores[3] == 0.0  # the loss most rows have, or less: not rare at all
     assert scores[1] == pytest.approx(-np.log(0.05), rel=0.05)  # half-way along the top tenth: p about 0.05
     assert scores[2] == pytest.approx(np.log(2001))  # beyond every training row: one in rows + 1
 
@@ -235,6 +235,17 @@ def test_a_negative_contrastive_weight_is_refused():
 def test_an_unknown_corruption_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match=r"pretrain\.corruption.*mask_token.*swap|pretrain\.corruption.*swap.*mask_token"):
         load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml", {"pretrain": {"corruption": "blank"}})
+
+
+@pytest.mark.parametrize("value, message", [
+    (["each_hidden", "strangest"], r"pretrain\.anomaly_score is 'strangest'; choose one of all_hidden, each_hidden"),
+    ([], r"pretrain\.anomaly_score is an empty list"),
+])
+def test_a_list_of_pretrained_scores_names_only_known_kinds(value, message):
+    recipe = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+    with pytest.raises(ConfigError, match=message):
+        load_config(recipe, {"pretrain": {"anomaly_score": value}})
+    assert load_config(recipe, {"pretrain": {"anomaly_score": "all_hidden"}}).pretrain.anomaly_scores == ["all_hidden"]
 
 
 def test_the_pretrained_network_fine_tunes_at_its_own_rate_and_scratch_at_training_rate():

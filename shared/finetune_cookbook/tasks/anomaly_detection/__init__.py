@@ -12,6 +12,7 @@ Six approaches on one test split, at each label budget:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import tempfile
 from functools import partial
@@ -131,15 +132,44 @@ class Encoded:
     """Every split encoded once with the checkpoint's column encoder, plus what the pre-trained model makes of
     each row (its embedding and anomaly score), for the approaches that use them."""
 
-    def __init__(self, data: TabularData, pretrained: Pretrained):
+    def __init__(self, data: TabularData, pretrained: Pretrained, kinds: list[str] | None = None):
+        """`kinds`: the kinds of pre-trained score to compute (`pretrain.anomaly_score`; default: the model's own),
+        among which `choose_kind` picks; the first is in use until then."""
         origin = data.report.source
+        model = pretrained.model
         self.cardinalities = pretrained.encoder.cardinalities
         self.rows = {s: pretrained.encoder.encode(data.splits[s], origin) for s in SPLITS}
+        self.kinds = list(dict.fromkeys(model.score_kind(kind) for kind in kinds or [None]))
         with measure("pre-trained features and scores") as self.feature_cost:
-            self.embeddings = {s: row_embeddings(pretrained.model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
-            self.anomaly = {s: pretrained.model.anomaly_scores(r.numeric, r.categorical) for s, r in self.rows.items()}
+            self.embeddings = {s: row_embeddings(model.encoder, r.numeric, r.categorical) for s, r in self.rows.items()}
+            self.by_kind = {s: (model.scores_by_kind(r.numeric, r.categorical, self.kinds)
+                                if model.config.surprise_mean is not None  # else a checkpoint's one, older score
+                                else dict.fromkeys(self.kinds, model.anomaly_scores(r.numeric, r.categorical)))
+                            for s, r in self.rows.items()}
+        self._use(self.kinds[0])
+
+    def _use(self, kind: str) -> None:
+        self.kind = kind
+        self.anomaly = {s: scores[kind] for s, scores in self.by_kind.items()}
         train = self.anomaly["train"]
         self.prior_scale = [float(train.mean()), float(train.std() + 1e-6)]  # the prior start's standard units
+
+    def choose_kind(self, data: TabularData, labelled: np.ndarray) -> tuple[Encoded, str | None]:
+        """These rows with the kind of pre-trained score that ranks the labelled rows a run has best (validation's
+        and the labelled training rows'; the score learnt from no label, so neither is one it was fitted to; the
+        first kind on a tie), and a note saying so (None: one kind, nothing chosen)."""
+        if len(self.kinds) == 1:
+            return self, None
+        targets = np.concatenate([data.targets("validation"), data.targets("train")[labelled]])
+        found = {kind: ranking_metrics(targets, np.concatenate([self.by_kind["validation"][kind],
+                                                                self.by_kind["train"][kind][labelled]]))
+                 ["average_precision"] for kind in self.kinds}
+        chosen = copy.copy(self)
+        chosen._use(max(self.kinds, key=found.get))
+        scored = ", ".join(f"{kind} {ap:.3f}" for kind, ap in found.items())
+        return chosen, (f"Pre-trained score: {chosen.kind}, the kind that ranks the {int(targets.sum())} labelled "
+                        f"fraud(s) among {len(targets)} labelled rows (validation and the label budget's) best; "
+                        f"average precision {scored}.")
 
     def split_rows(self, split: str, prior: bool = False) -> EncodedRows:
         """A split's encoded rows; with `prior`, each carrying its pre-trained anomaly score in standard units of
@@ -168,8 +198,11 @@ def isolation_forest(data: TabularData, config: RecipeConfig, encoded: Encoded, 
 
 def pretrained_score(data: TabularData, config: RecipeConfig, encoded: Encoded, pretrained: Pretrained) -> ApproachResult:
     cost = Measurement(pretrained.seconds, encoded.feature_cost.peak_memory_mb)
-    return score_approach("pretrained", data, config, encoded.anomaly["test"], encoded.anomaly["validation"], cost,
-                          len(encoded.rows["train"]))
+    result = score_approach("pretrained", data, config, encoded.anomaly["test"], encoded.anomaly["validation"], cost,
+                            len(encoded.rows["train"]))
+    if len(encoded.kinds) > 1:  # which kind the labels chose; its mean over subsets: how often
+        result.metrics.update({f"kind_{kind}": float(kind == encoded.kind) for kind in encoded.kinds})
+    return result
 
 
 def trees(data: TabularData, config: RecipeConfig, encoded: Encoded, labelled: np.ndarray, seed: int,
@@ -263,7 +296,7 @@ def candidate_folder(start: str, learning_rate: float) -> str:
 def baselines(data: TabularData, config: RecipeConfig, output_dir=None) -> list[ApproachResult]:
     """Every approach but the fine-tuned one, at the config's label budget (`fraud.label_budget`)."""
     pretrained = load_pretrained(config, data, output_dir)
-    encoded = Encoded(data, pretrained)
+    encoded = Encoded(data, pretrained, config.pretrain.anomaly_scores)
     return compare_at_budget(data, config, encoded, pretrained, config.fraud.label_budget, config.training.seed,
                              output_dir, include_fine_tuned=False)
 
@@ -272,6 +305,7 @@ def compare_at_budget(data: TabularData, config: RecipeConfig, encoded: Encoded,
                       budget: float, seed: int, scratch_dir=None, include_fine_tuned: bool = True) -> list[ApproachResult]:
     """Every approach on the same test split with the labels of one budget's draw (`seed`)."""
     labelled = label_subset(data.targets("train"), budget, seed, data.report.source)
+    encoded, _ = encoded.choose_kind(data, labelled)
     setting = {"label_budget": budget}
     with tempfile.TemporaryDirectory(prefix="cookbook-fraud-") as scratch:
         folder = Path(scratch_dir or scratch)
@@ -295,7 +329,7 @@ def label_budget_curve(data: TabularData, config: RecipeConfig, pretrained: Pret
                        done=None) -> list[ApproachResult]:
     """Every approach at every label budget, once per labelled-subset seed; `done(budget, seed, results)` is
     called after each draw (a notebook shows progress with it)."""
-    encoded = Encoded(data, pretrained)
+    encoded = Encoded(data, pretrained, config.pretrain.anomaly_scores)
     results = []
     for budget in budgets or config.fraud.label_budgets:
         for seed in seeds or config.fraud.budget_seeds:
@@ -319,8 +353,12 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
     ranks the validation rows better (`kept.py`): the result names it, says why, and hands back the other."""
     output_dir = Path(output_dir or config.output_dir)
     pretrained = pretrained or load_pretrained(config, data, output_dir)
-    encoded = Encoded(data, pretrained)
+    encoded = Encoded(data, pretrained, config.pretrain.anomaly_scores)
     labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
+    encoded, chose = encoded.choose_kind(data, labelled)
+    if chose:
+        data.report.notes.append(chose)
+    pretrained.model.config.anomaly_score = encoded.kind  # what the saved pre-trained model then scores with
     tuned = network(data, config, encoded, pretrained, labelled, output_dir, from_pretrained=True,
                     seed=config.training.seed, training=training, resume=resume, callbacks=callbacks)
     model = tuned.trainer.model
@@ -378,7 +416,7 @@ def tune(data: TabularData, config: RecipeConfig, output_dir=None) -> SearchResu
     `fine_tune(..., training=search.best_training(...))` then does."""
     output_dir = Path(output_dir or config.output_dir)
     pretrained = load_pretrained(config, data, output_dir)
-    encoded = Encoded(data, pretrained)
+    encoded = Encoded(data, pretrained, config.pretrain.anomaly_scores)
     labelled = label_subset(data.targets("train"), config.fraud.label_budget, config.training.seed, data.report.source)
 
     def model_init(trial=None):  # each trial starts as `fine_tune` does
@@ -488,11 +526,10 @@ def export(model_dir, export_dir, data: TabularData | None = None, quantize: str
     graph, encode = model, (lambda frame: encoder.encode(frame, "the test rows"))
     if model.has_prior:  # the graph scores the prior too: the pre-trained model joins the network in it
         scorer = kept.load_prior_model(model_dir)
-        if scorer.config.surprise_mean is None or scorer.config.anomaly_score != "each_hidden":
-            raise ConfigError(f"{model_dir}: this network's prior is the pre-trained `{scorer.config.anomaly_score}` "
-                              "score, and the export covers the `each_hidden` one only. Score with `cookbook "
-                              "predict` or `cookbook serve --backend torch`, or set pretrain.anomaly_score to "
-                              "each_hidden and train again.")
+        if scorer.config.surprise_mean is None:
+            raise ConfigError(f"{model_dir}: this network's prior is the mean rebuilding loss of a pre-trained model "
+                              "saved before its scores were calibrated, which the export does not cover. Score with "
+                              "`cookbook predict` or `cookbook serve --backend torch`, or pre-train and train again.")
         graph = PriorScored(model, scorer)
         encode = lambda frame: kept.with_prior(model_dir, encoder.encode(frame, "the test rows"),  # noqa: E731
                                                model.config.prior_scale)
