@@ -346,7 +346,7 @@ def test_the_pretrained_score_ranks_frauds_better_than_a_random_score(trained):
 def test_of_several_pretrained_scores_a_run_keeps_the_one_that_ranks_its_labelled_rows_best(trained):
     """`pretrain.anomaly_score` as a list: each labelled draw keeps the kind with the best average precision on
     the labelled rows it has (validation's and the budget's training rows), whose scores then feed every approach
-    that reads the pre-trained score; the bench records which kind each subset kept."""
+    that reads the pre-trained score; the approach's metrics say which kind each draw kept."""
     import dataclasses
 
     import numpy as np
