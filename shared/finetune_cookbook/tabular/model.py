@@ -231,8 +231,6 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
     def each_hidden_losses(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
         """Each column's rebuilding loss over a batch (rows x columns), the column hidden alone and rebuilt from
         the others; `swap`: every column rebuilt from the row as it is."""
-        if self.config.corruption == "swap":
-            return self.column_losses(numeric, categorical, None)
         return self.hidden_losses(numeric, categorical)[0]
 
     def hidden_losses(self, numeric: torch.Tensor, categorical: torch.Tensor, alone: bool = True,
@@ -240,7 +238,10 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         """Each column's rebuilding loss over a batch (rows x columns) with it hidden `alone` (the others shown),
         and with `all_at_once` hidden, as (alone, all at once); a kind not asked for is None. One pass over copies
         of the batch, one per way of hiding (copy j hides column j), rather than a pass each: the ONNX export then
-        traces the encoder once (on the 13-column card sample, 31.6 s of export instead of 173 s)."""
+        traces the encoder once (on the 13-column card sample, 31.6 s of export instead of 173 s). A `swap` model
+        rebuilds every column from the row as it is for `alone`, and has no all-at-once losses."""
+        if self.config.corruption == "swap":
+            return self.column_losses(numeric, categorical, None) if alone else None, None
         width, rows = self.config.n_features, numeric.shape[0]
         columns = torch.arange(width, device=numeric.device)
         ways = [columns.unsqueeze(1) == columns] if alone else []
@@ -317,10 +318,7 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
         """A batch's anomaly score of each of `kinds` (see `anomaly_scores`) as one torch computation: what
         `anomaly_scores` batches, and what the ONNX export of a prior-start network traces, so both score alike."""
         found, each, every = {}, bool(set(kinds) - {"all_hidden"}), bool(set(kinds) - {"each_hidden"})
-        if self.config.corruption == "swap":  # every column rebuilt from the row as it is; no all-hidden score
-            alone, at_once = self.column_losses(numeric, categorical, None), None
-        else:
-            alone, at_once = self.hidden_losses(numeric, categorical, each, every)
+        alone, at_once = self.hidden_losses(numeric, categorical, each, every)
         if each:
             mean, std = (torch.tensor(v, dtype=alone.dtype, device=alone.device)
                          for v in (self.config.surprise_mean, self.config.surprise_std))
@@ -337,12 +335,11 @@ ANOMALY_SCORES = ("each_hidden", "all_hidden", "either")
 TAIL_LEVELS = np.linspace(0, 1, 201)  # the quantiles of the training rows' losses a checkpoint keeps
 
 
-def fisher_surprise(losses, quantiles, rows: int = 2000) -> torch.Tensor:
+def fisher_surprise(losses: torch.Tensor, quantiles, rows: int = 2000) -> torch.Tensor:
     """Each loss's (rows x columns) tail probability among the training rows' (`quantiles`: columns x TAIL_LEVELS,
     from `rows` rows), combined over the columns as Fisher's method does: the sum of -log p. A loss beyond every
     training row's counts as one row in `rows + 1`. Written with comparisons and gathers, which the ONNX export
     traces, rather than a sorted search."""
-    losses = torch.as_tensor(losses)
     # torch only (the export traces it), from a checkpoint's lists: the export refuses numpy in a traced forward
     knots = torch.tensor(quantiles, dtype=losses.dtype, device=losses.device)
     levels = torch.linspace(0, 1, knots.shape[1], dtype=losses.dtype, device=losses.device)  # TAIL_LEVELS
