@@ -240,7 +240,8 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             output_dir: Path, *, from_pretrained: bool, seed: int, training: TrainingConfig | None = None,
             resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
     """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start), from each
-    of `fraud.starts` at each of `fraud.learning_rates`, keeping the run that ranks the validation rows best. Both
+    of `fraud.starts` at each of `fraud.learning_rates`, keeping the run that ranks the validation rows best
+    (`validation_rank`). Both
     networks choose among the same rates, so neither is compared at a rate that suits only the other; the network
     from scratch has one start, its random one."""
     # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
@@ -271,8 +272,8 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
         spent = Measurement(spent.seconds + cost.seconds, max(spent.peak_memory_mb, cost.peak_memory_mb))
         seen += trainer.steps_this_run * candidate.batch_size
         scores = {s: positive_scores(model, encoded.split_rows(s, prior)) for s in ("validation", "test")}
-        found = ranking_metrics(validation, scores["validation"])["average_precision"]
-        if best is None or found > best[0]:  # a tie keeps the earlier: the head start, the lower rate
+        found = validation_rank(validation, scores["validation"])
+        if best is None or found > best[0]:  # a full tie keeps the earlier: the head start, the lower rate
             best = (found, start, candidate, model, trainer, scores)
     found, start, candidate, model, trainer, scores = best
     name = "fine_tuned" if from_pretrained else "scratch"
@@ -283,6 +284,20 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
+
+
+def validation_rank(targets: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
+    """How well a candidate network ranks the validation rows, to compare with `>`: average precision, then
+    ROC-AUC, then the class-balanced log-loss (negated). With a few validation frauds many candidates rank them all
+    first (both at 1.0), and the tie used to keep the lowest rate however far it was from the others; the loss still
+    tells them apart by how clearly they separate those frauds. A split without a fraud ties every candidate."""
+    found = ranking_metrics(targets, scores)
+    if np.isnan(found["average_precision"]):
+        return (-np.inf, -np.inf, -np.inf)
+    targets, scores = np.asarray(targets), np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+    weights = np.where(targets == 1, 0.5 / targets.mean(), 0.5 / (1 - targets.mean()))  # each class half the weight
+    loss = -np.sum(weights * np.where(targets == 1, np.log(scores), np.log1p(-scores))) / weights.sum()
+    return (found["average_precision"], found["roc_auc"], -float(loss))
 
 
 def candidate_folder(start: str, learning_rate: float) -> str:
