@@ -561,3 +561,31 @@ def test_the_generated_claims_benchmark_changes_only_what_describes_the_data():
     for section in ("pretrain", "training", "fraud"):
         assert getattr(bench, section) == getattr(sample, section), section
     assert dataclasses.replace(bench.data, source=sample.data.source, label_column=sample.data.label_column) == sample.data
+
+
+def test_the_candidate_script_trains_each_candidate_on_its_own_and_records_its_validation_ranking(tmp_path,
+                                                                                                  monkeypatch):
+    """`benchmarks/fraud_candidates.py`, how the README's masking and tie findings were measured: one run per
+    variant and rate, each with the setting it names and the ranking `network` compares candidates by."""
+    import importlib.util
+    import sys
+
+    script = ROOT / "benchmarks" / "fraud_candidates.py"
+    spec = importlib.util.spec_from_file_location("fraud_candidates", script)
+    candidates = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(candidates)
+    config = fraud_config(tmp_path)
+    masked = candidates.candidate_config(load_config(config), "prior_masked", 1e-3)
+    assert (masked.pretrain.fine_tune_mask_rate, masked.fraud.starts, masked.fraud.learning_rates) == (0.3, ["prior"],
+                                                                                                      [1e-3])
+
+    monkeypatch.setattr(sys, "argv", ["fraud_candidates.py", str(config), str(tmp_path / "out"), "--variants",
+                                      "scratch,head_masked", "--budgets", "1.0", "--seeds", "0", "--rates", "1e-3"])
+    candidates.main()
+    found = json.loads((tmp_path / "out" / "candidates.json").read_text())
+    assert [(run["variant"], run["rate"], run["budget"]) for run in found["runs"]] == [("scratch", 1e-3, 1.0),
+                                                                                       ("head_masked", 1e-3, 1.0)]
+    for run in found["runs"]:
+        assert len(run["validation_scores"]) == len(found["validation_targets"])
+        assert anomaly_detection.validation_rank(found["validation_targets"], run["validation_scores"]) == pytest.approx(
+            (run["validation_ap"], run["validation_roc_auc"], -run["validation_log_loss"]))
