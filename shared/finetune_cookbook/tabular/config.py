@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from finetune_cookbook.core.config import RecipeConfig, between_zero_and_one, choose, setting
 from finetune_cookbook.core.errors import ConfigError
@@ -55,6 +55,8 @@ class TabularConfig:
 @dataclass
 class PretrainConfig:
     """The `pretrain` section: the self-supervised pre-training of the tabular encoder, and its fine-tuning."""
+
+    EARLIER_DEFAULTS: ClassVar[tuple[dict, ...]] = ({"fine_tune_mask_rate": 0.3},)  # before validation turned it off
 
     output_dir: str | None = setting(
         "Where `cookbook pretrain` saves the pre-trained checkpoint (safetensors, config.json, the column "
