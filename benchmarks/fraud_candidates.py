@@ -26,6 +26,7 @@ from finetune_cookbook.tabular.pretraining import load_pretrained, pretrain
 from finetune_cookbook.tasks import anomaly_detection as fraud
 
 MASKED_RATE = 0.3
+VARIANTS = ("scratch", "head", "prior", "head_masked", "prior_masked")
 
 
 def candidate_config(config, variant: str, rate: float):
@@ -51,6 +52,9 @@ def main() -> None:
     seeds = numbers(args.seeds, int, config.fraud.budget_seeds)
     rates = numbers(args.rates, float, config.fraud.learning_rates)
     variants = args.variants.split(",")
+    unknown = [variant for variant in variants if variant not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: {', '.join(unknown)} unknown; choose among {', '.join(VARIANTS)}")
 
     data = fraud.load_data(config)
     checkpoint = args.output_dir / "pretrained"
