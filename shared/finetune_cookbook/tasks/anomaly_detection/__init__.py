@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.metrics import log_loss
+from sklearn.utils.class_weight import compute_sample_weight
 
 from finetune_cookbook.core.compare import ApproachResult
 from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
@@ -294,9 +296,8 @@ def validation_rank(targets: np.ndarray, scores: np.ndarray) -> tuple[float, flo
     found = ranking_metrics(targets, scores)
     if np.isnan(found["average_precision"]):
         return (-np.inf, -np.inf, -np.inf)
-    targets, scores = np.asarray(targets), np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
-    weights = np.where(targets == 1, 0.5 / targets.mean(), 0.5 / (1 - targets.mean()))  # each class half the weight
-    loss = -np.sum(weights * np.where(targets == 1, np.log(scores), np.log1p(-scores))) / weights.sum()
+    scores = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+    loss = log_loss(targets, scores, sample_weight=compute_sample_weight("balanced", targets), labels=[0, 1])
     return (found["average_precision"], found["roc_auc"], -float(loss))
 
 
