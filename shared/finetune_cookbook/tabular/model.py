@@ -333,6 +333,7 @@ class TabularForMaskedFeatures(TabularPreTrainedModel):
 
 ANOMALY_SCORES = ("each_hidden", "all_hidden", "either")
 TAIL_LEVELS = np.linspace(0, 1, 201)  # the quantiles of the training rows' losses a checkpoint keeps
+TOP_TOLERANCE = 1e-4  # relative: how far past the largest training loss a loss must be to count as beyond it
 
 
 def fisher_surprise(losses: torch.Tensor, quantiles, rows: int = 2000) -> torch.Tensor:
@@ -353,7 +354,12 @@ def fisher_surprise(losses: torch.Tensor, quantiles, rows: int = 2000) -> torch.
     low_level, high_level = first_level.gather(1, upper - 1), first_level.gather(1, upper)
     between = ((values - low_value) / (high_value - low_value).clamp_min(1e-12)).clamp(0, 1)
     level = low_level + between * (high_level - low_level)  # linear between the knots either side
-    level = torch.where(above == knots.shape[1], torch.ones_like(level), level)  # beyond every training row's
+    # Beyond every training row's by more than float noise: a loss tied at the top knot (a rare category's, which
+    # the quantiles repeat) would otherwise jump to the rarest level on a rounding difference between batches or
+    # between PyTorch and ONNX Runtime.
+    top = knots[:, -1:]
+    beyond = values > top + TOP_TOLERANCE * top.abs().clamp_min(1.0)
+    level = torch.where(beyond, torch.ones_like(level), level)
     level = torch.where(above == 0, torch.zeros_like(level), level)  # at or below the smallest
     return -torch.log((1 - level).clamp_min(1 / (rows + 1))).sum(0)  # level lies in [0, 1]
 

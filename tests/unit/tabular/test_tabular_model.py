@@ -123,6 +123,21 @@ def test_fisher_surprise_counts_the_usual_value_as_usual_and_a_value_beyond_ever
     assert scores[2] == pytest.approx(np.log(2001))  # beyond every training row: one in rows + 1
 
 
+
+def test_fisher_surprise_does_not_jump_on_float_noise_at_a_top_knot_many_rows_share():
+    """A rare category's loss is the largest and the top quantiles repeat it: the same loss a rounding error
+    above (another batch, ONNX Runtime) is as rare as the loss itself, not one in rows + 1."""
+    import numpy as np
+
+    from finetune_cookbook.tabular.model import TAIL_LEVELS, fisher_surprise
+
+    training = np.concatenate([np.linspace(0, 1, 1900), np.full(100, 3.0)])  # the top 5% share one loss
+    quantiles = np.quantile(training, TAIL_LEVELS)[None, :]
+    at_top, noise, far = fisher_surprise(torch.tensor([[3.0], [3.0 * (1 + 1e-6)], [3.5]], dtype=torch.float64),
+                                         quantiles).numpy()
+    assert noise == pytest.approx(at_top) and at_top == pytest.approx(-np.log(0.05), rel=0.05)
+    assert far == pytest.approx(np.log(2001))
+
 def test_each_anomaly_score_kind_finds_a_row_that_breaks_a_rule_or_has_an_extreme_value():
     """Pre-trained on rows whose second number copies the first: a row that breaks that copy is found by
     `each_hidden`, a row with a far-out first number (copied, so the rule holds) by `all_hidden`, and `either`
