@@ -143,7 +143,7 @@ def test_fraud_recipe_copied_onto_a_table_at_30_percent_fraud(tmp_path):
     _fraud_table(tmp_path / "cards.csv", np.random.default_rng(3))
     config = write_config(tmp_path, {
         "data": {"label_column": "Class"},
-        "pretrain": {"epochs": 2, "d_token": 16, "n_heads": 2}, "fraud": {"min_steps": 20},  # for the test's time
+        "pretrain": {"epochs": 2, "d_token": 16, "n_heads": 2}, "fraud": {"min_steps": 20, "learning_rates": [1.0e-3]},  # for the test's time
         "training": {"epochs": 2},
     }, base=RECIPES / "fraud_anomaly_detection" / "config.yaml", source=tmp_path / "cards.csv")
     stdout, _ = run_in_process("compare", config)

@@ -41,10 +41,12 @@ class FirstOutput(torch.nn.Module):
 
 
 def export_onnx(model: torch.nn.Module, inputs: dict[str, torch.Tensor], path: str | Path,
-                dynamic: dict[str, tuple[int, ...]], output: str = "logits") -> Path:
+                dynamic: dict[str, tuple[int, ...]], output: str = "logits", strict: bool = False) -> Path:
     """Writes `model` (in eval mode, fp32, on the CPU) as ONNX to `path`, traced on `inputs` (name -> tensor, in
     the order forward takes them); `dynamic` names each input's dynamic dimensions (batch 0, sequence 1).
-    The file is checked with `onnx.checker` before it is kept."""
+    `strict` captures the graph with TorchDynamo straight away, for a model whose forward reads its batch size
+    as a Python number: the non-strict capture the exporter tries first fixes that size and fails, after a
+    few seconds' work. The file is checked with `onnx.checker` before it is kept."""
     import onnx
 
     path = Path(path)
@@ -53,8 +55,10 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, torch.Tensor], path: s
     shapes = {"inputs": tuple({axis: torch.export.Dim.DYNAMIC for axis in dynamic.get(name, ())} for name in inputs)}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(wrapped, tuple(inputs.values()), dynamo=True, input_names=list(inputs),
-                                    output_names=[output], dynamic_shapes=shapes, verbose=False)
+        captured = (torch.export.export(wrapped, tuple(inputs.values()), dynamic_shapes=shapes, strict=True)
+                    if strict else wrapped)
+        program = torch.onnx.export(captured, tuple(inputs.values()), dynamo=True, input_names=list(inputs),
+                                    output_names=[output], dynamic_shapes=None if strict else shapes, verbose=False)
     if program is None:
         raise ExportError(f"{path}: torch.onnx.export returned nothing to save.")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -88,8 +88,9 @@ def export_tabular(model: torch.nn.Module, encoder: TabularEncoder, export_dir: 
     generator = torch.Generator().manual_seed(0)
     traced = {"numeric": torch.randn(TRACED_ROWS, config.n_numeric, generator=generator),
               "categorical": torch.zeros(TRACED_ROWS, len(config.cardinalities), dtype=torch.int64)}
+    # strict: rtdl's attention takes its batch size from len()
     onnx_export.export_onnx(graph, traced, export_dir / "model.onnx", {"numeric": (0,), "categorical": (0,)},
-                            output=spec["output"])
+                            output=spec["output"], strict=True)
     (export_dir / COLUMNS_FILE).write_text(json.dumps(encoder_spec(encoder)))
     shutil.copyfile(runtime.__file__, export_dir / "runtime.py")
     for name, source in (modules or {}).items():
