@@ -30,6 +30,8 @@ PAGES = {  # the site's menu, beyond the notebooks: title and the page's path in
     "Architecture": "docs/architecture.md",
     "Changelog": "CHANGELOG.md",
 }
+WIDGET = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = "An interactive widget: it needs a running notebook (make lab) to answer."
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 SMOKE_NOTE = ("> **A smoke run.** This page shows the notebook run with `SMOKE = True`: tiny data and a few steps, "
               "to show that every cell runs and what it draws. Its numbers are not results; `make run` and then "
@@ -67,12 +69,23 @@ def _was_smoke(notebook: dict) -> bool:
     return bool(notebook.get("metadata", {}).get("papermill", {}).get("parameters", {}).get("SMOKE"))
 
 
+def _without_widgets(notebook) -> None:
+    """A widget needs a running kernel: on a static page it would only pull the widget library from a CDN (which
+    an offline reader cannot reach) to draw controls that do nothing. Each becomes a line that says where to use it."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET in output.get("data", {}):
+                output["data"] = {"text/html": f"<p><em>{WIDGET_NOTE}</em></p>", "text/plain": WIDGET_NOTE}
+    notebook.metadata.pop("widgets", None)
+
+
 def _stage_notebook(executed: Path, target: Path) -> None:
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
     if _was_smoke(notebook):
         notebook.cells.insert(0, nbformat.v4.new_markdown_cell(SMOKE_NOTE))
+    _without_widgets(notebook)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
 
