@@ -23,9 +23,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/cookbook run-notebooks --notebooks notebooks --output-dir outputs
 
-# One pytest worker per core; each test file runs on one worker, so a module's trained model is built once.
+# One pytest worker per core; each test file runs on one worker, so a module's trained model is built once. The
+# longest files start first (tests/conftest.py, LONGEST_FIRST), in that order.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile -ra --durations=15
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder -ra --durations=15
 
 # For a workshop: learner copies of the notebooks, without the cells tagged `solution`, in notebooks/learner/.
 exercises: $(STAMP)

@@ -220,11 +220,11 @@ def smoke_runs_folder(tmp_path_factory) -> Path:
     return folder
 
 
-def smoke_runs(paths, tmp_path_factory) -> dict[str, Path]:
+def smoke_runs(paths, tmp_path_factory) -> dict[str, Path | str]:
     """Each notebook of `paths` run once in SMOKE mode for the session: the first worker to ask runs it under a
     lock and the others reuse its output folder. Notebooks no other worker is running are taken first, so two
-    workers asking for the same notebooks run them side by side. A failed run fails every test that needs it,
-    without running again."""
+    workers asking for the same notebooks run them side by side. Returns each notebook's output folder, or the
+    error of its failed run (which is not run again)."""
     from filelock import FileLock, Timeout
 
     from finetune_cookbook.notebooks import RUN_RECORD, run_notebook
@@ -236,23 +236,49 @@ def smoke_runs(paths, tmp_path_factory) -> dict[str, Path]:
             output, failed = folder / path.stem, folder / f"{path.stem}.failed"
             try:
                 with FileLock(folder / f"{path.stem}.lock", timeout=-1 if blocking else 0):
-                    if failed.exists():
-                        pytest.fail(f"{path.name} failed in SMOKE mode earlier in this session:\n{failed.read_text()}")
-                    if not (output / RUN_RECORD).is_file():
+                    if not failed.exists() and not (output / RUN_RECORD).is_file():
                         try:
                             run_notebook(path, folder, {"SMOKE": True})
-                        except Exception as error:
+                        except Exception as error:  # the test of that notebook reports it; the others go on
                             failed.write_text(str(error)[-5000:])
-                            raise
             except Timeout:
                 continue  # another worker is running it: come back to it after the others
-            done[path.stem] = output
+            done[path.stem] = failed.read_text() if failed.exists() else output
             waiting.remove(path)
     return done
 
 
+def smoke_run(path: Path, paths, tmp_path_factory) -> Path:
+    """`path`'s SMOKE run, with every other notebook of `paths` run beside it: whichever worker asks first runs
+    them all, side by side with the other worker (the site test asks for them all too), instead of one worker
+    running five notebooks while the other waits. Fails the test only where `path`'s own run failed."""
+    found = smoke_runs(paths, tmp_path_factory)[path.stem]
+    if isinstance(found, str):
+        pytest.fail(f"{path.name} failed in SMOKE mode:\n{found}")
+    return found
+
+
+# The files that take minutes, longest first (measured in CI): started first, with `--no-loadscope-reorder`
+# (Makefile), no worker is left finishing one of them alone while the other has nothing to do.
+LONGEST_FIRST = ("notebooks/test_notebooks.py", "site/test_site_in_a_browser.py", "recipes/test_fraud_recipe.py",
+                 "serving/test_export_and_serve.py", "serving/test_tabular_export_and_serve.py",
+                 "recipes/test_multinode.py", "recipes/test_tumor_image_recipe.py",
+                 "recipes/test_support_intent_recipe.py", "recipes/test_review_sentiment_recipe.py",
+                 "recipes/test_marketing_recipe.py")
+
+
+def longest_first(items) -> None:
+    def rank(item) -> int:
+        path = Path(str(item.path)).relative_to(ROOT / "tests").as_posix() if ROOT / "tests" in item.path.parents else ""
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked by_hand (the rest of the 20-moment kill sweep) run only when asked for: `-m kill_sweep`."""
+    """The longest files first (`longest_first`). Tests marked by_hand (the rest of the 20-moment kill sweep) run
+    only when asked for: `-m kill_sweep`."""
+    longest_first(items)
     if "kill_sweep" in (config.getoption("markexpr") or ""):
         return
     by_hand = [item for item in items if item.get_closest_marker("by_hand")]

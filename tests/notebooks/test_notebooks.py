@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import ROOT, smoke_runs
+from conftest import ROOT, smoke_run
 
 from finetune_cookbook.core.records import read_metrics
 from finetune_cookbook.exercises import read_answers
@@ -152,7 +152,7 @@ def test_every_notebook_has_expectations():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_smoke_mode(path, tmp_path_factory):
     expected = EXPECTED[path.stem]
-    output_dir = smoke_runs([path], tmp_path_factory)[path.stem]  # run once; the site test shows the same run
+    output_dir = smoke_run(path, NOTEBOOKS, tmp_path_factory)  # run once; the site test shows the same run
     assert (output_dir / path.name).is_file()
     record = read_metrics(output_dir)
     assert record["name"] == path.stem

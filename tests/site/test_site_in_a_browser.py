@@ -36,7 +36,10 @@ def site(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("The site test needs Debian's chromium: `.ci/run` installs it (apt-get install chromium).")
         pytest.skip("no chromium here: `apt-get install chromium` runs the site test")
-    smoke_runs(NOTEBOOKS, tmp_path_factory)  # <folder>/<name>/<name>.ipynb, where `make docs` looks for runs
+    failed = {name: run for name, run in smoke_runs(NOTEBOOKS, tmp_path_factory).items() if isinstance(run, str)}
+    if failed:  # each is reported by its notebook test; `make docs` would only run it again
+        pytest.fail(f"the site needs every notebook's SMOKE run, and these failed: {', '.join(failed)}")
+    # the runs lie in <folder>/<name>/<name>.ipynb, where `make docs` looks for `make run`'s
     folder = tmp_path_factory.mktemp("site")
     built = build(ROOT, folder / "site", smoke_runs_folder(tmp_path_factory), staging=folder / "staging")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built)))
