@@ -13,13 +13,15 @@ install: $(STAMP)
 
 # torch and torchvision are pinned here so pip takes the wheels on this machine's disk; pyproject.toml keeps
 # the tested ranges for everyone else.
-# --no-compile: pip byte-compiles every installed module (21,000; transformers' 2,951 alone took 17 s on the 2-core
-# AMD EPYC), where Python compiles the few thousand a run imports as it first imports them.
+# pip byte-compiles every installed module one after another (21,000; transformers' 2,951 alone took 17 s on the
+# 2-core AMD EPYC); compileall does it on every core. They must be compiled before the tests: where
+# PYTHONDONTWRITEBYTECODE is set, as on this project's machines, nothing compiled at import is kept.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-compile --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile $(TORCH)
 	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev,docs]"
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true  # a few files are for other Pythons, as pip finds too
 	touch $(STAMP)
 
 run: $(STAMP)
