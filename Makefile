@@ -13,15 +13,11 @@ install: $(STAMP)
 
 # torch and torchvision are pinned here so pip takes the wheels on this machine's disk; pyproject.toml keeps
 # the tested ranges for everyone else.
-# pip byte-compiles every installed module one after another (21,000; transformers' 2,951 alone took 17 s on the
-# 2-core AMD EPYC); compileall does it on every core. They must be compiled before the tests: where
-# PYTHONDONTWRITEBYTECODE is set, as on this project's machines, nothing compiled at import is kept.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-compile --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile $(TORCH)
-	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev,docs]"
-	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true  # a few files are for other Pythons, as pip finds too
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
 	touch $(STAMP)
 
 run: $(STAMP)
