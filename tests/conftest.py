@@ -269,7 +269,7 @@ LONGEST_FIRST = ("notebooks/test_notebooks.py", "site/test_site_in_a_browser.py"
 
 def longest_first(items) -> None:
     def rank(item) -> int:
-        path = Path(str(item.path)).relative_to(ROOT / "tests").as_posix() if ROOT / "tests" in item.path.parents else ""
+        path = item.path.relative_to(ROOT / "tests").as_posix() if ROOT / "tests" in item.path.parents else ""
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: each file's tests keep their order

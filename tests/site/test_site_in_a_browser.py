@@ -91,8 +91,7 @@ def visited(site, browser):
     return {url: visit(browser, url) for url in page_urls(built, address)}
 
 
-def test_the_site_has_every_page_and_every_notebook(site, visited):
-    built, address = site
+def test_the_site_has_every_page_and_every_notebook(visited):
     paths = {urlparse(url).path for url in visited}
     assert "/" in paths and len(paths) >= len(PAGES) + len(NOTEBOOKS)
     for path in NOTEBOOKS:
