@@ -11,13 +11,19 @@ export TOKENIZERS_PARALLELISM ?= false
 
 install: $(STAMP)
 
-# torch and torchvision are pinned here so pip takes the wheels on this machine's disk; pyproject.toml keeps
-# the tested ranges for everyone else.
+PIP := $(BIN)/python -m pip install --quiet
+# The ~230 packages besides torch: uv fetches and installs them side by side, where pip takes one after another
+# (the CHANGELOG has both times), and compiles them as pip would: where PYTHONDONTWRITEBYTECODE is set, a module
+# left uncompiled is compiled again by every process. install-offline hands them to pip.
+INSTALL_REST ?= $(PIP) "uv>=0.9" && $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
+
+# torch and torchvision are pinned here, and installed by pip, so that pip takes the wheels on this machine's disk
+# (uv does not look there); pyproject.toml keeps the tested ranges for everyone else.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	$(PIP) --upgrade pip
+	$(PIP) $(TORCH)
+	$(INSTALL_REST) -e ".[dev,docs]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -82,7 +88,7 @@ wheelhouse:
 
 install-offline:
 	test -d wheelhouse || { echo "no wheelhouse/ here: run 'make wheelhouse' where there is a network, then copy it" >&2; exit 1; }
-	PIP_NO_INDEX=1 PIP_FIND_LINKS="$(CURDIR)/wheelhouse" $(MAKE) install
+	PIP_NO_INDEX=1 PIP_FIND_LINKS="$(CURDIR)/wheelhouse" $(MAKE) install INSTALL_REST="$(PIP)"
 
 clean:
 	rm -rf outputs .pytest_cache site .site-build
