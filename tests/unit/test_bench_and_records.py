@@ -1,4 +1,5 @@
 import json
+import mmap
 
 import numpy as np
 import pytest
@@ -88,9 +89,13 @@ def test_comparison_and_confident_mistakes():
 def test_measure_sees_memory_grow():
     import psutil
 
+    # A fresh anonymous mapping: numpy's allocator could hand back pages a long-lived worker freed but still holds
+    # resident, and then the resident set would not grow (it did not, once, in CI).
     before_mb = psutil.Process().memory_info().rss / 2**20
     with measure() as cost:
-        block = np.ones((64, 2**20), dtype=np.uint8)  # 64 MiB, every page touched
+        mapping = mmap.mmap(-1, 64 * 2**20)
+        block = np.frombuffer(mapping, dtype=np.uint8)
+        block[:] = 1  # every page touched
     assert block.sum() == 64 * 2**20
     assert cost.seconds > 0
     assert cost.peak_memory_mb - before_mb >= 60
