@@ -8,6 +8,7 @@ batch at the traced size, which is why parity is always measured at a batch size
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from pathlib import Path
@@ -67,11 +68,20 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, torch.Tensor], path: s
     return path
 
 
+def session_threads(threads: int | None) -> int | None:
+    """`threads`, else OMP_NUM_THREADS where it is set: PyTorch follows it and ONNX Runtime does not, and several
+    processes on one machine (service workers, test workers) that each start a spinning thread per core slow
+    each other down. None: ONNX Runtime's default, a thread per core."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return threads or (int(value) if value.isdigit() and int(value) > 0 else None)
+
+
 def onnx_session(path: str | Path, threads: int | None = None):
     """An ONNX Runtime session on the CPU (the provider every machine has)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    threads = session_threads(threads)
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import math
 import re
 import sys
@@ -50,6 +51,14 @@ THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?", re.ASCII)  # 12,34
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?", re.ASCII)  # 12.345,67 or 12,5
 DECIMAL_POINT = re.compile(r"[+-]?\d*\.(\d{1,2}|\d{4,})", re.ASCII)  # 12.5 or 0.12345: never a 1.234 thousands point
 BOUNDS_THRESHOLD = 1e-7  # scikit-learn's QuantileTransformer keeps its normal outputs this far inside (0, 1)
+
+
+def session_threads(threads: int | None) -> int | None:
+    """`threads`, else OMP_NUM_THREADS where it is set: PyTorch follows it and ONNX Runtime does not, and several
+    processes on one machine (service workers, test workers) that each start a spinning thread per core slow
+    each other down. None: ONNX Runtime's default, a thread per core."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return threads or (int(value) if value.isdigit() and int(value) > 0 else None)
 
 
 class RowsError(ValueError):
@@ -351,6 +360,7 @@ class TabularModel:
             self.customers = load_module(self.folder / self.segments["features_module"],
                                          f"cookbook_customers_{abs(hash(str(self.folder)))}")
         options = ort.SessionOptions()
+        threads = session_threads(threads)
         if threads:
             options.intra_op_num_threads = threads
         self.model_file = model_file or self.spec["model"]

@@ -13,6 +13,7 @@ class's probability and, for an intent model, whether the bot hands the message 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,14 @@ INPUT_KIND = "texts"  # what a request sends this model: a list of texts
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def session_threads(threads: int | None) -> int | None:
+    """`threads`, else OMP_NUM_THREADS where it is set: PyTorch follows it and ONNX Runtime does not, and several
+    processes on one machine (service workers, test workers) that each start a spinning thread per core slow
+    each other down. None: ONNX Runtime's default, a thread per core."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return threads or (int(value) if value.isdigit() and int(value) > 0 else None)
 
 
 class TextModel:
@@ -41,6 +50,7 @@ class TextModel:
         self.tokenizer.enable_truncation(int(self.spec["max_length"]))
         self.tokenizer.enable_padding(pad_id=int(self.spec["pad_id"]), pad_token=self.spec["pad_token"])
         options = ort.SessionOptions()
+        threads = session_threads(threads)
         if threads:
             options.intra_op_num_threads = threads
         self.model_file = model_file or self.spec["model"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -104,6 +105,14 @@ def read_image(source) -> tuple[object | None, str | None]:
     return image, None
 
 
+def session_threads(threads: int | None) -> int | None:
+    """`threads`, else OMP_NUM_THREADS where it is set: PyTorch follows it and ONNX Runtime does not, and several
+    processes on one machine (service workers, test workers) that each start a spinning thread per core slow
+    each other down. None: ONNX Runtime's default, a thread per core."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return threads or (int(value) if value.isdigit() and int(value) > 0 else None)
+
+
 class ImageModel:
     """An exported image classifier: the ONNX graph and the input size and scaling of `export.json`."""
 
@@ -120,6 +129,7 @@ class ImageModel:
         self.threshold = self.spec.get("threshold")
         self.positive = self.spec.get("positive_class")
         options = ort.SessionOptions()
+        threads = session_threads(threads)
         if threads:
             options.intra_op_num_threads = threads
         self.model_file = model_file or self.spec["model"]
