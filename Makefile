@@ -18,11 +18,14 @@ PIP := $(BIN)/python -m pip install --quiet
 INSTALL_REST ?= $(PIP) "uv>=0.9" && $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
 
 # torch and torchvision are pinned here, and installed by pip, so that pip takes the wheels on this machine's disk
-# (uv does not look there); pyproject.toml keeps the tested ranges for everyone else.
+# (uv does not look there); pyproject.toml keeps the tested ranges for everyone else. pip would compile torch's
+# modules one after another: compileall does it on every core (a file or two written for newer Pythons fail, as
+# they do under pip).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
-	$(PIP) $(TORCH)
+	$(PIP) --no-compile $(TORCH)
+	$(BIN)/python -c "import compileall, sysconfig; compileall.compile_dir(sysconfig.get_paths()['purelib'], quiet=2, workers=0)"
 	$(INSTALL_REST) -e ".[dev,docs]"
 	touch $(STAMP)
 
