@@ -90,6 +90,7 @@ def test_text_recipe_on_two_nodes_matches_one_process(tmp_path, tiny_model_witho
     assert_two_nodes_match_one_process(tmp_path / "one" / "run", tmp_path / "two" / "run", done, "accuracy", 1e-6)
 
 
+@pytest.mark.by_hand  # CI runs the text recipe's; tabular training in two processes is the fraud recipe's torchrun test
 def test_tabular_recipe_on_two_nodes_matches_one_process(tmp_path):
     """The marketing recipe's fine-tune (pre-trained once, in one process, with its dropout then set to 0)."""
     quick = {"data": {"sample_size": 400},  # 240 training customers: 5 global batches of 48

@@ -58,19 +58,42 @@ def limited_train(config) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, env=env)
 
 
+def streamed_settings(tiny_model_dir) -> dict:
+    return {"data": {"label_mapping": {1: "negative", 3: "neutral", 5: "positive"}, "streaming": True,
+                     "streaming_split_rows": 150},
+            "model": {"name": str(tiny_model_dir), "max_length": 64},
+            "training": {"max_steps": 40, "batch_size": 32, "learning_rate": 1e-3, "logging_steps": 10,
+                         "early_stopping_patience": None, "precision": "fp32"}}
+
+
+def assert_streamed_and_predicts(stdout: str, folder) -> None:
+    assert "training read 1280 training rows from the stream" in stdout
+    assert "by a stable hash of each text" in (folder / "run" / "model" / "README.md").read_text()
+    new = folder / "new.csv"
+    pd.DataFrame({"review": ["great love excellent", "awful broken refund", ""]}).to_csv(new, index=False)
+    out, _ = run_in_process("predict", folder / "run", new)
+    predicted = pd.read_csv(pd.io.common.StringIO(out), keep_default_na=False)
+    assert len(predicted) == 3 and set(predicted["label"][:2]) <= {"negative", "neutral", "positive"}
+    assert predicted["label"][2] == "" and predicted["note"][2] == "empty text: not labelled"
+
+
+def test_a_streamed_run_trains_its_steps_from_the_stream_and_the_model_predicts(tmp_path, tiny_model_dir):
+    """`streaming: true` on a file of a few MiB, in this process: what CI runs of the test below."""
+    source = tmp_path / "reviews.csv"
+    write_reviews(source, 4 * MiB)
+    stdout, _ = run_in_process("train", write_config(tmp_path, streamed_settings(tiny_model_dir), source=source))
+    assert_streamed_and_predicts(stdout, tmp_path)
+
+
+@pytest.mark.by_hand  # two processes and a 640 MiB file: `pytest -m by_hand tests/recipes/test_streaming_recipe.py`
 def test_a_file_larger_than_the_memory_given_trains_streamed_and_the_model_predicts(tmp_path, tiny_model_dir):
     source = tmp_path / "reviews.csv"
     write_reviews(source, FILE_BYTES)
     assert source.stat().st_size > BUDGET
-    settings = {"data": {"label_mapping": {1: "negative", 3: "neutral", 5: "positive"}, "streaming": True,
-                         "streaming_split_rows": 150},
-                "model": {"name": str(tiny_model_dir), "max_length": 64},
-                "training": {"max_steps": 40, "batch_size": 32, "learning_rate": 1e-3, "logging_steps": 10,
-                             "early_stopping_patience": None, "precision": "fp32"}}
+    settings = streamed_settings(tiny_model_dir)
     streamed = limited_train(write_config(tmp_path, settings, source=source))
     assert streamed.returncode == 0, streamed.stderr[-3000:]
-    assert "training read 1280 training rows from the stream" in streamed.stdout
-    assert "by a stable hash of each text" in (tmp_path / "run" / "model" / "README.md").read_text()
+    assert_streamed_and_predicts(streamed.stdout, tmp_path)
 
     whole = tmp_path / "whole"
     whole.mkdir()
@@ -80,10 +103,3 @@ def test_a_file_larger_than_the_memory_given_trains_streamed_and_the_model_predi
     assert refused.returncode == 1, refused.stderr[-3000:]
     assert "error: out of memory" in refused.stderr and "set data.streaming: true" in refused.stderr
     assert not (whole / "run" / "model").exists()
-
-    new = tmp_path / "new.csv"
-    pd.DataFrame({"review": ["great love excellent", "awful broken refund", ""]}).to_csv(new, index=False)
-    out, _ = run_in_process("predict", tmp_path / "run", new)
-    predicted = pd.read_csv(pd.io.common.StringIO(out), keep_default_na=False)
-    assert len(predicted) == 3 and set(predicted["label"][:2]) <= {"negative", "neutral", "positive"}
-    assert predicted["label"][2] == "" and predicted["note"][2] == "empty text: not labelled"
