@@ -125,6 +125,7 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path, tiny_model_dir
     assert_resume_reproduces(config, tmp_path / "whole", tmp_path / "cut")
 
 
+@pytest.mark.by_hand  # CI trains one recipe of each modality in two processes; text is the review recipe's two nodes
 def test_train_under_torchrun_with_two_processes(tmp_path, tiny_model_dir):
     config = intent_config(tmp_path, tiny_model_dir)
     done = torchrun_cookbook("train", config)
