@@ -278,8 +278,7 @@ def longest_first(items) -> None:
 def pytest_collection_modifyitems(config, items):
     """The longest files first (`longest_first`). Tests marked by_hand (the rest of the 20-moment kill sweep, the
     larger-than-memory streamed run, the tabular two-node run, the support recipe under torchrun: what would take CI
-    past its 20 minutes) run only
-    when asked for: `-m by_hand` (all of them) or `-m kill_sweep`."""
+    past its 20 minutes) run only when asked for: `-m by_hand` (all of them) or `-m kill_sweep`."""
     longest_first(items)
     if {"by_hand", "kill_sweep"} & set((config.getoption("markexpr") or "").replace("(", " ").replace(")", " ").split()):
         return
