@@ -386,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="require this key (X-API-Key header) on every route but /health; or set "
                        "COOKBOOK_API_KEY")
     serve.add_argument("--workers", type=int, default=1, help="worker processes, each with the model loaded once")
-    serve.add_argument("--threads", type=int, help="ONNX Runtime threads per worker (default: OMP_NUM_THREADS where set, else one per core)")
+    serve.add_argument("--threads", type=int,
+                       help="ONNX Runtime threads per worker (default: OMP_NUM_THREADS where set, else one per core)")
     serve.add_argument("--max-batch", type=int, help="largest batch a request may send (default 256)")
     serve.add_argument("--max-body-bytes", type=int, help="largest request body (default 20,000,000)")
     serve.add_argument("--max-image-pixels", type=int, help="largest image, in pixels (default 40,000,000)")

@@ -387,8 +387,10 @@ def test_an_export_that_fails_its_parity_check_leaves_nothing(runs, tmp_path, mo
 
     # the graph this model was exported to already, copied instead of traced again: what is tested is the check
     # of a real graph against the model and what a failed check leaves, not the tracing
-    monkeypatch.setattr(onnx_export, "export_onnx",
-                        lambda model, inputs, path, *args, **kwargs: shutil.copyfile(runs["image"] / "export" / "model.onnx", path))
+    def copy_the_export(model, inputs, path, *args, **kwargs):
+        shutil.copyfile(runs["image"] / "export" / "model.onnx", path)
+
+    monkeypatch.setattr(onnx_export, "export_onnx", copy_the_export)
     monkeypatch.setattr(onnx_export, "PARITY_TOLERANCE", 0.0)
     monkeypatch.setattr(onnx_export.check_parity, "__defaults__", (0.0,))
     with pytest.raises(onnx_export.ExportError, match="differ from PyTorch's"):

@@ -16,8 +16,8 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import os
 import math
+import os
 import re
 import sys
 from datetime import datetime
