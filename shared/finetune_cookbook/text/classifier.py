@@ -164,12 +164,30 @@ def padding_collator(tokenizer, training: TrainingConfig, max_length: int) -> Da
     return DataCollatorWithPadding(tokenizer)
 
 
+def with_training_attention(model, training: TrainingConfig):
+    """`model`, set to train with attention as plain matrix multiplies (`eager`) in a tuned run. With dropout on,
+    PyTorch's fused kernel (`sdpa`) takes a slower path on CPU: eager saved 9% of a bf16 training step on an Intel
+    Xeon with AMX, 1.4% with AVX-512 bf16 and nothing in fp32 (benchmarks/README.md). The saved model does not keep
+    the setting: reloaded, it predicts with the fused kernel, faster without dropout."""
+    if training.speed == "tuned":
+        model.set_attn_implementation("eager")
+    return model
+
+
 def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
                  model=None, model_init=None, callbacks=None):
     """The Trainer for `data` with a fresh classifier (`model`, or `model_init` for a search), and the
     tokenized splits it reads."""
     tokenizer = load_tokenizer(config)
     datasets = tokenize(data, tokenizer, config.model.max_length)
+    if model is not None:
+        model = with_training_attention(model, training)
+    if model_init is not None:
+        start = model_init
+
+        def model_init(trial=None):
+            return with_training_attention(start(trial), training)
+
     train_dataset = datasets["train"]
     if isinstance(data, StreamedData):  # `datasets["train"]` is only the rows read before training
         train_dataset = token_stream(data, config.data.text_column, tokenizer, config.model.max_length, training.seed)

@@ -92,3 +92,21 @@ def test_the_head_choice_is_checked(tmp_path):
                     "model: {head: probe}\n")
     with pytest.raises(ConfigError, match="model.head is 'probe', a setting of the tasks with a classification"):
         load_config(path)
+
+
+@pytest.mark.parametrize("kind", ["probe-started", "plain"])
+def test_a_tuned_run_trains_with_plain_attention_and_saves_none_of_it(started, tiny_model_dir, tmp_path, kind):
+    from finetune_cookbook.core.config import TrainingConfig
+    from finetune_cookbook.text.classifier import with_training_attention
+
+    model, tokenizer = started
+    if kind == "plain":
+        model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+    before = logits(model, tokenizer, TEXTS)
+    attention = lambda m: m.base_model.config._attn_implementation  # noqa: E731 (the encoder's, which has attention)
+    assert attention(with_training_attention(model, TrainingConfig(speed="naive"))) == "sdpa"
+    assert attention(with_training_attention(model, TrainingConfig(speed="tuned"))) == "eager"
+    np.testing.assert_allclose(logits(model, tokenizer, TEXTS), before, atol=1e-5)
+    model.save_pretrained(tmp_path)
+    assert attention(AutoModelForSequenceClassification.from_pretrained(tmp_path)) == "sdpa"
+    model.base_model.set_attn_implementation("sdpa")  # the module's fixture is shared
