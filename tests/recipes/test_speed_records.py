@@ -61,3 +61,22 @@ def test_a_csv_point_reads_and_checks_a_generated_file_in_its_own_process(tmp_pa
     point = scale.run_point("csv", str(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"), csv)
     assert 2900 <= point["rows"] <= 3000  # rows repeated across splits are dropped
     assert point["seconds"] > 0 and point["peak_memory_mb"] > 100 and point["file_mb"] > 0
+
+
+@pytest.mark.parametrize("speed, attention", [("tuned", "eager"), ("naive", "sdpa")])
+def test_a_tuned_text_trainer_trains_with_plain_attention_on_a_cpu(tmp_path, tiny_model_dir, speed, attention):
+    import dataclasses
+
+    from finetune_cookbook.tasks import get_task
+    from finetune_cookbook.text import classifier
+
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 40}, "model": {"name": str(tiny_model_dir), "max_length": 32}}))
+    data = get_task(config.task).load_data(config)
+    training = dataclasses.replace(config.training, speed=speed)
+    args = classifier.arguments(data, training, tmp_path / "run")
+    start = classifier.classifier_starter(data, config)
+    trainer, _ = classifier.text_trainer(data, config, training, args, model=start(0))
+    assert trainer.model.base_model.config._attn_implementation == attention
+    searching, _ = classifier.text_trainer(data, config, training, args, model_init=lambda trial=None: start(0))
+    assert searching.model.base_model.config._attn_implementation == attention  # the Trainer calls model_init once

@@ -104,9 +104,11 @@ def test_a_tuned_run_trains_with_plain_attention_and_saves_none_of_it(started, t
         model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
     before = logits(model, tokenizer, TEXTS)
     attention = lambda m: m.base_model.config._attn_implementation  # noqa: E731 (the encoder's, which has attention)
-    assert attention(with_training_attention(model, TrainingConfig(speed="naive"))) == "sdpa"
-    assert attention(with_training_attention(model, TrainingConfig(speed="tuned"))) == "eager"
-    np.testing.assert_allclose(logits(model, tokenizer, TEXTS), before, atol=1e-5)
-    model.save_pretrained(tmp_path)
-    assert attention(AutoModelForSequenceClassification.from_pretrained(tmp_path)) == "sdpa"
-    model.base_model.set_attn_implementation("sdpa")  # the module's fixture is shared
+    try:
+        assert attention(with_training_attention(model, TrainingConfig(speed="naive"))) == "sdpa"
+        assert attention(with_training_attention(model, TrainingConfig(speed="tuned"))) == "eager"
+        np.testing.assert_allclose(logits(model, tokenizer, TEXTS), before, atol=1e-5)
+        model.save_pretrained(tmp_path)
+        assert attention(AutoModelForSequenceClassification.from_pretrained(tmp_path)) == "sdpa"
+    finally:
+        model.base_model.set_attn_implementation("sdpa")  # the module's fixture is shared
