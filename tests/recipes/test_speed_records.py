@@ -80,3 +80,34 @@ def test_a_tuned_text_trainer_trains_with_plain_attention_on_a_cpu(tmp_path, tin
     assert trainer.model.base_model.config._attn_implementation == attention
     searching, _ = classifier.text_trainer(data, config, training, args, model_init=lambda trial=None: start(0))
     assert searching.model.base_model.config._attn_implementation == attention  # the Trainer calls model_init once
+
+
+@pytest.mark.parametrize("speed, precision, fp32_depthwise", [("tuned", "bf16", True), ("naive", "bf16", False),
+                                                              ("tuned", "fp32", False)])
+def test_a_tuned_image_fine_tune_in_bf16_trains_its_depthwise_convolutions_in_fp32(tmp_path, speed, precision,
+                                                                                    fp32_depthwise):
+    import torch
+    from transformers import TrainerCallback
+
+    from finetune_cookbook.tasks import image_classification as task
+
+    recipe = yaml.safe_load((ROOT / "recipes" / "tumor_image_classification" / "config.yaml").read_text())
+    recipe["data"]["source"] = str(ROOT / "data_samples" / "tumor_images")
+    recipe["model"]["image_size"] = 32
+    recipe["training"].update(batch_size=8, max_steps=2, precision=precision, speed=speed)
+    recipe["output_dir"] = str(tmp_path / "run")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe))
+    config = load_config(tmp_path / "config.yaml")
+
+    def depthwise(model):
+        return [m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+
+    class Patched(TrainerCallback):
+        seen: list[bool] = []
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            self.seen.append(all("forward" in vars(m) for m in depthwise(model)))
+
+    run = task.fine_tune(task.load_data(config), config, tmp_path / "run", callbacks=[Patched()])
+    assert Patched.seen == [fp32_depthwise] * 2
+    assert not any("forward" in vars(m) for m in depthwise(run.trainer.model))  # the model it hands back is plain

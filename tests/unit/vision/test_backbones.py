@@ -327,3 +327,43 @@ def test_a_channels_last_model_trains_checkpoints_and_saves_in_the_usual_layout(
     pixels = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(model(pixels)["logits"], load_classifier(tmp_path / "saved")(pixels)["logits"], atol=1e-6)
+
+
+def test_depthwise_convolutions_train_in_fp32_under_bf16_autocast_and_nothing_else_changes():
+    import copy
+    import pickle
+
+    from timm.layers import Conv2dSame
+
+    model = ImageClassifier(timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=2),
+                            {"kind": "pretrained", "backbone": "efficientnet-lite0", "num_classes": 2})
+    depthwise = [m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    pointwise = [m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups == 1]
+    assert any(isinstance(m, Conv2dSame) for m in depthwise) and any(type(m) is torch.nn.Conv2d for m in depthwise)
+    keys = list(model.state_dict())
+    seen: dict[torch.nn.Module, torch.dtype] = {}
+    hooks = [module.register_forward_hook(lambda module, inputs, output: seen.__setitem__(module, output.dtype))
+             for module in depthwise + pointwise]
+    pixels = torch.randn(2, 3, 64, 64)
+
+    def run(mode: bool):
+        seen.clear()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return model.train(mode)(pixels)["logits"]
+
+    run(True)
+    assert set(seen[m] for m in depthwise) == set(seen[m] for m in pointwise) == {torch.bfloat16}
+    model.depthwise_in_fp32()
+    run(True).float().sum().backward()
+    assert {seen[m] for m in depthwise} == {torch.float32} and {seen[m] for m in pointwise} == {torch.bfloat16}
+    assert all(m.weight.grad is not None for m in depthwise)
+    run(False)
+    assert {seen[m] for m in depthwise} == {torch.bfloat16}  # evaluation keeps bf16, which is fast forward
+    assert list(model.state_dict()) == keys
+    for hook in hooks:
+        hook.remove()
+    for copied in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        conv = next(m for m in copied.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1)
+        assert conv.forward.args[0] is conv  # bound to the copy, not to the original
+    model.depthwise_in_fp32(False)
+    assert not any("forward" in vars(m) for m in depthwise)

@@ -39,6 +39,7 @@ from finetune_cookbook.core.training import (
     WeightAveraging,
     build_trainer,
     checkpoint_to_resume,
+    mixed_precision,
     timed_training,
     torch_device,
     training_arguments,
@@ -201,13 +202,15 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
         model = classifier_starter(data, config, backbone, training)(training.seed)
     if training.speed == "tuned":
         model = model.in_channels_last()
+        if torch_device() == "cpu" and mixed_precision(training.precision) == "bf16":
+            model.depthwise_in_fp32()
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks, backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     output, cost, speed = timed_training(trainer, checkpoint, "scratch" if backbone == SCRATCH else "fine_tuned",
                                          training)
     cost.seconds += start_cost.seconds
-    trainer.model.adopt_average().eval()
+    trainer.model.adopt_average().depthwise_in_fp32(False).eval()
     validation = split_probabilities(trainer, data, config, backbone, "validation")
     test = split_probabilities(trainer, data, config, backbone, "test")
     approach, description = ("scratch", "small CNN trained from scratch on the task images") if backbone == SCRATCH \
