@@ -2,9 +2,8 @@
 
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
 process: the attention kernel, thread settings, `torch.compile`, channels-last images and their depthwise
-convolutions' precision, keeping decoded images, and caching the tokenised texts or the frozen features; and
-where a tuned epoch's time goes. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
-`benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
+convolutions' precision, and caching the tokenised texts or the frozen features; and where a tuned epoch's time
+goes. A candidate pays when it saves at least `PAYS` of the time it targets. Writes `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from transformers import TrainerCallback
 
 from finetune_cookbook.config import load_config
@@ -149,7 +147,7 @@ def image_candidates(config_path: str) -> list[dict]:
     model = model.to(memory_format=torch.channels_last)
     channels_last = _train_steps(model, batches, precision, memory_format=torch.channels_last)
     found = [_candidate("image", f"channels-last tensors and weights ({precision})", "a training step", base,
-                        channels_last), _kept_images(task, data, config)]
+                        channels_last)]
     if precision == "bf16":  # a CPU's bf16 depthwise convolutions are slow backward
         model.depthwise_in_fp32()
         tuned = _train_steps(model, batches, precision, memory_format=torch.channels_last)
@@ -159,23 +157,6 @@ def image_candidates(config_path: str) -> list[dict]:
                                          "channels-last)", "a training step", tuned,
                                 _train_steps(model, batches, "fp32", memory_format=torch.channels_last)))
     return found
-
-
-def _kept_images(task, data, config) -> dict:
-    """Reading an epoch of training batches as the Trainer does: decoding every file, against the decoded images a
-    tuned run keeps (their second epoch; the first decodes and keeps them)."""
-    def epoch(dataset) -> float:
-        start = time.perf_counter()
-        for _ in DataLoader(dataset, batch_size=config.training.batch_size, shuffle=True,
-                            collate_fn=task.image_io.collate_images):
-            pass
-        return time.perf_counter() - start
-
-    plain, kept = (task.image_datasets(data, config.model.image_size, config.model.name, keep_decoded=keep)["train"]
-                   for keep in (False, True))
-    epoch(kept)
-    return _candidate("image", "decoding each training file once and keeping it, shrunk to twice the input size",
-                      "reading an epoch's training batches", epoch(plain), epoch(kept))
 
 
 class EpochParts(TrainerCallback):

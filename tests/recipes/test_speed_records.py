@@ -82,32 +82,6 @@ def test_a_tuned_text_trainer_trains_with_plain_attention_on_a_cpu(tmp_path, tin
     assert searching.model.base_model.config._attn_implementation == attention  # the Trainer calls model_init once
 
 
-def _image_recipe(tmp_path, **training):
-    recipe = yaml.safe_load((ROOT / "recipes" / "tumor_image_classification" / "config.yaml").read_text())
-    recipe["data"]["source"] = str(ROOT / "data_samples" / "tumor_images")
-    recipe["model"]["image_size"] = 32
-    recipe["training"].update(training)
-    recipe["output_dir"] = str(tmp_path / "run")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe))
-    return load_config(tmp_path / "config.yaml")
-
-
-@pytest.mark.parametrize("speed, decodes", [("tuned", 1), ("naive", 2)])
-def test_a_tuned_image_fine_tune_decodes_each_training_file_once(tmp_path, monkeypatch, speed, decodes):
-    from collections import Counter
-
-    from finetune_cookbook.tasks import image_classification as task
-    from finetune_cookbook.vision import images
-
-    config = _image_recipe(tmp_path, epochs=2, batch_size=16, early_stopping_patience=None, precision="fp32",
-                           speed=speed)
-    data = task.load_data(config)
-    decoded, decode = Counter(), images._decode
-    monkeypatch.setattr(images, "_decode", lambda source: decoded.update([source["path"]]) or decode(source))
-    task.fine_tune(data, config, tmp_path / "run")
-    assert {decoded[path] for path in data.splits["train"]["image"]} == {decodes}  # two epochs
-
-
 @pytest.mark.parametrize("speed, precision, fp32_depthwise", [("tuned", "bf16", True), ("naive", "bf16", False),
                                                               ("tuned", "fp32", False)])
 def test_a_tuned_image_fine_tune_in_bf16_trains_its_depthwise_convolutions_in_fp32(tmp_path, speed, precision,
@@ -117,7 +91,13 @@ def test_a_tuned_image_fine_tune_in_bf16_trains_its_depthwise_convolutions_in_fp
 
     from finetune_cookbook.tasks import image_classification as task
 
-    config = _image_recipe(tmp_path, batch_size=8, max_steps=2, precision=precision, speed=speed)
+    recipe = yaml.safe_load((ROOT / "recipes" / "tumor_image_classification" / "config.yaml").read_text())
+    recipe["data"]["source"] = str(ROOT / "data_samples" / "tumor_images")
+    recipe["model"]["image_size"] = 32
+    recipe["training"].update(batch_size=8, max_steps=2, precision=precision, speed=speed)
+    recipe["output_dir"] = str(tmp_path / "run")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe))
+    config = load_config(tmp_path / "config.yaml")
 
     def depthwise(model):
         return [m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]

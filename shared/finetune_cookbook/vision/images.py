@@ -518,51 +518,11 @@ def to_hf_dataset(table: pd.DataFrame, labels: list[str] | None = None):
     return Dataset.from_dict(columns, features=Features(features))
 
 
-class DecodedImages:
-    """Images decoded once and kept, each shrunk so that its shorter side is at most `max_side` (None: as they
-    are), until their pixels fill `budget_bytes`; later images are decoded every time they are read. Training on
-    the kept images spends no time on files and decoding after its first epoch, and the transforms work on fewer
-    pixels."""
-
-    def __init__(self, max_side: int | None, budget_bytes: int = 1 << 30):
-        self.max_side, self.budget_bytes = max_side, budget_bytes
-        self.kept: dict = {}
-        self.kept_bytes = 0
-
-    def __call__(self, item) -> Image.Image:
-        key = item["path"] if isinstance(item, dict) and item.get("bytes") is None else _content_key(item)
-        image = self.kept.get(key)
-        if image is None:
-            image = open_image(item)
-            image = image if self.max_side is None else shrunk(image, self.max_side)
-            size = image.width * image.height * len(image.getbands())
-            if self.kept_bytes + size <= self.budget_bytes:
-                self.kept[key] = image
-                self.kept_bytes += size
-        return image
-
-
-def _content_key(item) -> str:
-    content = item["bytes"] if isinstance(item, dict) else item
-    return content if isinstance(content, str) else hashlib.blake2b(bytes(content), digest_size=16).hexdigest()
-
-
-def shrunk(image: Image.Image, max_side: int) -> Image.Image:
-    """`image` scaled down (bilinear, antialiased) so that its shorter side is `max_side`; a smaller one as it is."""
-    shorter = min(image.size)
-    if shorter <= max_side:
-        return image
-    scale = max_side / shorter
-    return image.resize((max(max_side, round(image.width * scale)), max(max_side, round(image.height * scale))),
-                        Image.Resampling.BILINEAR)
-
-
-def with_image_transform(dataset, transform, decode=open_image):
-    """Decode and transform images on the fly: each row gives `pixel_values` (C,H,W float) and `labels`.
-    `decode` turns a row's image into a PIL image (a `DecodedImages` keeps them between epochs)."""
+def with_image_transform(dataset, transform):
+    """Decode and transform images on the fly: each row gives `pixel_values` (C,H,W float) and `labels`."""
 
     def transform_batch(batch: dict) -> dict:
-        out = {"pixel_values": [transform(decode(item)) for item in batch["image"]]}
+        out = {"pixel_values": [transform(open_image(item)) for item in batch["image"]]}
         if "label" in batch:
             out["labels"] = batch["label"]
         return out

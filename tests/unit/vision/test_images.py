@@ -14,7 +14,6 @@ from PIL import Image, ImageFile
 from finetune_cookbook.core.errors import DataError
 from finetune_cookbook.vision import plots as image_plots
 from finetune_cookbook.vision.images import (
-    DecodedImages,
     check_image,
     collate_images,
     count_upscaled,
@@ -29,7 +28,6 @@ from finetune_cookbook.vision.images import (
     open_image,
     pixel_digest,
     shared_subfolders,
-    shrunk,
     to_hf_dataset,
     train_transform,
     with_image_transform,
@@ -443,47 +441,6 @@ def test_dataset_transform_and_collate_for_the_trainer(tmp_path):
     assert batch["labels"].tolist() == [1, 1, 0, 0]
     with pytest.raises(DataError, match="not among the model's classes"):
         to_hf_dataset(table, labels=["benign"])
-
-
-def test_decoded_images_are_kept_shrunk_and_read_once(tmp_path, monkeypatch):
-    wide = Image.fromarray(np.random.default_rng(1).integers(0, 255, (60, 90, 3), dtype=np.uint8))
-    path = str(write(tmp_path / "wide.png", png_bytes(wide)))
-    small = {"path": None, "bytes": png_bytes(grey_image(12))}
-    decoded = []
-    import finetune_cookbook.vision.images as images
-
-    monkeypatch.setattr(images, "open_image", lambda item: decoded.append(item) or open_image(item))
-    keep = DecodedImages(max_side=30)
-    first = keep({"path": path, "bytes": None})
-    assert first.size == (45, 30)  # the shorter side at max_side, the aspect kept
-    assert keep({"path": path, "bytes": None}) is first
-    assert keep(dict(small)).size == (12, 12) and keep(dict(small)).mode == "RGB"  # smaller: as it is, in RGB
-    assert len(decoded) == 2 and keep.kept_bytes == 45 * 30 * 3 + 12 * 12 * 3
-    assert DecodedImages(max_side=None)({"path": path, "bytes": None}).size == (90, 60)  # evaluation's: as they are
-    # The same pixels as decoding the file and resizing it in one go, within rounding.
-    direct = eval_transform(16, (0,) * 3, (1,) * 3)(open_image(path))
-    assert torch.allclose(eval_transform(16, (0,) * 3, (1,) * 3)(first), direct, atol=0.06)
-
-
-def test_decoded_images_beyond_the_budget_are_decoded_each_time(tmp_path):
-    paths = [str(write(tmp_path / f"{index}.png", png_bytes(grey_image(20, 10 * index)))) for index in range(3)]
-    keep = DecodedImages(max_side=64, budget_bytes=2 * 20 * 20 * 3)
-    for path in paths:
-        keep({"path": path, "bytes": None})
-    assert len(keep.kept) == 2 and keep.kept_bytes == 2 * 20 * 20 * 3
-    again = keep({"path": paths[2], "bytes": None})
-    assert again is not keep({"path": paths[2], "bytes": None}) and np.asarray(again)[-1, 0, 0] == 20
-    assert shrunk(Image.new("RGB", (10, 400)), 5).size == (5, 200)
-
-
-def test_a_dataset_reading_through_decoded_images_gives_the_same_batches(tmp_path):
-    table, _ = images_from_class_folders(class_tree(tmp_path / "data", per_class=2))
-    transform = eval_transform(16, (0.5,) * 3, (0.5,) * 3)
-    plain = with_image_transform(to_hf_dataset(table), transform)
-    kept = with_image_transform(to_hf_dataset(table), transform, DecodedImages(max_side=64))
-    for _ in range(2):
-        batch = collate_images([kept[index] for index in range(4)])
-        assert torch.equal(batch["pixel_values"], collate_images([plain[index] for index in range(4)])["pixel_values"])
 
 
 def test_unlabelled_table_gives_pixel_values_only(tmp_path):

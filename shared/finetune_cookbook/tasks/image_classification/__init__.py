@@ -103,29 +103,14 @@ def backbone_of(model, config: RecipeConfig) -> str:
     return SCRATCH if model.architecture["kind"] == SCRATCH else config.model.name
 
 
-# A kept training image's shorter side, in input sizes: a random crop of 80% of its area still has more pixels than
-# the input.
-KEPT_SIDE_PER_INPUT = 2
-
-
-def image_datasets(data: LabelledData, image_size: int, backbone: str, augment: bool = True,
-                   keep_decoded: bool = False) -> dict:
-    """Per split, a `datasets.Dataset` that decodes, resizes, augments (train only) and normalises on the fly.
-    `keep_decoded` (a tuned run's loading) decodes each file once and keeps it: training images shrunk to twice
-    the input size, the others as they are, so that validation during training sees what evaluation sees."""
+def image_datasets(data: LabelledData, image_size: int, backbone: str, augment: bool = True) -> dict:
+    """Per split, a `datasets.Dataset` that decodes, resizes, augments (train only) and normalises on the fly."""
     mean, std = normalisation(backbone)
     train = image_io.train_transform(image_size, mean, std) if augment else image_io.eval_transform(image_size, mean, std)
     evaluation = image_io.eval_transform(image_size, mean, std)
-
-    def decoder(split: str):
-        if not keep_decoded:
-            return image_io.open_image
-        return image_io.DecodedImages(KEPT_SIDE_PER_INPUT * image_size if split == "train" else None)
-
     return {
         split: image_io.with_image_transform(
-            image_io.to_hf_dataset(frame[[IMAGE, FILE, LABEL]], data.labels), train if split == "train" else evaluation,
-            decoder(split),
+            image_io.to_hf_dataset(frame[[IMAGE, FILE, LABEL]], data.labels), train if split == "train" else evaluation
         )
         for split, frame in data.splits.items()
     }
@@ -212,7 +197,7 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     """Trains `backbone` (`scratch` or a pre-trained name) on the training images with the package's Trainer,
     keeps the best epoch on validation and scores it on test."""
     training = training or config.training
-    datasets = image_datasets(data, config.model.image_size, backbone, keep_decoded=training.speed == "tuned")
+    datasets = image_datasets(data, config.model.image_size, backbone)
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
         model = classifier_starter(data, config, backbone, training)(training.seed)
     if training.speed == "tuned":
