@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from conftest import write_config
 
@@ -82,32 +83,54 @@ def test_a_tuned_text_trainer_trains_with_plain_attention_on_a_cpu(tmp_path, tin
     assert searching.model.base_model.config._attn_implementation == attention  # the Trainer calls model_init once
 
 
+def _image_config(tmp_path, **training):
+    recipe = yaml.safe_load((ROOT / "recipes" / "tumor_image_classification" / "config.yaml").read_text())
+    recipe["data"]["source"] = str(ROOT / "data_samples" / "tumor_images")
+    recipe["model"]["image_size"] = 32
+    recipe["training"].update(batch_size=8, ema_decay=0.99, **training)  # the brain MRI benchmark keeps an average
+    recipe["output_dir"] = str(tmp_path / "run")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe))
+    return load_config(tmp_path / "config.yaml")
+
+
+def _depthwise(model):
+    found = [m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert found
+    return found
+
+
+def _trains_depthwise_in_fp32(model) -> bool:
+    return all("forward" in vars(m) for m in _depthwise(model))
+
+
 @pytest.mark.parametrize("speed, precision, fp32_depthwise", [("tuned", "bf16", True), ("naive", "bf16", False),
                                                               ("tuned", "fp32", False)])
 def test_a_tuned_image_fine_tune_in_bf16_trains_its_depthwise_convolutions_in_fp32(tmp_path, speed, precision,
                                                                                     fp32_depthwise):
-    import torch
     from transformers import TrainerCallback
 
+    from finetune_cookbook.core.training import torch_device
     from finetune_cookbook.tasks import image_classification as task
 
-    recipe = yaml.safe_load((ROOT / "recipes" / "tumor_image_classification" / "config.yaml").read_text())
-    recipe["data"]["source"] = str(ROOT / "data_samples" / "tumor_images")
-    recipe["model"]["image_size"] = 32
-    recipe["training"].update(batch_size=8, max_steps=2, precision=precision, speed=speed)
-    recipe["output_dir"] = str(tmp_path / "run")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe))
-    config = load_config(tmp_path / "config.yaml")
-
-    def depthwise(model):
-        return [m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    config = _image_config(tmp_path, max_steps=2, precision=precision, speed=speed)
 
     class Patched(TrainerCallback):
         seen: list[bool] = []
 
         def on_step_end(self, args, state, control, model=None, **kwargs):
-            self.seen.append(all("forward" in vars(m) for m in depthwise(model)))
+            self.seen.append(_trains_depthwise_in_fp32(model))
 
     run = task.fine_tune(task.load_data(config), config, tmp_path / "run", callbacks=[Patched()])
-    assert Patched.seen == [fp32_depthwise] * 2
-    assert not any("forward" in vars(m) for m in depthwise(run.trainer.model))  # the model it hands back is plain
+    assert Patched.seen == [fp32_depthwise and torch_device() == "cpu"] * 2
+    assert not any("forward" in vars(m) for m in _depthwise(run.trainer.model))  # the model it hands back is plain
+
+
+def test_the_image_search_trains_its_trials_as_a_tuned_run_does(tmp_path, monkeypatch):
+    from finetune_cookbook.core.training import torch_device
+    from finetune_cookbook.tasks import image_classification as task
+
+    config = _image_config(tmp_path, precision="bf16", speed="tuned")
+    searched = []
+    monkeypatch.setattr(task, "search", lambda trainer, *args: searched.append(trainer))
+    task.tune(task.load_data(config), config, tmp_path / "run")
+    assert _trains_depthwise_in_fp32(searched[0].model) == (torch_device() == "cpu")  # the Trainer calls model_init

@@ -168,9 +168,9 @@ def padding_collator(tokenizer, training: TrainingConfig, max_length: int) -> Da
 def with_training_attention(model, training: TrainingConfig):
     """`model`, set to train with attention as plain matrix multiplies (`eager`) in a tuned run on a CPU. With
     dropout on, PyTorch's fused kernel (`sdpa`) takes a slower path there: eager saved 9% of a bf16 training step on
-    an Intel Xeon with AMX, 1.4% with AVX-512 bf16 and nothing in fp32 (benchmarks/README.md). GPUs keep the fused
-    kernel, which was not timed against eager. The saved model does not keep the setting: reloaded, it predicts with
-    the fused kernel, faster without dropout."""
+    an Intel Xeon with AMX, 1.4% and 13.7% (two runs) with AVX-512 bf16 and nothing in fp32 (benchmarks/README.md).
+    GPUs keep the fused kernel, which was not timed against eager. The saved model does not keep the setting:
+    reloaded, it predicts with the fused kernel, faster without dropout."""
     if training.speed == "tuned" and torch_device() == "cpu":
         model.set_attn_implementation("eager")
     return model

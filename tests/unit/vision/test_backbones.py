@@ -367,3 +367,13 @@ def test_depthwise_convolutions_train_in_fp32_under_bf16_autocast_and_nothing_el
         assert conv.forward.args[0] is conv  # bound to the copy, not to the original
     model.depthwise_in_fp32(False)
     assert not any("forward" in vars(m) for m in depthwise)
+
+
+def test_only_depthwise_convolutions_are_set_to_fp32_and_only_that_setting_is_undone():
+    grouped, depthwise = torch.nn.Conv2d(4, 8, 3, groups=2), torch.nn.Conv2d(8, 8, 3, groups=8)
+    model = ImageClassifier(torch.nn.Sequential(grouped, depthwise), {"kind": "test"}).depthwise_in_fp32()
+    assert "forward" not in vars(grouped) and "forward" in vars(depthwise)
+    model.depthwise_in_fp32(False)
+    own = depthwise.forward = lambda inputs: inputs  # someone else's forward stays
+    model.depthwise_in_fp32(False)
+    assert depthwise.forward is own

@@ -192,6 +192,16 @@ def _image_arguments(training: TrainingConfig, output_dir: Path, checkpoints: bo
                               remove_unused_columns=False)
 
 
+def with_speed_settings(model, training: TrainingConfig):
+    """A tuned run's classifier: channels-last, and where it trains in bf16 on a CPU its depthwise convolutions in
+    fp32 (undone by `model.depthwise_in_fp32(False)`). A naive run's, as it is."""
+    if training.speed == "tuned":
+        model = model.in_channels_last()
+        if torch_device() == "cpu" and mixed_precision(training.precision) == "bf16":
+            model.depthwise_in_fp32()
+    return model
+
+
 def train_network(data: LabelledData, config: RecipeConfig, backbone: str, output_dir: Path, *,
                   training: TrainingConfig | None = None, resume: bool = False, callbacks=None) -> FineTuneResult:
     """Trains `backbone` (`scratch` or a pre-trained name) on the training images with the package's Trainer,
@@ -200,17 +210,17 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     datasets = image_datasets(data, config.model.image_size, backbone)
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
         model = classifier_starter(data, config, backbone, training)(training.seed)
-    if training.speed == "tuned":
-        model = model.in_channels_last()
-        if torch_device() == "cpu" and mixed_precision(training.precision) == "bf16":
-            model.depthwise_in_fp32()
+    model = with_speed_settings(model, training)
     trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
                        model=model, callbacks=callbacks, backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    output, cost, speed = timed_training(trainer, checkpoint, "scratch" if backbone == SCRATCH else "fine_tuned",
-                                         training)
+    try:
+        output, cost, speed = timed_training(trainer, checkpoint, "scratch" if backbone == SCRATCH else "fine_tuned",
+                                             training)
+    finally:
+        model.depthwise_in_fp32(False)
     cost.seconds += start_cost.seconds
-    trainer.model.adopt_average().depthwise_in_fp32(False).eval()
+    trainer.model.adopt_average().eval()
     validation = split_probabilities(trainer, data, config, backbone, "validation")
     test = split_probabilities(trainer, data, config, backbone, "test")
     approach, description = ("scratch", "small CNN trained from scratch on the task images") if backbone == SCRATCH \
@@ -363,7 +373,7 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     start = classifier_starter(data, config, config.model.name)
 
     def model_init(trial=None):
-        return start(config.training.seed)
+        return with_speed_settings(start(config.training.seed), config.training)
 
     trainer = _trainer(data, config, config.training, _image_arguments(config.training, output_dir, checkpoints=False),
                        datasets, backbone=config.model.name, model_init=model_init)
