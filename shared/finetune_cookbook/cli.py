@@ -425,9 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--results-dir", default="benchmarks")
     scale.set_defaults(run=_bench_scale)
 
-    speed = commands.add_parser("bench-speed", help="time each speed candidate (attention kernel, threads, torch.compile, "
-                                "channels-last, depthwise precision, caching) against the recipe's training; writes "
-                                "benchmarks/speed_candidates.*")
+    speed = commands.add_parser("bench-speed", help="time each speed candidate (attention kernel, threads, "
+                                "torch.compile, channels-last, depthwise precision, caching) against the recipe's "
+                                "training; writes benchmarks/speed_candidates.*")
     speed.add_argument("text_config")
     speed.add_argument("image_config")
     speed.add_argument("--results-dir", default="benchmarks")
