@@ -218,9 +218,12 @@ def _bench(args) -> None:
     for path in args.configs:
         config = load_config(path)
         started = time.perf_counter()
-        print(f"{path}: every approach of {config.domain}, seeds {list(config.bench_seeds)}", flush=True)
+        part = ("the fine-tune and its naive twin" if args.naive_pair else
+                "the fine-tune at every label budget" if args.fine_tune_only else "every approach")
+        print(f"{path}: {part} of {config.domain}, seeds {list(config.bench_seeds)}", flush=True)
         with announced_steps():
-            made = bench.records(config, benchmark(config, naive_pair=args.naive_pair))
+            made = bench.records(config, benchmark(config, naive_pair=args.naive_pair,
+                                                   fine_tune_only=args.fine_tune_only))
         print(f"{path}: {time.perf_counter() - started:.0f} s", flush=True)
         bench.update_results(made, args.results_dir)
         for record in made:
@@ -397,9 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run every approach on real data; update benchmarks/results.{json,md}")
     bench.add_argument("configs", nargs="+", help="recipe configs pointing at the benchmark datasets")
     bench.add_argument("--results-dir", default="benchmarks")
-    bench.add_argument("--naive-pair", action="store_true",
-                       help="only the fine-tune on every label and its naive twin (bench_naive): the speed-up again, "
-                            "without the baselines or the label curve; their records are replaced, the others kept")
+    part = bench.add_mutually_exclusive_group()
+    part.add_argument("--naive-pair", action="store_true",
+                      help="only the fine-tune on every label and its naive twin (bench_naive): the speed-up again, "
+                           "without the baselines or the label curve; their records are replaced, the others kept")
+    part.add_argument("--fine-tune-only", action="store_true",
+                      help="only the fine-tune, at every label budget (text and image classification): its curve "
+                           "again after a change to how it trains; its records are replaced, the others kept")
     bench.set_defaults(run=_bench)
 
     bench_serve = commands.add_parser("bench-serve", help="export each run, measure PyTorch, ONNX and int8, and load "

@@ -238,17 +238,24 @@ def chat(model_dir: str | Path, responses: str | Path | None, lines, out, intera
     return task.chat(model_dir, responses, lines, out, interactive, as_json)
 
 
-def benchmark(config: RecipeConfig, naive_pair: bool = False) -> dict[int, list[ApproachResult]]:
+def benchmark(config: RecipeConfig, naive_pair: bool = False,
+              fine_tune_only: bool = False) -> dict[int, list[ApproachResult]]:
     """Every approach of the task on the same split, the baselines then the fine-tuned model, once per seed of
     `bench_seeds` (each seed sets the split, the training and the labelled subsets alike), at every share of the
     training labels in `bench_label_budgets`. With `naive_pair`, only the fine-tune on every label and its naive
-    twin: the speed-up measured again without the rest. Returns each seed's results."""
+    twin: the speed-up measured again without the rest. With `fine_tune_only`, only the fine-tune, at every
+    budget: its curve measured again after a change to how it trains. Returns each seed's results."""
     task = get_task(config.task)
     own_benchmark = hasattr(task, "benchmark")
     for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
         if own_benchmark and getattr(config, setting) != default:
             raise ConfigError(f"{config.config_path}: {setting} is for the text and image classification tasks; "
                               f"the {config.task} task benchmarks its own approaches. Remove {setting}.")
+    if naive_pair and fine_tune_only:
+        raise ConfigError("--naive-pair and --fine-tune-only each run part of the benchmark; choose one.")
+    if fine_tune_only and own_benchmark:
+        raise ConfigError(f"{config.config_path}: --fine-tune-only is for the text and image classification tasks; "
+                          f"the {config.task} task benchmarks its own approaches together. Run it without the option.")
     if naive_pair and not config.bench_naive:
         raise ConfigError(f"{config.config_path}: --naive-pair runs the fine-tune beside its naive twin, which "
                           "bench_naive: true asks for (text and image classification); this config has none.")
@@ -269,20 +276,23 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False) -> dict[int, list[
                 runs[seed].append(task.fine_tune(data, seeded, scratch).result)
         else:
             for budget in sorted(set(config.bench_label_budgets) | {FULL}):
-                runs[seed] += every_approach(task, data, seeded, budget)
-        if config.bench_naive:
+                runs[seed] += every_approach(task, data, seeded, budget, with_baselines=not fine_tune_only)
+        if config.bench_naive and not fine_tune_only:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
                 runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
     return runs
 
 
-def every_approach(task, data, config: RecipeConfig, budget: float) -> list[ApproachResult]:
-    """The baselines and the fine-tuned model trained on `budget` of the training labels (a nested, stratified
-    subset drawn with the data's seed); below every label, each result carries its `label_budget`."""
+def every_approach(task, data, config: RecipeConfig, budget: float,
+                   with_baselines: bool = True) -> list[ApproachResult]:
+    """The baselines (unless `with_baselines` is off) and the fine-tuned model trained on `budget` of the training
+    labels (a nested, stratified subset drawn with the data's seed); below every label, each result carries its
+    `label_budget`."""
     if budget < FULL:
         data = labelled_subset(data, budget, config.data.seed)
     with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
-        results = task.baselines(data, config) + [task.fine_tune(data, config, scratch).result]
+        baselines = task.baselines(data, config) if with_baselines else []
+        results = baselines + [task.fine_tune(data, config, scratch).result]
     if budget < FULL:
         for result in results:
             result.setting["label_budget"] = budget

@@ -73,3 +73,36 @@ def test_the_naive_pair_runs_again_alone_and_replaces_only_its_own_records(tmp_p
     assert next(r for r in merged if r["approach"] == "tfidf_logreg")["metrics"]["macro_f1"] == 0.1  # kept as it was
     with pytest.raises(ConfigError, match="bench_naive"):
         benchmark(load_config(write_config(tmp_path, settings)), naive_pair=True)
+
+
+def test_the_fine_tune_alone_runs_again_at_every_budget_and_replaces_only_its_own_records(tmp_path, tiny_model_dir,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(bench, "measured_peak", lambda precision: 1e11)
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 100}, "model": {"name": str(tiny_model_dir), "max_length": 32},
+        "training": {"epochs": 1, "batch_size": 16, "early_stopping_patience": None},
+        "bench_seeds": [1], "bench_naive": True, "bench_label_budgets": [0.5]}))
+    earlier = [{"domain": config.domain, "dataset": bench.dataset_name(config), "approach": approach, **setting,
+                "metrics": {"macro_f1": 0.1}, "train_seconds": 1.0, "samples_per_second": 1.0, "peak_memory_mb": 1,
+                "machine": "earlier", "measured_at": "earlier", "config": "c.yaml"}
+               for approach, setting in [("tfidf_logreg", {}), ("fine_tuned", {}), ("fine_tuned_naive", {}),
+                                         ("tfidf_logreg", {"label_budget": 0.5}),
+                                         ("fine_tuned", {"label_budget": 0.5})]]
+    bench.update_results(earlier, tmp_path / "results")
+    made = bench.records(config, benchmark(config, fine_tune_only=True))
+    assert [(r["approach"], r.get("label_budget")) for r in made] == [("fine_tuned", 0.5), ("fine_tuned", None)]
+    merged = bench.update_results(made, tmp_path / "results")
+    assert sorted((r["approach"], r["measured_at"] == "earlier") for r in merged) == [
+        ("fine_tuned", False), ("fine_tuned", False), ("fine_tuned_naive", True),
+        ("tfidf_logreg", True), ("tfidf_logreg", True)]
+
+
+def test_the_fine_tune_alone_is_refused_beside_the_naive_pair_and_where_a_task_benchmarks_its_own(tmp_path):
+    config = load_config(write_config(tmp_path, {"bench_naive": True}))
+    with pytest.raises(ConfigError, match="choose one"):
+        benchmark(config, naive_pair=True, fine_tune_only=True)
+    raw = yaml.safe_load(write_config(tmp_path, {}).read_text())
+    raw["task"] = "anomaly_detection"
+    (tmp_path / "fraud.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="--fine-tune-only"):
+        benchmark(load_config(tmp_path / "fraud.yaml"), fine_tune_only=True)
