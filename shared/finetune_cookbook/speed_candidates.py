@@ -1,7 +1,7 @@
 """Speed work, measured before it is kept: `cookbook bench-speed`.
 
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
-process: the attention kernel, thread settings, `torch.compile`, channels-last images and their depthwise
+process: the attention kernel, dropout's masks, thread settings, `torch.compile`, channels-last images and their depthwise
 convolutions' precision, and caching the tokenised texts or the frozen features; and where a tuned epoch's time
 goes. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
 `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
@@ -89,6 +89,7 @@ def text_candidates(config_path: str) -> list[dict]:
     threads = torch.get_num_threads()
     base = _train_steps(model, batches, precision)
     found.append(_eager_attention(task, config, data, batches, precision, base))
+    found.append(_sparse_dropout(task, config, data, batches, precision, found[-1]["seconds_after"]))
     steps_per_epoch = int(np.ceil(len(data.splits["train"]) / config.training.batch_size))
     epoch = base * steps_per_epoch
     for n in sorted({1, threads} - {threads}):
@@ -119,6 +120,16 @@ def _eager_attention(task, config, data, batches, precision: str, base: float) -
     model.set_attn_implementation("eager")
     return _candidate("text", "attention as plain matrix multiplies (eager) instead of PyTorch's fused kernel (sdpa)",
                       "a training step", base, _train_steps(model, batches, precision))
+
+
+def _sparse_dropout(task, config, data, batches, precision: str, eager: float) -> dict:
+    """PyTorch draws dropout's mask with one random number an element, on one thread; a tuned run draws only the
+    dropped elements (`core.dropout`), in the attention and the hidden layers, on top of eager attention."""
+    model = task.load_classifier(config.model.name, data.labels, 0, config.search_dirs)
+    model = task.with_speed_settings(model, dataclasses.replace(config.training, speed="tuned"))
+    return _candidate("text", "dropout's masks drawn sparsely (only the dropped elements) instead of one draw an "
+                      "element, both with eager attention", "a training step", eager,
+                      _train_steps(model, batches, precision))
 
 
 def _frozen_features(task, data, config, epoch: float) -> dict:

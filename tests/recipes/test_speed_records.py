@@ -64,8 +64,9 @@ def test_a_csv_point_reads_and_checks_a_generated_file_in_its_own_process(tmp_pa
     assert point["seconds"] > 0 and point["peak_memory_mb"] > 100 and point["file_mb"] > 0
 
 
-@pytest.mark.parametrize("speed, attention", [("tuned", "eager"), ("naive", "sdpa")])
-def test_a_tuned_text_trainer_trains_with_plain_attention_on_a_cpu(tmp_path, tiny_model_dir, speed, attention):
+@pytest.mark.parametrize("speed, attention", [("tuned", "eager_sparse_dropout"), ("naive", "sdpa")])
+def test_a_tuned_text_trainer_trains_with_plain_attention_and_sparse_dropout_on_a_cpu(tmp_path, tiny_model_dir, speed,
+                                                                                     attention):
     import dataclasses
 
     from finetune_cookbook.tasks import get_task
@@ -79,6 +80,8 @@ def test_a_tuned_text_trainer_trains_with_plain_attention_on_a_cpu(tmp_path, tin
     start = classifier.classifier_starter(data, config)
     trainer, _ = classifier.text_trainer(data, config, training, args, model=start(0))
     assert trainer.model.base_model.config._attn_implementation == attention
+    dropouts = [m for m in trainer.model.modules() if type(m) is torch.nn.Dropout]
+    assert dropouts and all(("forward" in vars(m)) == (speed == "tuned") for m in dropouts)
     searching, _ = classifier.text_trainer(data, config, training, args, model_init=lambda trial=None: start(0))
     assert searching.model.base_model.config._attn_implementation == attention  # the Trainer calls model_init once
 

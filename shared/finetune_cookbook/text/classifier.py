@@ -32,12 +32,12 @@ from finetune_cookbook.core.training import (
     build_trainer,
     checkpoint_to_resume,
     timed_training,
-    torch_device,
     training_arguments,
 )
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.text.card import model_card as text_model_card
 from finetune_cookbook.text.few_shot import probe_started
+from finetune_cookbook.text.training_speed import with_speed_settings
 from finetune_cookbook.text.streaming import rows_trained_note, streaming_arguments, token_stream
 
 TEXT = "text"
@@ -165,17 +165,6 @@ def padding_collator(tokenizer, training: TrainingConfig, max_length: int) -> Da
     return DataCollatorWithPadding(tokenizer)
 
 
-def with_training_attention(model, training: TrainingConfig):
-    """`model`, set to train with attention as plain matrix multiplies (`eager`) in a tuned run on a CPU. With
-    dropout on, PyTorch's fused kernel (`sdpa`) takes a slower path there: eager saved 9% of a bf16 training step on
-    an Intel Xeon with AMX, 1.4% and 13.7% (two runs) with AVX-512 bf16 and nothing in fp32 (benchmarks/README.md).
-    GPUs keep the fused kernel, which was not timed against eager. The saved model does not keep the setting:
-    reloaded, it predicts with the fused kernel, faster without dropout."""
-    if training.speed == "tuned" and torch_device() == "cpu":
-        model.set_attn_implementation("eager")
-    return model
-
-
 def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig, args, *,
                  model=None, model_init=None, callbacks=None):
     """The Trainer for `data` with a fresh classifier (`model`, or `model_init` for a search), and the
@@ -183,12 +172,12 @@ def text_trainer(data: LabelledData, config: RecipeConfig, training: TrainingCon
     tokenizer = load_tokenizer(config)
     datasets = tokenize(data, tokenizer, config.model.max_length)
     if model is not None:
-        model = with_training_attention(model, training)
+        model = with_speed_settings(model, training)
     if model_init is not None:
         start = model_init
 
         def model_init(trial=None):
-            return with_training_attention(start(trial), training)
+            return with_speed_settings(start(trial), training)
 
     train_dataset = datasets["train"]
     if isinstance(data, StreamedData):  # `datasets["train"]` is only the rows read before training

@@ -7,6 +7,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from finetune_cookbook.core.config import ModelConfig
+from finetune_cookbook.core.dropout import draw_dropout_sparsely
 from finetune_cookbook.text.few_shot import probe_started
 from finetune_cookbook.text.sentence_classifier import SentenceClassifier
 
@@ -95,9 +96,9 @@ def test_the_head_choice_is_checked(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["probe-started", "plain"])
-def test_a_tuned_run_trains_with_plain_attention_and_saves_none_of_it(started, tiny_model_dir, tmp_path, kind):
+def test_a_tuned_run_trains_with_plain_attention_and_sparse_dropout_and_saves_none_of_it(started, tiny_model_dir, tmp_path, kind):
     from finetune_cookbook.core.config import TrainingConfig
-    from finetune_cookbook.text.classifier import with_training_attention
+    from finetune_cookbook.text.training_speed import SPARSE_DROPOUT_ATTENTION, with_speed_settings
 
     model, tokenizer = started
     if kind == "plain":
@@ -105,10 +106,13 @@ def test_a_tuned_run_trains_with_plain_attention_and_saves_none_of_it(started, t
     before = logits(model, tokenizer, TEXTS)
     attention = lambda m: m.base_model.config._attn_implementation  # noqa: E731 (the encoder's, which has attention)
     try:
-        assert attention(with_training_attention(model, TrainingConfig(speed="naive"))) == "sdpa"
-        assert attention(with_training_attention(model, TrainingConfig(speed="tuned"))) == "eager"
+        assert attention(with_speed_settings(model, TrainingConfig(speed="naive"))) == "sdpa"
+        assert not any("forward" in vars(m) for m in model.modules())
+        assert attention(with_speed_settings(model, TrainingConfig(speed="tuned"))) == SPARSE_DROPOUT_ATTENTION
+        assert all("forward" in vars(m) for m in model.modules() if type(m) is torch.nn.Dropout)
         np.testing.assert_allclose(logits(model, tokenizer, TEXTS), before, atol=1e-5)
         model.save_pretrained(tmp_path)
         assert attention(AutoModelForSequenceClassification.from_pretrained(tmp_path)) == "sdpa"
     finally:
         model.base_model.set_attn_implementation("sdpa")  # the module's fixture is shared
+        draw_dropout_sparsely(model, enabled=False)

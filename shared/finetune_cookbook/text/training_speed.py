@@ -1,0 +1,49 @@
+"""How a tuned run trains a text encoder on a CPU: attention as plain matrix multiplies, and dropout whose masks
+are drawn sparsely (`core.dropout`). Neither changes the method or what is saved; benchmarks/README.md has the
+timings that kept them."""
+
+from __future__ import annotations
+
+import torch
+from transformers import AttentionInterface, AttentionMaskInterface
+from transformers.masking_utils import eager_mask
+
+from finetune_cookbook.core.config import TrainingConfig
+from finetune_cookbook.core.dropout import draw_dropout_sparsely, sparse_dropout
+from finetune_cookbook.core.training import torch_device
+
+SPARSE_DROPOUT_ATTENTION = "eager_sparse_dropout"
+
+
+def eager_attention_sparse_dropout(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """transformers' eager attention (softmax of the scaled scores, dropout, times the values), its dropout drawn
+    by `sparse_dropout`."""
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        weights = weights + attention_mask
+    weights = sparse_dropout(torch.softmax(weights, dim=-1), dropout, module.training)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+
+
+AttentionInterface.register(SPARSE_DROPOUT_ATTENTION, eager_attention_sparse_dropout)
+# transformers builds no mask for an attention it does not know: padding would be attended to.
+AttentionMaskInterface.register(SPARSE_DROPOUT_ATTENTION, eager_mask)
+
+
+def with_speed_settings(model, training: TrainingConfig):
+    """`model`, set for a tuned run's training on a CPU.
+    - Attention as plain matrix multiplies (`eager`): with dropout on, PyTorch's fused kernel (`sdpa`) takes a
+      slower path there. Eager saved 9% of a bf16 training step on an Intel Xeon with AMX, 1.4% and 13.7% (two
+      runs) with AVX-512 bf16, and nothing in fp32.
+    - Dropout's masks drawn sparsely, in the attention and in every `nn.Dropout`: PyTorch draws one random number
+      an element, on one thread.
+    GPUs keep the fused kernel and PyTorch's dropout, neither timed against these. The saved model keeps none of
+    it: reloaded, it predicts with the fused kernel, faster without dropout."""
+    if training.speed != "tuned" or torch_device() != "cpu":
+        return model
+    encoder = model.base_model  # the part with attention (the model itself where it has no head)
+    takes_any_attention = getattr(encoder, "is_backend_compatible", lambda: False)()  # else eager is offered
+    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if takes_any_attention else "eager")
+    return draw_dropout_sparsely(model)
