@@ -135,13 +135,14 @@ SETTING_FIELDS = ("examples_per_intent", "label_budget", "k")
 
 
 def update_results(new: list[dict], folder: str | Path) -> list[dict]:
-    """Merges `new` into `<folder>/results.json` and rewrites `<folder>/results.md` from it."""
+    """Merges `new` into `<folder>/results.json` (a record measured again takes its old one's place) and rewrites
+    `<folder>/results.md` from it."""
     folder = Path(folder)
     json_path = folder / "results.json"
     existing = json.loads(json_path.read_text()) if json_path.is_file() else []
     key = lambda r: (r["domain"], r["dataset"], r["approach"], *(str(r.get(f)) for f in SETTING_FIELDS))  # noqa: E731
-    replaced = {key(r) for r in new}
-    merged = [r for r in existing if key(r) not in replaced] + new
+    again = {key(r): r for r in new}
+    merged = [again.pop(key(r), r) for r in existing] + list(again.values())
     merged.sort(key=lambda r: (r["domain"], r["dataset"]))  # stable: a domain's records keep their run order
     write_json(json_path, merged)
     (folder / "results.md").write_text(render_markdown(merged))

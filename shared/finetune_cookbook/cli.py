@@ -219,7 +219,7 @@ def _bench(args) -> None:
         config = load_config(path)
         started = time.perf_counter()
         part = ("the fine-tune and its naive twin" if args.naive_pair else
-                "the fine-tune at every label budget" if args.fine_tune_only else "every approach")
+                "the fine-tune at every label budget (and its naive twin)" if args.fine_tune_only else "every approach")
         print(f"{path}: {part} of {config.domain}, seeds {list(config.bench_seeds)}", flush=True)
         with announced_steps():
             made = bench.records(config, benchmark(config, naive_pair=args.naive_pair,
@@ -405,8 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only the fine-tune on every label and its naive twin (bench_naive): the speed-up again, "
                            "without the baselines or the label curve; their records are replaced, the others kept")
     part.add_argument("--fine-tune-only", action="store_true",
-                      help="only the fine-tune, at every label budget (text and image classification): its curve "
-                           "again after a change to how it trains; its records are replaced, the others kept")
+                      help="only the fine-tune, at every label budget, and its naive twin where bench_naive asks "
+                           "for one (text and image classification): its curve again after a change to how it "
+                           "trains; its records are replaced, the others kept")
     bench.set_defaults(run=_bench)
 
     bench_serve = commands.add_parser("bench-serve", help="export each run, measure PyTorch, ONNX and int8, and load "

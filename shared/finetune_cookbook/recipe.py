@@ -244,7 +244,8 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False,
     `bench_seeds` (each seed sets the split, the training and the labelled subsets alike), at every share of the
     training labels in `bench_label_budgets`. With `naive_pair`, only the fine-tune on every label and its naive
     twin: the speed-up measured again without the rest. With `fine_tune_only`, only the fine-tune, at every
-    budget: its curve measured again after a change to how it trains. Returns each seed's results."""
+    budget, and its naive twin where there is one: its curve and speed-up measured again after a change to how
+    it trains. Returns each seed's results."""
     task = get_task(config.task)
     own_benchmark = hasattr(task, "benchmark")
     for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
@@ -277,7 +278,7 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False,
         else:
             for budget in sorted(set(config.bench_label_budgets) | {FULL}):
                 runs[seed] += every_approach(task, data, seeded, budget, with_baselines=not fine_tune_only)
-        if config.bench_naive and not fine_tune_only:
+        if config.bench_naive:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
                 runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
     return runs

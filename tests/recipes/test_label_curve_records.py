@@ -75,8 +75,8 @@ def test_the_naive_pair_runs_again_alone_and_replaces_only_its_own_records(tmp_p
         benchmark(load_config(write_config(tmp_path, settings)), naive_pair=True)
 
 
-def test_the_fine_tune_alone_runs_again_at_every_budget_and_replaces_only_its_own_records(tmp_path, tiny_model_dir,
-                                                                                         monkeypatch):
+def test_the_fine_tune_and_its_twin_run_again_at_every_budget_and_replace_only_their_records(
+        tmp_path, tiny_model_dir, monkeypatch):
     monkeypatch.setattr(bench, "measured_peak", lambda precision: 1e11)
     config = load_config(write_config(tmp_path, {
         "data": {"sample_size": 100}, "model": {"name": str(tiny_model_dir), "max_length": 32},
@@ -90,11 +90,14 @@ def test_the_fine_tune_alone_runs_again_at_every_budget_and_replaces_only_its_ow
                                          ("fine_tuned", {"label_budget": 0.5})]]
     bench.update_results(earlier, tmp_path / "results")
     made = bench.records(config, benchmark(config, fine_tune_only=True))
-    assert [(r["approach"], r.get("label_budget")) for r in made] == [("fine_tuned", 0.5), ("fine_tuned", None)]
+    assert [(r["approach"], r.get("label_budget")) for r in made] == [
+        ("fine_tuned", 0.5), ("fine_tuned", None), ("fine_tuned_naive", None)]  # the twin again: a speed-up of one run
+    assert made[1]["speedup_vs_naive"] == pytest.approx(made[2]["seconds_per_epoch"] / made[1]["seconds_per_epoch"],
+                                                        rel=0.05)
     merged = bench.update_results(made, tmp_path / "results")
-    assert sorted((r["approach"], r["measured_at"] == "earlier") for r in merged) == [
-        ("fine_tuned", False), ("fine_tuned", False), ("fine_tuned_naive", True),
-        ("tfidf_logreg", True), ("tfidf_logreg", True)]
+    assert [(r["approach"], r.get("label_budget"), r["measured_at"] == "earlier") for r in merged] == [
+        ("tfidf_logreg", None, True), ("fine_tuned", None, False), ("fine_tuned_naive", None, False),
+        ("tfidf_logreg", 0.5, True), ("fine_tuned", 0.5, False)]  # each record measured again in its old place
 
 
 def test_the_fine_tune_alone_is_refused_beside_the_naive_pair_and_where_a_task_benchmarks_its_own(tmp_path):

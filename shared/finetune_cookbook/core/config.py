@@ -219,7 +219,8 @@ class TrainingConfig:
     )
     speed: str = setting(
         "`tuned`: the precision above; for text each batch padded only to its longest text, with texts of "
-        "similar length batched together, and on a CPU attention as plain matrix multiplies (eager); for images, "
+        "similar length batched together, and on a CPU attention as plain matrix multiplies (eager) and dropout "
+        "drawing only the elements it drops; for images, "
         "weights and activations channels-last, and in bf16 on a CPU the depthwise convolutions trained in fp32. "
         "`naive`: what a typical tutorial does, for the benchmark to measure against: fp32, every text padded to "
         "model.max_length in random batches, images in the default layout.", "tuned",

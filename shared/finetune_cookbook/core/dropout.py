@@ -20,22 +20,22 @@ SPREAD = 6  # draws beyond the expected count, in standard deviations: a second 
 def dropped_positions(count: int, p: float) -> torch.Tensor:
     """Sorted flat indices in [0, count), each one in independently with probability `p` (0 < p < 1).
 
-    The gap from one dropped index to the next is geometric: ceil(log(U) / log(1 - p)) for U uniform in (0, 1]
-    (float64, so the tail is exact far past any gap a tensor holds).
+    The gap from one dropped index to the next is geometric: floor(log(U) / log(1 - p)) + 1 for U uniform in
+    (0, 1] (float64, so the tail is exact far past any gap a tensor holds).
     """
     expected = count * p
     draws = int(expected + SPREAD * math.sqrt(expected) + 16)
-    found = [_steps(draws, p) - 1]
+    found = [_steps(draws, p, count) - 1]
     while found[-1][-1] < count:  # too few drawn to cover every element: go on from the last position
-        found.append(_steps(draws, p) + found[-1][-1])
+        found.append(_steps(draws, p, count) + found[-1][-1])
     positions = torch.cat(found) if len(found) > 1 else found[0]
     return positions[: int(torch.searchsorted(positions, count))]
 
 
-def _steps(draws: int, p: float) -> torch.Tensor:
-    """Running sums of `draws` geometric gaps (each at least 1)."""
+def _steps(draws: int, p: float, count: int) -> torch.Tensor:
+    """Running sums of `draws` geometric gaps (each at least 1; a gap past `count` is as good as any longer one)."""
     uniform = 1.0 - torch.rand(draws, dtype=torch.float64)  # in (0, 1]
-    gaps = torch.log(uniform).div_(math.log1p(-p)).floor_().add_(1)
+    gaps = torch.log(uniform).div_(math.log1p(-p)).floor_().add_(1).clamp_(max=count + 1)
     return gaps.cumsum_(0).to(torch.int64)
 
 
@@ -61,8 +61,8 @@ def sparse_dropout(values: torch.Tensor, p: float, training: bool = True) -> tor
     """`torch.nn.functional.dropout(values, p, training)`, its mask drawn as `dropped_positions`."""
     if not training or p == 0.0:
         return values
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not 0.0 < p < 1.0:  # p = 1 drops everything, as PyTorch does; outside [0, 1] PyTorch's own error
+        return torch.nn.functional.dropout(values, p, training)
     return _SparseDropout.apply(values, p)
 
 

@@ -1,12 +1,16 @@
 """How a tuned run trains a text encoder on a CPU: attention as plain matrix multiplies, and dropout whose masks
-are drawn sparsely (`core.dropout`). Neither changes the method or what is saved; benchmarks/README.md has the
-timings that kept them."""
+are drawn sparsely (`core.dropout`). Neither changes what is saved, nor the distribution training draws its
+dropout from (only which random numbers it draws); benchmarks/README.md has the timings that kept them."""
 
 from __future__ import annotations
+
+import inspect
+import sys
 
 import torch
 from transformers import AttentionInterface, AttentionMaskInterface
 from transformers.masking_utils import eager_mask
+from transformers.models.bert import modeling_bert
 
 from finetune_cookbook.core.config import TrainingConfig
 from finetune_cookbook.core.dropout import draw_dropout_sparsely, sparse_dropout
@@ -16,8 +20,8 @@ SPARSE_DROPOUT_ATTENTION = "eager_sparse_dropout"
 
 
 def eager_attention_sparse_dropout(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-    """transformers' eager attention (softmax of the scaled scores, dropout, times the values), its dropout drawn
-    by `sparse_dropout`."""
+    """transformers' eager attention of BERT (softmax of the scaled scores, dropout, times the values), its dropout
+    drawn by `sparse_dropout`."""
     if scaling is None:
         scaling = query.size(-1) ** -0.5
     weights = torch.matmul(query, key.transpose(2, 3)) * scaling
@@ -32,8 +36,30 @@ AttentionInterface.register(SPARSE_DROPOUT_ATTENTION, eager_attention_sparse_dro
 AttentionMaskInterface.register(SPARSE_DROPOUT_ATTENTION, eager_mask)
 
 
+def attends_as_bert(encoder) -> bool:
+    """Whether `encoder`'s eager attention is BERT's, line for line (RoBERTa, DistilBERT, ELECTRA ... share it), so
+    that `eager_attention_sparse_dropout` can stand in for it. Others (grouped keys, soft-capping, attention
+    sinks) keep their own eager attention."""
+    own = getattr(sys.modules.get(type(encoder).__module__), "eager_attention_forward", None)
+    if own is None or not getattr(encoder, "is_backend_compatible", lambda: False)():
+        return False
+    try:
+        return own is modeling_bert.eager_attention_forward or (
+            inspect.getsource(own).strip() == inspect.getsource(modeling_bert.eager_attention_forward).strip())
+    except (OSError, TypeError):  # no source to compare
+        return False
+
+
+def train_faster_on_a_cpu(model):
+    """Eager attention, with dropout drawn sparsely where the encoder attends as BERT does; every `nn.Dropout`
+    drawn sparsely. The weights and what is saved do not change."""
+    encoder = model.base_model  # the part with attention (the model itself where it has no head)
+    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if attends_as_bert(encoder) else "eager")
+    return draw_dropout_sparsely(model)
+
+
 def with_speed_settings(model, training: TrainingConfig):
-    """`model`, set for a tuned run's training on a CPU.
+    """`model`, set for a tuned run's training on a CPU (`train_faster_on_a_cpu`).
     - Attention as plain matrix multiplies (`eager`): with dropout on, PyTorch's fused kernel (`sdpa`) takes a
       slower path there. Eager saved 9% of a bf16 training step on an Intel Xeon with AMX, 1.4% and 13.7% (two
       runs) with AVX-512 bf16, and nothing in fp32.
@@ -43,7 +69,4 @@ def with_speed_settings(model, training: TrainingConfig):
     it: reloaded, it predicts with the fused kernel, faster without dropout."""
     if training.speed != "tuned" or torch_device() != "cpu":
         return model
-    encoder = model.base_model  # the part with attention (the model itself where it has no head)
-    takes_any_attention = getattr(encoder, "is_backend_compatible", lambda: False)()  # else eager is offered
-    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if takes_any_attention else "eager")
-    return draw_dropout_sparsely(model)
+    return train_faster_on_a_cpu(model)

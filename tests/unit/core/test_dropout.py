@@ -28,6 +28,16 @@ def test_each_element_is_dropped_independently_with_probability_p(p):
     assert abs(halves[0] - halves[1]) < 5 * spread
 
 
+def test_the_first_and_the_last_element_are_dropped_as_often_as_any_other():
+    torch.manual_seed(4)
+    runs = 20_000
+    dropped = np.zeros(3)
+    for _ in range(runs):
+        dropped[dropped_positions(3, 0.1).numpy()] += 1
+    assert np.all(np.abs(dropped / runs - 0.1) < 5 * np.sqrt(0.1 * 0.9 / runs)), dropped / runs
+    assert len(dropped_positions(0, 0.1)) == 0
+
+
 def test_too_few_draws_are_drawn_again_until_every_element_is_covered(monkeypatch):
     monkeypatch.setattr(dropout, "SPREAD", -30)  # the first round stops well short of the last element
     torch.manual_seed(1)
@@ -49,13 +59,27 @@ def test_the_kept_values_are_scaled_and_the_gradient_flows_only_through_them():
     torch.testing.assert_close(gradient, torch.where(kept, weights / 0.8, 0.0))
 
 
+def test_a_transposed_input_is_dropped_element_by_element_in_its_own_order():
+    torch.manual_seed(5)
+    values = (torch.rand(40, 30) + 0.5).t()  # not contiguous
+    values.requires_grad_(True)
+    out = sparse_dropout(values, 0.3)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], values[kept] / 0.7)
+    upstream = torch.randn(40, 30).t()
+    (gradient,) = torch.autograd.grad(out, values, upstream)
+    torch.testing.assert_close(gradient, torch.where(kept, upstream / 0.7, 0.0))
+
+
 def test_bf16_stays_bf16_and_nothing_happens_outside_training():
-    values = torch.ones(8, 16, dtype=torch.bfloat16)
-    assert sparse_dropout(values, 0.1).dtype == torch.bfloat16
+    values = torch.full((8, 16), 0.5, dtype=torch.bfloat16)
+    out = sparse_dropout(values, 0.1)
+    assert out.dtype == torch.bfloat16 and set(out.float().unique().tolist()) <= {0.0, torch.tensor(0.5 / 0.9, dtype=torch.bfloat16).item()}
     assert sparse_dropout(values, 0.1, training=False) is values
     assert sparse_dropout(values, 0.0) is values
+    assert not sparse_dropout(values, 1.0).any()  # as PyTorch: everything dropped
     with pytest.raises(ValueError, match="between 0 and 1"):
-        sparse_dropout(values, 1.0)
+        sparse_dropout(values, 1.5)
 
 
 def test_a_model_draws_its_dropout_sparsely_until_the_setting_is_taken_off():

@@ -1,7 +1,7 @@
 """A tuned CPU run's text attention: transformers' eager attention, its dropout drawn sparsely."""
 
 import torch
-from transformers.models.bert.modeling_bert import eager_attention_forward
+from transformers.models.bert import modeling_bert
 
 from finetune_cookbook.text.training_speed import eager_attention_sparse_dropout
 
@@ -15,7 +15,7 @@ def test_the_attention_is_transformers_eager_one_and_drops_weights_while_trainin
     for training in (False, True):
         module.train(training)
         ours = eager_attention_sparse_dropout(module, query, key, value, mask, dropout=0.0)
-        theirs = eager_attention_forward(module, query, key, value, mask, dropout=0.0)
+        theirs = modeling_bert.eager_attention_forward(module, query, key, value, mask, dropout=0.0)
         for a, b in zip(ours, theirs):
             torch.testing.assert_close(a, b)
     module.train()
@@ -25,3 +25,24 @@ def test_the_attention_is_transformers_eager_one_and_drops_weights_while_trainin
     module.eval()
     _, weights = eager_attention_sparse_dropout(module, query, key, value, None, dropout=0.5)
     assert (weights > 0).all()
+
+
+class _OwnAttention(torch.nn.Module):
+    """An encoder whose module has an eager attention of its own (grouped keys, soft-capping ...)."""
+
+    def is_backend_compatible(self):
+        return True
+
+
+def eager_attention_forward(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    return torch.tanh(query), None  # not BERT's
+
+
+def test_only_an_encoder_that_attends_as_bert_gets_the_sparse_dropout_attention(tiny_model_dir):
+    from transformers import AutoModel
+
+    from finetune_cookbook.text.training_speed import attends_as_bert
+
+    assert attends_as_bert(AutoModel.from_pretrained(tiny_model_dir))
+    assert not attends_as_bert(_OwnAttention())
+    assert not attends_as_bert(torch.nn.Linear(2, 2))  # no eager attention in its module at all

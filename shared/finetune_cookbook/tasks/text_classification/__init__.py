@@ -24,6 +24,7 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     tune,
 )
 from finetune_cookbook.text.scratch import scratch_baseline
+from finetune_cookbook.text.training_speed import train_faster_on_a_cpu  # noqa: F401  (bench-speed times it)
 
 
 def baselines(data, config, output_dir=None) -> list:
