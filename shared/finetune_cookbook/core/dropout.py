@@ -9,10 +9,11 @@ scaled by 1 / (1 - p), as PyTorch does.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
+
+from finetune_cookbook.core.module_forward import set_forward
 
 SPREAD = 6  # draws beyond the expected count, in standard deviations: a second round is almost never needed
 
@@ -39,22 +40,25 @@ def _steps(draws: int, p: float, count: int) -> torch.Tensor:
     return gaps.cumsum_(0).to(torch.int64)
 
 
+def _kept_and_scaled(values: torch.Tensor, positions: torch.Tensor, p: float) -> torch.Tensor:
+    """`values` / (1 - p), zero at the flat `positions`: dropout's output forward, its gradient backward."""
+    scaled = (values * (1.0 / (1.0 - p))).contiguous()
+    scaled.view(-1).index_fill_(0, positions, 0)
+    return scaled
+
+
 class _SparseDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, values: torch.Tensor, p: float) -> torch.Tensor:
         positions = dropped_positions(values.numel(), p)
-        scaled = (values * (1.0 / (1.0 - p))).contiguous()
-        scaled.view(-1).index_fill_(0, positions, 0)
         ctx.save_for_backward(positions)
         ctx.p = p
-        return scaled
+        return _kept_and_scaled(values, positions, p)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (positions,) = ctx.saved_tensors
-        scaled = (grad * (1.0 / (1.0 - ctx.p))).contiguous()
-        scaled.view(-1).index_fill_(0, positions, 0)
-        return scaled, None
+        return _kept_and_scaled(grad, positions, ctx.p), None
 
 
 def sparse_dropout(values: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
@@ -71,14 +75,7 @@ def _sparse_forward(module: torch.nn.Dropout, values: torch.Tensor) -> torch.Ten
 
 
 def draw_dropout_sparsely(model: torch.nn.Module, enabled: bool = True) -> torch.nn.Module:
-    """Every `nn.Dropout` of `model` draws its mask as `sparse_dropout` (an instance `forward`; the weights and
-    what is saved do not change). `enabled=False` takes the setting off again, and only this setting."""
-    for module in model.modules():
-        if type(module) is not torch.nn.Dropout:
-            continue
-        own = vars(module).get("forward")
-        if enabled and own is None:
-            module.forward = functools.partial(_sparse_forward, module)
-        elif not enabled and isinstance(own, functools.partial) and own.func is _sparse_forward:
-            del module.forward
+    """Every `nn.Dropout` of `model` draws its mask as `sparse_dropout` (`set_forward`: the weights and what is
+    saved do not change). `enabled=False` takes the setting off again, and only this setting."""
+    set_forward((m for m in model.modules() if type(m) is torch.nn.Dropout), _sparse_forward, enabled)
     return model

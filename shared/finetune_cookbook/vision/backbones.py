@@ -11,7 +11,6 @@ A saved classifier is a safetensors state dict plus a small JSON description
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from timm.utils import ModelEmaV3
 from torch import nn
 
 from finetune_cookbook.core.errors import ModelNotFoundError
+from finetune_cookbook.core.module_forward import set_forward
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 LITE0_ALIASES = {"efficientnet-lite0", "tf_efficientnet_lite0", "efficientnet_lite0"}
@@ -209,12 +209,9 @@ class ImageClassifier(nn.Module):
         other layers stay in bf16. A CPU's bf16 kernels for them are slow backward (2.7 to 5.7 times their fp32
         time on an Intel Xeon with AMX; benchmarks/README.md). Evaluation and saved weights are untouched;
         `enabled=False` undoes it."""
-        for module in self.network.modules():
-            if isinstance(module, nn.Conv2d) and module.groups > 1 and module.groups == module.in_channels:
-                if enabled:
-                    module.forward = functools.partial(_forward_in_fp32_while_training, module)
-                elif getattr(vars(module).get("forward"), "func", None) is _forward_in_fp32_while_training:
-                    del module.forward
+        depthwise = (m for m in self.network.modules()
+                     if isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels)
+        set_forward(depthwise, _forward_in_fp32_while_training, enabled)
         return self
 
     def state_dict(self, *args, **kwargs):
