@@ -1,9 +1,9 @@
 """Speed work, measured before it is kept: `cookbook bench-speed`.
 
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
-process: the attention kernel, dropout's masks, thread settings, `torch.compile`, channels-last images and their depthwise
-convolutions' precision, and caching the tokenised texts or the frozen features; and where a tuned epoch's time
-goes. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
+process: the attention kernel, dropout's masks, the residual stream's precision, thread settings, `torch.compile`,
+channels-last images and their depthwise convolutions' precision, and caching the tokenised texts or the frozen
+features; and where a tuned epoch's time goes. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
 `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
 """
 
@@ -90,6 +90,7 @@ def text_candidates(config_path: str) -> list[dict]:
     base = _train_steps(model, batches, precision)
     found.append(_eager_attention(task, config, data, batches, precision, base))
     found.append(_sparse_dropout(task, config, data, batches, precision, found[-1]["seconds_after"]))
+    found.append(_residual_stream(task, config, data, batches, precision, found[-1]["seconds_after"]))
     steps_per_epoch = int(np.ceil(len(data.splits["train"]) / config.training.batch_size))
     epoch = base * steps_per_epoch
     for n in sorted({1, threads} - {threads}):
@@ -126,10 +127,20 @@ def _sparse_dropout(task, config, data, batches, precision: str, eager: float) -
     """PyTorch draws dropout's mask with one random number an element, on one thread; a tuned run draws only the
     dropped elements (`core.dropout`), in the attention and the hidden layers, on top of eager attention."""
     model = task.load_classifier(config.model.name, data.labels, 0, config.search_dirs)
-    model = task.train_faster_on_a_cpu(model)  # as a tuned run on a CPU sets it, whatever this machine has besides
+    # as a tuned run on a CPU sets it, whatever this machine has besides; the residual stream timed next
+    model = task.train_faster_on_a_cpu(model, residual_stream=False)
     return _candidate("text", "dropout's masks drawn sparsely (only the dropped elements) instead of one draw an "
                       "element, both with eager attention", "a training step", eager,
                       _train_steps(model, batches, precision))
+
+
+def _residual_stream(task, config, data, batches, precision: str, sparse: float) -> dict:
+    """Under bf16 autocast a layer norm's output stays fp32, so every layer casts it again and adds its residual
+    in fp32; a tuned run carries the stream in bf16 from the embeddings on (the weights stay fp32)."""
+    model = task.train_faster_on_a_cpu(task.load_classifier(config.model.name, data.labels, 0, config.search_dirs))
+    return _candidate("text", "the residual stream in the autocast precision (bf16) instead of fp32, on top of the "
+                      "sparse dropout", "a training step", sparse, _train_steps(model, batches, precision),
+                      note="" if precision == "bf16" else f"no autocast in {precision}: nothing changes")
 
 
 def _frozen_features(task, data, config, epoch: float) -> dict:

@@ -1,6 +1,7 @@
-"""How a tuned run trains a text encoder on a CPU: attention as plain matrix multiplies, and dropout whose masks
-are drawn sparsely (`core.dropout`). Neither changes what is saved, nor the distribution training draws its
-dropout from (only which random numbers it draws); benchmarks/README.md has the timings that kept them."""
+"""How a tuned run trains a text encoder on a CPU: attention as plain matrix multiplies, dropout whose masks are
+drawn sparsely (`core.dropout`), and the residual stream between layers in bf16 under bf16 autocast. None of them
+changes what is saved, nor the distribution training draws its dropout from (only which random numbers it draws);
+benchmarks/README.md has the timings that kept them."""
 
 from __future__ import annotations
 
@@ -50,11 +51,42 @@ def attends_as_bert(encoder) -> bool:
         return False
 
 
-def train_faster_on_a_cpu(model):
+def _in_autocast_precision(module, args, output):
+    if isinstance(output, torch.Tensor) and output.dtype == torch.float32 \
+            and torch.is_autocast_enabled(output.device.type):
+        return output.to(torch.get_autocast_dtype(output.device.type))
+    return None  # as it is: no autocast (evaluation in fp32, a reloaded model), or already cast
+
+
+STREAM_HOOK = "_cookbook_stream_hook"
+
+
+def carry_residual_stream_in_autocast_precision(encoder, enabled: bool = True) -> None:
+    """Under autocast, the embeddings' output (and so every layer's residual sum and layer norm input) in the
+    autocast precision rather than fp32. Autocast leaves a layer norm's fp32 output in fp32, so each layer casts
+    it again for its query, key, value and feed-forward inputs and adds the residuals in fp32; the layer norms
+    still compute their statistics in fp32. The weights stay fp32; without autocast nothing changes.
+    `enabled=False` takes the setting off again."""
+    embeddings = getattr(encoder, "embeddings", None)
+    if not isinstance(embeddings, torch.nn.Module):
+        return
+    hook = getattr(embeddings, STREAM_HOOK, None)
+    if enabled and hook is None:
+        setattr(embeddings, STREAM_HOOK, embeddings.register_forward_hook(_in_autocast_precision))
+    elif not enabled and hook is not None:
+        hook.remove()
+        delattr(embeddings, STREAM_HOOK)
+
+
+def train_faster_on_a_cpu(model, *, residual_stream: bool = True):
     """Eager attention, with dropout drawn sparsely where the encoder attends as BERT does; every `nn.Dropout`
-    drawn sparsely. The weights and what is saved do not change."""
+    drawn sparsely; and where it attends as BERT does, the residual stream in the autocast precision
+    (`residual_stream=False`: left in fp32). The weights and what is saved do not change."""
     encoder = model.base_model  # the part with attention (the model itself where it has no head)
-    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if attends_as_bert(encoder) else "eager")
+    bert_like = attends_as_bert(encoder)
+    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if bert_like else "eager")
+    if residual_stream and bert_like:
+        carry_residual_stream_in_autocast_precision(encoder)
     return draw_dropout_sparsely(model)
 
 
@@ -65,7 +97,9 @@ def with_speed_settings(model, training: TrainingConfig):
       runs) with AVX-512 bf16, and nothing in fp32.
     - Dropout's masks drawn sparsely, in the attention and in every `nn.Dropout`: PyTorch draws one random number
       an element, on one thread.
-    GPUs keep the fused kernel and PyTorch's dropout, neither timed against these. The saved model keeps none of
+    - The residual stream in bf16 under bf16 autocast, as a model held in bf16 would carry it; the weights and
+      the optimiser stay fp32.
+    GPUs keep the fused kernel, PyTorch's dropout and fp32 residuals, none timed against these. The saved model keeps none of
     it: reloaded, it predicts with the fused kernel, faster without dropout."""
     if training.speed != "tuned" or torch_device() != "cpu":
         return model

@@ -1,4 +1,5 @@
-"""A tuned CPU run's text attention: transformers' eager attention, its dropout drawn sparsely."""
+"""A tuned CPU run's text encoder: transformers' eager attention, its dropout drawn sparsely, and the residual
+stream in bf16 under bf16 autocast."""
 
 import torch
 from transformers.models.bert import modeling_bert
@@ -46,3 +47,46 @@ def test_only_an_encoder_that_attends_as_bert_gets_the_sparse_dropout_attention(
     assert attends_as_bert(AutoModel.from_pretrained(tiny_model_dir))
     assert not attends_as_bert(_OwnAttention())
     assert not attends_as_bert(torch.nn.Linear(2, 2))  # no eager attention in its module at all
+
+
+def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_and_fp32_unchanged(tiny_model_dir):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from finetune_cookbook.text.training_speed import (STREAM_HOOK, carry_residual_stream_in_autocast_precision,
+                                                       train_faster_on_a_cpu)
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    texts = ["where is my new card", "card still not here after two weeks of waiting"]
+    padded = tokenizer(texts, padding=True, return_tensors="pt")
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    with torch.no_grad():
+        fp32_before = model(**padded).logits
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            streams_before = [h.dtype for h in model(**padded, output_hidden_states=True).hidden_states]
+    assert set(streams_before) == {torch.float32}  # autocast alone: a layer norm's output, and the stream, in fp32
+
+    train_faster_on_a_cpu(model, residual_stream=False)
+    assert not hasattr(model.base_model.embeddings, STREAM_HOOK)
+    train_faster_on_a_cpu(model)
+    train_faster_on_a_cpu(model)  # twice is once
+    assert len(model.base_model.embeddings._forward_hooks) == 1
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            output = model(**padded, output_hidden_states=True)
+            alone = model(**tokenizer(texts[:1], return_tensors="pt")).logits
+        torch.testing.assert_close(model(**padded).logits, fp32_before, rtol=0, atol=0)  # no autocast: as it was
+    assert {h.dtype for h in output.hidden_states} == {torch.bfloat16}
+    torch.testing.assert_close(alone.float(), output.logits[:1].float())  # the padded text's padding is masked
+    torch.testing.assert_close(output.logits.float(), fp32_before, rtol=0.05, atol=0.02)
+
+    model.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(**padded, labels=torch.tensor([0, 1])).loss
+    loss.backward()
+    weight = model.base_model.encoder.layer[0].attention.self.query.weight
+    assert weight.dtype == weight.grad.dtype == torch.float32 and weight.grad.abs().sum() > 0
+
+    carry_residual_stream_in_autocast_precision(model.base_model, enabled=False)
+    assert not model.base_model.embeddings._forward_hooks and not hasattr(model.base_model.embeddings, STREAM_HOOK)
+    carry_residual_stream_in_autocast_precision(torch.nn.Linear(2, 2))  # no embeddings: nothing to do
