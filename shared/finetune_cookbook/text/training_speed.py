@@ -1,7 +1,7 @@
-"""How a tuned run trains a text encoder on a CPU: attention as plain matrix multiplies, dropout whose masks are
-drawn sparsely (`core.dropout`), and the residual stream between layers in bf16 under bf16 autocast. None of them
-changes what is saved, nor the distribution training draws its dropout from (only which random numbers it draws);
-benchmarks/README.md has the timings that kept them."""
+"""How a tuned run trains a text encoder on a CPU: attention as plain matrix multiplies, and dropout whose masks
+are drawn sparsely (`core.dropout`). Neither changes what is saved, nor the distribution training draws its
+dropout from (only which random numbers it draws); benchmarks/README.md has the timings that kept them. A third
+setting, the residual stream in bf16 under bf16 autocast, is timed by `cookbook bench-speed` and was not kept."""
 
 from __future__ import annotations
 
@@ -66,7 +66,10 @@ def carry_residual_stream_in_autocast_precision(encoder, enabled: bool = True) -
     autocast precision rather than fp32. Autocast leaves a layer norm's fp32 output in fp32, so each layer casts
     it again for its query, key, value and feed-forward inputs and adds the residuals in fp32; the layer norms
     still compute their statistics in fp32. The weights stay fp32; without autocast nothing changes.
-    `enabled=False` takes the setting off again."""
+    `enabled=False` takes the setting off again.
+
+    A speed candidate only (`cookbook bench-speed`): on the AMD EPYC with AVX-512 bf16 it saved 0.2% to 5% of a
+    training step, under the 5% a setting must save to be kept (benchmarks/README.md), so tuned runs leave it off."""
     embeddings = getattr(encoder, "embeddings", None)
     if not isinstance(embeddings, torch.nn.Module):
         return
@@ -78,15 +81,11 @@ def carry_residual_stream_in_autocast_precision(encoder, enabled: bool = True) -
         delattr(embeddings, STREAM_HOOK)
 
 
-def train_faster_on_a_cpu(model, *, residual_stream: bool = True):
+def train_faster_on_a_cpu(model):
     """Eager attention, with dropout drawn sparsely where the encoder attends as BERT does; every `nn.Dropout`
-    drawn sparsely; and where it attends as BERT does, the residual stream in the autocast precision
-    (`residual_stream=False`: left in fp32). The weights and what is saved do not change."""
+    drawn sparsely. The weights and what is saved do not change."""
     encoder = model.base_model  # the part with attention (the model itself where it has no head)
-    bert_like = attends_as_bert(encoder)
-    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if bert_like else "eager")
-    if residual_stream and bert_like:
-        carry_residual_stream_in_autocast_precision(encoder)
+    encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if attends_as_bert(encoder) else "eager")
     return draw_dropout_sparsely(model)
 
 
@@ -97,9 +96,7 @@ def with_speed_settings(model, training: TrainingConfig):
       runs) with AVX-512 bf16, and nothing in fp32.
     - Dropout's masks drawn sparsely, in the attention and in every `nn.Dropout`: PyTorch draws one random number
       an element, on one thread.
-    - The residual stream in bf16 under bf16 autocast, as a model held in bf16 would carry it; the weights and
-      the optimiser stay fp32.
-    GPUs keep the fused kernel, PyTorch's dropout and fp32 residuals, none timed against these. The saved model keeps none of
+    GPUs keep the fused kernel and PyTorch's dropout, neither timed against these. The saved model keeps none of
     it: reloaded, it predicts with the fused kernel, faster without dropout."""
     if training.speed != "tuned" or torch_device() != "cpu":
         return model

@@ -96,11 +96,9 @@ def test_the_head_choice_is_checked(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["probe-started", "plain"])
-def test_a_tuned_run_trains_with_plain_attention_sparse_dropout_and_a_bf16_stream_and_saves_none_of_it(
-        started, tiny_model_dir, tmp_path, kind):
+def test_a_tuned_run_trains_with_plain_attention_and_sparse_dropout_and_saves_none_of_it(started, tiny_model_dir, tmp_path, kind):
     from finetune_cookbook.core.config import TrainingConfig
-    from finetune_cookbook.text.training_speed import (SPARSE_DROPOUT_ATTENTION, STREAM_HOOK,
-                                                       carry_residual_stream_in_autocast_precision, with_speed_settings)
+    from finetune_cookbook.text.training_speed import SPARSE_DROPOUT_ATTENTION, with_speed_settings
 
     model, tokenizer = started
     if kind == "plain":
@@ -110,14 +108,11 @@ def test_a_tuned_run_trains_with_plain_attention_sparse_dropout_and_a_bf16_strea
     try:
         assert attention(with_speed_settings(model, TrainingConfig(speed="naive"))) == "sdpa"
         assert not any("forward" in vars(m) for m in model.modules())
-        assert not hasattr(model.base_model.embeddings, STREAM_HOOK)
         assert attention(with_speed_settings(model, TrainingConfig(speed="tuned"))) == SPARSE_DROPOUT_ATTENTION
         assert all("forward" in vars(m) for m in model.modules() if type(m) is torch.nn.Dropout)
-        assert hasattr(model.base_model.embeddings, STREAM_HOOK)
         np.testing.assert_allclose(logits(model, tokenizer, TEXTS), before, atol=1e-5)
         model.save_pretrained(tmp_path)
         assert attention(AutoModelForSequenceClassification.from_pretrained(tmp_path)) == "sdpa"
     finally:
         model.base_model.set_attn_implementation("sdpa")  # the module's fixture is shared
         draw_dropout_sparsely(model, enabled=False)
-        carry_residual_stream_in_autocast_precision(model.base_model, enabled=False)

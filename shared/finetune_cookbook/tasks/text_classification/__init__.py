@@ -24,7 +24,8 @@ from finetune_cookbook.text.classifier import (  # noqa: F401  (the protocol, an
     tune,
 )
 from finetune_cookbook.text.scratch import scratch_baseline
-from finetune_cookbook.text.training_speed import train_faster_on_a_cpu  # noqa: F401  (bench-speed times it)
+from finetune_cookbook.text.training_speed import (  # noqa: F401  (bench-speed times them)
+    carry_residual_stream_in_autocast_precision, train_faster_on_a_cpu)
 
 
 def baselines(data, config, output_dir=None) -> list:
