@@ -3,8 +3,8 @@
 Each candidate is timed against the recipe's training as it is, on real batches of the benchmark data, in one
 process: the attention kernel, dropout's masks, the residual stream's precision, thread settings, `torch.compile`,
 channels-last images and their depthwise convolutions' precision, and caching the tokenised texts or the frozen
-features; and where a tuned epoch's time goes. A candidate pays when it saves at least `PAYS` of the time it targets. Writes
-`benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
+features; and where a tuned epoch's time goes. A candidate pays when it saves at least `PAYS` of the time it
+targets. Writes `benchmarks/speed_candidates.{json,md}`; benchmarks/README.md says what was kept.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def carry_residual_stream_in_autocast_precision(encoder, enabled: bool = True) -
     still compute their statistics in fp32. The weights stay fp32; without autocast nothing changes.
     `enabled=False` takes the setting off again.
 
-    A speed candidate only (`cookbook bench-speed`): on the AMD EPYC with AVX-512 bf16 it saved 0.2% to 5% of a
+    A speed candidate only (`cookbook bench-speed`): on the AMD EPYC with AVX-512 bf16 it saved 0.2% to 4.8% of a
     training step, under the 5% a setting must save to be kept (benchmarks/README.md), so tuned runs leave it off."""
     embeddings = getattr(encoder, "embeddings", None)
     if not isinstance(embeddings, torch.nn.Module):
