@@ -86,6 +86,31 @@ def test_a_tuned_text_trainer_trains_with_plain_attention_and_sparse_dropout_on_
     assert searching.model.base_model.config._attn_implementation == attention  # the Trainer calls model_init once
 
 
+def test_a_tuned_text_fine_tune_hands_back_its_model_as_the_saved_copy_runs(tmp_path, tiny_model_dir):
+    from transformers import TrainerCallback
+
+    from finetune_cookbook.core.training import torch_device
+    from finetune_cookbook.tasks import get_task
+
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 40}, "model": {"name": str(tiny_model_dir), "max_length": 32},
+        "training": {"max_steps": 2, "batch_size": 8, "speed": "tuned"}}))
+    task = get_task(config.task)
+
+    class Seen(TrainerCallback):
+        attention: list[str] = []
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            self.attention.append(model.base_model.config._attn_implementation)
+
+    run = task.fine_tune(task.load_data(config), config, tmp_path / "run", callbacks=[Seen()])
+    assert Seen.attention == ["eager_sparse_dropout" if torch_device() == "cpu" else "sdpa"] * 2
+    model = run.trainer.model
+    assert model.base_model.config._attn_implementation == "sdpa"  # as from_pretrained gives it back
+    dropouts = [m for m in model.modules() if type(m) is torch.nn.Dropout]
+    assert dropouts and not any("forward" in vars(m) for m in dropouts)  # PyTorch's dropout again
+
+
 def _image_config(tmp_path, **training):
     recipe = yaml.safe_load((ROOT / "recipes" / "tumor_image_classification" / "config.yaml").read_text())
     recipe["data"]["source"] = str(ROOT / "data_samples" / "tumor_images")

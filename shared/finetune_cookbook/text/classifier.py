@@ -37,7 +37,7 @@ from finetune_cookbook.core.training import (
 from finetune_cookbook.core.tuning import SearchResult, search
 from finetune_cookbook.text.card import model_card as text_model_card
 from finetune_cookbook.text.few_shot import probe_started
-from finetune_cookbook.text.training_speed import with_speed_settings
+from finetune_cookbook.text.training_speed import with_speed_settings, without_speed_settings
 from finetune_cookbook.text.streaming import rows_trained_note, streaming_arguments, token_stream
 
 TEXT = "text"
@@ -217,7 +217,10 @@ def fine_tune(
     trainer, datasets = text_trainer(data, config, training, arguments(data, training, output_dir), model=model,
                                      callbacks=callbacks)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
-    train_output, cost, speed = timed_training(trainer, checkpoint, "fine_tuned", training)
+    try:
+        train_output, cost, speed = timed_training(trainer, checkpoint, "fine_tuned", training)
+    finally:
+        without_speed_settings(trainer.model)  # scored, explained and saved as it runs once reloaded
     cost.seconds += start_cost.seconds
     if isinstance(data, StreamedData):
         data.report.notes.append(rows_trained_note(trainer, training))

@@ -81,12 +81,29 @@ def carry_residual_stream_in_autocast_precision(encoder, enabled: bool = True) -
         delattr(embeddings, STREAM_HOOK)
 
 
+ATTENTION_BEFORE = "_cookbook_attention_before"
+
+
 def train_faster_on_a_cpu(model):
     """Eager attention, with dropout drawn sparsely where the encoder attends as BERT does; every `nn.Dropout`
-    drawn sparsely. The weights and what is saved do not change."""
+    drawn sparsely. The weights and what is saved do not change; `without_speed_settings` undoes it."""
     encoder = model.base_model  # the part with attention (the model itself where it has no head)
+    if not hasattr(encoder, ATTENTION_BEFORE):
+        setattr(encoder, ATTENTION_BEFORE, encoder.config._attn_implementation)
     encoder.set_attn_implementation(SPARSE_DROPOUT_ATTENTION if attends_as_bert(encoder) else "eager")
     return draw_dropout_sparsely(model)
+
+
+def without_speed_settings(model):
+    """`model` as its saved copy runs once reloaded: the attention it was loaded with, PyTorch's dropout. A run
+    calls it when training ends, so the scores it reports come from the model `save_model` writes; a model that
+    was never set is returned as it is."""
+    encoder = model.base_model
+    before = getattr(encoder, ATTENTION_BEFORE, None)
+    if before is not None:
+        encoder.set_attn_implementation(before)
+        delattr(encoder, ATTENTION_BEFORE)
+    return draw_dropout_sparsely(model, enabled=False)
 
 
 def with_speed_settings(model, training: TrainingConfig):
@@ -97,7 +114,8 @@ def with_speed_settings(model, training: TrainingConfig):
     - Dropout's masks drawn sparsely, in the attention and in every `nn.Dropout`: PyTorch draws one random number
       an element, on one thread.
     GPUs keep the fused kernel and PyTorch's dropout, neither timed against these. The saved model keeps none of
-    it: reloaded, it predicts with the fused kernel, faster without dropout."""
+    it: reloaded, it predicts with the fused kernel, faster without dropout; and once training ends the run sets
+    the model back the same way (`without_speed_settings`)."""
     if training.speed != "tuned" or torch_device() != "cpu":
         return model
     return train_faster_on_a_cpu(model)

@@ -90,3 +90,21 @@ def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_an
     carry_residual_stream_in_autocast_precision(model.base_model, enabled=False)
     assert not model.base_model.embeddings._forward_hooks and not hasattr(model.base_model.embeddings, STREAM_HOOK)
     carry_residual_stream_in_autocast_precision(torch.nn.Linear(2, 2))  # no embeddings: nothing to do
+
+
+def test_the_speed_settings_come_off_again_to_the_attention_the_model_was_loaded_with(tiny_model_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    from finetune_cookbook.text.training_speed import (SPARSE_DROPOUT_ATTENTION, train_faster_on_a_cpu,
+                                                       without_speed_settings)
+
+    for loaded_with in ("sdpa", "eager"):
+        model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, attn_implementation=loaded_with)
+        without_speed_settings(model)  # never set: as it is
+        assert model.config._attn_implementation == loaded_with
+        train_faster_on_a_cpu(train_faster_on_a_cpu(model))  # twice still remembers the first
+        assert model.config._attn_implementation == SPARSE_DROPOUT_ATTENTION
+        assert any("forward" in vars(m) for m in model.modules())
+        without_speed_settings(model)
+        assert model.config._attn_implementation == loaded_with
+        assert not any("forward" in vars(m) for m in model.modules())
