@@ -123,24 +123,26 @@ def _eager_attention(task, config, data, batches, precision: str, base: float) -
                       "a training step", base, _train_steps(model, batches, precision))
 
 
-def _sparse_dropout(task, config, data, batches, precision: str, eager: float) -> dict:
+def _sparse_dropout(task, config, data, batches, precision: str, eager_seconds: float) -> dict:
     """PyTorch draws dropout's mask with one random number an element, on one thread; a tuned run draws only the
     dropped elements (`core.dropout`), in the attention and the hidden layers, on top of eager attention."""
     model = task.load_classifier(config.model.name, data.labels, 0, config.search_dirs)
     model = task.train_faster_on_a_cpu(model)  # as a tuned run on a CPU sets it, whatever this machine has besides
     return _candidate("text", "dropout's masks drawn sparsely (only the dropped elements) instead of one draw an "
-                      "element, both with eager attention", "a training step", eager,
+                      "element, both with eager attention", "a training step", eager_seconds,
                       _train_steps(model, batches, precision))
 
 
-def _residual_stream(task, config, data, batches, precision: str, sparse: float) -> dict:
+def _residual_stream(task, config, data, batches, precision: str, sparse_dropout_seconds: float) -> dict:
     """Under bf16 autocast a layer norm's output stays fp32, so every layer casts it again and adds its residual
     in fp32; the candidate carries the stream in bf16 from the embeddings on (the weights stay fp32)."""
     model = task.train_faster_on_a_cpu(task.load_classifier(config.model.name, data.labels, 0, config.search_dirs))
-    task.carry_residual_stream_in_autocast_precision(model.base_model)
-    return _candidate("text", "the residual stream in the autocast precision (bf16) instead of fp32, on top of the "
-                      "sparse dropout", "a training step", sparse, _train_steps(model, batches, precision),
-                      note="" if precision == "bf16" else f"no autocast in {precision}: nothing changes")
+    hooked = task.carry_residual_stream_in_autocast_precision(model.base_model)
+    note = "" if hooked and precision == "bf16" else \
+        f"nothing changes: {'no bf16 autocast in ' + precision if hooked else 'the encoder has no embeddings module'}"
+    return _candidate("text", "the residual stream in bf16 instead of fp32 under bf16 autocast, on top of the "
+                      "sparse dropout", "a training step", sparse_dropout_seconds,
+                      _train_steps(model, batches, precision), note=note)
 
 
 def _frozen_features(task, data, config, epoch: float) -> dict:

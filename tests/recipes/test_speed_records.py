@@ -99,12 +99,17 @@ def test_a_tuned_text_fine_tune_hands_back_its_model_as_the_saved_copy_runs(tmp_
 
     class Seen(TrainerCallback):
         attention: list[str] = []
+        predicting_with: list[str] = []
 
         def on_step_end(self, args, state, control, model=None, **kwargs):
             self.attention.append(model.base_model.config._attn_implementation)
 
+        def on_predict(self, args, state, control, model=None, **kwargs):
+            self.predicting_with.append(model.base_model.config._attn_implementation)
+
     run = task.fine_tune(task.load_data(config), config, tmp_path / "run", callbacks=[Seen()])
     assert Seen.attention == ["eager_sparse_dropout" if torch_device() == "cpu" else "sdpa"] * 2
+    assert Seen.predicting_with == ["sdpa"]  # the test split is scored as the reloaded model runs
     model = run.trainer.model
     assert model.base_model.config._attn_implementation == "sdpa"  # as from_pretrained gives it back
     dropouts = [m for m in model.modules() if type(m) is torch.nn.Dropout]

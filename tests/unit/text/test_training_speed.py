@@ -59,25 +59,27 @@ def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_an
     texts = ["where is my new card", "card still not here after two weeks of waiting"]
     padded = tokenizer(texts, padding=True, return_tensors="pt")
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    model = train_faster_on_a_cpu(AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval())
+    assert not hasattr(model.base_model.embeddings, STREAM_HOOK)  # not kept: a tuned run leaves the stream in fp32
     with torch.no_grad():
         fp32_before = model(**padded).logits
         with torch.autocast("cpu", dtype=torch.bfloat16):
             streams_before = [h.dtype for h in model(**padded, output_hidden_states=True).hidden_states]
     assert set(streams_before) == {torch.float32}  # autocast alone: a layer norm's output, and the stream, in fp32
 
-    train_faster_on_a_cpu(model)
-    assert not hasattr(model.base_model.embeddings, STREAM_HOOK)  # not kept: a tuned run leaves the stream in fp32
-    carry_residual_stream_in_autocast_precision(model.base_model)
-    carry_residual_stream_in_autocast_precision(model.base_model)  # twice is once
+    assert carry_residual_stream_in_autocast_precision(model.base_model)
+    assert carry_residual_stream_in_autocast_precision(model.base_model)  # twice is once
     assert len(model.base_model.embeddings._forward_hooks) == 1
     with torch.no_grad():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = model(**padded, output_hidden_states=True)
             alone = model(**tokenizer(texts[:1], return_tensors="pt")).logits
+        with torch.autocast("cpu", dtype=torch.float16):  # fp16 residuals could overflow: left in fp32
+            fp16_streams = {h.dtype for h in model(**padded, output_hidden_states=True).hidden_states}
         torch.testing.assert_close(model(**padded).logits, fp32_before, rtol=0, atol=0)  # no autocast: as it was
-    assert {h.dtype for h in output.hidden_states} == {torch.bfloat16}
-    torch.testing.assert_close(alone.float(), output.logits[:1].float())  # the padded text's padding is masked
+    assert {h.dtype for h in output.hidden_states} == {torch.bfloat16} and fp16_streams == {torch.float32}
+    # the padded text's padding is masked: its logits are the text's alone, to bf16's precision
+    torch.testing.assert_close(alone.float(), output.logits[:1].float(), rtol=0.02, atol=0.01)
     torch.testing.assert_close(output.logits.float(), fp32_before, rtol=0.05, atol=0.02)
 
     model.train()
@@ -89,22 +91,25 @@ def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_an
 
     carry_residual_stream_in_autocast_precision(model.base_model, enabled=False)
     assert not model.base_model.embeddings._forward_hooks and not hasattr(model.base_model.embeddings, STREAM_HOOK)
-    carry_residual_stream_in_autocast_precision(torch.nn.Linear(2, 2))  # no embeddings: nothing to do
+    assert not carry_residual_stream_in_autocast_precision(torch.nn.Linear(2, 2))  # no embeddings: nothing to do
 
 
 def test_the_speed_settings_come_off_again_to_the_attention_the_model_was_loaded_with(tiny_model_dir):
     from transformers import AutoModelForSequenceClassification
 
-    from finetune_cookbook.text.training_speed import (SPARSE_DROPOUT_ATTENTION, train_faster_on_a_cpu,
-                                                       without_speed_settings)
+    from finetune_cookbook.text.training_speed import (SPARSE_DROPOUT_ATTENTION, STREAM_HOOK,
+                                                       carry_residual_stream_in_autocast_precision,
+                                                       train_faster_on_a_cpu, without_speed_settings)
 
     for loaded_with in ("sdpa", "eager"):
         model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, attn_implementation=loaded_with)
         without_speed_settings(model)  # never set: as it is
         assert model.config._attn_implementation == loaded_with
         train_faster_on_a_cpu(train_faster_on_a_cpu(model))  # twice still remembers the first
+        carry_residual_stream_in_autocast_precision(model.base_model)
         assert model.config._attn_implementation == SPARSE_DROPOUT_ATTENTION
         assert any("forward" in vars(m) for m in model.modules())
         without_speed_settings(model)
         assert model.config._attn_implementation == loaded_with
         assert not any("forward" in vars(m) for m in model.modules())
+        assert not model.base_model.embeddings._forward_hooks and not hasattr(model.base_model.embeddings, STREAM_HOOK)
