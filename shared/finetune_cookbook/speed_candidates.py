@@ -137,9 +137,11 @@ def _residual_stream(task, config, data, batches, precision: str, sparse_dropout
     """Under bf16 autocast a layer norm's output stays fp32, so every layer casts it again and adds its residual
     in fp32; the candidate carries the stream in bf16 from the embeddings on (the weights stay fp32)."""
     model = task.train_faster_on_a_cpu(task.load_classifier(config.model.name, data.labels, 0, config.search_dirs))
-    hooked = task.carry_residual_stream_in_autocast_precision(model.base_model)
-    note = "" if hooked and precision == "bf16" else \
-        f"nothing changes: {'no bf16 autocast in ' + precision if hooked else 'the encoder has no embeddings module'}"
+    note = ""
+    if not task.carry_residual_stream_in_autocast_precision(model.base_model):
+        note = "nothing changes: the encoder has no embeddings module"
+    elif precision != "bf16":
+        note = f"nothing changes: no bf16 autocast in {precision}"
     return _candidate("text", "the residual stream in bf16 instead of fp32 under bf16 autocast, on top of the "
                       "sparse dropout", "a training step", sparse_dropout_seconds,
                       _train_steps(model, batches, precision), note=note)

@@ -52,15 +52,15 @@ def test_only_an_encoder_that_attends_as_bert_gets_the_sparse_dropout_attention(
 def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_and_fp32_unchanged(tiny_model_dir):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from finetune_cookbook.text.training_speed import (STREAM_HOOK, carry_residual_stream_in_autocast_precision,
-                                                       train_faster_on_a_cpu)
+    from finetune_cookbook.text.training_speed import carry_residual_stream_in_autocast_precision, train_faster_on_a_cpu
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     texts = ["where is my new card", "card still not here after two weeks of waiting"]
     padded = tokenizer(texts, padding=True, return_tensors="pt")
     torch.manual_seed(0)
     model = train_faster_on_a_cpu(AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval())
-    assert not hasattr(model.base_model.embeddings, STREAM_HOOK)  # not kept: a tuned run leaves the stream in fp32
+    embeddings = model.base_model.embeddings
+    assert "forward" not in vars(embeddings)  # not kept: a tuned run leaves the stream in fp32
     with torch.no_grad():
         fp32_before = model(**padded).logits
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -68,8 +68,9 @@ def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_an
     assert set(streams_before) == {torch.float32}  # autocast alone: a layer norm's output, and the stream, in fp32
 
     assert carry_residual_stream_in_autocast_precision(model.base_model)
+    first = vars(embeddings)["forward"]
     assert carry_residual_stream_in_autocast_precision(model.base_model)  # twice is once
-    assert len(model.base_model.embeddings._forward_hooks) == 1
+    assert vars(embeddings)["forward"] is first
     with torch.no_grad():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = model(**padded, output_hidden_states=True)
@@ -90,14 +91,14 @@ def test_under_bf16_autocast_the_residual_stream_is_bf16_padding_still_masked_an
     assert weight.dtype == weight.grad.dtype == torch.float32 and weight.grad.abs().sum() > 0
 
     carry_residual_stream_in_autocast_precision(model.base_model, enabled=False)
-    assert not model.base_model.embeddings._forward_hooks and not hasattr(model.base_model.embeddings, STREAM_HOOK)
+    assert "forward" not in vars(embeddings)
     assert not carry_residual_stream_in_autocast_precision(torch.nn.Linear(2, 2))  # no embeddings: nothing to do
 
 
 def test_the_speed_settings_come_off_again_to_the_attention_the_model_was_loaded_with(tiny_model_dir):
     from transformers import AutoModelForSequenceClassification
 
-    from finetune_cookbook.text.training_speed import (SPARSE_DROPOUT_ATTENTION, STREAM_HOOK,
+    from finetune_cookbook.text.training_speed import (SPARSE_DROPOUT_ATTENTION,
                                                        carry_residual_stream_in_autocast_precision,
                                                        train_faster_on_a_cpu, without_speed_settings)
 
@@ -111,5 +112,4 @@ def test_the_speed_settings_come_off_again_to_the_attention_the_model_was_loaded
         assert any("forward" in vars(m) for m in model.modules())
         without_speed_settings(model)
         assert model.config._attn_implementation == loaded_with
-        assert not any("forward" in vars(m) for m in model.modules())
-        assert not model.base_model.embeddings._forward_hooks and not hasattr(model.base_model.embeddings, STREAM_HOOK)
+        assert not any("forward" in vars(m) for m in model.modules())  # the dropouts' and the embeddings'
