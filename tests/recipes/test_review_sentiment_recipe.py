@@ -74,6 +74,22 @@ def test_tune_writes_trials_and_best_settings(tmp_path, tiny_model_dir):
     assert 2e-5 <= best["learning_rate"] <= 2e-4
 
 
+def test_a_small_training_split_gets_the_step_floor_in_whole_epochs(tmp_path, tiny_model_dir):
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.tasks import get_task
+
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 40}, "model": {"name": str(tiny_model_dir), "max_length": 32},
+        "training": {"epochs": 1, "batch_size": 8, "min_steps": 9, "early_stopping_patience": None}}))
+    task = get_task(config.task)
+    data = task.load_data(config)
+    per_epoch = -(-len(data.splits["train"]) // 8)
+    run = task.fine_tune(data, config, tmp_path / "run")
+    assert run.trainer.state.epoch == -(-9 // per_epoch) > 1
+    assert run.trainer.state.global_step == per_epoch * run.trainer.state.epoch >= 9
+    assert len([entry for entry in run.trainer.state.log_history if "eval_macro_f1" in entry]) == run.trainer.state.epoch
+
+
 def test_a_copied_config_trains_on_a_new_dataset(tmp_path, tiny_model_dir):
     """Bringing your own data: a review file with other column names and labels, by editing a config copy only."""
     rows = pd.read_csv(ROOT / "data_samples" / "reviews.csv")

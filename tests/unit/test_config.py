@@ -74,6 +74,13 @@ def test_weight_averaging_and_layer_decay_are_image_settings_below_one(tmp_path)
         load_config(image_recipe, {"training": {"layer_decay": 0}})
 
 
+def test_a_step_floor_is_a_setting_of_the_text_tasks(tmp_path):
+    assert load_config(write_config(tmp_path, {"training": {"min_steps": 100}})).training.min_steps == 100
+    image_recipe = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
+    with pytest.raises(ConfigError, match=r"training.min_steps is 100, a setting of the text tasks .*task 'image_classification'"):
+        load_config(image_recipe, {"training": {"min_steps": 100}})
+
+
 def test_each_task_reads_its_own_config_class():
     from finetune_cookbook.tasks import TASKS, config_class
 
@@ -142,6 +149,7 @@ def test_a_saved_config_reads_from_what_it_is_to_where_it_went():
     ({"batch_size": 0}, "training.batch_size is 0; use at least 1 example a step"),
     ({"learning_rate": -1e-4}, "training.learning_rate is -0.0001; use a positive rate"),
     ({"max_steps": 0}, "training.max_steps is 0; use at least 1, or null"),
+    ({"min_steps": 0}, "training.min_steps is 0; use at least 1 step, or null"),
 ])
 def test_training_settings_that_cannot_train_are_refused_before_anything_runs(tmp_path, training, message):
     with pytest.raises(ConfigError, match=message):

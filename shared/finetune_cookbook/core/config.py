@@ -226,6 +226,12 @@ class TrainingConfig:
         "model.max_length in random batches, images in the default layout.", "tuned",
     )
     max_steps: int | None = setting("Stop after this many optimiser steps (overrides epochs); for smoke runs.", None)
+    min_steps: int | None = setting(
+        "Train for at least this many optimiser steps: where `epochs` passes over a small training set make fewer, "
+        "the passes are raised (whole epochs, so validation still scores every epoch's end and early stopping "
+        "still applies). A floor that a large training set already passes changes nothing; `max_steps`, where "
+        "set, wins. null: `epochs` alone.", None, read_by="the text tasks"
+    )
     logging_steps: int = setting("Log the training loss every this many steps.", 10)
     save_total_limit: int = setting("Checkpoints kept on disk (the best one is always kept).", 2)
     seed: int = setting("Seed of the model head's initialisation, dropout and data order.", 42)
@@ -248,6 +254,9 @@ class TrainingConfig:
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ConfigError(f"{where}: training.early_stopping_patience is {self.early_stopping_patience}; use at "
                               "least 1 evaluation, or null to turn early stopping off.")
+        if self.min_steps is not None and self.min_steps < 1:
+            raise ConfigError(f"{where}: training.min_steps is {self.min_steps}; use at least 1 step, or null to train "
+                              "for training.epochs alone.")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"{where}: training.max_steps is {self.max_steps}; use at least 1, or null to train for "
                               "training.epochs.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import shutil
 import sys
@@ -308,12 +309,22 @@ def layer_decay_adamw(model, args: TrainingArguments, layer_decay: float) -> tor
     return optimizer
 
 
-def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True, **overrides) -> TrainingArguments:
-    """TrainingArguments from a recipe's `training` section; checkpoints and early stopping go together."""
+def epochs_for_min_steps(rows: int, config: TrainingConfig, min_steps: int) -> float:
+    """`training.epochs`, raised to whole passes over `rows` rows enough for `min_steps` optimiser steps where that
+    many passes make fewer: a small labelled set still gets the steps a fine-tune needs."""
+    steps_per_epoch = max(1, math.ceil(rows / global_batch(config)))
+    return max(config.epochs, math.ceil(min_steps / steps_per_epoch))
+
+
+def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True,
+                       train_rows: int | None = None, **overrides) -> TrainingArguments:
+    """TrainingArguments from a recipe's `training` section; checkpoints and early stopping go together. Given
+    `train_rows`, the epochs honour `training.min_steps`."""
     precision = training_precision(config)
     settings = dict(
         output_dir=str(Path(output_dir) / CHECKPOINTS),
-        num_train_epochs=config.epochs,
+        num_train_epochs=epochs_for_min_steps(train_rows, config, config.min_steps) if train_rows and config.min_steps
+        else config.epochs,
         max_steps=config.max_steps or -1,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.eval_batch_size,

@@ -30,7 +30,13 @@ from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.core.progress import rows_of
-from finetune_cookbook.core.training import build_trainer, checkpoint_to_resume, global_batch, training_arguments
+from finetune_cookbook.core.training import (
+    build_trainer,
+    checkpoint_to_resume,
+    epochs_for_min_steps,
+    global_batch,
+    training_arguments,
+)
 from finetune_cookbook.tabular.columns import EncodedRows, TabularEncoder, clean_cells, without_empty_rows
 from finetune_cookbook.tabular.config import pretraining_objective
 from finetune_cookbook.tabular.data import TabularData
@@ -241,17 +247,11 @@ def probe_head(model: TabularForClassification, rows: EncodedRows, targets: np.n
     set_head(model.head[-1], *probe_weights(probe, 2))
 
 
-def steps_for(rows: int, training: TrainingConfig, min_steps: int) -> float:
-    """Epochs that give at least `min_steps` optimiser steps on `rows` rows (few labels: more passes)."""
-    steps_per_epoch = max(1, math.ceil(rows / global_batch(training)))
-    return max(training.epochs, math.ceil(min_steps / steps_per_epoch))
-
-
 def total_steps(rows: int, training: TrainingConfig, min_steps: int) -> int:
-    """The optimiser steps of `steps_for`'s epochs (or `training.max_steps`, where set)."""
+    """The optimiser steps of `epochs_for_min_steps`'s epochs (or `training.max_steps`, where set)."""
     if training.max_steps:
         return training.max_steps
-    return math.ceil(rows / global_batch(training)) * steps_for(rows, training, min_steps)
+    return math.ceil(rows / global_batch(training)) * epochs_for_min_steps(rows, training, min_steps)
 
 
 def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, validation: EncodedRows,
@@ -262,7 +262,7 @@ def classifier_trainer(model, train: EncodedRows, train_targets: np.ndarray, val
     number of steps is fixed, with no early stopping: with 1% of the labels, a validation split whose scores
     stopped training would be a second, larger label budget. (Validation still sets the threshold.) `objective`
     `deviation` trains on `deviation_loss` instead of the cross-entropy."""
-    epochs = steps_for(len(train), training, min_steps)
+    epochs = epochs_for_min_steps(len(train), training, min_steps)
     # Few labelled rows make an epoch a step or two: evaluate (and checkpoint) ten times a run instead.
     steps = total_steps(len(train), training, min_steps)
     every = max(1, math.ceil(steps / 10))

@@ -231,9 +231,12 @@ def fine_tune(
 
 
 def arguments(data: LabelledData, training: TrainingConfig, output_dir: Path, checkpoints: bool = True):
-    """The TrainingArguments of a fine-tune; on a stream, steps take the place of epochs."""
-    settings = streaming_arguments(training, checkpoints) if isinstance(data, StreamedData) else {}
-    return training_arguments(training, output_dir, checkpoints=checkpoints, **settings)
+    """The TrainingArguments of a fine-tune: epochs raised to `training.min_steps` on a small training split; on a
+    stream, steps take the place of epochs."""
+    if isinstance(data, StreamedData):
+        return training_arguments(training, output_dir, checkpoints=checkpoints,
+                                  **streaming_arguments(training, checkpoints))
+    return training_arguments(training, output_dir, checkpoints=checkpoints, train_rows=len(data.splits["train"]))
 
 
 def score_on_test(trainer: Trainer, datasets: DatasetDict, data: LabelledData, approach: str, description: str,

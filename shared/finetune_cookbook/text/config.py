@@ -12,7 +12,7 @@ from finetune_cookbook.core.errors import ConfigError
 class TextRecipeConfig(RecipeConfig):
     """A text classifier's config: the shared sections, the model to start from and the search."""
 
-    READS = frozenset({"model.head", "data.streaming", "data.streaming_split_rows"})
+    READS = frozenset({"model.head", "data.streaming", "data.streaming_split_rows", "training.min_steps"})
 
     model: ModelConfig = setting("The pre-trained model to start from.", default_factory=ModelConfig)
     tune: TuneConfig = setting("Hyperparameter search settings (`cookbook tune`).", default_factory=TuneConfig)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 from finetune_cookbook.core.config import TrainingConfig
-from finetune_cookbook.core.training import EpochSeededLengthGroups, global_batch
+from finetune_cookbook.core.training import EpochSeededLengthGroups, epochs_for_min_steps, global_batch, training_arguments
 
 LENGTHS = [int(n) for n in torch.randint(5, 60, (112,), generator=torch.Generator().manual_seed(0))]
 
@@ -36,6 +36,17 @@ def test_the_global_batch_counts_every_process(monkeypatch):
     assert global_batch(TrainingConfig(batch_size=8)) == 32
     monkeypatch.delenv("WORLD_SIZE")
     assert global_batch(TrainingConfig(batch_size=8)) == 8
+
+
+def test_a_step_floor_adds_whole_passes_to_a_small_training_set_only(tmp_path):
+    training = TrainingConfig(epochs=5, batch_size=32, min_steps=100)
+    assert epochs_for_min_steps(160, training, 100) == 20  # 5 steps a pass
+    assert epochs_for_min_steps(161, training, 100) == 17  # 6 steps a pass, the last one short
+    assert epochs_for_min_steps(1600, training, 100) == 5  # 250 steps already
+    assert training_arguments(training, tmp_path, train_rows=160).num_train_epochs == 20
+    assert training_arguments(training, tmp_path).num_train_epochs == 5  # a caller that cannot count rows
+    unset = TrainingConfig(epochs=5, batch_size=32)
+    assert training_arguments(unset, tmp_path, train_rows=160).num_train_epochs == 5
 
 
 def test_evaluation_reads_texts_longest_first_and_predict_gives_them_back_in_order(tmp_path):

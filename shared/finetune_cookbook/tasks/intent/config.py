@@ -78,7 +78,7 @@ class IntentConfig:
 class IntentRecipeConfig(TextRecipeConfig):
     """A text classifier's sections, and the bot's."""
 
-    READS = frozenset({"model.head"})  # not data.streaming: the bot's out-of-scope queries are set apart from a whole file
+    READS = frozenset({"model.head", "training.min_steps"})  # not data.streaming: the bot's out-of-scope queries are set apart from a whole file
 
     intent: IntentConfig = setting(
         "Intent domains: the bot's replies, its hand-over threshold, few-shot and learning-curve settings.",
