@@ -220,10 +220,12 @@ def _bench(args) -> None:
         started = time.perf_counter()
         part = ("the fine-tune and its naive twin" if args.naive_pair else
                 "the fine-tune at every label budget (and its naive twin)" if args.fine_tune_only else "every approach")
+        if args.budgets:
+            part += f" at {', '.join(f'{budget:g}' for budget in args.budgets)} of the labels"
         print(f"{path}: {part} of {config.domain}, seeds {list(config.bench_seeds)}", flush=True)
         with announced_steps():
             made = bench.records(config, benchmark(config, naive_pair=args.naive_pair,
-                                                   fine_tune_only=args.fine_tune_only))
+                                                   fine_tune_only=args.fine_tune_only, budgets=args.budgets))
         print(f"{path}: {time.perf_counter() - started:.0f} s", flush=True)
         bench.update_results(made, args.results_dir)
         for record in made:
@@ -408,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only the fine-tune, at every label budget, and its naive twin where bench_naive asks "
                            "for one (text and image classification): its curve again after a change to how it "
                            "trains; its records are replaced, the others kept")
+    bench.add_argument("--budgets", type=float, nargs="+", metavar="SHARE",
+                       help="only these of the config's bench_label_budgets (1 for every label), e.g. 0.1 0.25 0.5: "
+                            "a change that acts on few labels measured again without the runs on every label; the "
+                            "naive twin runs only where 1 is among them")
     bench.set_defaults(run=_bench)
 
     bench_serve = commands.add_parser("bench-serve", help="export each run, measure PyTorch, ONNX and int8, and load "

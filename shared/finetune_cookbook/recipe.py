@@ -238,14 +238,15 @@ def chat(model_dir: str | Path, responses: str | Path | None, lines, out, intera
     return task.chat(model_dir, responses, lines, out, interactive, as_json)
 
 
-def benchmark(config: RecipeConfig, naive_pair: bool = False,
-              fine_tune_only: bool = False) -> dict[int, list[ApproachResult]]:
+def benchmark(config: RecipeConfig, naive_pair: bool = False, fine_tune_only: bool = False,
+              budgets: list[float] | None = None) -> dict[int, list[ApproachResult]]:
     """Every approach of the task on the same split, the baselines then the fine-tuned model, once per seed of
     `bench_seeds` (each seed sets the split, the training and the labelled subsets alike), at every share of the
     training labels in `bench_label_budgets`. With `naive_pair`, only the fine-tune on every label and its naive
     twin: the speed-up measured again without the rest. With `fine_tune_only`, only the fine-tune, at every
     budget, and its naive twin where there is one: its curve and speed-up measured again after a change to how
-    it trains. Returns each seed's results."""
+    it trains. With `budgets`, only those of `bench_label_budgets` (1: every label), and the naive twin only where
+    every label is among them. Returns each seed's results."""
     task = get_task(config.task)
     own_benchmark = hasattr(task, "benchmark")
     for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
@@ -257,6 +258,7 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False,
     if fine_tune_only and own_benchmark:
         raise ConfigError(f"{config.config_path}: --fine-tune-only is for the text and image classification tasks; "
                           f"the {config.task} task benchmarks its own approaches together. Run it without the option.")
+    shares = benchmarked_budgets(config, budgets, naive_pair or own_benchmark)
     if naive_pair and not config.bench_naive:
         raise ConfigError(f"{config.config_path}: --naive-pair runs the fine-tune beside its naive twin, which "
                           "bench_naive: true asks for (text and image classification); this config has none.")
@@ -276,12 +278,29 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False,
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-") as scratch:
                 runs[seed].append(task.fine_tune(data, seeded, scratch).result)
         else:
-            for budget in sorted(set(config.bench_label_budgets) | {FULL}):
+            for budget in shares:
                 runs[seed] += every_approach(task, data, seeded, budget, with_baselines=not fine_tune_only)
-        if config.bench_naive:
+        if config.bench_naive and FULL in shares:
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
                 runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
     return runs
+
+
+def benchmarked_budgets(config: RecipeConfig, budgets: list[float] | None, whole_runs_only: bool) -> list[float]:
+    """The label budgets a benchmark runs: every one of `bench_label_budgets` and every label, or the chosen
+    `budgets`, each of which must be one of those (a record at another budget would be a point off the curve)."""
+    every = sorted(set(config.bench_label_budgets) | {FULL})
+    if not budgets:
+        return every
+    if whole_runs_only:
+        raise ConfigError(f"{config.config_path}: --budgets picks label budgets of the text and image classification "
+                          "curves; --naive-pair and a task that benchmarks its own approaches run whole. Remove it.")
+    unknown = [budget for budget in budgets if budget not in every]
+    if unknown:
+        raise ConfigError(f"{config.config_path}: --budgets {', '.join(f'{b:g}' for b in unknown)} is not among the "
+                          f"config's label budgets ({', '.join(f'{b:g}' for b in every)}, with 1 for every label); "
+                          "choose among them, or add it to bench_label_budgets.")
+    return sorted(set(budgets))
 
 
 def every_approach(task, data, config: RecipeConfig, budget: float,

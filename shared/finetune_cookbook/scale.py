@@ -44,7 +44,8 @@ def text_point(config_path: str, factor: int) -> dict:
     config = load_config(config_path)
     task = get_task(config.task)
     data = _repeated(task.load_data(config), factor)
-    training = dataclasses.replace(config.training, epochs=1, early_stopping_patience=None, max_steps=None)
+    training = dataclasses.replace(config.training, epochs=1, early_stopping_patience=None, max_steps=None,
+                                   min_steps=None)  # one pass, whatever floor the recipe sets
     with tempfile.TemporaryDirectory(prefix="cookbook-scale-") as scratch:
         speed = task.fine_tune(data, config, scratch, training=training).result.speed
     return {"factor": factor, "rows": len(data.splits["train"]), "seconds_per_epoch": round(speed.seconds, 2),

@@ -234,7 +234,8 @@ def epoch_parts(config_path: str, epochs: int = 2) -> dict:
     config = load_config(config_path)
     task = get_task(config.task)
     data = task.load_data(config)
-    training = dataclasses.replace(config.training, epochs=epochs, early_stopping_patience=None, speed="tuned")
+    training = dataclasses.replace(config.training, epochs=epochs, early_stopping_patience=None, speed="tuned",
+                                   min_steps=None)  # exactly `epochs`: a step floor would add passes
     parts = EpochParts()
     with tempfile.TemporaryDirectory(prefix="cookbook-epoch-parts-") as folder:
         run = task.fine_tune(data, config, folder, training=training, callbacks=[parts])

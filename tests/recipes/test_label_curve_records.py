@@ -109,3 +109,21 @@ def test_the_fine_tune_alone_is_refused_beside_the_naive_pair_and_where_a_task_b
     (tmp_path / "fraud.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match="--fine-tune-only"):
         benchmark(load_config(tmp_path / "fraud.yaml"), fine_tune_only=True)
+
+
+def test_chosen_budgets_run_again_alone_without_the_naive_twin(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(bench, "measured_peak", lambda precision: 1e11)
+    config = load_config(write_config(tmp_path, {
+        "data": {"sample_size": 100}, "model": {"name": str(tiny_model_dir), "max_length": 32},
+        "training": {"epochs": 1, "batch_size": 16, "early_stopping_patience": None},
+        "bench_seeds": [1], "bench_naive": True, "bench_label_budgets": [0.25, 0.5]}))
+    made = bench.records(config, benchmark(config, budgets=[0.5]))
+    assert {(r["approach"], r.get("label_budget")) for r in made} == {
+        (approach, 0.5) for approach in ("tfidf_logreg", "scratch", "frozen_embeddings_logreg", "fine_tuned")}
+    made = bench.records(config, benchmark(config, fine_tune_only=True, budgets=[0.25, 1.0]))
+    assert [(r["approach"], r.get("label_budget")) for r in made] == [
+        ("fine_tuned", 0.25), ("fine_tuned", None), ("fine_tuned_naive", None)]  # every label: the twin too
+    with pytest.raises(ConfigError, match=r"--budgets 0.1 is not among the config's label budgets \(0.25, 0.5, 1"):
+        benchmark(config, budgets=[0.1, 0.5])
+    with pytest.raises(ConfigError, match="--naive-pair"):
+        benchmark(config, naive_pair=True, budgets=[0.5])

@@ -90,6 +90,22 @@ def test_a_small_training_split_gets_the_step_floor_in_whole_epochs(tmp_path, ti
     assert len([entry for entry in run.trainer.state.log_history if "eval_macro_f1" in entry]) == run.trainer.state.epoch
 
 
+def test_a_search_trains_each_trial_with_the_step_floor_its_settings_get_again(tmp_path, tiny_model_dir):
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.tasks import get_task
+
+    path = write_config(tmp_path, {"data": {"sample_size": 60}, "model": {"name": str(tiny_model_dir)},
+                                   "training": {"min_steps": 7, "early_stopping_patience": None},
+                                   "tune": {"n_trials": 1, "epochs": [1, 1], "batch_size": [16]}})
+    run_in_process("tune", path)
+    trials = pd.read_csv(tmp_path / "run" / "search" / "trials.csv")
+    rows = len(get_task("text_classification").load_data(load_config(path)).splits["train"])
+    expected = -(-7 // -(-rows // 16))
+    assert trials.loc[0, "num_train_epochs"] == 1 and trials.loc[0, "epochs_trained"] == expected > 1
+    best = yaml.safe_load((tmp_path / "run" / "search" / "best_training.yaml").read_text())["training"]
+    assert best["epochs"] == 1 and best["min_steps"] == 7  # trained again, the floor gives the trial's passes
+
+
 def test_a_copied_config_trains_on_a_new_dataset(tmp_path, tiny_model_dir):
     """Bringing your own data: a review file with other column names and labels, by editing a config copy only."""
     rows = pd.read_csv(ROOT / "data_samples" / "reviews.csv")

@@ -313,7 +313,9 @@ def epochs_for_min_steps(rows: int, config: TrainingConfig, min_steps: int) -> f
     """`training.epochs`, raised to whole passes over `rows` rows enough for `min_steps` optimiser steps where that
     many passes make fewer: a small labelled set still gets the steps a fine-tune needs."""
     steps_per_epoch = max(1, math.ceil(rows / global_batch(config)))
-    return max(config.epochs, math.ceil(min_steps / steps_per_epoch))
+    if math.ceil(config.epochs * steps_per_epoch) >= min_steps:  # the Trainer's own count, part epochs included
+        return config.epochs
+    return math.ceil(min_steps / steps_per_epoch)
 
 
 def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True,

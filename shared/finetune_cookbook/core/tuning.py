@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
@@ -32,19 +33,28 @@ class SearchResult:
         return dataclasses.replace(training, **{SEARCHED[k]: v for k, v in self.best_params.items()})
 
 
-def search_space(tune: TuneConfig):
+def search_space(tune: TuneConfig, epochs_trained: Callable[[int, int], float] | None = None):
+    """The searched settings of a trial. `epochs_trained(epochs, batch_size)` gives the passes a trial trains
+    where a step floor raises them (the recipe's `training.min_steps`): the trial is trained and recorded
+    (`epochs_trained`) as the same settings train again after the search."""
     def space(trial: optuna.Trial) -> dict:
-        return {
+        params = {
             "learning_rate": trial.suggest_float("learning_rate", *tune.learning_rate, log=True),
             "num_train_epochs": trial.suggest_int("num_train_epochs", *tune.epochs),
             "per_device_train_batch_size": trial.suggest_categorical("per_device_train_batch_size", tune.batch_size),
             "weight_decay": trial.suggest_float("weight_decay", *tune.weight_decay),
         }
+        if epochs_trained is not None:
+            params["num_train_epochs"] = epochs_trained(params["num_train_epochs"],
+                                                        params["per_device_train_batch_size"])
+        trial.set_user_attr("epochs_trained", params["num_train_epochs"])
+        return params
 
     return space
 
 
-def search(trainer: Trainer, tune: TuneConfig, metric: str, greater_is_better: bool = True) -> SearchResult:
+def search(trainer: Trainer, tune: TuneConfig, metric: str, greater_is_better: bool = True,
+           epochs_trained: Callable[[int, int], float] | None = None) -> SearchResult:
     """Runs `tune.n_trials` trials on a Trainer built with `model_init`, optimising the validation `metric`.
 
     Optuna's seeded TPE sampler draws the first half of the trials at random, then picks each next setting
@@ -56,7 +66,7 @@ def search(trainer: Trainer, tune: TuneConfig, metric: str, greater_is_better: b
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.InMemoryStorage()
     trainer.hyperparameter_search(
-        hp_space=search_space(tune),
+        hp_space=search_space(tune, epochs_trained),
         compute_objective=lambda metrics: metrics[f"eval_{metric}"],
         n_trials=tune.n_trials,
         direction="maximize" if greater_is_better else "minimize",
@@ -67,8 +77,8 @@ def search(trainer: Trainer, tune: TuneConfig, metric: str, greater_is_better: b
         pruner=optuna.pruners.NopPruner(),
     )
     study = optuna.load_study(study_name="cookbook", storage=storage)
-    trials = study.trials_dataframe(attrs=("number", "value", "params", "state", "duration"))
-    trials.columns = [c.removeprefix("params_") for c in trials.columns]
+    trials = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "state", "duration"))
+    trials.columns = [c.removeprefix("params_").removeprefix("user_attrs_") for c in trials.columns]
     trials = trials.rename(columns={"value": f"validation_{metric}"})
     trials["duration"] = trials["duration"].dt.total_seconds().round(1)
     return SearchResult(trials=trials, best_params=dict(study.best_params), best_value=study.best_value, metric=metric)

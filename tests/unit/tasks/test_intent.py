@@ -186,3 +186,18 @@ def test_every_approach_on_the_curve_records_the_share_of_the_labels_its_count_k
         (a, 20): pytest.approx(30 / 40) for a in ("tfidf_logreg", "scratch", "fine_tuned")}
     with pytest.raises(ValueError, match="share"):
         intent.tagged(_result("fine_tuned", 0.5, None), 5)
+
+
+def test_the_learning_curve_trains_the_larger_of_its_own_floor_and_the_recipes():
+    from conftest import ROOT
+
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.tasks.intent import curve_training
+
+    recipe = ROOT / "recipes" / "support_chatbot_intent" / "config.yaml"
+    config = load_config(recipe, {"training": {"epochs": 2, "batch_size": 16}, "intent": {"curve_min_steps": 100}})
+    assert curve_training(config, 70).epochs == 20  # 5 steps a pass: 100 steps
+    assert curve_training(config, 1600).epochs == 2  # 200 steps already
+    floored = load_config(recipe, {"training": {"epochs": 2, "batch_size": 16, "min_steps": 300},
+                                   "intent": {"curve_min_steps": 100}})
+    assert curve_training(floored, 70).epochs == 60

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from finetune_cookbook.core.errors import ConfigError, CookbookError, DataError
 from finetune_cookbook.core.io.resolve import candidate_paths, find_local
 from finetune_cookbook.core.measure import measure
 from finetune_cookbook.core.saving import read_model_info, save_atomically
-from finetune_cookbook.core.training import CHECKPOINTS, FineTuneResult, training_arguments
+from finetune_cookbook.core.training import CHECKPOINTS, FineTuneResult, epochs_for_min_steps, training_arguments
 from finetune_cookbook.tasks.intent.bot import RESPONSES_FILE, Bot, check_responses, read_responses
 from finetune_cookbook.tasks.intent.bot import chat as run_chat
 from finetune_cookbook.tasks.intent.fallback import (
@@ -398,10 +397,11 @@ def label_share(small: LabelledData, data: LabelledData) -> float:
 
 
 def curve_training(config: RecipeConfig, train_rows: int, training: TrainingConfig | None = None) -> TrainingConfig:
-    """The training settings, with enough epochs that a small training split still gets `curve_min_steps` steps."""
+    """The training settings, with enough epochs that a small training split still gets `curve_min_steps` steps
+    (or `training.min_steps`, where that is more)."""
     training = training or config.training
-    steps = math.ceil(train_rows / training.batch_size)
-    return dataclasses.replace(training, epochs=max(training.epochs, math.ceil(config.intent.curve_min_steps / steps)))
+    floor = max(config.intent.curve_min_steps, training.min_steps or 0)
+    return dataclasses.replace(training, epochs=epochs_for_min_steps(train_rows, training, floor))
 
 
 def curve_points(config: RecipeConfig) -> tuple[list[int], list[int]]:
