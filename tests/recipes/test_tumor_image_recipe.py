@@ -395,3 +395,22 @@ def test_recording_validation_probabilities_leaves_the_fine_tune_as_it_is(tmp_pa
     assert [roc_auc(truth, epoch, positive) for epoch in history.plain] == pytest.approx(logged, abs=1e-3)
     assert not np.allclose(history.plain[-1], history.averaged[-1], atol=1e-3)
     assert any(np.allclose(epoch, run.result.validation_probabilities, atol=1e-4) for epoch in history.averaged)
+
+
+def test_a_step_floor_adds_whole_epochs_to_the_fine_tune_and_the_search_trials(tmp_path):
+    import pandas as pd
+
+    from finetune_cookbook.config import load_config
+    from finetune_cookbook.tasks import get_task
+
+    task = get_task("image_classification")
+    rows = len(task.load_data(load_config(image_config(tmp_path))).splits["train"])
+    per_epoch = -(-rows // 16)
+    path = image_config(tmp_path, training={"epochs": 1, "min_steps": per_epoch + 1},
+                        tune={"n_trials": 1, "epochs": [1, 1], "batch_size": [16]})
+    config = load_config(path)
+    run = task.fine_tune(task.load_data(config), config, tmp_path / "run")
+    assert run.trainer.state.epoch == 2 and run.trainer.state.global_step == 2 * per_epoch
+    run_in_process("tune", path)
+    trials = pd.read_csv(tmp_path / "run" / "search" / "trials.csv")
+    assert trials.loc[0, "num_train_epochs"] == 1 and trials.loc[0, "epochs_trained"] == 2

@@ -74,11 +74,13 @@ def test_weight_averaging_and_layer_decay_are_image_settings_below_one(tmp_path)
         load_config(image_recipe, {"training": {"layer_decay": 0}})
 
 
-def test_a_step_floor_is_a_setting_of_the_text_tasks(tmp_path):
+def test_a_step_floor_is_a_setting_of_the_text_and_image_tasks(tmp_path):
     assert load_config(write_config(tmp_path, {"training": {"min_steps": 100}})).training.min_steps == 100
     image_recipe = ROOT / "recipes" / "tumor_image_classification" / "config.yaml"
-    with pytest.raises(ConfigError, match=r"training.min_steps is 100, a setting of the text tasks .*task 'image_classification'"):
-        load_config(image_recipe, {"training": {"min_steps": 100}})
+    assert load_config(image_recipe, {"training": {"min_steps": 100}}).training.min_steps == 100
+    fraud_recipe = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+    with pytest.raises(ConfigError, match=r"training.min_steps is 100, a setting of the text and image tasks .*task 'anomaly_detection'"):
+        load_config(fraud_recipe, {"training": {"min_steps": 100}})
 
 
 def test_each_task_reads_its_own_config_class():

@@ -230,7 +230,7 @@ class TrainingConfig:
         "Train for at least this many optimiser steps: where `epochs` passes over a small training set make fewer, "
         "the passes are raised (whole epochs, so validation still scores every epoch's end and early stopping "
         "still applies). A floor that a large training set already passes changes nothing; `max_steps`, where "
-        "set, wins. null: `epochs` alone.", None, read_by="the text tasks"
+        "set, wins. null: `epochs` alone.", None, read_by="the text and image tasks"
     )
     logging_steps: int = setting("Log the training loss every this many steps.", 10)
     save_total_limit: int = setting("Checkpoints kept on disk (the best one is always kept).", 2)

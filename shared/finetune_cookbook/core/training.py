@@ -8,6 +8,7 @@ stopping, checkpoints, resume, bf16 and multi-device runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -316,6 +317,16 @@ def epochs_for_min_steps(rows: int, config: TrainingConfig, min_steps: int) -> f
     if math.ceil(config.epochs * steps_per_epoch) >= min_steps:  # the Trainer's own count, part epochs included
         return config.epochs
     return math.ceil(min_steps / steps_per_epoch)
+
+
+def floored_trial_epochs(train_rows: int | None, training: TrainingConfig):
+    """For a search: a trial's (epochs, batch size) to the passes it trains, `training.min_steps` applied at the
+    trial's batch size as `training_arguments` applies it to a fine-tune; None where no floor is set or the rows
+    are not known (a stream)."""
+    if not training.min_steps or not train_rows:
+        return None
+    return lambda epochs, batch_size: epochs_for_min_steps(
+        train_rows, dataclasses.replace(training, epochs=epochs, batch_size=batch_size), training.min_steps)
 
 
 def training_arguments(config: TrainingConfig, output_dir: str | Path, *, checkpoints: bool = True,

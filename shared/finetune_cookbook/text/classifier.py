@@ -3,7 +3,6 @@ fine-tuning, search and prediction. The tasks add their own data checks, cards a
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from finetune_cookbook.core.training import (
     FineTuneResult,
     build_trainer,
     checkpoint_to_resume,
-    epochs_for_min_steps,
+    floored_trial_epochs,
     timed_training,
     training_arguments,
 )
@@ -353,17 +352,9 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
         model_init=lambda trial=None: start(config.training.seed),
     )
     return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better,
-                  epochs_trained=step_floor(data, config.training))
+                  epochs_trained=floored_trial_epochs(
+                      None if isinstance(data, StreamedData) else len(data.splits["train"]), config.training))
 
-
-def step_floor(data: LabelledData, training: TrainingConfig):
-    """A search trial's passes with `training.min_steps` applied at the trial's batch size, as `arguments` applies
-    it to a fine-tune; None where no floor is set or the data is a stream."""
-    if not training.min_steps or isinstance(data, StreamedData):
-        return None
-    rows = len(data.splits["train"])
-    return lambda epochs, batch_size: epochs_for_min_steps(
-        rows, dataclasses.replace(training, epochs=epochs, batch_size=batch_size), training.min_steps)
 
 
 def model_name(config: RecipeConfig) -> str:

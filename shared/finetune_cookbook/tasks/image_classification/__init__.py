@@ -39,6 +39,7 @@ from finetune_cookbook.core.training import (
     WeightAveraging,
     build_trainer,
     checkpoint_to_resume,
+    floored_trial_epochs,
     mixed_precision,
     timed_training,
     torch_device,
@@ -186,10 +187,10 @@ def _trainer(data: LabelledData, config: RecipeConfig, training: TrainingConfig,
     return trainer
 
 
-def _image_arguments(training: TrainingConfig, output_dir: Path, checkpoints: bool = True):
+def _image_arguments(training: TrainingConfig, output_dir: Path, train_rows: int, checkpoints: bool = True):
     # Images have no length to group by, and their columns become `pixel_values` on the fly.
-    return training_arguments(training, output_dir, checkpoints=checkpoints, train_sampling_strategy="random",
-                              remove_unused_columns=False)
+    return training_arguments(training, output_dir, checkpoints=checkpoints, train_rows=train_rows,
+                              train_sampling_strategy="random", remove_unused_columns=False)
 
 
 def with_speed_settings(model, training: TrainingConfig):
@@ -211,8 +212,9 @@ def train_network(data: LabelledData, config: RecipeConfig, backbone: str, outpu
     with measure() as start_cost:  # a probe-started head is fitted here, and its time counts as training
         model = classifier_starter(data, config, backbone, training)(training.seed)
     model = with_speed_settings(model, training)
-    trainer = _trainer(data, config, training, _image_arguments(training, output_dir), datasets,
-                       model=model, callbacks=callbacks, backbone=backbone)
+    arguments = _image_arguments(training, output_dir, len(data.splits["train"]))
+    trainer = _trainer(data, config, training, arguments, datasets, model=model, callbacks=callbacks,
+                       backbone=backbone)
     checkpoint = checkpoint_to_resume(output_dir, resume, trainer.is_world_process_zero())
     try:
         output, cost, speed = timed_training(trainer, checkpoint, "scratch" if backbone == SCRATCH else "fine_tuned",
@@ -375,9 +377,12 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
     def model_init(trial=None):
         return with_speed_settings(start(config.training.seed), config.training)
 
-    trainer = _trainer(data, config, config.training, _image_arguments(config.training, output_dir, checkpoints=False),
+    rows = len(data.splits["train"])
+    trainer = _trainer(data, config, config.training,
+                       _image_arguments(config.training, output_dir, rows, checkpoints=False),
                        datasets, backbone=config.model.name, model_init=model_init)
-    return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better)
+    return search(trainer, config.tune, config.training.metric_for_best_model, config.training.greater_is_better,
+                  epochs_trained=floored_trial_epochs(rows, config.training))
 
 
 # ---------------------------------------------------------------------------------------------------- looking

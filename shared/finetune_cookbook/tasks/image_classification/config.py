@@ -9,9 +9,10 @@ from finetune_cookbook.core.config import EvaluationConfig, ModelConfig, RecipeC
 
 @dataclass
 class ImageRecipeConfig(RecipeConfig):
-    """An image classifier's config; it alone reads the weight averaging and layer-wise decay of `training`."""
+    """An image classifier's config; it alone reads the weight averaging and layer-wise decay of `training`, and
+    shares its step floor with the text tasks."""
 
-    READS = frozenset({"model.head", "training.ema_decay", "training.layer_decay"})
+    READS = frozenset({"model.head", "training.ema_decay", "training.layer_decay", "training.min_steps"})
 
     model: ModelConfig = setting("The pre-trained backbone to start from, and the image size.",
                                  default_factory=ModelConfig)
