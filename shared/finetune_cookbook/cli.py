@@ -213,10 +213,12 @@ def _bench(args) -> None:
     from finetune_cookbook import bench
     from finetune_cookbook.config import load_config
     from finetune_cookbook.core.measure import announced_steps
-    from finetune_cookbook.recipe import benchmark
+    from finetune_cookbook.recipe import bench_budgets, benchmark
 
-    for path in args.configs:
-        config = load_config(path)
+    configs = [(path, load_config(path)) for path in args.configs]
+    for _, config in configs:  # every config's options refused before the first one runs for an hour
+        bench_budgets(config, args.naive_pair, args.fine_tune_only, args.budgets)
+    for path, config in configs:
         started = time.perf_counter()
         part = ("the fine-tune and its naive twin" if args.naive_pair else
                 "the fine-tune at every label budget (and its naive twin)" if args.fine_tune_only else "every approach")

@@ -249,19 +249,7 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False, fine_tune_only: bo
     every label is among them. Returns each seed's results."""
     task = get_task(config.task)
     own_benchmark = hasattr(task, "benchmark")
-    for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
-        if own_benchmark and getattr(config, setting) != default:
-            raise ConfigError(f"{config.config_path}: {setting} is for the text and image classification tasks; "
-                              f"the {config.task} task benchmarks its own approaches. Remove {setting}.")
-    if naive_pair and fine_tune_only:
-        raise ConfigError("--naive-pair and --fine-tune-only each run part of the benchmark; choose one.")
-    if fine_tune_only and own_benchmark:
-        raise ConfigError(f"{config.config_path}: --fine-tune-only is for the text and image classification tasks; "
-                          f"the {config.task} task benchmarks its own approaches together. Run it without the option.")
-    shares = benchmarked_budgets(config, budgets, naive_pair or own_benchmark)
-    if naive_pair and not config.bench_naive:
-        raise ConfigError(f"{config.config_path}: --naive-pair runs the fine-tune beside its naive twin, which "
-                          "bench_naive: true asks for (text and image classification); this config has none.")
+    shares = bench_budgets(config, naive_pair, fine_tune_only, budgets)
     runs = {}
     for seed in config.bench_seeds:
         seeded = dataclasses.replace(
@@ -284,6 +272,27 @@ def benchmark(config: RecipeConfig, naive_pair: bool = False, fine_tune_only: bo
             with tempfile.TemporaryDirectory(prefix="cookbook-bench-naive-") as scratch:
                 runs[seed].append(naive_fine_tune(task, data, seeded, scratch))
     return runs
+
+
+def bench_budgets(config: RecipeConfig, naive_pair: bool = False, fine_tune_only: bool = False,
+                  budgets: list[float] | None = None) -> list[float]:
+    """The label budgets `benchmark` runs for `config` with these options, or the ConfigError that refuses them:
+    `cookbook bench` asks it of every config before the first runs."""
+    own_benchmark = hasattr(get_task(config.task), "benchmark")
+    for setting, default in (("bench_naive", False), ("bench_label_budgets", [1.0])):
+        if own_benchmark and getattr(config, setting) != default:
+            raise ConfigError(f"{config.config_path}: {setting} is for the text and image classification tasks; "
+                              f"the {config.task} task benchmarks its own approaches. Remove {setting}.")
+    if naive_pair and fine_tune_only:
+        raise ConfigError("--naive-pair and --fine-tune-only each run part of the benchmark; choose one.")
+    if fine_tune_only and own_benchmark:
+        raise ConfigError(f"{config.config_path}: --fine-tune-only is for the text and image classification tasks; "
+                          f"the {config.task} task benchmarks its own approaches together. Run it without the option.")
+    shares = benchmarked_budgets(config, budgets, naive_pair or own_benchmark)
+    if naive_pair and not config.bench_naive:
+        raise ConfigError(f"{config.config_path}: --naive-pair runs the fine-tune beside its naive twin, which "
+                          "bench_naive: true asks for (text and image classification); this config has none.")
+    return shares
 
 
 def benchmarked_budgets(config: RecipeConfig, budgets: list[float] | None, whole_runs_only: bool) -> list[float]:

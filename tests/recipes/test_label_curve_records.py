@@ -3,7 +3,7 @@ the labels fine-tuning saves read from the records."""
 
 import pytest
 import yaml
-from conftest import write_config
+from conftest import run_in_process, write_config
 
 from finetune_cookbook import bench, headline
 from finetune_cookbook.config import load_config
@@ -127,3 +127,13 @@ def test_chosen_budgets_run_again_alone_without_the_naive_twin(tmp_path, tiny_mo
         benchmark(config, budgets=[0.1, 0.5])
     with pytest.raises(ConfigError, match="--naive-pair"):
         benchmark(config, naive_pair=True, budgets=[0.5])
+
+
+def test_bench_refuses_every_config_s_options_before_the_first_runs(tmp_path, tiny_model_dir):
+    from conftest import ROOT
+
+    text = write_config(tmp_path, {"model": {"name": str(tiny_model_dir)}, "bench_label_budgets": [0.5]})
+    fraud = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+    _, err = run_in_process("bench", text, fraud, "--budgets", "0.5", "--results-dir", tmp_path / "results", expect=2)
+    assert "fraud_anomaly_detection/config.yaml: --budgets picks label budgets" in err
+    assert not (tmp_path / "results").exists()  # the text config did not run first

@@ -356,7 +356,6 @@ def tune(data: LabelledData, config: RecipeConfig, output_dir: str | Path | None
                       None if isinstance(data, StreamedData) else len(data.splits["train"]), config.training))
 
 
-
 def model_name(config: RecipeConfig) -> str:
     """The pre-trained encoder the fine-tune starts from, as the config names it."""
     return config.model.name
