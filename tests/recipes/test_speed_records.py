@@ -164,6 +164,6 @@ def test_the_image_search_trains_its_trials_as_a_tuned_run_does(tmp_path, monkey
 
     config = _image_config(tmp_path, precision="bf16", speed="tuned")
     searched = []
-    monkeypatch.setattr(task, "search", lambda trainer, *args: searched.append(trainer))
+    monkeypatch.setattr(task, "search", lambda trainer, *args, **kwargs: searched.append(trainer))
     task.tune(task.load_data(config), config, tmp_path / "run")
     assert _trains_depthwise_in_fp32(searched[0].model) == (torch_device() == "cpu")  # the Trainer calls model_init
