@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from finetune_cookbook.core.compare import ApproachResult, comparison_markdown, comparison_record
-from finetune_cookbook.core.config import RecipeConfig, config_to_dict
+from finetune_cookbook.core.config import CONFIG_FILE, RecipeConfig
 from finetune_cookbook.core.data import LabelledData
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.core.label_curve import FULL, labelled_subset
@@ -40,7 +40,6 @@ class TrainSummary:
 
 
 COMPARISON = "comparison"  # comparison.md and comparison.json in the run's folder
-CONFIG_FILE = "config.yaml"  # the config that made the run's model, as read (overrides applied)
 # What a run writes as its result: saved in the model folder, shown in the run folder through links
 RESULT_FILES = (METRICS_FILE, CONFIG_FILE, f"{COMPARISON}.md", f"{COMPARISON}.json")
 
@@ -101,10 +100,10 @@ def _train(task: Task, config: RecipeConfig, output_dir: Path, resume: bool, cal
         summary.comparison, files = comparison_files([*others, *mine], task.HEADLINE_METRICS, data)
         extra_files.update(files)
         card += f"\n## Against the baselines\n\nOn the same test split:\n\n{summary.comparison}"
-    # The run's results are saved inside the model folder, so the model, its metrics, its config and its
-    # comparison change together in the model's one swap; the run folder shows them through links (made
-    # before the swap, see `point_to_model`). A kill at any moment leaves the old run whole or the new one.
-    extra_files[CONFIG_FILE] = yaml.safe_dump(config_to_dict(config), sort_keys=False).encode()
+    # The run's results are saved inside the model folder, so the model, its metrics, its config (which
+    # `save_model` adds) and its comparison change together in the model's one swap; the run folder shows them
+    # through links (made before the swap, see `point_to_model`). A kill at any moment leaves the old run whole or
+    # the new one.
     extra_files[METRICS_FILE] = json_bytes(metrics_record(
         config.domain, {**{r.approach: r.metrics for r in [*baselines, *tuned.set_aside]},
                         tuned.kept or "fine_tuned": tuned.result.metrics},

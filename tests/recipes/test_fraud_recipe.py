@@ -448,6 +448,8 @@ def test_a_prior_start_network_is_saved_with_the_model_that_scores_its_prior(tra
         return  # the export of one kind: `either`'s graph holds both kinds' computations, and costs one export
     folder, spec = export_run(tmp_path)
     assert spec["parity"]["scores_max_abs_difference"] < 1e-4 and spec["parity"]["checked_batch"] != 2
+    # saved as the notebook saves it, with no recipe run around it: the config in the model folder finds the data
+    assert spec["parity_inputs"] == "the run's test split"
     from finetune_cookbook.tabular import runtime
 
     rows = test_rows.head(50).astype(object).where(test_rows.head(50).notna(), None).to_dict("records")

@@ -169,13 +169,15 @@ def test_bad_rows_get_a_422_naming_row_and_column_and_the_service_goes_on(client
 
 
 def test_without_the_run_s_data_parity_is_checked_on_made_up_rows(runs, tmp_path):
-    """On the fraud model's columns, of every kind the sample has; the notebooks export every task this way too
-    (they save no config.yaml)."""
+    """On the fraud model's columns, of every kind the sample has, where the model folder has lost its config (or
+    its data has moved), and the export says why."""
     import shutil
 
-    shutil.copytree(runs["fraud"] / "model", tmp_path / "model")  # no config.yaml beside it: the data is unknown
+    shutil.copytree(runs["fraud"] / "model", tmp_path / "model")
+    (tmp_path / "model" / "config.yaml").unlink()  # the data is unknown
     _, spec = export_run(tmp_path)
-    assert spec["parity_inputs"].startswith("probe inputs") and spec["parity"]["scores_max_abs_difference"] <= 1e-4
+    assert spec["parity_inputs"].startswith("probe inputs") and "no config.yaml in" in spec["parity_inputs"]
+    assert spec["parity"]["scores_max_abs_difference"] <= 1e-4
 
 
 FAR = {"fraud": {1: {"amount": "1e9"}, 3: {"hour": "99", "amount": "-1e308"}},

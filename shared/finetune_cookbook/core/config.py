@@ -591,6 +591,15 @@ def is_default(section_class: type, values: Any, where: str) -> bool:
     return section in defaults
 
 
+CONFIG_FILE = "config.yaml"  # the config that made a model, as read (overrides applied), saved in the model's folder
+
+
+def with_config(config: RecipeConfig, extra_files: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """`extra_files` with the config that made the model beside them: every saved model carries it, from a notebook
+    as from `cookbook train`, so that `cookbook export` can check parity on the run's own test split."""
+    return {CONFIG_FILE: yaml.safe_dump(config_to_dict(config), sort_keys=False).encode(), **(extra_files or {})}
+
+
 FIRST_KEYS = ("domain", "task", "data")  # a saved config reads from what it is to how it trains
 
 

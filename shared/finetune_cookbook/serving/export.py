@@ -14,6 +14,7 @@ from pathlib import Path
 
 from finetune_cookbook import __version__
 from finetune_cookbook.config import load_config
+from finetune_cookbook.core.config import CONFIG_FILE
 from finetune_cookbook.core.errors import ConfigError, CookbookError
 from finetune_cookbook.core.saving import model_folder, read_model_info, save_atomically
 from finetune_cookbook.tasks import get_task
@@ -36,11 +37,11 @@ def versions() -> dict[str, str]:
 
 
 def run_data(model_dir: Path, task):
-    """The run's data read again through the config it saved, for parity on its own test split; None (and why)
-    when it cannot be (the data moved, or the config is gone)."""
-    config_file = model_dir.parent / "config.yaml"
+    """The run's data read again through the config saved with the model, for parity on its own test split; None
+    (and why) when it cannot be (the data moved, or the model was saved without its config)."""
+    config_file = model_dir / CONFIG_FILE
     if not config_file.is_file():
-        return None, f"no config.yaml beside {model_dir}"
+        return None, f"no {CONFIG_FILE} in {model_dir}"
     try:
         return task.load_data(load_config(config_file)), None
     except (CookbookError, OSError) as error:

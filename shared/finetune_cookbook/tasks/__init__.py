@@ -45,7 +45,8 @@ class Task(Protocol):
     - `model_name(config)`: the pre-trained model the fine-tune started from, as records and cards name it.
     - `model_card(config, data, metrics, output_dir, made_by)`: the Markdown saved beside the model.
     - `save_model(trainer, config, output_dir, model_card, extra_files=None)`: writes `<output_dir>/model`, all or
-      nothing, with `extra_files` (name -> bytes) in it: what the commands keep beside any task's model.
+      nothing, with `extra_files` (name -> bytes) in it, what the commands keep beside any task's model, and the
+      config (`core.config.with_config`).
     - `predict_file(model_dir, path, column=None)`: labels a user's file (or folder) with a saved model.
 
     A step may take keyword-only parameters with defaults beyond these (the tabular tasks' `fine_tune` takes an

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
 
 from finetune_cookbook.core.compare import ApproachResult, classification_result
-from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig, with_config
 from finetune_cookbook.core.data import LABEL, ROW, LabelledData, list_rows, load_labelled_data, require_columns
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.core.io.readers import read_lines, read_table
@@ -255,7 +255,7 @@ def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, m
     """Writes weights (safetensors), tokenizer, model card (README.md) and reading instructions to
     `<output_dir>/model`, all or nothing: a crash midway leaves the previous model, never a half-written one."""
     return save_atomically(output_dir, lambda folder: trainer.save_model(str(folder)), model_info(config), model_card,
-                           extra_files=extra_files)
+                           extra_files=with_config(config, extra_files))
 
 
 def model_info(config: RecipeConfig) -> dict:

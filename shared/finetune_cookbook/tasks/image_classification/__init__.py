@@ -21,7 +21,7 @@ from torchvision.transforms import v2
 from transformers import Trainer, set_seed
 
 from finetune_cookbook.core.compare import ApproachResult, classification_result
-from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig, with_config
 from finetune_cookbook.core.data import LABEL, LabelledData, prepare_splits
 from finetune_cookbook.core.linear_probe import probe_weights, set_head
 from finetune_cookbook.core.measure import measure
@@ -436,7 +436,7 @@ def save_model(trainer: Trainer, config: RecipeConfig, output_dir: str | Path, m
             "positive_class": model.labels[model.positive] if model.positive is not None else None,
             "image_column": config.data.image_column or IMAGE}
     return save_atomically(output_dir, lambda folder: save_classifier(model, folder), info, model_card,
-                           extra_files=extra_files)
+                           extra_files=with_config(config, extra_files))
 
 
 def model_card(config: RecipeConfig, data: LabelledData, metrics: dict[str, float], output_dir, made_by: str) -> str:

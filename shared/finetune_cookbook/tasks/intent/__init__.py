@@ -21,7 +21,7 @@ from datasets import Dataset
 from scipy.special import softmax
 
 from finetune_cookbook.core.compare import ApproachResult
-from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig, with_config
 from finetune_cookbook.core.data import (
     LABEL,
     LabelledData,
@@ -503,7 +503,7 @@ def save_model(trainer, config: RecipeConfig, output_dir: str | Path, model_card
 
     info = {**tc.model_info(config), "fallback": fallback, "handover_reply": config.intent.handover_reply,
             "max_message_chars": config.intent.max_message_chars}
-    return save_atomically(output_dir, write, info, model_card, extra_files=extra_files)
+    return save_atomically(output_dir, write, info, model_card, extra_files=with_config(config, extra_files))
 
 
 def _with_handover(predictions: pd.DataFrame, model_dir: str | Path) -> pd.DataFrame:
