@@ -470,7 +470,8 @@ def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
     if not trees and model.has_prior:
         also = model.save_prior_model  # set by `fine_tune`
     return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
-                           extra_files=with_config(config, extra_files), threshold=trees[2] if trees else model.config.decision_threshold,
+                           extra_files=with_config(config, extra_files),
+                           threshold=trees[2] if trees else model.config.decision_threshold,
                            also=also, kept=kept.TREES if trees else kept.NETWORK)
 
 
