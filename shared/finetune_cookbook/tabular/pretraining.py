@@ -21,7 +21,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from transformers import set_seed
 
-from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig, with_config
 from finetune_cookbook.core.data import ReadSettings, read_source
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
@@ -343,8 +343,8 @@ def validation_metrics(eval_prediction) -> dict[str, float]:
 def save_classifier(model: TabularForClassification, config: RecipeConfig, output_dir, model_card: str,
                     extra_files: dict[str, bytes] | None = None, also=None, **info) -> Path:
     """Writes `<output_dir>/model` all or nothing: the weights (safetensors), config.json, the column encoder
-    (`model.tabular_encoder`, skops + JSON), what `also(folder)` adds, the card, and `cookbook.json` with the task, the label and identifier
-    columns, how new files are read, and the task's own `info`."""
+    (`model.tabular_encoder`, skops + JSON), what `also(folder)` adds, the card, the config, and `cookbook.json`
+    with the task, the label and identifier columns, how new files are read, and the task's own `info`."""
     info = {"task": config.task, "domain": config.domain, "label_column": config.data.label_column,
             "identifier_columns": config.tabular.drop_columns, **info,
             "reading": {"delimiter": config.data.delimiter, "encoding": config.data.encoding},
@@ -356,7 +356,7 @@ def save_classifier(model: TabularForClassification, config: RecipeConfig, outpu
         if also is not None:  # what a task keeps beside the network (fraud: the trees it may prefer)
             also(folder)
 
-    return save_atomically(output_dir, write, info, model_card, extra_files=extra_files)
+    return save_atomically(output_dir, write, info, model_card, extra_files=with_config(config, extra_files))
 
 
 def load_classifier(model_dir) -> tuple[TabularForClassification, TabularEncoder, dict]:

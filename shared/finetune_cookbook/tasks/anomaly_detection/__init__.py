@@ -25,7 +25,7 @@ from sklearn.metrics import log_loss
 from sklearn.utils.class_weight import compute_sample_weight
 
 from finetune_cookbook.core.compare import ApproachResult
-from finetune_cookbook.core.config import RecipeConfig, TrainingConfig, with_config
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
 from finetune_cookbook.core.errors import ConfigError
 from finetune_cookbook.core.measure import Measurement, measure
 from finetune_cookbook.core.metrics import ranking_metrics
@@ -470,8 +470,7 @@ def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
     if not trees and model.has_prior:
         also = model.save_prior_model  # set by `fine_tune`
     return save_classifier(model, config, output_dir, model_card, positive_value=model.config.positive_value,
-                           extra_files=with_config(config, extra_files),
-                           threshold=trees[2] if trees else model.config.decision_threshold,
+                           extra_files=extra_files, threshold=trees[2] if trees else model.config.decision_threshold,
                            also=also, kept=kept.TREES if trees else kept.NETWORK)
 
 

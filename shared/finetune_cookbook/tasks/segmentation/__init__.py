@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from finetune_cookbook.core.compare import ApproachResult
-from finetune_cookbook.core.config import RecipeConfig, TrainingConfig, with_config
+from finetune_cookbook.core.config import RecipeConfig, TrainingConfig
 from finetune_cookbook.core.data import LABEL
 from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
@@ -489,7 +489,7 @@ def model_card(config: RecipeConfig, data: CustomerData, metrics: dict[str, floa
 def save_model(trainer, config: RecipeConfig, output_dir, model_card: str,
                extra_files: dict[str, bytes] | None = None) -> Path:
     """The fine-tuned encoder (safetensors, config.json), the column encoder and the segments (centres, names)."""
-    return save_classifier(trainer.model, config, output_dir, model_card, extra_files=with_config(config, extra_files),
+    return save_classifier(trainer.model, config, output_dir, model_card, extra_files=extra_files,
                            segments=trainer.model.segmentation)
 
 
