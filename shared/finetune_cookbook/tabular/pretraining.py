@@ -226,6 +226,22 @@ def start_classifier(pretrained: Pretrained, config: RecipeConfig, labelled_rows
     return model
 
 
+def weights_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights, to come back to (`move_weights`)."""
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def move_weights(model: torch.nn.Module, start: dict[str, torch.Tensor], end: dict[str, torch.Tensor],
+                 share: float) -> None:
+    """Sets the model's weights `share` of the way from `start` to `end` (0: start, 1: end); counters and other
+    whole-number buffers take `end`'s."""
+    if share == 1:  # exactly `end`, not its rounding through the difference
+        model.load_state_dict(end)
+        return
+    model.load_state_dict({name: start[name] + share * (value - start[name]) if value.is_floating_point() else value
+                           for name, value in end.items()})
+
+
 def classifier_from(pretrained: Pretrained | None, model_config: TabularModelConfig, seed: int,
                     augment_mask_rate: float = 0.0, prior_scale: list[float] | None = None) -> TabularForClassification:
     """The classifier to fine-tune: the pre-trained encoder with a new head, or (None) the same shape from scratch."""
@@ -309,14 +325,16 @@ def fit_classifier(pretrained: Pretrained, config: RecipeConfig, train: EncodedR
                    from_pretrained: bool, min_steps: int = 0, resume: bool = False, callbacks=None,
                    checkpoints: bool = True, objective: str = "classification",
                    with_unlabelled: tuple[EncodedRows, np.ndarray] | None = None, steps_of_labelled: bool = True,
-                   prior_scale: list[float] | None = None):
-    """The classifier started by `start_classifier` (seed `training.seed`) on the labelled rows `train` and
+                   prior_scale: list[float] | None = None, model: TabularForClassification | None = None):
+    """The classifier started by `start_classifier` (seed `training.seed`; or `model`, already started so) on the
+    labelled rows `train` and
     trained by `train_classifier`, validated on ranking metrics; returns the model, its trainer and what training
     cost. With `objective` `deviation` it trains on `with_unlabelled` where given (rows and targets: the unlabelled
     rows as ordinary beside the labelled ones, as `deviation_rows` draws them), for as many steps as the labelled
     rows alone would take (`steps_of_labelled`; else its epochs pass over all of them, as a search's trials do).
     `prior_scale`: the prior start (`start_classifier`); the rows then carry their `prior`."""
-    model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained, prior_scale)
+    if model is None:
+        model = start_classifier(pretrained, config, train, train_targets, training.seed, from_pretrained, prior_scale)
     step = f"{'fine_tuned' if from_pretrained else 'scratch'} ({len(train_targets)} labelled rows)"
     if objective == "deviation":
         if steps_of_labelled:

@@ -459,3 +459,81 @@ def test_a_model_trained_again_into_the_same_folder_is_not_scored_with_the_cache
         expected = TabularForMaskedFeatures.from_pretrained(folder / kept.PRETRAINED_FOLDER)
         assert torch.equal(loaded.encoder.cls, expected.encoder.cls), seed
     assert kept.load_prior_model(folder) is loaded  # the same write, from the cache
+
+
+def test_the_fine_tuned_network_keeps_the_share_of_its_change_that_ranks_validation_best(monkeypatch):
+    """`fraud.fine_tune_shares` (WiSE-FT): each pre-trained run is moved back toward the weights it started from,
+    keeping each share of what fine-tuning changed; the share that ranks validation best is the network scored (and
+    saved), and recorded. The network from scratch is not moved, nor started twice."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from finetune_cookbook.core.measure import Measurement
+    from finetune_cookbook.tasks import anomaly_detection
+
+    config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
+                         {"fraud": {"learning_rates": [1.0e-4], "starts": ["head"],
+                                    "fine_tune_shares": [0.25, 0.5, 0.75, 1.0]}})
+    validation = np.array([0, 0, 0, 1, 0, 1])
+    good = validation + 0.1 * np.arange(6)
+    starts = []
+
+    def start(*args, **kwargs):
+        starts.append(args[5])  # from_pretrained
+        model = torch.nn.Linear(1, 1, bias=False)
+        model.register_buffer("steps", torch.tensor(0))
+        torch.nn.init.zeros_(model.weight)
+        return model
+
+    def fit(*args, from_pretrained, model, **kwargs):
+        model = model or start(*args[:5], from_pretrained)
+        with torch.no_grad():  # "fine-tuning" moves the weight from 0 to 1 in 7 steps
+            model.weight.fill_(1.0)
+            model.steps.fill_(7)
+        model.config = SimpleNamespace()
+        return model, SimpleNamespace(steps_this_run=3, model=model), Measurement(1.0, 10.0)
+
+    monkeypatch.setattr(anomaly_detection, "start_classifier", start)
+    monkeypatch.setattr(anomaly_detection, "fit_classifier", fit)
+    # validation ranks best halfway back: the weight at 0.5
+    monkeypatch.setattr(anomaly_detection, "positive_scores",
+                        lambda model, rows: good if abs(model.weight.item() - 0.5) < 1e-6 else good[::-1])
+    monkeypatch.setattr(anomaly_detection, "score_approach",
+                        lambda name, *args, **kwargs: SimpleNamespace(metrics={"threshold": 0.5}))
+    rows = SimpleNamespace(take=lambda index: None)
+    data = SimpleNamespace(targets=lambda split: validation)
+    encoded = SimpleNamespace(split_rows=lambda split, prior=False: rows, prior_scale=None)
+    done = anomaly_detection.network(data, config, encoded, None, np.arange(2), "unused", from_pretrained=True, seed=1)
+    assert done.result.metrics["fine_tune_share"] == 0.5
+    assert done.trainer.model.weight.item() == 0.5 and done.trainer.model.steps.item() == 7  # what is saved
+    assert starts == [True]  # started once, by `network`, and handed to the fit
+    scratch = anomaly_detection.network(data, config, encoded, None, np.arange(2), "unused", from_pretrained=False,
+                                        seed=1)
+    assert "fine_tune_share" not in scratch.result.metrics and starts == [True, False]
+
+
+def test_moving_weights_part_of_the_way_back_keeps_counters_and_lands_exactly_at_either_end():
+    from finetune_cookbook.tabular.pretraining import move_weights, weights_of
+    from finetune_cookbook.tasks.anomaly_detection import keep_best_share
+
+    model = torch.nn.Linear(2, 1)
+    model.register_buffer("steps", torch.tensor(0))
+    start = weights_of(model)
+    with torch.no_grad():
+        model.weight.add_(torch.tensor([[0.3, -0.7]]))
+        model.steps.fill_(9)
+    end = weights_of(model)
+    move_weights(model, start, end, 0.25)
+    assert torch.allclose(model.weight, start["weight"] + 0.25 * (end["weight"] - start["weight"]))
+    assert model.steps.item() == 9
+    move_weights(model, start, end, 1.0)
+    assert torch.equal(model.weight, end["weight"])
+    tried = []
+
+    def rank():  # the nearer the start, the better; each share is ranked once
+        tried.append(model.weight.clone())
+        return -float((model.weight - start["weight"]).abs().sum().detach())
+
+    assert keep_best_share(model, start, [0.5, 0.0, 1.0], rank) == 0.0 and len(tried) == 3
+    assert torch.equal(model.weight, start["weight"])

@@ -57,6 +57,8 @@ from finetune_cookbook.tabular.pretraining import (
     save_classifier,
     start_classifier,
     validation_metrics,
+    weights_of,
+    move_weights,
 )
 from finetune_cookbook.tabular.pretraining import pretrain as pretrain_model
 from finetune_cookbook.tasks.anomaly_detection import kept
@@ -64,7 +66,8 @@ from finetune_cookbook.tasks.anomaly_detection.card import tabular_model_card
 from finetune_cookbook.tasks.anomaly_detection.rare_events import alert_budget_metrics, cost_threshold, decision_metrics
 
 HEADLINE_METRICS = ("average_precision", "roc_auc", "precision_at_alert_budget", "recall_at_alert_budget")
-CHOSEN_ON_VALIDATION = ("learning_rate", "prior_start")  # what `make bench` records of each network's run
+# what `make bench` records of each network's run
+CHOSEN_ON_VALIDATION = ("learning_rate", "prior_start", "fine_tune_share")
 LABELS = ("genuine", "fraud")
 SPLITS = ("train", "validation", "test")
 TREE_CATEGORIES = 255  # HistGradientBoosting's most categories a feature can have
@@ -243,9 +246,9 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
             resume: bool = False, callbacks=None, checkpoints: bool = True) -> FineTuneResult:
     """The pre-trained network fine-tuned on the labelled rows (or the same shape from a random start), from each
     of `fraud.starts` at each of `fraud.learning_rates`, keeping the run that ranks the validation rows best
-    (`validation_rank`). Both
-    networks choose among the same rates, so neither is compared at a rate that suits only the other; the network
-    from scratch has one start, its random one."""
+    (`validation_rank`). Both networks choose among the same rates, so neither is compared at a rate that suits only
+    the other; the network from scratch has one start, its random one. Each pre-trained run is also moved back
+    toward its start by `fraud.fine_tune_shares` (`keep_best_share`), which a random start has nothing to offer."""
     # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
     min_steps = 0 if training is not None else config.fraud.min_steps
     base = labelled_training(config, training, from_pretrained, seed)
@@ -253,6 +256,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     starts = config.fraud.starts if from_pretrained and training is None else ["head"]
     candidates = [(start, dataclasses.replace(base, learning_rate=rate)) for start in starts for rate in rates]
     candidates = candidates or [(start, base) for start in starts]
+    shares = config.fraud.fine_tune_shares if from_pretrained else [1.0]
     targets, validation = data.targets("train"), data.targets("validation")
     best, spent, seen = None, Measurement(), 0  # the run's cost is every candidate's training, not the kept one's only
     for start, candidate in candidates:
@@ -264,28 +268,51 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
         # The deviation objective trains on the unlabelled rows too; the probe still starts on the labelled ones.
         with_unlabelled = (training_rows(config, encoded, targets, labelled, prior)
                            if config.fraud.objective == "deviation" else None)
+        rows, prior_scale = encoded.split_rows("train", prior).take(labelled), encoded.prior_scale if prior else None
+        start_model = None if shares == [1.0] else start_classifier(pretrained, config, rows, targets[labelled],
+                                                                     candidate.seed, from_pretrained, prior_scale)
+        start_weights = None if start_model is None else weights_of(start_model)
         model, trainer, cost = fit_classifier(
-            pretrained, config, encoded.split_rows("train", prior).take(labelled), targets[labelled],
+            pretrained, config, rows, targets[labelled],
             encoded.split_rows("validation", prior), validation, candidate, folder, from_pretrained=from_pretrained,
             min_steps=min_steps, resume=resume and (started or candidate is candidates[0][1]), callbacks=callbacks,
             checkpoints=checkpoints, objective=config.fraud.objective, with_unlabelled=with_unlabelled,
-            steps_of_labelled=training is None, prior_scale=encoded.prior_scale if prior else None,
+            steps_of_labelled=training is None, prior_scale=prior_scale, model=start_model,
         )
         spent = Measurement(spent.seconds + cost.seconds, max(spent.peak_memory_mb, cost.peak_memory_mb))
         seen += trainer.steps_this_run * candidate.batch_size
+        share = 1.0 if start_weights is None else keep_best_share(
+            model, start_weights, shares, lambda: validation_rank(validation, positive_scores(
+                model, encoded.split_rows("validation", prior))))
         scores = {s: positive_scores(model, encoded.split_rows(s, prior)) for s in ("validation", "test")}
         found = validation_rank(validation, scores["validation"])
         if best is None or found > best[0]:  # a full tie keeps the earlier: the head start, the lower rate
-            best = (found, start, candidate, model, trainer, scores)
-    found, start, candidate, model, trainer, scores = best
+            best = (found, start, candidate, share, model, trainer, scores)
+    found, start, candidate, share, model, trainer, scores = best
     name = "fine_tuned" if from_pretrained else "scratch"
     result = score_approach(name, data, config, scores["test"], scores["validation"], spent, seen, seed=seed)
     result.metrics["learning_rate"] = candidate.learning_rate  # the rate validation chose
     if from_pretrained:
         result.metrics["prior_start"] = float(start == "prior")  # its mean over subsets: how often validation chose it
+        result.metrics["fine_tune_share"] = share
     threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
+
+
+def keep_best_share(model, start: dict, shares: list[float], rank) -> float:
+    """Moves the fine-tuned `model` back toward its `start` weights by each of `shares` of what fine-tuning changed
+    (WiSE-FT, Wortsman et al., 2022) and leaves it at the share whose `rank()` is highest, the first on a tie.
+    With few labels the fine-tuned weights overshoot: part of the way back keeps more of what pre-training gave."""
+    fine = weights_of(model)
+    best = None
+    for share in shares:
+        move_weights(model, start, fine, share)
+        found = rank()
+        if best is None or found > best[0]:
+            best = (found, share)
+    move_weights(model, start, fine, best[1])
+    return best[1]
 
 
 def validation_rank(targets: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
@@ -404,12 +431,15 @@ def fine_tune(data: TabularData, config: RecipeConfig, output_dir=None, *, train
 def chosen_start(config: RecipeConfig, fine_tuned: ApproachResult, prior: bool, chose: bool) -> str:
     """One line on how the fine-tuned network started and at what rate, and whether validation chose them."""
     start = "the pre-trained anomaly score as a prior on its fraud logit" if prior else "a new fraud head"
-    rate = fine_tuned.metrics["learning_rate"]
+    rate, share = fine_tuned.metrics["learning_rate"], fine_tuned.metrics.get("fine_tune_share", 1.0)
+    kept_share = ("" if config.fraud.fine_tune_shares == [1.0] else
+                  f", keeping {share:.0%} of what fine-tuning changed (of {config.fraud.fine_tune_shares})")
     if not chose:
-        return f"The fine-tuned network started from {start}, at learning rate {rate:g} (the searched settings)."
-    return (f"The fine-tuned network started from {start}, at learning rate {rate:g}: the run that ranked the "
-            f"validation rows best among {len(config.fraud.starts)} start(s) ({', '.join(config.fraud.starts)}) "
-            f"x {max(1, len(config.fraud.learning_rates))} rate(s).")
+        return (f"The fine-tuned network started from {start}, at learning rate {rate:g} (the searched settings)"
+                f"{kept_share}.")
+    return (f"The fine-tuned network started from {start}, at learning rate {rate:g}{kept_share}: the run that "
+            f"ranked the validation rows best among {len(config.fraud.starts)} start(s) "
+            f"({', '.join(config.fraud.starts)}) x {max(1, len(config.fraud.learning_rates))} rate(s).")
 
 
 def trees_beside(data: TabularData, fine_tuned: ApproachResult, gbt: ApproachResult) -> str:
