@@ -578,13 +578,9 @@ def test_the_candidate_script_trains_each_candidate_on_its_own_and_records_its_v
                                                                                                   monkeypatch):
     """`benchmarks/fraud_candidates.py`, how the README's masking and tie findings were measured: one run per
     variant and rate, each with the setting it names and the ranking `network` compares candidates by."""
-    import importlib.util
     import sys
 
-    script = ROOT / "benchmarks" / "fraud_candidates.py"
-    spec = importlib.util.spec_from_file_location("fraud_candidates", script)
-    candidates = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(candidates)
+    candidates = benchmark_script("fraud_candidates")
     config = fraud_config(tmp_path)
     masked = candidates.candidate_config(load_config(config), "prior_masked", 1e-3)
     assert (masked.pretrain.fine_tune_mask_rate, masked.fraud.starts, masked.fraud.learning_rates) == (0.3, ["prior"],
@@ -600,3 +596,53 @@ def test_the_candidate_script_trains_each_candidate_on_its_own_and_records_its_v
         assert len(run["validation_scores"]) == len(found["validation_targets"])
         assert anomaly_detection.validation_rank(found["validation_targets"], run["validation_scores"]) == pytest.approx(
             (run["validation_ap"], run["validation_roc_auc"], -run["validation_log_loss"]))
+
+
+def benchmark_script(name: str):
+    """A script of `benchmarks/`, imported as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shares_script_records_every_candidate_at_every_share_and_judges_on_validation_halves(tmp_path,
+                                                                                                 monkeypatch):
+    """`benchmarks/fraud_shares.py`, how the bench configs' `pretrain.fine_tune_shares` decisions were measured: every
+    start and rate at every share, the recipe's own choice left as it was, and the decision on held-out halves."""
+    import sys
+
+    import numpy as np
+
+    shares = benchmark_script("fraud_shares")
+    config = fraud_config(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["fraud_shares.py", str(config), str(tmp_path / "out"), "--shares", "0,1.0",
+                                      "--budgets", "1.0", "--seeds", "0", "--halvings", "2"])
+    shares.main()
+    assert anomaly_detection.keep_best_share.__name__ == "keep_best_share"  # put back after recording
+    found = json.loads((tmp_path / "out" / "shares.json").read_text())
+    [run] = found["runs"]
+    recipe = load_config(config)
+    assert [(c["start"], c["rate"]) for c in run["candidates"]] == [
+        (start, rate) for start in recipe.fraud.starts for rate in recipe.fraud.learning_rates]
+    validation = np.asarray(found["validation_targets"])
+    for candidate in run["candidates"]:
+        start, trained = (np.asarray(candidate["shares"][s]["validation"]) for s in ("0.0", "1.0"))
+        assert len(trained) == len(validation)
+        assert not np.allclose(start, trained)  # share 0 is the network before fine-tuning
+    summary = found["summary"]
+    assert summary["adopt"] == (summary["with_shares_mean_of_budgets"] > summary["as_trained_mean_of_budgets"])
+    assert set(summary["1.0"]["kept_share"]) <= {0.0, 1.0}
+
+    # The candidate that ranks every validation row right is chosen on either half, wherever it is in the pool,
+    # and scored on the other; a pool without it scores what the reversed ranking scores (two tied groups: the
+    # frauds' share of each half).
+    targets = np.array([0, 1] * 20)
+    perfect, reversed_ = targets.astype(float), 1 - targets.astype(float)
+    assert shares.held_out_choice(targets, [reversed_, perfect], halvings=3) == 1.0
+    assert shares.held_out_choice(targets, [reversed_], halvings=3) == pytest.approx(0.5)
+    with pytest.raises(SystemExit):
+        monkeypatch.setattr(sys, "argv", ["fraud_shares.py", str(config), str(tmp_path / "out"), "--shares", "0.5"])
+        shares.main()

@@ -289,6 +289,10 @@ def test_the_benchmark_trains_both_networks_on_shares_of_the_responses(tmp_path)
     for result in results:
         budgets.setdefault(result.setting.get("label_budget"), set()).add((result.approach, result.setting["k"]))
     assert budgets[0.25] == {("scratch", 3), ("fine_tuned", 3)}
+    for result in results:  # the recipe's fine_tune_shares: the share each fine-tuned encoder kept is recorded
+        assert ("fine_tune_share" in result.metrics) == (result.approach == "fine_tuned")
+        if result.approach == "fine_tuned":
+            assert result.metrics["fine_tune_share"] in config.pretrain.fine_tune_shares
     assert {a for a, _ in budgets[None]} >= {"kmeans_raw", "pretrained", "scratch", "fine_tuned"}
     quarter = with_known_responses(data, 0.25, config.training.seed).splits["train"]
     share = quarter["target"].mean(), data.splits["train"]["target"].mean()
@@ -296,3 +300,36 @@ def test_the_benchmark_trains_both_networks_on_shares_of_the_responses(tmp_path)
     (tmp_path / "bad").mkdir()
     with pytest.raises(ConfigError, match="label_budgets"):
         load_config(marketing_config(tmp_path / "bad", segmentation={"label_budgets": [0]}))
+
+
+def test_the_fine_tuned_encoder_keeps_the_share_of_its_change_that_ranks_validation_best(tmp_path):
+    """`pretrain.fine_tune_shares` (WiSE-FT): the response model is moved back toward the weights it started from
+    and kept where its responses rank the validation customers best; the other share ranks them no better."""
+    import dataclasses
+
+    from finetune_cookbook.core.metrics import ranking_metrics
+    from finetune_cookbook.tabular.pretraining import (move_weights, positive_scores, pretrain as pretrain_model,
+                                                       start_classifier, weights_of)
+
+    config = load_config(marketing_config(tmp_path, pretrain={**QUICK["pretrain"], "epochs": 1,
+                                                              "fine_tune_shares": [0.5, 1.0]}))
+    data = segmentation.load_data(config)
+    pretrained = pretrain_model(data, config, folder=tmp_path / "pretrained")
+    tuned = segmentation.response_model(data, config, pretrained, tmp_path / "tuned", from_pretrained=True, seed=3,
+                                        checkpoints=False)
+    scratch = segmentation.response_model(data, config, pretrained, tmp_path / "scratch", from_pretrained=False,
+                                          seed=3, checkpoints=False)
+    assert tuned.share in (0.5, 1.0) and scratch.share is None
+
+    rows = {s: pretrained.encoder.encode(data.splits[s], data.report.source) for s in ("train", "validation")}
+    training = dataclasses.replace(config.training, seed=3)
+    start = weights_of(start_classifier(pretrained, config, rows["train"], data.targets("train"), training.seed))
+    kept = weights_of(tuned.model)
+    # the share not kept, rebuilt from the kept one: start + share * (fine - start)
+    fine = {name: start[name] + (value - start[name]) / tuned.share if value.is_floating_point() else value
+            for name, value in kept.items()}
+    ranked = lambda: ranking_metrics(data.targets("validation"),  # noqa: E731
+                                     positive_scores(tuned.model, rows["validation"]))["average_precision"]
+    found_kept = ranked()
+    move_weights(tuned.model, start, fine, 1.5 - tuned.share)
+    assert ranked() <= found_kept

@@ -101,6 +101,13 @@ class PretrainConfig:
         "Start the fine-tuned head as a logistic regression on the frozen embeddings (linear probe, then "
         "fine-tuning), instead of at random.", True
     )
+    fine_tune_shares: list[float] = setting(
+        "Weight-space ensembles of the fine-tuned network with its start (WiSE-FT, Wortsman et al., 2022): each "
+        "fine-tuned run also tries its weights moved back toward the start (the pre-trained encoder and its new "
+        "head), keeping this share of what fine-tuning changed, and keeps the share that ranks the validation rows "
+        "best (the first listed on a tie). [1.0]: the fine-tuned weights as trained. A network from scratch has no "
+        "such start.", default_factory=lambda: [1.0]
+    )
 
     @property
     def anomaly_scores(self) -> list[str]:
@@ -118,6 +125,9 @@ class PretrainConfig:
                              "a learning rate", 3.0e-3, "to use training.learning_rate")
         if not 0 <= self.fine_tune_mask_rate < 1:
             raise ConfigError(f"{where}: pretrain.fine_tune_mask_rate must lie in [0, 1).")
+        if not self.fine_tune_shares or not all(0 <= share <= 1 for share in self.fine_tune_shares):
+            raise ConfigError(f"{where}: pretrain.fine_tune_shares is {self.fine_tune_shares!r}; list shares of what "
+                              "fine-tuning changed, in [0, 1], such as [0.25, 0.5, 0.75, 1.0] ([1.0]: as trained).")
         if not self.contrastive_weight >= 0:
             raise ConfigError(f"{where}: pretrain.contrastive_weight is {self.contrastive_weight}; use 0 (off) "
                               "or a positive weight, e.g. 1.0.")

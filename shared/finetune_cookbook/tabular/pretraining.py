@@ -242,6 +242,21 @@ def move_weights(model: torch.nn.Module, start: dict[str, torch.Tensor], end: di
                            for name, value in end.items()})
 
 
+def keep_best_share(model, start: dict, shares: list[float], rank) -> float:
+    """Moves the fine-tuned `model` back toward its `start` weights by each of `shares` of what fine-tuning changed
+    (WiSE-FT, Wortsman et al., 2022) and leaves it at the share whose `rank()` is highest, the first on a tie.
+    With few labels the fine-tuned weights overshoot: part of the way back keeps more of what pre-training gave."""
+    fine = weights_of(model)
+    best = None
+    for share in shares:
+        move_weights(model, start, fine, share)
+        found = rank()
+        if best is None or found > best[0]:
+            best = (found, share)
+    move_weights(model, start, fine, best[1])
+    return best[1]
+
+
 def classifier_from(pretrained: Pretrained | None, model_config: TabularModelConfig, seed: int,
                     augment_mask_rate: float = 0.0, prior_scale: list[float] | None = None) -> TabularForClassification:
     """The classifier to fine-tune: the pre-trained encoder with a new head, or (None) the same shape from scratch."""

@@ -297,7 +297,9 @@ def test_each_task_trains_the_pretrained_network_at_its_own_rate(task, monkeypat
 
     module = {"segmentation": segmentation, "anomaly_detection": anomaly_detection}[task]
     recipe = {"segmentation": "marketing_segmentation", "anomaly_detection": "fraud_anomaly_detection"}[task]
-    overrides = {"pretrain": {"fine_tune_learning_rate": 4.0e-3}, "training": {"learning_rate": 2.0e-4}}
+    # the weights as trained (no shares to try): the stubs below stop at the first fit
+    overrides = {"pretrain": {"fine_tune_learning_rate": 4.0e-3, "fine_tune_shares": [1.0]},
+                 "training": {"learning_rate": 2.0e-4}}
     if task == "anomaly_detection":  # one rate, not a choice among `fraud.learning_rates` (tested below)
         overrides["fraud"] = {"learning_rates": []}
     config = load_config(ROOT / "recipes" / recipe / "config.yaml", overrides)
@@ -462,7 +464,7 @@ def test_a_model_trained_again_into_the_same_folder_is_not_scored_with_the_cache
 
 
 def test_the_fine_tuned_network_keeps_the_share_of_its_change_that_ranks_validation_best(monkeypatch):
-    """`fraud.fine_tune_shares` (WiSE-FT): each pre-trained run is moved back toward the weights it started from,
+    """`pretrain.fine_tune_shares` (WiSE-FT): each pre-trained run is moved back toward the weights it started from,
     keeping each share of what fine-tuning changed; the share that ranks validation best is the network scored (and
     saved), and recorded. The network from scratch is not moved, nor started twice."""
     from types import SimpleNamespace
@@ -473,8 +475,8 @@ def test_the_fine_tuned_network_keeps_the_share_of_its_change_that_ranks_validat
     from finetune_cookbook.tasks import anomaly_detection
 
     config = load_config(ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml",
-                         {"fraud": {"learning_rates": [1.0e-4], "starts": ["head"],
-                                    "fine_tune_shares": [0.25, 0.5, 0.75, 1.0]}})
+                         {"fraud": {"learning_rates": [1.0e-4], "starts": ["head"]},
+                          "pretrain": {"fine_tune_shares": [0.25, 0.5, 0.75, 1.0]}})
     validation = np.array([0, 0, 0, 1, 0, 1])
     good = validation + 0.1 * np.arange(6)
     starts = []
@@ -514,8 +516,7 @@ def test_the_fine_tuned_network_keeps_the_share_of_its_change_that_ranks_validat
 
 
 def test_moving_weights_part_of_the_way_back_keeps_counters_and_lands_exactly_at_either_end():
-    from finetune_cookbook.tabular.pretraining import move_weights, weights_of
-    from finetune_cookbook.tasks.anomaly_detection import keep_best_share
+    from finetune_cookbook.tabular.pretraining import keep_best_share, move_weights, weights_of
 
     model = torch.nn.Linear(2, 1)
     model.register_buffer("steps", torch.tensor(0))

@@ -57,8 +57,8 @@ from finetune_cookbook.tabular.pretraining import (
     save_classifier,
     start_classifier,
     validation_metrics,
+    keep_best_share,
     weights_of,
-    move_weights,
 )
 from finetune_cookbook.tabular.pretraining import pretrain as pretrain_model
 from finetune_cookbook.tasks.anomaly_detection import kept
@@ -248,7 +248,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     of `fraud.starts` at each of `fraud.learning_rates`, keeping the run that ranks the validation rows best
     (`validation_rank`). Both networks choose among the same rates, so neither is compared at a rate that suits only
     the other; the network from scratch has one start, its random one. Each pre-trained run is also moved back
-    toward its start by `fraud.fine_tune_shares` (`keep_best_share`), which a random start has nothing to offer."""
+    toward its start by `pretrain.fine_tune_shares` (`keep_best_share`), which a random start has nothing to offer."""
     # Settings a search chose (`training`) are used as found; the search's trials had no step floor either.
     min_steps = 0 if training is not None else config.fraud.min_steps
     base = labelled_training(config, training, from_pretrained, seed)
@@ -256,7 +256,7 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     starts = config.fraud.starts if from_pretrained and training is None else ["head"]
     candidates = [(start, dataclasses.replace(base, learning_rate=rate)) for start in starts for rate in rates]
     candidates = candidates or [(start, base) for start in starts]
-    shares = config.fraud.fine_tune_shares if from_pretrained else [1.0]
+    shares = config.pretrain.fine_tune_shares if from_pretrained else [1.0]
     targets, validation = data.targets("train"), data.targets("validation")
     best, spent, seen = None, Measurement(), 0  # the run's cost is every candidate's training, not the kept one's only
     for start, candidate in candidates:
@@ -298,21 +298,6 @@ def network(data: TabularData, config: RecipeConfig, encoded: Encoded, pretraine
     threshold = result.metrics["threshold"]  # infinite when flagging nothing was cheapest on validation
     model.config.decision_threshold = threshold if np.isfinite(threshold) else None  # JSON has no infinity
     return FineTuneResult(result, trainer)
-
-
-def keep_best_share(model, start: dict, shares: list[float], rank) -> float:
-    """Moves the fine-tuned `model` back toward its `start` weights by each of `shares` of what fine-tuning changed
-    (WiSE-FT, Wortsman et al., 2022) and leaves it at the share whose `rank()` is highest, the first on a tie.
-    With few labels the fine-tuned weights overshoot: part of the way back keeps more of what pre-training gave."""
-    fine = weights_of(model)
-    best = None
-    for share in shares:
-        move_weights(model, start, fine, share)
-        found = rank()
-        if best is None or found > best[0]:
-            best = (found, share)
-    move_weights(model, start, fine, best[1])
-    return best[1]
 
 
 def validation_rank(targets: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
@@ -432,8 +417,8 @@ def chosen_start(config: RecipeConfig, fine_tuned: ApproachResult, prior: bool, 
     """One line on how the fine-tuned network started and at what rate, and whether validation chose them."""
     start = "the pre-trained anomaly score as a prior on its fraud logit" if prior else "a new fraud head"
     rate, share = fine_tuned.metrics["learning_rate"], fine_tuned.metrics.get("fine_tune_share", 1.0)
-    kept_share = ("" if config.fraud.fine_tune_shares == [1.0] else
-                  f", keeping {share:.0%} of what fine-tuning changed (of {config.fraud.fine_tune_shares})")
+    kept_share = ("" if config.pretrain.fine_tune_shares == [1.0] else
+                  f", keeping {share:.0%} of what fine-tuning changed (of {config.pretrain.fine_tune_shares})")
     if not chose:
         return (f"The fine-tuned network started from {start}, at learning rate {rate:g} (the searched settings)"
                 f"{kept_share}.")

@@ -38,13 +38,6 @@ class FraudConfig:
         "labelled subset). Empty: one run at training.learning_rate (pretrain.fine_tune_learning_rate for the "
         "pre-trained network).", default_factory=list
     )
-    fine_tune_shares: list[float] = setting(
-        "Weight-space ensembles of the fine-tuned network with its start (WiSE-FT, Wortsman et al., 2022): each "
-        "run also tries its weights moved back toward the start (the pre-trained encoder and its new head), keeping "
-        "this share of what fine-tuning changed, and keeps the share that ranks the validation rows best (the first "
-        "listed on a tie). [1.0]: the fine-tuned weights as trained. The network from scratch has no such start.",
-        default_factory=lambda: [1.0]
-    )
     starts: list[str] = setting(
         "How the pre-trained network starts fine-tuning; it trains from each (at every learning rate) and keeps the "
         "run that ranks the validation rows best. `head`: a new fraud head on the pre-trained encoder (fitted as a "
@@ -85,9 +78,6 @@ class FraudConfig:
                               "reviews per expected fraud, such as 1.5.")
         if not all(0 < rate < 1 for rate in self.learning_rates):
             raise ConfigError(f"{where}: fraud.learning_rates are peak learning rates, such as [1.0e-4, 1.0e-3].")
-        if not self.fine_tune_shares or not all(0 <= share <= 1 for share in self.fine_tune_shares):
-            raise ConfigError(f"{where}: fraud.fine_tune_shares is {self.fine_tune_shares!r}; list shares of what "
-                              "fine-tuning changed, in [0, 1], such as [0.25, 0.5, 0.75, 1.0] ([1.0]: as trained).")
         if not self.starts or any(start not in STARTS for start in self.starts):
             raise ConfigError(f"{where}: fraud.starts is {self.starts!r}; list one or more of {', '.join(STARTS)}.")
         if self.objective not in OBJECTIVES:

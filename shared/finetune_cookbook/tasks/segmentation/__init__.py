@@ -28,6 +28,7 @@ from finetune_cookbook.core.errors import ConfigError, DataError
 from finetune_cookbook.core.io.readers import ROW
 from finetune_cookbook.core.label_curve import FULL, labelled_subset
 from finetune_cookbook.core.measure import Measurement, measure
+from finetune_cookbook.core.metrics import ranking_metrics
 from finetune_cookbook.core.shift import sample_rows
 from finetune_cookbook.core.training import FineTuneResult
 from finetune_cookbook.core.progress import rows_of
@@ -46,12 +47,16 @@ from finetune_cookbook.tabular.model import TabularForClassification
 from finetune_cookbook.tabular.pretraining import (
     Pretrained,
     fit_classifier,
+    keep_best_share,
     labelled_training,
     load_classifier,
     load_pretrained,
+    positive_scores,
     pretrained_model_name,
     read_new_rows,
     save_classifier,
+    start_classifier,
+    weights_of,
 )
 from finetune_cookbook.tabular.pretraining import pretrain as pretrain_model
 from finetune_cookbook.tasks.segmentation.card import segmentation_model_card
@@ -87,6 +92,7 @@ from finetune_cookbook.tasks.segmentation.spaces import EmbeddingSpace, raw_spac
 
 # validation_lift: the same best segment measured on the validation customers, where settings are compared
 HEADLINE_METRICS = ("lift", "best_segment_share", "ari", "silhouette", "davies_bouldin", "validation_lift")
+CHOSEN_ON_VALIDATION = ("fine_tune_share",)
 LABELS = ("no_response", "responded")
 APPROACHES = ("kmeans_raw", "kmeans_rfm", "pretrained", "scratch", "fine_tuned")
 MIN_CUSTOMERS_PER_SEGMENT = 20  # fewer training customers per segment and a segment's response rate is noise
@@ -268,29 +274,41 @@ def baseline_spaces(data: CustomerData, config: RecipeConfig, pretrained: Pretra
 
 @dataclass
 class ResponseModel:
-    """The encoder trained on the responses (fine-tuned, or from a random start), its trainer and cost."""
+    """The encoder trained on the responses (fine-tuned, or from a random start), its trainer and cost, and the
+    share of what fine-tuning changed that it keeps (`pretrain.fine_tune_shares`; None: from a random start)."""
 
     model: TabularForClassification
     trainer: object
     cost: Measurement
+    share: float | None = None
 
 
 def response_model(data: CustomerData, config: RecipeConfig, pretrained: Pretrained, output_dir, *,
                    from_pretrained: bool, seed: int, training: TrainingConfig | None = None, resume: bool = False,
                    callbacks=None, checkpoints: bool = True) -> ResponseModel:
     """The network trained to predict the response of the training customers, for at least
-    `segmentation.fine_tune_steps` steps (no early stopping)."""
+    `segmentation.fine_tune_steps` steps (no early stopping). The fine-tuned one is then moved back toward its
+    start by `pretrain.fine_tune_shares`, keeping the share whose responses rank the validation customers best."""
     min_steps = 0 if training is not None else config.segmentation.fine_tune_steps
     training = labelled_training(config, training, from_pretrained, seed)
     rows = {s: pretrained.encoder.encode(data.splits[s], data.report.source) for s in ("train", "validation")}
+    targets = {s: data.targets(s) for s in rows}
+    shares = config.pretrain.fine_tune_shares if from_pretrained else [1.0]
+    start = None if shares == [1.0] else start_classifier(pretrained, config, rows["train"], targets["train"],
+                                                          training.seed, from_pretrained)
+    start_weights = None if start is None else weights_of(start)
     model, trainer, cost = fit_classifier(
-        pretrained, config, rows["train"], data.targets("train"), rows["validation"], data.targets("validation"),
+        pretrained, config, rows["train"], targets["train"], rows["validation"], targets["validation"],
         training, output_dir, from_pretrained=from_pretrained, min_steps=min_steps, resume=resume,
-        callbacks=callbacks, checkpoints=checkpoints,
+        callbacks=callbacks, checkpoints=checkpoints, model=start,
     )
+    share = None
     if from_pretrained:
         cost = Measurement(cost.seconds + pretrained.seconds, cost.peak_memory_mb)
-    return ResponseModel(model, trainer, cost)
+        share = 1.0 if start_weights is None else keep_best_share(model, start_weights, shares, lambda: tuple(
+            ranking_metrics(targets["validation"], positive_scores(model, rows["validation"]))[name]
+            for name in ("average_precision", "roc_auc")))
+    return ResponseModel(model, trainer, cost, share)
 
 
 def response_space(model: TabularForClassification, encoder: TabularEncoder, origin: str) -> EmbeddingSpace:
@@ -309,7 +327,14 @@ def compare_over_k(data: CustomerData, config: RecipeConfig, pretrained: Pretrai
         runs += over_k(approach, space, data, config, seed, cost)
     for approach, trained_model in trained.items():
         space = response_space(trained_model.model, pretrained.encoder, origin)
-        runs += over_k(approach, space, data, config, seed, trained_model.cost)
+        runs += with_share(over_k(approach, space, data, config, seed, trained_model.cost), trained_model)
+    return runs
+
+
+def with_share(runs: list[SegmentRun], trained: ResponseModel) -> list[SegmentRun]:
+    """The runs, each recording the share of what fine-tuning changed that its encoder kept (a fine-tuned one)."""
+    for run in runs if trained.share is not None else ():
+        run.metrics["fine_tune_share"] = trained.share
     return runs
 
 
@@ -351,7 +376,11 @@ def fine_tune(data: CustomerData, config: RecipeConfig, output_dir=None, *, trai
     tuned = response_model(data, config, pretrained, output_dir, from_pretrained=True, seed=seed, training=training,
                            resume=resume, callbacks=callbacks)
     space = response_space(tuned.model, pretrained.encoder, data.report.source)
-    runs = over_k("fine_tuned", space, data, config, seed, tuned.cost)
+    runs = with_share(over_k("fine_tuned", space, data, config, seed, tuned.cost), tuned)
+    if config.pretrain.fine_tune_shares != [1.0]:
+        data.report.notes.append(
+            f"The fine-tuned encoder keeps {tuned.share:.0%} of what fine-tuning changed (of "
+            f"{config.pretrain.fine_tune_shares}): the share whose responses rank the validation customers best.")
     k = chosen_k(runs, config)
     chosen = next(run for run in runs if run.k == k)
     model = tuned.model
