@@ -610,15 +610,15 @@ def benchmark_script(name: str):
 
 def test_the_shares_script_records_every_candidate_at_every_share_and_judges_on_validation_halves(tmp_path,
                                                                                                  monkeypatch):
-    """`benchmarks/fraud_shares.py`, how the bench configs' `pretrain.fine_tune_shares` decisions were measured: every
+    """`benchmarks/fine_tune_shares.py`, how the bench configs' `pretrain.fine_tune_shares` decisions were measured: every
     start and rate at every share, the recipe's own choice left as it was, and the decision on held-out halves."""
     import sys
 
     import numpy as np
 
-    shares = benchmark_script("fraud_shares")
+    shares = benchmark_script("fine_tune_shares")
     config = fraud_config(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["fraud_shares.py", str(config), str(tmp_path / "out"), "--shares", "0,1.0",
+    monkeypatch.setattr(sys, "argv", ["fine_tune_shares.py", str(config), str(tmp_path / "out"), "--shares", "0,1.0",
                                       "--budgets", "1.0", "--seeds", "0", "--halvings", "2"])
     shares.main()
     assert anomaly_detection.keep_best_share.__name__ == "keep_best_share"  # put back after recording
@@ -644,5 +644,5 @@ def test_the_shares_script_records_every_candidate_at_every_share_and_judges_on_
     assert shares.held_out_choice(targets, [reversed_, perfect], halvings=3) == 1.0
     assert shares.held_out_choice(targets, [reversed_], halvings=3) == pytest.approx(0.5)
     with pytest.raises(SystemExit):
-        monkeypatch.setattr(sys, "argv", ["fraud_shares.py", str(config), str(tmp_path / "out"), "--shares", "0.5"])
+        monkeypatch.setattr(sys, "argv", ["fine_tune_shares.py", str(config), str(tmp_path / "out"), "--shares", "0.5"])
         shares.main()

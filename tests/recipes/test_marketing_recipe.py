@@ -333,3 +333,30 @@ def test_the_fine_tuned_encoder_keeps_the_share_of_its_change_that_ranks_validat
     found_kept = ranked()
     move_weights(tuned.model, start, fine, 1.5 - tuned.share)
     assert ranked() <= found_kept
+
+
+def test_the_shares_script_segments_every_share_and_judges_the_kept_one_on_validation(tmp_path, monkeypatch):
+    """`benchmarks/fine_tune_shares.py`, how the recipe's `pretrain.fine_tune_shares` decision was measured: the
+    fine-tuned encoder segmented at every share, the share the recipe keeps being the best-ranked one, and the rule
+    read on the validation lift."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("fine_tune_shares", ROOT / "benchmarks" / "fine_tune_shares.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    quick = {**QUICK["segmentation"], "k_range": [3, 3], "fine_tune_steps": 20}
+    config = marketing_config(tmp_path, segmentation=quick, pretrain={**QUICK["pretrain"], "epochs": 1})
+    output = tmp_path / "out" / "shares.json"
+    monkeypatch.setattr(sys, "argv", ["fine_tune_shares.py", str(config), str(output.parent), "--shares", "0,1.0",
+                                      "--budgets", "0.5", "--seeds", "7"])
+    script.main()
+    assert segmentation.keep_best_share.__name__ == "keep_best_share"  # put back after recording
+    found = json.loads(output.read_text())
+    [run] = found["runs"]
+    assert (run["seed"], run["budget"]) == (7, 0.5) and set(run["shares"]) == {"0.0", "1.0"}
+    ranks = {float(share): found_at["rank"] for share, found_at in run["shares"].items()}
+    assert run["kept_share"] == max(ranks, key=lambda share: (ranks[share], -share))  # the first on a tie
+    assert ranks[0.0] != ranks[1.0]  # share 0: the network before fine-tuning
+    summary = found["summary"]
+    assert summary["adopt"] == (summary["kept_mean_of_budgets"] > summary["as_trained_mean_of_budgets"])

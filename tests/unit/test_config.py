@@ -30,6 +30,20 @@ def test_unknown_setting_is_named(tmp_path):
         load_config(path)
 
 
+def test_a_setting_that_moved_to_another_section_says_where_it_lives_now(tmp_path):
+    fraud = ROOT / "recipes" / "fraud_anomaly_detection" / "config.yaml"
+    path = write_config(tmp_path, {"fraud": {"fine_tune_shares": [0.5, 1.0]}}, fraud)
+    with pytest.raises(ConfigError, match=r"fraud: unknown setting\(s\) fine_tune_shares\. fine_tune_shares is now "
+                                          r"pretrain\.fine_tune_shares: move it there\. Known settings: label_budget"):
+        load_config(path)
+    moved = yaml.safe_load(path.read_text())
+    moved["pretrain"]["fine_tune_shares"] = moved["fraud"].pop("fine_tune_shares")
+    path.write_text(yaml.safe_dump(moved))
+    assert load_config(path).pretrain.fine_tune_shares == [0.5, 1.0]
+    with pytest.raises(ConfigError, match=r"pretrain.fine_tune_shares is \[1.5\]; list shares"):
+        load_config(path, {"pretrain": {"fine_tune_shares": [1.5]}})
+
+
 def test_wrong_type_is_named(tmp_path):
     path = write_config(tmp_path, {"training": {"batch_size": "big"}})
     with pytest.raises(ConfigError, match=r"training.batch_size: expected int, got 'big'"):

@@ -446,8 +446,10 @@ def build(cls: type, values: Any, where: str) -> Any:
     if unknown:
         # `config_path` and the like are accepted (a saved config.yaml holds them) but never offered to users
         shown = [name for name, f in known.items() if not f.metadata.get("internal")]
+        moved = getattr(cls, "MOVED", {})  # a section's settings that now live elsewhere: where to write them
+        where_now = "".join(f" {name} is now {moved[name]}: move it there." for name in unknown if name in moved)
         raise ConfigError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(shown)}."
+            f"{where}: unknown setting(s) {', '.join(unknown)}.{where_now} Known settings: {', '.join(shown)}."
         )
     kwargs = {}
     for name, value in values.items():

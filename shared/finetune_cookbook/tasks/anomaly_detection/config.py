@@ -18,6 +18,7 @@ class FraudConfig:
     """The `fraud` section: label budgets, the alert budget and the costs that set the threshold."""
 
     EARLIER_DEFAULTS: ClassVar[tuple[dict, ...]] = ({"alert_share": 0.05},)  # before the budget followed the fraud rate
+    MOVED: ClassVar[dict[str, str]] = {"fine_tune_shares": "pretrain.fine_tune_shares"}  # shared by the tabular tasks
 
     label_budget: float = setting(
         "Share of the training rows whose labels fine-tuning may use (a stratified, seeded draw): 1.0 uses every "
