@@ -1,10 +1,13 @@
 """Whether `pretrain.fine_tune_shares` (WiSE-FT) should be on for a tabular dataset, judged on validation only. How
 the fraud and marketing recipes' share decisions were measured:
 
-    python benchmarks/fine_tune_shares.py recipes/fraud_anomaly_detection/bench_insurance.yaml outputs/shares \
-        --budgets 0.01,0.05
-    python benchmarks/fine_tune_shares.py recipes/marketing_segmentation/bench_marketing.yaml outputs/shares \
-        --budgets 0.1,0.25
+    python benchmarks/fine_tune_shares.py recipes/fraud_anomaly_detection/bench_insurance.yaml \
+        outputs/shares_insurance --budgets 0.01,0.05
+    python benchmarks/fine_tune_shares.py recipes/marketing_segmentation/bench_marketing.yaml \
+        outputs/shares_marketing --budgets 0.1,0.25
+
+A fraud run keeps its pre-training in the output folder and reuses it when run again there, so give each dataset a
+folder of its own.
 
 The fine-tuned network trains as `make bench` trains it at each label budget and labelled subset (fraud: every start
 and rate of the config; marketing: each seed of `bench_seeds`, a new split and pre-training), and is scored at every
@@ -85,14 +88,14 @@ def recorded_network(data, config, encoded, pretrained, labelled, seed: int) -> 
 
 def held_out_choice(validation: np.ndarray, pool: list[np.ndarray], halvings: int) -> float:
     """Mean average precision on one validation half of the candidate `validation_rank` picks on the other half
-    (the first on a tie, as `network` keeps it), over `halvings` stratified halvings both ways."""
+    (the first on a tie, as `network` keeps it), over `halvings` stratified halvings, each both ways (a two-fold
+    split's folds: choose on one half, score on the other, then the reverse)."""
     found = []
     for halving in range(halvings):
-        for one, other in StratifiedKFold(2, shuffle=True, random_state=halving).split(validation, validation):
-            for choose, score in ((one, other), (other, one)):
-                ranks = [fraud.validation_rank(validation[choose], scores[choose]) for scores in pool]
-                best = max(range(len(pool)), key=lambda i: (ranks[i], -i))
-                found.append(average_precision_score(validation[score], pool[best][score]))
+        for score, choose in StratifiedKFold(2, shuffle=True, random_state=halving).split(validation, validation):
+            ranks = [fraud.validation_rank(validation[choose], scores[choose]) for scores in pool]
+            best = max(range(len(pool)), key=lambda i: (ranks[i], -i))
+            found.append(average_precision_score(validation[score], pool[best][score]))
     return float(np.mean(found))
 
 
@@ -229,8 +232,9 @@ def main() -> None:
     config = load_config(args.config)
     numbers = lambda text, kind: [kind(x) for x in text.split(",")] if text else None  # noqa: E731
     shares = numbers(args.shares, float)
-    if not shares or shares[-1] != 1.0:
-        parser.error("--shares must end at 1.0, the weights as trained, which the comparison needs")
+    if not shares or len(shares) < 2 or shares[-1] != 1.0 or not all(0 <= share <= 1 for share in shares):
+        parser.error("--shares: two or more shares in [0, 1], ending at 1.0 (the weights as trained, which the "
+                     "comparison needs), such as 0.25,0.5,0.75,1.0")
     if config.task not in ("anomaly_detection", "segmentation"):
         parser.error(f"{args.config}: the {config.task} task has no fine_tune_shares; give a fraud or marketing config")
     config = dataclasses.replace(config, pretrain=dataclasses.replace(config.pretrain, fine_tune_shares=shares))

@@ -632,9 +632,12 @@ def test_the_shares_script_records_every_candidate_at_every_share_and_judges_on_
         start, trained = (np.asarray(candidate["shares"][s]["validation"]) for s in ("0.0", "1.0"))
         assert len(trained) == len(validation)
         assert not np.allclose(start, trained)  # share 0 is the network before fine-tuning
-    summary = found["summary"]
-    assert summary["adopt"] == (summary["with_shares_mean_of_budgets"] > summary["as_trained_mean_of_budgets"])
-    assert set(summary["1.0"]["kept_share"]) <= {0.0, 1.0}
+    summary = found["summary"]["1.0"]  # the judgement: every share against the weights as trained, on halves
+    at = lambda share: [np.asarray(c["shares"][share]["validation"]) for c in run["candidates"]]  # noqa: E731
+    every = [np.asarray(c["shares"][share]["validation"]) for c in run["candidates"] for share in ("0.0", "1.0")]
+    assert summary["as_trained"] == [pytest.approx(shares.held_out_choice(validation, at("1.0"), halvings=2))]
+    assert summary["with_shares"] == [pytest.approx(shares.held_out_choice(validation, every, halvings=2))]
+    assert set(summary["kept_share"]) <= {0.0, 1.0}
 
     # The candidate that ranks every validation row right is chosen on either half, wherever it is in the pool,
     # and scored on the other; a pool without it scores what the reversed ranking scores (two tied groups: the
