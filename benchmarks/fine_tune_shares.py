@@ -41,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold
 from finetune_cookbook.config import load_config
 from finetune_cookbook.core.label_curve import FULL
 from finetune_cookbook.tabular.data import label_subset
-from finetune_cookbook.tabular.pretraining import load_pretrained, move_weights, positive_scores, pretrain, weights_of
+from finetune_cookbook.tabular.pretraining import load_pretrained, positive_scores, pretrain
 from finetune_cookbook.tasks import anomaly_detection as fraud
 from finetune_cookbook.tasks import segmentation as seg
 
@@ -50,20 +50,20 @@ SHARES = "0.25,0.5,0.75,1.0"
 
 @contextmanager
 def scoring_every_share(task, score):
-    """While inside, the task's `keep_best_share` first calls `score(model, rank)` with the fine-tuned model moved
-    to each share, collecting what it returns (one dict of share to score per fine-tuned run), then chooses as the
-    recipe does."""
+    """While inside, the task's `keep_best_share` chooses as the recipe does, and each time it ranks the model at a
+    share, `score(model, rank)` is collected too (one dict of share to score per fine-tuned run)."""
     keep_best_share, found = task.keep_best_share, []
 
     def scoring(model, start, shares, rank):
-        fine = weights_of(model)
-        at_share = {}
-        for share in shares:
-            move_weights(model, start, fine, share)
-            at_share[share] = score(model, rank)
-        move_weights(model, start, fine, 1.0)
-        found.append(at_share)
-        return keep_best_share(model, start, shares, rank)
+        scored = []
+
+        def ranking():  # called once per share, in `shares`' order, with the model moved to it
+            scored.append(score(model, rank))
+            return rank()
+
+        kept = keep_best_share(model, start, shares, ranking)
+        found.append(dict(zip(shares, scored)))
+        return kept
 
     task.keep_best_share = scoring
     try:
